@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Kernel side of amexbpf: reports the death of watched processes, the birth and exec of
+ * the processes a watched parent (the PM2 God daemon) forks, and every OOM victim.
+ *
+ * Each hook exists twice, as tp_btf and as raw_tp, sharing one __always_inline handler:
+ * user space loads the tp_btf set and falls back to raw_tp when that fails. Neither kind
+ * needs tracefs or kprobes. Every kernel read goes through CO-RE probe reads so the same
+ * handler is valid for both kinds. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "amexbpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define SIGNAL_GROUP_EXIT_FLAG 0x00000004 /* SIGNAL_GROUP_EXIT, a #define the BTF lacks */
+#define PAGE_KB 4                         /* x86_64 base page size, in kB */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct amx_watch);
+} watched SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+/* Events we could not reserve ring-buffer space for: reported, never silently dropped. */
+__u64 lost_events = 0;
+/* Forked children we could not add to `watched` because the map was full. */
+__u64 watch_insert_failed = 0;
+
+/* The layout of mm->rss_stat before 6.2 (an atomic_long_t array inside a struct); the
+ * ___pre62 flavour lets CO-RE tell the two layouts apart at load time. */
+struct mm_rss_stat___pre62 {
+	atomic_long_t count[4];
+} __attribute__((preserve_access_index));
+
+struct mm_struct___pre62 {
+	struct mm_rss_stat___pre62 rss_stat;
+} __attribute__((preserve_access_index));
+
+/* The mark_victim tracepoint record: its `uid` field tells us the hook passes a task
+ * (6.x) rather than only a pid (older kernels). */
+struct trace_event_raw_mark_victim___new {
+	__u32 uid;
+} __attribute__((preserve_access_index));
+
+static __always_inline struct amx_event *reserve_event(void)
+{
+	struct amx_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+
+	if (!ev) {
+		__sync_fetch_and_add(&lost_events, 1);
+		return NULL;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->ts_ns = bpf_ktime_get_boot_ns();
+	return ev;
+}
+
+static __always_inline __u64 task_start_boottime(struct task_struct *task)
+{
+	if (bpf_core_field_exists(task->start_boottime))
+		return BPF_CORE_READ(task, start_boottime);
+	return 0;
+}
+
+/* Fields every event about a process carries: tgid, tid, parent, uid, leader's comm,
+ * leader's start time. */
+static __always_inline void fill_process(struct amx_event *ev, struct task_struct *task)
+{
+	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+
+	ev->pid = BPF_CORE_READ(task, tgid);
+	ev->tid = BPF_CORE_READ(task, pid);
+	ev->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	ev->uid = BPF_CORE_READ(task, real_cred, uid.val);
+	ev->start_boottime_ns = task_start_boottime(leader);
+	BPF_CORE_READ_STR_INTO(&ev->comm, leader, comm);
+}
+
+/* ---- exit ------------------------------------------------------------------------ */
+
+static __always_inline int handle_exit(struct task_struct *task)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	struct amx_watch *found, watch;
+	struct signal_struct *signal;
+	struct amx_event *ev;
+	__u32 code;
+
+	found = bpf_map_lookup_elem(&watched, &tgid);
+	if (!found)
+		return 0;
+	/* The process is gone only when its last thread leaves; `live` is decremented
+	 * before this tracepoint, so the last thread reads 0. (group_dead is not used: older
+	 * kernels do not pass it.) */
+	signal = BPF_CORE_READ(task, signal);
+	if (BPF_CORE_READ(signal, live.counter) != 0)
+		return 0;
+	watch = *found;
+	/* Two threads exiting at once may both read 0: the one whose delete succeeds
+	 * reports, so a process is reported exactly once. */
+	if (bpf_map_delete_elem(&watched, &tgid) != 0)
+		return 0;
+	if (!(watch.flags & AMX_WATCH_PROC))
+		return 0;
+	/* A stale entry for a pid that has since been reused by another process. */
+	if (watch.start_boottime_ns &&
+	    watch.start_boottime_ns != task_start_boottime(BPF_CORE_READ(task, group_leader)))
+		return 0;
+
+	/* After exit_group or a fatal signal the group's code is authoritative: the last
+	 * thread may be one that was merely zapped. */
+	if (BPF_CORE_READ(signal, flags) & SIGNAL_GROUP_EXIT_FLAG)
+		code = BPF_CORE_READ(signal, group_exit_code);
+	else
+		code = BPF_CORE_READ(task, exit_code);
+
+	ev = reserve_event();
+	if (!ev)
+		return 0;
+	ev->type = AMX_EV_EXIT;
+	fill_process(ev, task);
+	ev->exit_code = code;
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(exit_btf, struct task_struct *task)
+{
+	return handle_exit(task);
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(exit_raw, struct task_struct *task)
+{
+	return handle_exit(task);
+}
+
+/* ---- fork ------------------------------------------------------------------------ */
+
+static __always_inline int handle_fork(struct task_struct *parent, struct task_struct *child)
+{
+	__u32 parent_tgid = BPF_CORE_READ(parent, tgid);
+	__u32 child_tgid = BPF_CORE_READ(child, tgid);
+	struct amx_watch *parent_watch, child_watch = {};
+	struct amx_event *ev;
+
+	if (child_tgid == parent_tgid) /* a new thread, not a new process */
+		return 0;
+	parent_watch = bpf_map_lookup_elem(&watched, &parent_tgid);
+	if (!parent_watch || !(parent_watch->flags & AMX_WATCH_CHILDREN))
+		return 0;
+
+	/* Watch the child before it ever runs, so even an instant crash is reported. */
+	child_watch.flags = AMX_WATCH_PROC | AMX_WATCH_FORKED;
+	child_watch.parent_tgid = parent_tgid;
+	child_watch.start_boottime_ns = task_start_boottime(child);
+	if (bpf_map_update_elem(&watched, &child_tgid, &child_watch, BPF_ANY) != 0)
+		__sync_fetch_and_add(&watch_insert_failed, 1);
+
+	ev = reserve_event();
+	if (!ev)
+		return 0;
+	ev->type = AMX_EV_FORK;
+	ev->pid = child_tgid;
+	ev->tid = BPF_CORE_READ(child, pid);
+	ev->ppid = parent_tgid;
+	ev->uid = BPF_CORE_READ(child, real_cred, uid.val);
+	ev->start_boottime_ns = child_watch.start_boottime_ns;
+	BPF_CORE_READ_STR_INTO(&ev->comm, child, comm);
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(fork_btf, struct task_struct *parent, struct task_struct *child)
+{
+	return handle_fork(parent, child);
+}
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(fork_raw, struct task_struct *parent, struct task_struct *child)
+{
+	return handle_fork(parent, child);
+}
+
+/* ---- exec ------------------------------------------------------------------------ */
+
+static __always_inline int handle_exec(struct task_struct *task)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	struct amx_watch *found;
+	struct amx_event *ev;
+
+	found = bpf_map_lookup_elem(&watched, &tgid);
+	if (!found || !(found->flags & AMX_WATCH_FORKED))
+		return 0;
+	ev = reserve_event();
+	if (!ev)
+		return 0;
+	ev->type = AMX_EV_EXEC;
+	fill_process(ev, task);
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(exec_btf, struct task_struct *task)
+{
+	return handle_exec(task);
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(exec_raw, struct task_struct *task)
+{
+	return handle_exec(task);
+}
+
+/* ---- OOM victim ------------------------------------------------------------------ */
+
+static __always_inline void fill_oom_memory(struct amx_event *ev, struct task_struct *task)
+{
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	__s64 anon, file, shmem;
+
+	if (!mm || !bpf_core_field_exists(mm->total_vm))
+		return;
+	/* The MM_* counter indexes are an anonymous enum in the kernel, which CO-RE cannot
+	 * relocate; their values (vmlinux.h) have not changed since they were introduced. */
+	if (bpf_core_field_exists(mm->rss_stat[0].count)) {
+		/* 6.2+: percpu_counter; .count is what get_mm_counter() reports too. */
+		anon = BPF_CORE_READ(mm, rss_stat[MM_ANONPAGES].count);
+		file = BPF_CORE_READ(mm, rss_stat[MM_FILEPAGES].count);
+		shmem = BPF_CORE_READ(mm, rss_stat[MM_SHMEMPAGES].count);
+	} else if (bpf_core_field_exists(((struct mm_struct___pre62 *)mm)->rss_stat.count)) {
+		struct mm_struct___pre62 *old = (void *)mm;
+
+		anon = BPF_CORE_READ(old, rss_stat.count[MM_ANONPAGES].counter);
+		file = BPF_CORE_READ(old, rss_stat.count[MM_FILEPAGES].counter);
+		shmem = BPF_CORE_READ(old, rss_stat.count[MM_SHMEMPAGES].counter);
+	} else {
+		return;
+	}
+	/* Per-CPU batching can leave the summary counter slightly negative. */
+	ev->anon_rss_kb = anon > 0 ? anon * PAGE_KB : 0;
+	ev->file_rss_kb = file > 0 ? file * PAGE_KB : 0;
+	ev->shmem_rss_kb = shmem > 0 ? shmem * PAGE_KB : 0;
+	ev->total_vm_kb = BPF_CORE_READ(mm, total_vm) * PAGE_KB;
+	ev->oom_fields = 1;
+}
+
+static __always_inline int handle_oom_victim(struct task_struct *task, __u32 uid)
+{
+	struct amx_event *ev = reserve_event();
+
+	if (!ev)
+		return 0;
+	ev->type = AMX_EV_OOM;
+	fill_process(ev, task);
+	ev->uid = uid;
+	ev->oom_score_adj = BPF_CORE_READ(task, signal, oom_score_adj);
+	fill_oom_memory(ev, task);
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+SEC("tp_btf/mark_victim")
+int BPF_PROG(oom_btf, struct task_struct *task, __u32 uid)
+{
+	return handle_oom_victim(task, uid);
+}
+
+SEC("raw_tp/mark_victim")
+int BPF_PROG(oom_raw, __u64 arg0, __u64 arg1)
+{
+	struct amx_event *ev;
+
+	if (bpf_core_field_exists(struct trace_event_raw_mark_victim___new, uid))
+		return handle_oom_victim((struct task_struct *)arg0, (__u32)arg1);
+
+	/* Older kernels pass only the victim's pid: report what we have. */
+	ev = reserve_event();
+	if (!ev)
+		return 0;
+	ev->type = AMX_EV_OOM;
+	ev->pid = (__u32)arg0;
+	ev->tid = (__u32)arg0;
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
