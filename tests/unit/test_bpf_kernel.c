@@ -1,0 +1,521 @@
+// SPDX-License-Identifier: MIT
+/* The kernel side against the real kernel: run as root. Every test loads the programs
+ * itself and fails (never skips) when they do not load. Events are awaited with epoll and a
+ * deadline; every child forked here is reaped here. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "check.h"
+#include "bpf_loader.h"
+
+#define MAX_EVENTS 4096
+#define EVENT_DEADLINE_MS 5000
+
+static struct amx_event seen[MAX_EVENTS];
+static int seen_count;
+
+static void collect_event(void *ctx, const struct amx_event *ev)
+{
+	(void)ctx;
+	if (seen_count < MAX_EVENTS)
+		seen[seen_count++] = *ev;
+}
+
+struct loaded {
+	struct amx_bpf *bpf;
+	int epfd;
+};
+
+static struct loaded load_programs(void)
+{
+	struct loaded l = { .bpf = NULL, .epfd = -1 };
+	struct epoll_event ee = { .events = EPOLLIN };
+	char err[256] = "";
+
+	seen_count = 0;
+	l.bpf = amx_bpf_open(false, collect_event, NULL, err, sizeof(err));
+	if (!l.bpf) {
+		printf("# amx_bpf_open: %s\n", err);
+		return l;
+	}
+	l.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (l.epfd < 0 || epoll_ctl(l.epfd, EPOLL_CTL_ADD, amx_bpf_epoll_fd(l.bpf), &ee) < 0) {
+		printf("# failed to set up epoll on the ring buffer: %s\n", strerror(errno));
+		amx_bpf_close(l.bpf);
+		l.bpf = NULL;
+	}
+	return l;
+}
+
+static void unload_programs(struct loaded *l)
+{
+	if (l->epfd >= 0)
+		close(l->epfd);
+	amx_bpf_close(l->bpf);
+}
+
+static uint64_t boottime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static const struct amx_event *find_event(uint32_t type, pid_t pid)
+{
+	for (int i = 0; i < seen_count; i++)
+		if (seen[i].type == type && seen[i].pid == (uint32_t)pid)
+			return &seen[i];
+	return NULL;
+}
+
+static int count_events(uint32_t type, pid_t pid)
+{
+	int n = 0;
+
+	for (int i = 0; i < seen_count; i++)
+		if (seen[i].type == type && seen[i].pid == (uint32_t)pid)
+			n++;
+	return n;
+}
+
+/* Wait (epoll, bounded) until an event of this type for this pid has arrived. */
+static const struct amx_event *wait_event(struct loaded *l, uint32_t type, pid_t pid)
+{
+	uint64_t deadline = boottime_ns() + EVENT_DEADLINE_MS * 1000000ull;
+	const struct amx_event *ev;
+	struct epoll_event ee;
+
+	amx_bpf_consume(l->bpf);
+	while (!(ev = find_event(type, pid))) {
+		uint64_t now = boottime_ns();
+
+		if (now >= deadline)
+			return NULL;
+		if (epoll_wait(l->epfd, &ee, 1, (int)((deadline - now) / 1000000 + 1)) < 0 &&
+		    errno != EINTR)
+			return NULL;
+		amx_bpf_consume(l->bpf);
+	}
+	return ev;
+}
+
+static int wait_child(pid_t pid)
+{
+	int status = -1;
+
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return status;
+}
+
+/* A child that blocks until released through the pipe, then runs `body`. */
+static pid_t fork_held_child(int *release_fd, void (*body)(int held_fd))
+{
+	int fds[2];
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		char c;
+
+		close(fds[1]);
+		if (read(fds[0], &c, 1) != 1)
+			_exit(120);
+		body(fds[0]);
+		_exit(121);
+	}
+	close(fds[0]);
+	*release_fd = fds[1];
+	return pid;
+}
+
+static void release_child(int release_fd)
+{
+	if (write(release_fd, "g", 1) != 1)
+		printf("# failed to release child: %s\n", strerror(errno));
+	close(release_fd);
+}
+
+#define LOAD_OR_FAIL(l)                                                               \
+	struct loaded l = load_programs();                                            \
+	CHECK(l.bpf != NULL && "BPF programs must load and attach (see # line)");     \
+	if (!l.bpf)                                                                   \
+		return
+
+/* ---- (a) a plain exit ---------------------------------------------------------- */
+
+static void exit_seven(int fd)
+{
+	(void)fd;
+	exit(7);
+}
+
+TEST(exit_status_reported_once)
+{
+	LOAD_OR_FAIL(l);
+	int release;
+	uint64_t before = boottime_ns();
+	pid_t pid = fork_held_child(&release, exit_seven);
+
+	CHECK(pid > 0);
+	CHECK(amx_bpf_watch(l.bpf, pid, AMX_WATCH_PROC, 0) == 0);
+	CHECK(amx_bpf_watched_count(l.bpf) == 1);
+	release_child(release);
+	const struct amx_event *ev = wait_event(&l, AMX_EV_EXIT, pid);
+	uint64_t now = boottime_ns();
+	int status = wait_child(pid);
+
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 7);
+	CHECK(ev != NULL);
+	if (ev) {
+		struct amx_exit_status s = amx_decode_exit(ev->exit_code);
+
+		CHECK(s.status == 7 && s.signal == 0 && s.exit_code == 7);
+		CHECK(ev->pid == (uint32_t)pid && ev->tid == (uint32_t)pid);
+		CHECK(ev->ppid == (uint32_t)getpid());
+		CHECK(ev->uid == getuid());
+		CHECK(ev->ts_ns >= before && ev->ts_ns <= now);
+		CHECK(ev->start_boottime_ns >= before - 1000000 && ev->start_boottime_ns <= ev->ts_ns);
+	}
+	amx_bpf_consume(l.bpf);
+	CHECK(count_events(AMX_EV_EXIT, pid) == 1);
+	CHECK(amx_bpf_watched_count(l.bpf) == 0); /* the kernel side removed it */
+	CHECK(amx_bpf_lost(l.bpf) == 0);
+	CHECK(strcmp(amx_bpf_attach_kind(l.bpf), "tp_btf") == 0);
+	unload_programs(&l);
+}
+
+/* ---- (b) killed by a signal ---------------------------------------------------- */
+
+static void wait_forever(int fd)
+{
+	(void)fd;
+	for (;;)
+		pause();
+}
+
+TEST(sigkill_reported_as_signal)
+{
+	LOAD_OR_FAIL(l);
+	int release;
+	pid_t pid = fork_held_child(&release, wait_forever);
+
+	CHECK(pid > 0);
+	CHECK(amx_bpf_watch(l.bpf, pid, AMX_WATCH_PROC, 0) == 0);
+	release_child(release);
+	kill(pid, SIGKILL);
+	int status = wait_child(pid);
+	const struct amx_event *ev = wait_event(&l, AMX_EV_EXIT, pid);
+
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	CHECK(ev != NULL);
+	if (ev) {
+		struct amx_exit_status s = amx_decode_exit(ev->exit_code);
+
+		CHECK(s.signal == 9 && s.exit_code == 137 && !s.core_dumped);
+	}
+	amx_bpf_consume(l.bpf);
+	CHECK(count_events(AMX_EV_EXIT, pid) == 1);
+	unload_programs(&l);
+}
+
+/* ---- (c) the leader leaves first, a later thread ends the process --------------- */
+
+static pthread_t main_thread;
+static int last_thread_release_fd;
+
+static void *idle_thread(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static void *last_thread(void *arg)
+{
+	char c;
+
+	(void)arg;
+	if (read(last_thread_release_fd, &c, 1) != 1)
+		_exit(122);
+	/* Joining the main thread returns once it has really left the kernel. */
+	pthread_join(main_thread, NULL);
+	exit(5);
+}
+
+static void threads_then_leader_exits(int held_fd)
+{
+	pthread_t idle, last;
+
+	main_thread = pthread_self();
+	last_thread_release_fd = held_fd;
+	if (pthread_create(&idle, NULL, idle_thread, NULL) ||
+	    pthread_create(&last, NULL, last_thread, NULL))
+		_exit(123);
+	pthread_exit(NULL);
+}
+
+TEST(multithreaded_exit_reported_after_last_thread)
+{
+	LOAD_OR_FAIL(l);
+	int fds[2];
+	pid_t pid;
+
+	/* Two releases: one to start, one (read by the last thread) to finish. */
+	CHECK(pipe2(fds, O_CLOEXEC) == 0);
+	pid = fork();
+	if (pid == 0) {
+		char c;
+
+		close(fds[1]);
+		if (read(fds[0], &c, 1) != 1)
+			_exit(120);
+		threads_then_leader_exits(fds[0]);
+	}
+	close(fds[0]);
+	CHECK(pid > 0);
+	CHECK(amx_bpf_watch(l.bpf, pid, AMX_WATCH_PROC, 0) == 0);
+	CHECK(write(fds[1], "gg", 2) == 2);
+	close(fds[1]);
+	int status = wait_child(pid);
+	const struct amx_event *ev = wait_event(&l, AMX_EV_EXIT, pid);
+
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 5);
+	CHECK(ev != NULL);
+	if (ev) {
+		struct amx_exit_status s = amx_decode_exit(ev->exit_code);
+
+		CHECK(s.status == 5 && s.signal == 0);
+		CHECK(ev->tid != (uint32_t)pid); /* reported by a thread, not the leader */
+		CHECK(ev->pid == (uint32_t)pid);
+	}
+	amx_bpf_consume(l.bpf);
+	CHECK(count_events(AMX_EV_EXIT, pid) == 1);
+	CHECK(amx_bpf_watched_count(l.bpf) == 0);
+	unload_programs(&l);
+}
+
+/* ---- (d) children of a watched parent ------------------------------------------- */
+
+static void *short_thread(void *arg)
+{
+	return arg;
+}
+
+static void threads_then_fork_exec_true(int fd)
+{
+	pthread_t t[2];
+	pid_t grandchild;
+	int status;
+
+	(void)fd;
+	/* Threads of the watched parent must not count as children. */
+	for (int i = 0; i < 2; i++)
+		if (pthread_create(&t[i], NULL, short_thread, NULL))
+			_exit(123);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	grandchild = fork();
+	if (grandchild == 0) {
+		execl("/bin/true", "true", (char *)NULL);
+		_exit(127);
+	}
+	if (grandchild < 0 || waitpid(grandchild, &status, 0) != grandchild)
+		_exit(124);
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 125);
+}
+
+TEST(watched_parent_children_fork_exec_exit)
+{
+	LOAD_OR_FAIL(l);
+	int release;
+	pid_t pid = fork_held_child(&release, threads_then_fork_exec_true);
+
+	CHECK(pid > 0);
+	CHECK(amx_bpf_watch(l.bpf, pid, AMX_WATCH_PROC | AMX_WATCH_CHILDREN, 0) == 0);
+	release_child(release);
+	int status = wait_child(pid);
+	const struct amx_event *parent_exit = wait_event(&l, AMX_EV_EXIT, pid);
+
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(parent_exit != NULL);
+	amx_bpf_consume(l.bpf);
+
+	const struct amx_event *fork_ev = NULL;
+	int forks = 0;
+
+	for (int i = 0; i < seen_count; i++)
+		if (seen[i].type == AMX_EV_FORK && seen[i].ppid == (uint32_t)pid) {
+			forks++;
+			fork_ev = &seen[i];
+		}
+	CHECK(forks == 1);
+	CHECK(fork_ev != NULL);
+	if (!fork_ev) {
+		unload_programs(&l);
+		return;
+	}
+	pid_t grandchild = (pid_t)fork_ev->pid;
+
+	CHECK(fork_ev->tid == fork_ev->pid);
+	CHECK(fork_ev->start_boottime_ns != 0);
+
+	const struct amx_event *exec_ev = find_event(AMX_EV_EXEC, grandchild);
+	const struct amx_event *exit_ev = find_event(AMX_EV_EXIT, grandchild);
+
+	CHECK(exec_ev != NULL);
+	if (exec_ev)
+		CHECK_STR(exec_ev->comm, "true");
+	CHECK(exit_ev != NULL);
+	if (exit_ev) {
+		CHECK(amx_decode_exit(exit_ev->exit_code).exit_code == 0);
+		CHECK(exit_ev->ppid == (uint32_t)pid);
+		CHECK(exit_ev->start_boottime_ns == fork_ev->start_boottime_ns);
+		CHECK_STR(exit_ev->comm, "true");
+	}
+	if (exec_ev && exit_ev)
+		CHECK(fork_ev->ts_ns <= exec_ev->ts_ns && exec_ev->ts_ns <= exit_ev->ts_ns);
+	CHECK(count_events(AMX_EV_EXIT, grandchild) == 1);
+	CHECK(count_events(AMX_EV_EXEC, pid) == 0); /* the parent itself was not forked by us */
+	CHECK(amx_bpf_watched_count(l.bpf) == 0);
+	unload_programs(&l);
+}
+
+/* ---- (e) nothing for the unwatched ---------------------------------------------- */
+
+TEST(unwatched_exit_is_silent)
+{
+	LOAD_OR_FAIL(l);
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(3);
+	CHECK(pid > 0);
+	int status = wait_child(pid);
+
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+	amx_bpf_consume(l.bpf);
+	for (int i = 0; i < seen_count; i++)
+		CHECK(seen[i].pid != (uint32_t)pid);
+	unload_programs(&l);
+}
+
+/* ---- (f) a real OOM kill in a cgroup v1 memory group ---------------------------- */
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t len = (ssize_t)strlen(text);
+	int ok;
+
+	if (fd < 0) {
+		printf("# failed to open %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	ok = write(fd, text, (size_t)len) == len;
+	if (!ok)
+		printf("# failed to write %s: %s\n", path, strerror(errno));
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+static void allocate_256_mib(int fd)
+{
+	size_t size = 256u << 20;
+	volatile char *p = malloc(size);
+
+	(void)fd;
+	if (!p)
+		_exit(126);
+	for (size_t off = 0; off < size; off += 4096)
+		p[off] = 1;
+	_exit(0);
+}
+
+TEST(oom_kill_reported_with_memory)
+{
+	LOAD_OR_FAIL(l);
+	char dir[128], path[192], text[32];
+	int release;
+	pid_t pid;
+
+	snprintf(dir, sizeof(dir), "/sys/fs/cgroup/memory/amx-test-%d", (int)getpid());
+	CHECK(mkdir(dir, 0755) == 0 || errno == EEXIST);
+	snprintf(path, sizeof(path), "%s/memory.limit_in_bytes", dir);
+	CHECK(write_file(path, "33554432") == 0);
+
+	pid = fork_held_child(&release, allocate_256_mib);
+	CHECK(pid > 0);
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	snprintf(text, sizeof(text), "%d", (int)pid);
+	int moved = write_file(path, text) == 0;
+
+	CHECK(moved);
+	if (!moved)
+		kill(pid, SIGKILL); /* never let it allocate 256 MiB outside the group */
+	CHECK(amx_bpf_watch(l.bpf, pid, AMX_WATCH_PROC, 0) == 0);
+	release_child(release);
+	int status = wait_child(pid);
+	const struct amx_event *oom = wait_event(&l, AMX_EV_OOM, pid);
+	const struct amx_event *ex = wait_event(&l, AMX_EV_EXIT, pid);
+
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	CHECK(oom != NULL);
+	if (oom) {
+		CHECK(oom->oom_fields == 1);
+		CHECK(oom->anon_rss_kb > 16000);
+		CHECK(oom->total_vm_kb >= 256 * 1024);
+		CHECK(oom->uid == getuid());
+		CHECK(oom->oom_score_adj == 0);
+		CHECK(oom->start_boottime_ns != 0);
+		printf("# oom victim %u: anon %llu kB, file %llu kB, shmem %llu kB, vm %llu kB\n",
+		       oom->pid, (unsigned long long)oom->anon_rss_kb,
+		       (unsigned long long)oom->file_rss_kb, (unsigned long long)oom->shmem_rss_kb,
+		       (unsigned long long)oom->total_vm_kb);
+	}
+	CHECK(ex != NULL);
+	if (ex)
+		CHECK(amx_decode_exit(ex->exit_code).signal == SIGKILL);
+	if (oom && ex)
+		CHECK(oom->ts_ns <= ex->ts_ns);
+	/* The group is empty once the child is reaped; rmdir may still race its teardown. */
+	int removed = 0;
+
+	for (int tries = 0; tries < 50 && !(removed = rmdir(dir) == 0); tries++) {
+		struct timespec pause_10ms = { 0, 10000000 };
+
+		if (errno != EBUSY)
+			break;
+		nanosleep(&pause_10ms, NULL);
+	}
+	if (!removed)
+		printf("# failed to remove %s: %s\n", dir, strerror(errno));
+	CHECK(removed);
+	unload_programs(&l);
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (geteuid() != 0)
+		printf("# these tests need root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN)\n");
+	RUN(exit_status_reported_once);
+	RUN(sigkill_reported_as_signal);
+	RUN(multithreaded_exit_reported_after_last_thread);
+	RUN(watched_parent_children_fork_exec_exit);
+	RUN(unwatched_exit_is_silent);
+	RUN(oom_kill_reported_with_memory);
+	CHECK_DONE();
+}
