@@ -1,0 +1,1267 @@
+/* SPDX-License-Identifier: MIT */
+/* The daemon: one event loop over the kernel ring buffer, the inotify hand-off, signals,
+ * one timer for every deadline, and the pm2 commands it runs. It turns what it sees into
+ * inputs of the recovery policy, and the policy's actions into commands and events. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bpf_loader.h"
+#include "dump.h"
+#include "event.h"
+#include "home.h"
+#include "options.h"
+#include "policy.h"
+#include "proc.h"
+#include "spawn.h"
+#include "userfile.h"
+#include "watch.h"
+
+#define MAX_COMMANDS 64
+#define MAX_CHILDREN_SCAN 1024
+
+enum src_kind { SRC_BPF = 1, SRC_WATCH, SRC_SIGNAL, SRC_TIMER, SRC_CMD_PID, SRC_CMD_OUT };
+
+struct command {
+	bool used;
+	struct amx_child child;
+	int home;
+	int app;          /* -1: the home's own command */
+	int tier;         /* 0: status query (jlist) */
+	int attempt;
+	uint64_t deadline_ms;
+	struct amx_argv argv;
+	char ecosystem_copy[4096];
+};
+
+struct daemon {
+	struct amx_options *o;
+	struct amx_policy_config cfg;
+	struct amx_home homes[AMX_MAX_HOMES];
+	int n_homes;
+	struct amx_bpf *bpf;
+	struct amx_watcher *watcher;
+	int epfd, sigfd, timerfd;
+	int events_fd;
+	struct amx_event_stream stream;
+	struct command cmds[MAX_COMMANDS];
+	uint64_t bpf_lost_seen;
+	bool stopping;
+	/* Set while handling a kernel event, for detect_latency_us. */
+	uint64_t kernel_ts_ns;
+	char last_output[4][512]; /* unused slots kept simple */
+};
+
+static struct daemon D;
+
+/* ---------------------------------------------------------------- events and sinks */
+
+static void sink_write(json_t *ev)
+{
+	char *line = amx_event_encode(ev);
+	if (line) {
+		size_t len = strlen(line);
+		if (D.events_fd >= 0) {
+			/* One write() a line, O_APPEND: readers never see half a line. */
+			ssize_t n = write(D.events_fd, line, len);
+			(void)n;
+		}
+		free(line);
+	}
+	char human[1024];
+	amx_event_human(ev, human, sizeof(human));
+	fprintf(stderr, "%s\n", human);
+	json_decref(ev);
+}
+
+static void set_app_fields(json_t *ev, const struct amx_home *h, const struct amx_app *a)
+{
+	if (h)
+		amx_event_set_str(ev, "amexbpf.pm2.home", h->path);
+	if (a) {
+		amx_event_set_str(ev, "service.name", a->name);
+		amx_event_set_str(ev, "amexbpf.pm2.app", a->name);
+	}
+}
+
+static json_t *argv_json(const struct amx_argv *argv)
+{
+	json_t *arr = json_array();
+	for (int i = 0; i < argv->n; i++)
+		json_array_append_new(arr, json_string(argv->v[i]) ? json_string(argv->v[i])
+								   : json_string("?"));
+	return arr;
+}
+
+static void logv(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logv(const char *fmt, ...)
+{
+	if (!D.o->verbose)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "amexbpf: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+}
+
+static int open_events_sink(const char *path)
+{
+	if (!path || strcmp(path, "-") == 0)
+		return dup(STDOUT_FILENO);
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		amx_mkdir_p(dir, 0755);
+	}
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static uint64_t now_ms(void)
+{
+	return amx_boot_ms();
+}
+
+static struct amx_policy_config app_cfg(void)
+{
+	return D.cfg;
+}
+
+static int app_index(const struct amx_home *h, const struct amx_app *a)
+{
+	return (int)(a - h->apps);
+}
+
+static bool build_argv(struct amx_argv *argv, int tier, const struct amx_home *h,
+		       const struct amx_app *a)
+{
+	if (tier == 2 && amx_systemd_booted()) {
+		/* Where systemd runs PM2 for this user, restarting its unit avoids a race and
+		 * a daemon that would land in our own cgroup. Whether the unit is active is
+		 * asked with argv only. */
+		static char unit[128];
+		amx_pm2_unit_name(h->owner.name, unit, sizeof(unit));
+		struct amx_argv q = { .v = { "/usr/bin/systemctl", "is-active", "--quiet", unit, NULL }, .n = 4 };
+		struct amx_child c;
+		char err[256];
+		struct amx_user root = { .uid = 0, .gid = 0, .name = "root", .home = "/" };
+		bool active = amx_run_wait(&c, &q, &root, NULL, 5, err, sizeof(err)) == 0 &&
+			      amx_child_succeeded(&c);
+		if (amx_tier2_use_systemd(true, active)) {
+			argv->v[0] = "/usr/bin/systemctl";
+			argv->v[1] = "restart";
+			argv->v[2] = unit;
+			argv->v[3] = NULL;
+			argv->n = 3;
+			return true;
+		}
+	}
+	return amx_pm2_argv(argv, tier, D.o->pm2, a ? a->name : NULL, D.o->ecosystem);
+}
+
+/* ---------------------------------------------------------------- policy glue */
+
+static void run_actions(int hi, int ai, struct amx_actions *acts);
+
+static void feed_app(int hi, int ai, struct amx_input in)
+{
+	struct amx_home *h = &D.homes[hi];
+	struct amx_app *a = &h->apps[ai];
+	struct amx_actions acts = { 0 };
+	struct amx_policy_config cfg = app_cfg();
+	in.now_ms = in.now_ms ? in.now_ms : now_ms();
+	in.rand = (uint32_t)random();
+	amx_app_step(&a->pol, &cfg, &in, &acts);
+	run_actions(hi, ai, &acts);
+}
+
+static void feed_home(int hi, struct amx_input in)
+{
+	struct amx_home *h = &D.homes[hi];
+	struct amx_actions acts = { 0 };
+	in.now_ms = in.now_ms ? in.now_ms : now_ms();
+	in.rand = (uint32_t)random();
+	in.dump_valid = h->dump_valid;
+	h->pol.wants_daemon = amx_home_wants_daemon(h);
+	h->pol.dump_valid = h->dump_valid;
+	amx_home_step(&h->pol, &D.cfg, &in, &acts);
+	run_actions(hi, -1, &acts);
+}
+
+static struct command *new_command(void)
+{
+	for (int i = 0; i < MAX_COMMANDS; i++)
+		if (!D.cmds[i].used) {
+			memset(&D.cmds[i], 0, sizeof(D.cmds[i]));
+			D.cmds[i].used = true;
+			D.cmds[i].child.pidfd = -1;
+			D.cmds[i].child.out_fd = -1;
+			return &D.cmds[i];
+		}
+	return NULL;
+}
+
+static int start_command(int hi, int ai, int tier, int attempt, const struct amx_argv *argv,
+			 char *err, size_t errlen)
+{
+	struct amx_home *h = &D.homes[hi];
+	struct command *c = new_command();
+	if (!c) {
+		snprintf(err, errlen, "too many commands running");
+		return -1;
+	}
+	c->home = hi;
+	c->app = ai;
+	c->tier = tier;
+	c->attempt = attempt;
+	c->argv = *argv;
+	int rc = amx_spawn(&c->child, argv, &h->owner, h->path, err, errlen);
+	if (rc < 0) {
+		c->used = false;
+		return -1;
+	}
+	int idx = (int)(c - D.cmds);
+	c->deadline_ms = now_ms() + (uint64_t)(D.o->action_timeout_s * 1000);
+	struct epoll_event e1 = { .events = EPOLLIN, .data.u64 = ((uint64_t)SRC_CMD_PID << 32) | (uint32_t)idx };
+	epoll_ctl(D.epfd, EPOLL_CTL_ADD, c->child.pidfd, &e1);
+	if (c->child.out_fd >= 0) {
+		struct epoll_event e2 = { .events = EPOLLIN, .data.u64 = ((uint64_t)SRC_CMD_OUT << 32) | (uint32_t)idx };
+		epoll_ctl(D.epfd, EPOLL_CTL_ADD, c->child.out_fd, &e2);
+	}
+	logv("started %s (pid %d) as %s", argv->v[0], c->child.pid, h->owner.name);
+	return idx;
+}
+
+static void emit_policy_event(int hi, int ai, const struct amx_action *x)
+{
+	struct amx_home *h = &D.homes[hi];
+	struct amx_app *a = ai >= 0 ? &h->apps[ai] : NULL;
+	const char *who = a ? a->name : "the PM2 daemon";
+	json_t *ev = NULL;
+	switch (x->emit) {
+	case AMX_EMIT_PM2_RESTARTED_APP:
+		ev = amx_event_new(&D.stream, "pm2-restarted-app", "info", "event", "process",
+				   "start", 0, "PM2 restarted %s in %llu ms", who,
+				   (unsigned long long)x->ms);
+		amx_event_set_int(ev, "process.pid", a ? a->pid : 0);
+		amx_event_set_int(ev, "amexbpf.pm2_restart_ms", (int64_t)x->ms);
+		if (a)
+			a->pm2_restarts++;
+		break;
+	case AMX_EMIT_APP_STOPPED:
+		ev = amx_event_new(&D.stream, "app-stopped", "warn", "event", "process", "end", 0,
+				   "%s was %s on purpose", who, x->deleted ? "deleted" : "stopped");
+		amx_event_set_bool(ev, "amexbpf.intentional", true);
+		amx_event_set_bool(ev, "amexbpf.deleted", x->deleted);
+		amx_event_set_int(ev, "amexbpf.manual_grace_s", (int64_t)(D.o->manual_grace_s));
+		break;
+	case AMX_EMIT_APP_ERRORED:
+		ev = amx_event_new(&D.stream, "app-errored", "error", "alert", "process", "error", 0,
+				   "PM2 gave up on %s (errored)", who);
+		break;
+	case AMX_EMIT_DAEMON_DOWN_NO_APPS:
+		ev = amx_event_new(&D.stream, "recovery-failed", "warn", "event", "process", "info", 0,
+				   "the PM2 daemon of %s is down and no saved app wants it", h->path);
+		amx_event_set_int(ev, "amexbpf.tier", 2);
+		amx_event_set_str(ev, "event.reason", "no app desired online");
+		break;
+	case AMX_EMIT_RECOVERY_STARTED: {
+		struct amx_argv argv = { 0 };
+		build_argv(&argv, x->tier, h, a);
+		ev = amx_event_new(&D.stream, "recovery-started", "warn", "event", "process", "start",
+				   0, "recovering %s: tier %d, attempt %d", who, x->tier, x->attempt);
+		amx_event_set_int(ev, "amexbpf.tier", x->tier);
+		amx_event_set_int(ev, "amexbpf.attempt", x->attempt);
+		amx_event_set_int(ev, "amexbpf.backoff_ms", (int64_t)x->backoff_ms);
+		amx_event_set(ev, "amexbpf.command", argv_json(&argv));
+		amx_event_set_str(ev, "amexbpf.run_as", h->owner.name);
+		break;
+	}
+	case AMX_EMIT_RECOVERY_SUCCEEDED:
+		ev = amx_event_new(&D.stream, "recovery-succeeded", "info", "event", "process",
+				   "start", 0, "%s is back (tier %d, attempt %d, %llu ms)", who, x->tier,
+				   x->attempt, (unsigned long long)x->ms);
+		amx_event_set_int(ev, "amexbpf.tier", x->tier);
+		amx_event_set_int(ev, "amexbpf.attempt", x->attempt);
+		amx_event_set_int(ev, "event.duration", (int64_t)x->ms * 1000000);
+		amx_event_set_int(ev, "process.pid", x->pid);
+		if (a && x->tier >= 1 && x->tier <= 3)
+			a->recoveries[x->tier]++;
+		break;
+	case AMX_EMIT_RECOVERY_FAILED: {
+		ev = amx_event_new(&D.stream, "recovery-failed", "error", "event", "process", "error",
+				   0, "tier %d did not bring %s back: %s", x->tier, who, x->reason);
+		amx_event_set_int(ev, "amexbpf.tier", x->tier);
+		amx_event_set_int(ev, "amexbpf.attempt", x->attempt);
+		amx_event_set_str(ev, "event.reason", x->reason);
+		break;
+	}
+	case AMX_EMIT_RECOVERY_PARKED:
+		ev = amx_event_new(&D.stream, "recovery-parked", "critical", "alert", "process",
+				   "info", 0,
+				   "restart budget of %s spent (%u attempts in %llu s): waiting %llu s",
+				   who, x->budget_attempts,
+				   (unsigned long long)(x->budget_window_ms / 1000),
+				   (unsigned long long)(x->ms / 1000));
+		amx_event_set_int(ev, "amexbpf.budget.attempts", x->budget_attempts);
+		amx_event_set_int(ev, "amexbpf.budget.window_s", (int64_t)(x->budget_window_ms / 1000));
+		amx_event_set_int(ev, "amexbpf.budget.retry_in_ms", (int64_t)x->ms);
+		break;
+	case AMX_EMIT_NO_ECOSYSTEM:
+		ev = amx_event_new(&D.stream, "recovery-failed", "warn", "event", "process", "info", 0,
+				   "tier 3 skipped for %s: no ecosystem file configured (--ecosystem)",
+				   who);
+		amx_event_set_int(ev, "amexbpf.tier", 3);
+		amx_event_set_str(ev, "event.reason", "no ecosystem file configured");
+		break;
+	}
+	if (!ev)
+		return;
+	set_app_fields(ev, h, a);
+	if (!a && x->emit == AMX_EMIT_RECOVERY_SUCCEEDED)
+		amx_event_set_int(ev, "amexbpf.pm2.daemon_pid", x->pid);
+	sink_write(ev);
+}
+
+static void answer_status_unknown(int hi, int ai)
+{
+	struct amx_input in = { .kind = AMX_IN_STATUS, .status = AMX_PM2_UNKNOWN };
+	feed_app(hi, ai, in);
+}
+
+static void rescan_home(int hi);
+
+static void start_status_query(int hi, int ai)
+{
+	struct amx_home *h = &D.homes[hi];
+	h->apps[ai].awaiting_status = true;
+	if (h->status_query >= 0)
+		return; /* one jlist answers every app waiting */
+	/* `pm2 jlist` would start an empty daemon if none runs: ask only a live one. */
+	if (!h->god_pid || !amx_home_is_god(h, h->god_pid)) {
+		h->apps[ai].awaiting_status = false;
+		rescan_home(hi);
+		if (D.homes[hi].apps[ai].pol.state == AMX_APP_QUERYING)
+			answer_status_unknown(hi, ai);
+		return;
+	}
+	struct amx_argv argv;
+	amx_pm2_argv(&argv, AMX_TIER_STATUS, D.o->pm2, NULL, NULL);
+	char err[256];
+	int idx = start_command(hi, -1, 0, 0, &argv, err, sizeof(err));
+	if (idx < 0) {
+		fprintf(stderr, "amexbpf: failed to run pm2 jlist for %s: %s\n", h->path, err);
+		h->apps[ai].awaiting_status = false;
+		answer_status_unknown(hi, ai);
+		return;
+	}
+	h->status_query = idx;
+}
+
+static void restore_dump(int hi)
+{
+	struct amx_home *h = &D.homes[hi];
+	int rc = amx_home_restore_dump(h);
+	json_t *ev;
+	if (rc == 0) {
+		ev = amx_event_new(&D.stream, "dump-restored", "warn", "event", "file", "change", 0,
+				   "put back the last good dump.pm2 of %s (%zu apps)", h->path,
+				   h->good.n_apps);
+		amx_event_set_int(ev, "amexbpf.dump.apps", (int64_t)h->good.n_apps);
+		h->dump_valid = true;
+	} else {
+		ev = amx_event_new(&D.stream, "recovery-failed", "error", "event", "file", "error", 0,
+				   "could not put back dump.pm2 of %s: %s", h->path, strerror(-rc));
+		amx_event_set_str(ev, "event.reason", strerror(-rc));
+		amx_event_set_int(ev, "amexbpf.tier", 2);
+	}
+	char p[4200];
+	snprintf(p, sizeof(p), "%s/dump.pm2", h->path);
+	amx_event_set_str(ev, "amexbpf.dump.path", p);
+	set_app_fields(ev, h, NULL);
+	sink_write(ev);
+}
+
+static void run_tier(int hi, int ai, const struct amx_action *x)
+{
+	struct amx_home *h = &D.homes[hi];
+	struct amx_app *a = ai >= 0 ? &h->apps[ai] : NULL;
+	char err[512];
+	struct amx_argv argv;
+	if (x->tier != 2 && (!h->god_pid || !amx_home_is_god(h, h->god_pid))) {
+		/* Tier 1 or 3 against a dead daemon would spawn an empty one: tier 2 first. */
+		struct amx_input in = { .kind = AMX_IN_ACTION_DONE, .ok = false,
+					.reason = "the PM2 daemon is down" };
+		feed_app(hi, ai, in);
+		rescan_home(hi);
+		return;
+	}
+	if (x->tier == 2 && x->restore_dump)
+		restore_dump(hi);
+	if (!build_argv(&argv, x->tier, h, a)) {
+		struct amx_input in = { .kind = AMX_IN_ACTION_DONE, .ok = false,
+					.reason = "no command for this tier" };
+		if (a)
+			feed_app(hi, ai, in);
+		else
+			feed_home(hi, in);
+		return;
+	}
+	int idx = start_command(hi, ai, x->tier, x->attempt, &argv, err, sizeof(err));
+	if (idx < 0) {
+		struct amx_input in = { .kind = AMX_IN_ACTION_DONE, .ok = false, .reason = err };
+		if (a)
+			feed_app(hi, ai, in);
+		else
+			feed_home(hi, in);
+		return;
+	}
+	if (a)
+		a->running = idx;
+	else
+		h->running = idx;
+}
+
+static void run_actions(int hi, int ai, struct amx_actions *acts)
+{
+	for (int i = 0; i < acts->n; i++) {
+		const struct amx_action *x = &acts->a[i];
+		switch (x->kind) {
+		case AMX_ACT_EMIT:
+			emit_policy_event(hi, ai, x);
+			break;
+		case AMX_ACT_QUERY_STATUS:
+			if (ai >= 0)
+				start_status_query(hi, ai);
+			break;
+		case AMX_ACT_RUN_TIER:
+			run_tier(hi, ai, x);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* ---------------------------------------------------------------- what was seen */
+
+static void watch_pid(int pid, uint32_t flags)
+{
+	/* /proc gives the start time only to the tick; the kernel compares nanoseconds, so
+	 * pass 0 ("unknown") and check the start tick ourselves when the exit arrives. */
+	if (D.bpf)
+		amx_bpf_watch(D.bpf, pid, flags, 0);
+}
+
+static void app_seen_alive(int hi, struct amx_app *a, int pid)
+{
+	struct amx_proc_stat st;
+	if (!amx_proc_read_stat(pid, &st) || st.state == 'Z')
+		return;
+	if (a->pid == pid && a->start_ticks == st.start_ticks)
+		return;
+	a->pid = pid;
+	a->start_ticks = st.start_ticks;
+	a->alive_since_ms = now_ms();
+	watch_pid(pid, AMX_WATCH_PROC);
+	logv("%s: app %s has pid %d", D.homes[hi].path, a->name, pid);
+	struct amx_input in = { .kind = AMX_IN_ALIVE, .pid = pid };
+	feed_app(hi, app_index(&D.homes[hi], a), in);
+}
+
+/* A live process whose parent is the God daemon and whose environment names a watched
+ * app of this home is that app's new pid. */
+static void consider_child(int hi, int pid)
+{
+	struct amx_home *h = &D.homes[hi];
+	struct amx_proc_stat st;
+	if (!amx_proc_read_stat(pid, &st) || st.ppid != h->god_pid || st.state == 'Z')
+		return;
+	struct amx_app *a = amx_home_app_of_pid(h, pid);
+	if (a)
+		app_seen_alive(hi, a, pid);
+}
+
+static void scan_god_children(int hi)
+{
+	int kids[MAX_CHILDREN_SCAN];
+	int n = amx_proc_children(D.homes[hi].god_pid, kids, MAX_CHILDREN_SCAN);
+	for (int i = 0; i < n; i++)
+		consider_child(hi, kids[i]);
+}
+
+static void god_died(int hi, const struct amx_event *kev)
+{
+	struct amx_home *h = &D.homes[hi];
+	int pid = h->god_pid;
+	/* pm2 kill and SIGTERM remove pm2.pid before the daemon exits; SIGKILL leaves it. */
+	int file_pid = amx_home_read_god_pid(h);
+	struct amx_exit_status xs = { 0 };
+	if (kev)
+		xs = amx_decode_exit(kev->exit_code);
+	bool intentional = file_pid != pid && xs.signal != 9;
+	h->god_pid = 0;
+	/* The dump decides tier 2's first step: look now, PM2 may have just written it. */
+	struct amx_dump_read r;
+	amx_home_read_dump(h, &r);
+	if (!r.not_yet) {
+		if (r.problem == AMX_DUMP_OK)
+			amx_home_adopt_dump(h, &r, D.o->only, D.o->n_only);
+		else {
+			if (h->dump_valid || strcmp(h->dump_problem, amx_dump_read_problem(&r))) {
+				json_t *ev = amx_event_new(&D.stream, "dump-invalid", "error", "alert",
+							   "file", "error", 0,
+							   "dump.pm2 of %s is %s", h->path,
+							   amx_dump_read_problem(&r));
+				char p[4200];
+				snprintf(p, sizeof(p), "%s/dump.pm2", h->path);
+				amx_event_set_str(ev, "amexbpf.dump.path", p);
+				amx_event_set_str(ev, "amexbpf.dump.problem", amx_dump_read_problem(&r));
+				set_app_fields(ev, h, NULL);
+				sink_write(ev);
+			}
+			h->dump_valid = false;
+			snprintf(h->dump_problem, sizeof(h->dump_problem), "%s",
+				 amx_dump_read_problem(&r));
+		}
+	}
+	amx_dump_read_free(&r);
+
+	json_t *ev = amx_event_new(&D.stream, "pm2-daemon-down", intentional ? "warn" : "critical",
+				   "alert", "process,host", "end", kev ? kev->ts_ns : 0,
+				   "the PM2 daemon of %s (pid %d) is down%s", h->path, pid,
+				   intentional ? " (stopped on purpose)" : "");
+	amx_event_set_int(ev, "amexbpf.pm2.daemon_pid", pid);
+	amx_event_set_bool(ev, "amexbpf.intentional", intentional);
+	amx_event_set_int(ev, "process.pid", pid);
+	set_app_fields(ev, h, NULL);
+	if (kev)
+		amx_event_set_int(ev, "amexbpf.detect_latency_us",
+				  (int64_t)((amx_boot_ns() - kev->ts_ns) / 1000));
+	sink_write(ev);
+
+	for (size_t i = 0; i < h->n_apps; i++) {
+		struct amx_input in = { .kind = AMX_IN_HOME_DOWN };
+		feed_app(hi, (int)i, in);
+	}
+	struct amx_input in = { .kind = AMX_IN_DAEMON_DOWN, .intentional = intentional };
+	feed_home(hi, in);
+}
+
+/* pm2.pid changed, or a re-scan: is there a (new) God daemon? */
+static void refresh_god(int hi)
+{
+	struct amx_home *h = &D.homes[hi];
+	if (h->god_pid && !amx_home_is_god(h, h->god_pid)) {
+		/* Died without our seeing the exit (lost event, or before we watched it). */
+		god_died(hi, NULL);
+	}
+	int pid = amx_home_read_god_pid(h);
+	if (!pid || pid == h->god_pid || !amx_home_is_god(h, pid))
+		return;
+	struct amx_proc_stat st;
+	if (!amx_proc_read_stat(pid, &st))
+		return;
+	/* Watch it (and its children) first, then look at what it already forked: nothing
+	 * falls between the two. */
+	h->god_pid = pid;
+	h->god_start_ticks = st.start_ticks;
+	watch_pid(pid, AMX_WATCH_PROC | AMX_WATCH_CHILDREN);
+	logv("%s: PM2 daemon pid %d", h->path, pid);
+	bool by_tier2 = h->pol.state == AMX_HOME_RECOVERING || h->pol.state == AMX_HOME_VERIFYING;
+	struct amx_input in = { .kind = AMX_IN_ALIVE, .pid = pid };
+	feed_home(hi, in);
+	for (size_t i = 0; i < h->n_apps; i++) {
+		if (h->apps[i].pol.state == AMX_APP_HOME_DOWN) {
+			struct amx_input up = { .kind = AMX_IN_HOME_UP, .by_tier2 = by_tier2 };
+			feed_app(hi, (int)i, up);
+		}
+	}
+	scan_god_children(hi);
+}
+
+static void app_exited(int hi, struct amx_app *a, const struct amx_event *kev)
+{
+	struct amx_home *h = &D.homes[hi];
+	int pid = a->pid;
+	struct amx_exit_status xs = { 0 };
+	if (kev) {
+		xs = amx_decode_exit(kev->exit_code);
+		a->last_exit_code = xs.exit_code;
+		a->last_signal = xs.signal;
+	}
+	char how[96];
+	if (!kev)
+		snprintf(how, sizeof(how), "exit not seen");
+	else if (xs.signal)
+		snprintf(how, sizeof(how), "%s%s",
+			 amx_signal_name(xs.signal) ? amx_signal_name(xs.signal) : "signal",
+			 xs.core_dumped ? ", core dumped" : "");
+	else
+		snprintf(how, sizeof(how), "status %d", xs.status);
+	json_t *ev = amx_event_new(&D.stream, "process-exited",
+				   kev && xs.exit_code == 0 ? "warn" : "error", "event", "process",
+				   "end", kev ? kev->ts_ns : 0, "%.300s exited (%s)", a->name, how);
+	amx_event_set_int(ev, "process.pid", pid);
+	if (kev) {
+		amx_event_set_str(ev, "process.name", kev->comm);
+		amx_event_set_int(ev, "process.parent.pid", kev->ppid);
+		amx_event_set_int(ev, "process.exit_code", xs.exit_code);
+		amx_event_set(ev, "amexbpf.signal",
+			      xs.signal && amx_signal_name(xs.signal) ? json_string(amx_signal_name(xs.signal)) : NULL);
+		amx_event_set_bool(ev, "amexbpf.core_dumped", xs.core_dumped);
+		amx_event_set_int(ev, "process.uptime",
+				  (int64_t)((kev->ts_ns - kev->start_boottime_ns) / 1000000000ull));
+		amx_event_set_int(ev, "amexbpf.detect_latency_us",
+				  (int64_t)((amx_boot_ns() - kev->ts_ns) / 1000));
+		amx_event_set_bool(ev, "amexbpf.oom", a->last_oom);
+	}
+	set_app_fields(ev, h, a);
+	sink_write(ev);
+	a->pid = 0;
+	a->start_ticks = 0;
+	a->last_oom = false;
+	struct amx_input in = { .kind = AMX_IN_EXITED };
+	feed_app(hi, app_index(h, a), in);
+}
+
+static void rescan_home(int hi)
+{
+	struct amx_home *h = &D.homes[hi];
+	refresh_god(hi);
+	for (size_t i = 0; i < h->n_apps; i++) {
+		struct amx_app *a = &h->apps[i];
+		if (a->pid) {
+			struct amx_proc_stat st;
+			if (!amx_proc_read_stat(a->pid, &st) || st.state == 'Z' ||
+			    st.start_ticks != a->start_ticks)
+				app_exited(hi, a, NULL);
+		}
+	}
+	if (h->god_pid)
+		scan_god_children(hi);
+}
+
+static void on_kernel_event(void *ctx, const struct amx_event *ev)
+{
+	(void)ctx;
+	switch (ev->type) {
+	case AMX_EV_EXIT:
+		for (int hi = 0; hi < D.n_homes; hi++) {
+			struct amx_home *h = &D.homes[hi];
+			if (h->god_pid == (int)ev->pid &&
+			    amx_ns_to_ticks(ev->start_boottime_ns) == h->god_start_ticks) {
+				/* the process-exited of the daemon itself */
+				struct amx_exit_status xs = amx_decode_exit(ev->exit_code);
+				json_t *e = amx_event_new(&D.stream, "process-exited", "error", "event",
+							  "process", "end", ev->ts_ns,
+							  "the PM2 daemon of %s exited (%s)", h->path,
+							  xs.signal ? amx_signal_name(xs.signal) : "exit");
+				amx_event_set_int(e, "process.pid", (int)ev->pid);
+				amx_event_set_str(e, "process.name", ev->comm);
+				amx_event_set_int(e, "process.parent.pid", (int)ev->ppid);
+				amx_event_set_int(e, "process.exit_code", xs.exit_code);
+				amx_event_set(e, "amexbpf.signal",
+					      xs.signal && amx_signal_name(xs.signal) ? json_string(amx_signal_name(xs.signal)) : NULL);
+				amx_event_set_bool(e, "amexbpf.core_dumped", xs.core_dumped);
+				amx_event_set_int(e, "process.uptime",
+						  (int64_t)((ev->ts_ns - ev->start_boottime_ns) / 1000000000ull));
+				amx_event_set_int(e, "amexbpf.detect_latency_us",
+						  (int64_t)((amx_boot_ns() - ev->ts_ns) / 1000));
+				set_app_fields(e, h, NULL);
+				sink_write(e);
+				god_died(hi, ev);
+				return;
+			}
+			struct amx_app *a = amx_home_app_with_pid(h, (int)ev->pid);
+			if (a && amx_ns_to_ticks(ev->start_boottime_ns) == a->start_ticks) {
+				app_exited(hi, a, ev);
+				return;
+			}
+		}
+		logv("watched pid %u (%s) exited, not an app we know", ev->pid, ev->comm);
+		break;
+	case AMX_EV_EXEC:
+		for (int hi = 0; hi < D.n_homes; hi++)
+			if (D.homes[hi].god_pid && (int)ev->ppid == D.homes[hi].god_pid)
+				consider_child(hi, (int)ev->pid);
+		break;
+	case AMX_EV_OOM:
+		for (int hi = 0; hi < D.n_homes; hi++) {
+			struct amx_home *h = &D.homes[hi];
+			struct amx_app *a = amx_home_app_with_pid(h, (int)ev->pid);
+			if (!a)
+				continue;
+			a->last_oom = true;
+			json_t *e = amx_event_new(&D.stream, "oom-killed", "critical", "alert",
+						  "process", "end", ev->ts_ns,
+						  "the kernel chose %s (pid %u) as OOM victim", a->name,
+						  ev->pid);
+			amx_event_set_int(e, "process.pid", (int)ev->pid);
+			amx_event_set_str(e, "process.name", ev->comm);
+			if (ev->oom_fields) {
+				amx_event_set_int(e, "amexbpf.oom.anon_rss_kb", (int64_t)ev->anon_rss_kb);
+				amx_event_set_int(e, "amexbpf.oom.file_rss_kb", (int64_t)ev->file_rss_kb);
+				amx_event_set_int(e, "amexbpf.oom.shmem_rss_kb", (int64_t)ev->shmem_rss_kb);
+				amx_event_set_int(e, "amexbpf.oom.total_vm_kb", (int64_t)ev->total_vm_kb);
+			}
+			amx_event_set_int(e, "amexbpf.oom.oom_score_adj", ev->oom_score_adj);
+			set_app_fields(e, h, a);
+			sink_write(e);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_dump_event(int hi)
+{
+	struct amx_home *h = &D.homes[hi];
+	struct amx_dump_read r;
+	amx_home_read_dump(h, &r);
+	char p[4200];
+	snprintf(p, sizeof(p), "%s/dump.pm2", h->path);
+	if (r.not_yet) {
+		/* PM2 truncates, then writes: an empty read is a save in progress; the
+		 * CLOSE_WRITE that follows brings the content. */
+		amx_dump_read_free(&r);
+		return;
+	}
+	if (r.problem == AMX_DUMP_OK) {
+		bool same = h->good_raw && r.raw_len == h->good_raw_len &&
+			    memcmp(r.raw, h->good_raw, r.raw_len) == 0;
+		size_t n = r.dump.n_apps;
+		amx_home_adopt_dump(h, &r, D.o->only, D.o->n_only);
+		if (!same) {
+			json_t *ev = amx_event_new(&D.stream, "dump-changed", "info", "event", "file,configuration",
+						   "change", 0, "dump.pm2 of %s saved with %zu apps",
+						   h->path, n);
+			amx_event_set_str(ev, "amexbpf.dump.path", p);
+			amx_event_set_int(ev, "amexbpf.dump.apps", (int64_t)n);
+			set_app_fields(ev, h, NULL);
+			sink_write(ev);
+		}
+		/* A saved stop is the new desired state; a saved start likewise. */
+		for (size_t i = 0; i < h->n_apps; i++) {
+			struct amx_app *a = &h->apps[i];
+			bool alive = a->pid && amx_proc_alive(a->pid);
+			struct amx_input in = { .kind = AMX_IN_DESIRED,
+						.desired_online = a->desired_online, .alive = alive };
+			feed_app(hi, (int)i, in);
+			if (a->pol.state == AMX_APP_UNKNOWN && h->god_pid) {
+				scan_god_children(hi);
+				if (!a->pid) {
+					struct amx_input ab = { .kind = AMX_IN_ABSENT };
+					feed_app(hi, (int)i, ab);
+				}
+			}
+		}
+	} else {
+		const char *problem = amx_dump_read_problem(&r);
+		if (h->dump_valid || strcmp(h->dump_problem, problem) != 0) {
+			json_t *ev = amx_event_new(&D.stream, "dump-invalid", "error", "alert", "file",
+						   "error", 0, "dump.pm2 of %s is %s", h->path,
+						   problem);
+			amx_event_set_str(ev, "amexbpf.dump.path", p);
+			amx_event_set_str(ev, "amexbpf.dump.problem", problem);
+			set_app_fields(ev, h, NULL);
+			sink_write(ev);
+		}
+		h->dump_valid = false;
+		snprintf(h->dump_problem, sizeof(h->dump_problem), "%s", problem);
+	}
+	amx_dump_read_free(&r);
+}
+
+static void on_fs_event(const struct amx_fs_event *fe)
+{
+	if (fe->home < 0 || fe->home >= D.n_homes)
+		return;
+	int hi = fe->home;
+	struct amx_home *h = &D.homes[hi];
+	switch (fe->what) {
+	case AMX_FS_GOD_PID:
+		refresh_god(hi);
+		break;
+	case AMX_FS_PID_FILE:
+		if (fe->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
+			if (!h->god_pid)
+				refresh_god(hi);
+			int pid = amx_home_read_pid_file(h, fe->name);
+			if (pid > 0)
+				consider_child(hi, pid);
+		}
+		break;
+	case AMX_FS_DUMP:
+		on_dump_event(hi);
+		break;
+	case AMX_FS_RESCAN:
+		if (strcmp(fe->name, "overflow") == 0 || strcmp(fe->name, "queue-overflow") == 0) {
+			json_t *ev = amx_event_new(&D.stream, "events-lost", "error", "alert", "host",
+						   "error", 0,
+						   "the inotify queue overflowed; re-scanning %s", h->path);
+			amx_event_set_str(ev, "amexbpf.lost.source", "inotify");
+			amx_event_set_int(ev, "amexbpf.lost.count", 1);
+			set_app_fields(ev, h, NULL);
+			sink_write(ev);
+		}
+		rescan_home(hi);
+		on_dump_event(hi);
+		break;
+	}
+}
+
+/* ---------------------------------------------------------------- commands */
+
+static void finish_command(int idx)
+{
+	struct command *c = &D.cmds[idx];
+	amx_child_read_output(&c->child);
+	if (!amx_child_reap(&c->child))
+		return;
+	epoll_ctl(D.epfd, EPOLL_CTL_DEL, c->child.pidfd, NULL);
+	if (c->child.out_fd >= 0)
+		epoll_ctl(D.epfd, EPOLL_CTL_DEL, c->child.out_fd, NULL);
+	int hi = c->home, ai = c->app, tier = c->tier;
+	struct amx_home *h = &D.homes[hi];
+	bool ok = amx_child_succeeded(&c->child);
+	char reason[256];
+	amx_child_describe(&c->child, (int)D.o->action_timeout_s, reason, sizeof(reason));
+	logv("%s finished: %s", c->argv.v[0], reason);
+	if (tier == 0) {
+		h->status_query = -1;
+		struct amx_dump list = { 0 };
+		bool parsed = ok && amx_jlist_parse(c->child.output, c->child.out_len, &list) == AMX_DUMP_OK;
+		for (size_t i = 0; i < h->n_apps; i++) {
+			struct amx_app *a = &h->apps[i];
+			if (!a->awaiting_status)
+				continue;
+			a->awaiting_status = false;
+			struct amx_input in = { .kind = AMX_IN_STATUS, .status = AMX_PM2_UNKNOWN };
+			const struct amx_dump_app *j = parsed ? amx_dump_find(&list, a->name) : NULL;
+			if (parsed && !j)
+				in.status = AMX_PM2_MISSING;
+			else if (j) {
+				switch (j->status) {
+				case AMX_ST_ONLINE:
+					if (j->pid > 0)
+						consider_child(hi, j->pid);
+					in.status = a->pid ? AMX_PM2_ONLINE : AMX_PM2_TRANSIENT;
+					break;
+				case AMX_ST_STOPPED:
+					in.status = AMX_PM2_STOPPED;
+					break;
+				case AMX_ST_ERRORED:
+					in.status = AMX_PM2_ERRORED;
+					break;
+				default:
+					in.status = AMX_PM2_TRANSIENT;
+					break;
+				}
+			}
+			if (a->pol.state == AMX_APP_QUERYING)
+				feed_app(hi, (int)i, in);
+		}
+		amx_dump_free(&list);
+	} else {
+		if (!ok && c->child.out_len) {
+			/* Say what pm2 printed, briefly, with the failure. */
+			size_t off = c->child.out_len > 120 ? c->child.out_len - 120 : 0;
+			char tail[160];
+			snprintf(tail, sizeof(tail), "%s", c->child.output + off);
+			for (char *p = tail; *p; p++)
+				if (*p == '\n' || *p == '\r' || (unsigned char)*p < 0x20)
+					*p = ' ';
+			size_t l = strlen(reason);
+			snprintf(reason + l, sizeof(reason) - l, ": %s", tail);
+		}
+		struct amx_input in = { .kind = AMX_IN_ACTION_DONE, .ok = ok, .reason = reason };
+		if (ai >= 0) {
+			h->apps[ai].running = -1;
+			feed_app(hi, ai, in);
+		} else {
+			h->running = -1;
+			feed_home(hi, in);
+			/* pm2 resurrect returned: pick the new daemon up even if inotify is late. */
+			refresh_god(hi);
+		}
+		if (tier == 1 || tier == 3) {
+			if (ai >= 0 && D.homes[hi].apps[ai].pol.state != AMX_APP_ALIVE && h->god_pid)
+				scan_god_children(hi);
+		}
+	}
+	amx_child_release(&c->child);
+	c->used = false;
+}
+
+static void check_command_deadlines(uint64_t now)
+{
+	for (int i = 0; i < MAX_COMMANDS; i++) {
+		struct command *c = &D.cmds[i];
+		if (c->used && !c->child.timed_out && now >= c->deadline_ms)
+			amx_child_kill_group(&c->child);
+	}
+}
+
+/* ---------------------------------------------------------------- timer */
+
+static void arm_timer(void)
+{
+	uint64_t next = 0;
+#define CONSIDER(t) do { if ((t) && (!next || (t) < next)) next = (t); } while (0)
+	for (int hi = 0; hi < D.n_homes; hi++) {
+		struct amx_home *h = &D.homes[hi];
+		CONSIDER(h->pol.deadline_ms);
+		for (size_t i = 0; i < h->n_apps; i++)
+			CONSIDER(h->apps[i].pol.deadline_ms);
+	}
+	for (int i = 0; i < MAX_COMMANDS; i++)
+		if (D.cmds[i].used && !D.cmds[i].child.timed_out)
+			CONSIDER(D.cmds[i].deadline_ms);
+#undef CONSIDER
+	struct itimerspec its = { 0 };
+	if (next) {
+		uint64_t now = now_ms();
+		uint64_t in = next > now ? next - now : 1;
+		its.it_value.tv_sec = (time_t)(in / 1000);
+		its.it_value.tv_nsec = (long)((in % 1000) * 1000000);
+	}
+	timerfd_settime(D.timerfd, 0, &its, NULL);
+}
+
+static void tick_all(void)
+{
+	uint64_t now = now_ms();
+	for (int hi = 0; hi < D.n_homes; hi++) {
+		struct amx_home *h = &D.homes[hi];
+		if (h->pol.deadline_ms && h->pol.deadline_ms <= now) {
+			struct amx_input in = { .kind = AMX_IN_TICK, .now_ms = now };
+			feed_home(hi, in);
+		}
+		for (size_t i = 0; i < h->n_apps; i++) {
+			if (h->apps[i].pol.deadline_ms && h->apps[i].pol.deadline_ms <= now) {
+				struct amx_input in = { .kind = AMX_IN_TICK, .now_ms = now };
+				feed_app(hi, (int)i, in);
+			}
+		}
+	}
+	check_command_deadlines(now);
+}
+
+/* ---------------------------------------------------------------- set-up and loop */
+
+static void check_bpf_lost(void)
+{
+	if (!D.bpf)
+		return;
+	uint64_t lost = amx_bpf_lost(D.bpf);
+	if (lost == D.bpf_lost_seen)
+		return;
+	json_t *ev = amx_event_new(&D.stream, "events-lost", "error", "alert", "host", "error", 0,
+				   "the kernel ring buffer overflowed (%llu events lost); re-scanning",
+				   (unsigned long long)(lost - D.bpf_lost_seen));
+	amx_event_set_str(ev, "amexbpf.lost.source", "bpf");
+	amx_event_set_int(ev, "amexbpf.lost.count", (int64_t)(lost - D.bpf_lost_seen));
+	sink_write(ev);
+	D.bpf_lost_seen = lost;
+	for (int hi = 0; hi < D.n_homes; hi++)
+		rescan_home(hi);
+}
+
+static int setup_homes(char *err, size_t errlen)
+{
+	char *found[AMX_MAX_HOMES];
+	int n = 0;
+	if (D.o->n_homes == 0) {
+		n = amx_discover_homes(found, AMX_MAX_HOMES);
+		for (int i = 0; i < n; i++)
+			D.o->homes[D.o->n_homes++] = found[i];
+	}
+	if (D.o->n_homes == 0) {
+		snprintf(err, errlen, "no PM2 home found (no ~/.pm2 with dump.pm2 or pm2.pid; use --pm2-home)");
+		return AMX_EXIT_NO_INPUT;
+	}
+	for (int i = 0; i < D.o->n_homes; i++) {
+		char herr[512];
+		struct amx_home *h = &D.homes[D.n_homes];
+		if (!amx_home_init(h, D.o->homes[i], D.o->state_dir, herr, sizeof(herr))) {
+			if (D.o->homes_given) {
+				snprintf(err, errlen, "%s", herr);
+				return AMX_EXIT_NO_INPUT;
+			}
+			fprintf(stderr, "amexbpf: skipping %s\n", herr);
+			continue;
+		}
+		struct amx_dump_read r;
+		amx_home_read_dump(h, &r);
+		if (r.problem == AMX_DUMP_OK) {
+			amx_home_adopt_dump(h, &r, D.o->only, D.o->n_only);
+		} else {
+			const char *problem = amx_dump_read_problem(&r);
+			bool missing = r.problem == -1000 - ENOENT;
+			h->dump_valid = false;
+			snprintf(h->dump_problem, sizeof(h->dump_problem), "%s", problem);
+			if (!amx_home_load_good_copy(h, D.o->only, D.o->n_only) && !missing) {
+				amx_dump_read_free(&r);
+				snprintf(err, errlen, "dump.pm2 of %s is %s and no good copy is kept in %s",
+					 h->path, problem, D.o->state_dir);
+				return AMX_EXIT_BAD_DUMP;
+			}
+			if (missing && !h->have_good)
+				fprintf(stderr, "amexbpf: %s has no dump.pm2: no saved apps to watch yet\n", h->path);
+		}
+		amx_dump_read_free(&r);
+		D.n_homes++;
+	}
+	if (D.n_homes == 0) {
+		snprintf(err, errlen, "no usable PM2 home");
+		return AMX_EXIT_NO_INPUT;
+	}
+	return 0;
+}
+
+static void emit_started(void)
+{
+	json_t *ev = amx_event_new(&D.stream, "monitor-started", "info", "event", "host", "start", 0,
+				   "amexbpf %s watching %d PM2 home(s)", AMX_VERSION, D.n_homes);
+	amx_event_set_str(ev, "amexbpf.source", "bpf");
+	amx_event_set_str(ev, "amexbpf.attach", D.bpf ? amx_bpf_attach_kind(D.bpf) : "none");
+	json_t *homes = json_array(), *apps = json_array();
+	for (int hi = 0; hi < D.n_homes; hi++) {
+		json_array_append_new(homes, json_string(D.homes[hi].path));
+		for (size_t i = 0; i < D.homes[hi].n_apps; i++) {
+			json_t *s = json_string(D.homes[hi].apps[i].name);
+			if (s)
+				json_array_append_new(apps, s);
+		}
+	}
+	amx_event_set(ev, "amexbpf.pm2.homes", homes);
+	amx_event_set(ev, "amexbpf.apps", apps);
+	amx_event_set_int(ev, "process.pid", getpid());
+	sink_write(ev);
+}
+
+static void initial_state(void)
+{
+	for (int hi = 0; hi < D.n_homes; hi++) {
+		struct amx_home *h = &D.homes[hi];
+		refresh_god(hi);
+		if (!h->god_pid) {
+			/* Down at start-up (a reboot, or a crash while we were away): recover. */
+			for (size_t i = 0; i < h->n_apps; i++) {
+				struct amx_input in = { .kind = AMX_IN_HOME_DOWN };
+				feed_app(hi, (int)i, in);
+			}
+			json_t *ev = amx_event_new(&D.stream, "pm2-daemon-down", "critical", "alert",
+						   "process,host", "end", 0,
+						   "the PM2 daemon of %s is not running", h->path);
+			amx_event_set(ev, "amexbpf.pm2.daemon_pid", NULL);
+			amx_event_set_bool(ev, "amexbpf.intentional", false);
+			set_app_fields(ev, h, NULL);
+			sink_write(ev);
+			struct amx_input in = { .kind = AMX_IN_DAEMON_DOWN, .intentional = false };
+			feed_home(hi, in);
+			continue;
+		}
+		for (size_t i = 0; i < h->n_apps; i++) {
+			struct amx_app *a = &h->apps[i];
+			if (!a->desired_online) {
+				struct amx_input in = { .kind = AMX_IN_DESIRED, .desired_online = false };
+				feed_app(hi, (int)i, in);
+			} else if (!a->pid) {
+				struct amx_input in = { .kind = AMX_IN_ABSENT };
+				feed_app(hi, (int)i, in);
+			}
+		}
+	}
+}
+
+int amx_daemon_run(struct amx_options *o)
+{
+	char err[1024];
+	memset(&D, 0, sizeof(D));
+	D.o = o;
+	D.events_fd = -1;
+	srandom((unsigned)(amx_boot_ns() ^ (uint64_t)getpid()));
+	amx_policy_config_defaults(&D.cfg);
+	D.cfg.grace_ms = (uint64_t)(o->grace_s * 1000);
+	D.cfg.manual_grace_ms = (uint64_t)(o->manual_grace_s * 1000);
+	D.cfg.verify_ms = (uint64_t)(o->verify_timeout_s * 1000);
+	D.cfg.budget_attempts = o->budget_attempts;
+	D.cfg.budget_window_ms = (uint64_t)(o->budget_window_s * 1000);
+	D.cfg.have_ecosystem = o->ecosystem != NULL;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "amexbpf: must run as root (BPF and acting as each PM2 home's owner)\n");
+		return AMX_EXIT_NOT_ROOT;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		fprintf(stderr, "amexbpf: this kernel has no BTF (/sys/kernel/btf/vmlinux): BPF CO-RE cannot load\n");
+		return AMX_EXIT_NO_BPF;
+	}
+	int rc = amx_mkdir_p(o->state_dir, 0700);
+	if (rc < 0) {
+		fprintf(stderr, "amexbpf: failed to create state directory %s: %s\n", o->state_dir, strerror(-rc));
+		return AMX_EXIT_OS;
+	}
+	rc = setup_homes(err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "amexbpf: %s\n", err);
+		return rc;
+	}
+	D.events_fd = open_events_sink(o->events_path);
+	if (D.events_fd < 0) {
+		fprintf(stderr, "amexbpf: failed to open events file %s: %s\n", o->events_path, strerror(errno));
+		return AMX_EXIT_OS;
+	}
+	amx_event_stream_init(&D.stream);
+
+	/* Signals through signalfd, so they are just another event in the loop. */
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	D.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	D.timerfd = timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+	D.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (D.sigfd < 0 || D.timerfd < 0 || D.epfd < 0) {
+		fprintf(stderr, "amexbpf: failed to set up the event loop: %s\n", strerror(errno));
+		return AMX_EXIT_OS;
+	}
+
+	/* Watches first, then the scan: whatever happens in between is seen twice, never
+	 * missed. */
+	D.bpf = amx_bpf_open(o->verbose, on_kernel_event, NULL, err, sizeof(err));
+	if (!D.bpf) {
+		fprintf(stderr, "amexbpf: %s\n", err);
+		return AMX_EXIT_NO_BPF;
+	}
+	const char *paths[AMX_MAX_HOMES];
+	for (int i = 0; i < D.n_homes; i++)
+		paths[i] = D.homes[i].path;
+	D.watcher = amx_watcher_start(paths, D.n_homes, err, sizeof(err));
+	if (!D.watcher) {
+		fprintf(stderr, "amexbpf: %s\n", err);
+		amx_bpf_close(D.bpf);
+		return AMX_EXIT_OS;
+	}
+	struct epoll_event e;
+	e = (struct epoll_event){ .events = EPOLLIN, .data.u64 = (uint64_t)SRC_BPF << 32 };
+	epoll_ctl(D.epfd, EPOLL_CTL_ADD, amx_bpf_epoll_fd(D.bpf), &e);
+	e = (struct epoll_event){ .events = EPOLLIN, .data.u64 = (uint64_t)SRC_WATCH << 32 };
+	epoll_ctl(D.epfd, EPOLL_CTL_ADD, amx_watcher_fd(D.watcher), &e);
+	e = (struct epoll_event){ .events = EPOLLIN, .data.u64 = (uint64_t)SRC_SIGNAL << 32 };
+	epoll_ctl(D.epfd, EPOLL_CTL_ADD, D.sigfd, &e);
+	e = (struct epoll_event){ .events = EPOLLIN, .data.u64 = (uint64_t)SRC_TIMER << 32 };
+	epoll_ctl(D.epfd, EPOLL_CTL_ADD, D.timerfd, &e);
+
+	emit_started();
+	initial_state();
+
+	struct amx_fs_event fsev[64];
+	while (!D.stopping) {
+		arm_timer();
+		struct epoll_event evs[32];
+		int n = epoll_wait(D.epfd, evs, 32, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "amexbpf: epoll_wait failed: %s\n", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n && !D.stopping; i++) {
+			uint32_t src = (uint32_t)(evs[i].data.u64 >> 32);
+			uint32_t idx = (uint32_t)evs[i].data.u64;
+			switch (src) {
+			case SRC_BPF:
+				amx_bpf_consume(D.bpf);
+				check_bpf_lost();
+				break;
+			case SRC_WATCH: {
+				int k;
+				while ((k = amx_watcher_take(D.watcher, fsev, 64)) > 0)
+					for (int j = 0; j < k; j++)
+						on_fs_event(&fsev[j]);
+				break;
+			}
+			case SRC_SIGNAL: {
+				struct signalfd_siginfo si;
+				while (read(D.sigfd, &si, sizeof(si)) == sizeof(si)) {
+					if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
+						D.stopping = true;
+					else if (si.ssi_signo == SIGHUP && o->events_path &&
+						 strcmp(o->events_path, "-")) {
+						/* logrotate moved the file: open a new one */
+						int fd = open_events_sink(o->events_path);
+						if (fd >= 0) {
+							close(D.events_fd);
+							D.events_fd = fd;
+						}
+					}
+				}
+				break;
+			}
+			case SRC_TIMER: {
+				uint64_t exp;
+				if (read(D.timerfd, &exp, sizeof(exp)) < 0) {
+					/* spurious wake-up: deadlines are re-checked below anyway */
+				}
+				break;
+			}
+			case SRC_CMD_OUT:
+				if (idx < MAX_COMMANDS && D.cmds[idx].used &&
+				    !amx_child_read_output(&D.cmds[idx].child))
+					epoll_ctl(D.epfd, EPOLL_CTL_DEL, D.cmds[idx].child.out_fd, NULL);
+				break;
+			case SRC_CMD_PID:
+				if (idx < MAX_COMMANDS && D.cmds[idx].used)
+					finish_command((int)idx);
+				break;
+			}
+		}
+		/* Deadlines: checked after every wake-up, not only on the timer's. */
+		tick_all();
+	}
+
+	json_t *ev = amx_event_new(&D.stream, "monitor-stopping", "info", "event", "host", "end", 0,
+				   "amexbpf is stopping");
+	sink_write(ev);
+	for (int i = 0; i < MAX_COMMANDS; i++) {
+		if (D.cmds[i].used) {
+			amx_child_kill_group(&D.cmds[i].child);
+			struct amx_child *c = &D.cmds[i].child;
+			/* blocking reap of a SIGKILLed group leader is immediate */
+			while (!amx_child_reap(c)) {
+				struct timespec ts = { 0, 10 * 1000 * 1000 };
+				nanosleep(&ts, NULL);
+			}
+			amx_child_release(c);
+		}
+	}
+	amx_watcher_stop(D.watcher);
+	amx_bpf_close(D.bpf);
+	for (int hi = 0; hi < D.n_homes; hi++)
+		amx_home_free(&D.homes[hi]);
+	close(D.events_fd);
+	return AMX_EXIT_OK;
+}
