@@ -40,7 +40,7 @@ HELPER_BINS := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/%,$(HELPER_SRCS))
 
 all: amexbpf
 
-$(OUTPUT) $(OUTPUT)/tests:
+$(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/deps:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/amexbpf.bpf.o: bpf/amexbpf.bpf.c bpf/amexbpf.h vmlinux.h | $(OUTPUT)
@@ -64,18 +64,19 @@ amexbpf: $(OUTPUT)/main.o $(OUTPUT)/libamx.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libamx.a | $(OUTPUT)/tests
+# Dependency files of test programs live in deps/, so .output/tests holds programs only.
+$(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libamx.a | $(OUTPUT)/tests $(OUTPUT)/deps
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) $< $(OUTPUT)/libamx.a $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -MF $(OUTPUT)/deps/$*.d -Itests/unit $(LDFLAGS) $< $(OUTPUT)/libamx.a $(LDLIBS) -o $@
 
-$(OUTPUT)/tests/%: tests/helpers/%.c | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: tests/helpers/%.c | $(OUTPUT)/tests $(OUTPUT)/deps
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
+	$(Q)$(CC) $(CFLAGS) -MF $(OUTPUT)/deps/$*.d $(LDFLAGS) $< -o $@
 
-$(OUTPUT)/bench/%: tests/bench/%.c $(OUTPUT)/libamx.a
+$(OUTPUT)/bench/%: tests/bench/%.c $(OUTPUT)/libamx.a | $(OUTPUT)/deps
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(OUTPUT)/bench
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(OUTPUT)/libamx.a $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -MF $(OUTPUT)/deps/bench-$*.d $(LDFLAGS) $< $(OUTPUT)/libamx.a $(LDLIBS) -o $@
 
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
@@ -117,4 +118,4 @@ clean:
 	$(call msg,CLEAN,)
 	$(Q)rm -rf $(OUTPUT) amexbpf
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/deps/*.d)

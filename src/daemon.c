@@ -310,6 +310,10 @@ static void emit_policy_event(int hi, int ai, const struct amx_action *x)
 		amx_event_set_int(ev, "amexbpf.tier", x->tier);
 		amx_event_set_int(ev, "amexbpf.attempt", x->attempt);
 		amx_event_set_str(ev, "event.reason", x->reason);
+		char *out = a ? a->last_output : h->last_output;
+		if (out[0])
+			amx_event_set_str(ev, "amexbpf.output", out);
+		out[0] = '\0';
 		break;
 	}
 	case AMX_EMIT_RECOVERY_PARKED:
@@ -520,7 +524,7 @@ static void god_died(int hi, const struct amx_event *kev)
 	/* The dump decides tier 2's first step: look now, PM2 may have just written it. */
 	struct amx_dump_read r;
 	amx_home_read_dump(h, &r);
-	if (!r.not_yet) {
+	{
 		if (r.problem == AMX_DUMP_OK)
 			amx_home_adopt_dump(h, &r, D.o->only, D.o->n_only);
 		else {
@@ -738,12 +742,9 @@ static void on_dump_event(int hi)
 	amx_home_read_dump(h, &r);
 	char p[4200];
 	snprintf(p, sizeof(p), "%s/dump.pm2", h->path);
-	if (r.not_yet) {
-		/* PM2 truncates, then writes: an empty read is a save in progress; the
-		 * CLOSE_WRITE that follows brings the content. */
-		amx_dump_read_free(&r);
-		return;
-	}
+	/* PM2 truncates, then writes, then closes: we act on CLOSE_WRITE, so an empty file
+	 * here is what the writer left (a save in progress would have a later CLOSE_WRITE
+	 * that brings dump-changed). */
 	if (r.problem == AMX_DUMP_OK) {
 		bool same = h->good_raw && r.raw_len == h->good_raw_len &&
 			    memcmp(r.raw, h->good_raw, r.raw_len) == 0;
@@ -830,6 +831,26 @@ static void on_fs_event(const struct amx_fs_event *fe)
 
 /* ---------------------------------------------------------------- commands */
 
+/* pm2 colours its output: drop escape sequences and control characters. */
+static void strip_terminal_codes(char *s)
+{
+	char *w = s;
+	for (const char *r = s; *r; r++) {
+		if (*r == 0x1b) {
+			if (r[1] == '[') {
+				r += 2;
+				while (*r && !(*r >= '@' && *r <= '~'))
+					r++;
+				if (!*r)
+					break;
+			}
+			continue;
+		}
+		*w++ = ((unsigned char)*r < 0x20) ? ' ' : *r;
+	}
+	*w = '\0';
+}
+
 static void finish_command(int idx)
 {
 	struct command *c = &D.cmds[idx];
@@ -881,16 +902,13 @@ static void finish_command(int idx)
 		}
 		amx_dump_free(&list);
 	} else {
+		char *keep = ai >= 0 ? h->apps[ai].last_output : h->last_output;
+		keep[0] = '\0';
 		if (!ok && c->child.out_len) {
-			/* Say what pm2 printed, briefly, with the failure. */
-			size_t off = c->child.out_len > 120 ? c->child.out_len - 120 : 0;
-			char tail[160];
-			snprintf(tail, sizeof(tail), "%s", c->child.output + off);
-			for (char *p = tail; *p; p++)
-				if (*p == '\n' || *p == '\r' || (unsigned char)*p < 0x20)
-					*p = ' ';
-			size_t l = strlen(reason);
-			snprintf(reason + l, sizeof(reason) - l, ": %s", tail);
+			/* What pm2 printed goes with the failure event, briefly. */
+			size_t off = c->child.out_len > 500 ? c->child.out_len - 500 : 0;
+			snprintf(keep, 512, "%s", c->child.output + off);
+			strip_terminal_codes(keep);
 		}
 		struct amx_input in = { .kind = AMX_IN_ACTION_DONE, .ok = ok, .reason = reason };
 		if (ai >= 0) {

@@ -30,6 +30,7 @@ struct amx_app {
 	struct amx_app_policy pol;
 	int running;             /* index of the command running for it, -1 none */
 	bool awaiting_status;
+	char last_output[512];   /* tail of a failed command's output, for recovery-failed */
 };
 
 struct amx_home {
@@ -46,6 +47,7 @@ struct amx_home {
 	struct amx_home_policy pol;
 	int running;             /* tier-2 command, -1 none */
 	int status_query;        /* jlist command, -1 none */
+	char last_output[512];   /* tail of a failed tier-2 command's output */
 	char state_file[4200];   /* where the last good dump is kept */
 	char *good_raw;          /* its bytes, to put back */
 	size_t good_raw_len;
