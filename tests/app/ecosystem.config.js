@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: MIT
+// The test and demo app as production runs it: one fork-mode instance with the production
+// limits. Tests override the limits, name, port and crash file from the environment of the
+// `pm2 start` that reads this file.
+'use strict';
+const path = require('path');
+
+const env = process.env;
+const appEnv = { PORT: env.AMX_PORT || '3000' };
+if (env.AMX_CRASH_FILE)
+	appEnv.CRASH_FILE = env.AMX_CRASH_FILE;
+
+module.exports = {
+	apps: [{
+		name: env.AMX_APP_NAME || 'demo-api',
+		script: path.join(__dirname, 'server.js'),
+		cwd: __dirname,
+		exec_mode: 'fork',
+		instances: 1,
+		max_restarts: env.AMX_MAX_RESTARTS || '10',
+		min_uptime: env.AMX_MIN_UPTIME || '10s',
+		max_memory_restart: env.AMX_MAX_MEMORY_RESTART || '1G',
+		env: { NODE_ENV: 'development', PORT: appEnv.PORT },
+		env_production: Object.assign({ NODE_ENV: 'production' }, appEnv),
+	}],
+};

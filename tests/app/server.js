@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: MIT
+// The test app: answers GET / with {"pid":..,"name":..}. If CRASH_FILE names an existing file
+// at start-up it exits at once with status 1, so tests can make PM2 crash-loop it on demand.
+'use strict';
+const http = require('http');
+const fs = require('fs');
+
+if (process.env.CRASH_FILE && fs.existsSync(process.env.CRASH_FILE)) {
+	console.error(`crash file ${process.env.CRASH_FILE} exists: exiting`);
+	process.exit(1);
+}
+
+const port = Number(process.env.PORT || 3000);
+const body = () => JSON.stringify({ pid: process.pid, name: process.env.name || null }) + '\n';
+
+const server = http.createServer((req, res) => {
+	res.writeHead(200, { 'Content-Type': 'application/json' });
+	res.end(body());
+});
+server.on('error', (err) => {
+	console.error(`cannot listen on port ${port}: ${err.message}`);
+	process.exit(1);
+});
+server.listen(port, '127.0.0.1', () => console.log(`listening on 127.0.0.1:${port}`));

@@ -1,0 +1,508 @@
+# SPDX-License-Identifier: MIT
+# Shared helpers for the end-to-end tests; each tests/e2e/t_*.sh sources this file.
+# A test runs as root, drives a real PM2 (the pinned one) as the unprivileged user amxtest in
+# a private PM2_HOME, runs ./amexbpf against it and asserts on amexbpf's NDJSON events.
+# Exit status: 0 pass, 1 fail, 77 skipped (not root or no BPF). Set KEEP=1 to keep the work dir.
+# shellcheck shell=bash
+
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$REPO"
+
+TEST_USER=amxtest
+TEST_HOME=/var/lib/amxtest
+AMX_BIN=${AMEXBPF:-$REPO/amexbpf} # AMEXBPF=path tests another build
+PM2_BIN=$REPO/tests/pm2/node_modules/.bin/pm2
+TEST_NAME=$(basename "$0" .sh)
+
+T=""           # private work dir of this test
+PM2_HOME=""
+ECO=""         # the generated ecosystem file
+APP_NAME=""    # the app started from ECO
+PORT=""        # its port
+AMX_PID=""     # the running amexbpf, if any
+AMX_RUNS=0
+EVENTS=""      # the events file of the current amexbpf run
+EVENT_CURSOR=0 # wait_event/count_events/no_event look only at lines after this one
+FAIL_MSG=""
+CRASH_FILE=""  # the app exits at start-up while this file exists
+EV_NAME=""     # available as $name in event filters (for names jq cannot quote inline)
+ECO_STARTED=0  # 1 once the app was started from ECO: amexbpf then gets --ecosystem
+RECORDED_PIDS=()
+CLEANUP_HOOKS=()
+
+# ---------------------------------------------------------------------------- outcome
+
+# fail MSG: one line, exit 1. Called inside $(...) it ends only that subshell (whose exit
+# status then ends the test under set -e), so the message is also kept in $T/fail.msg.
+fail() {
+	FAIL_MSG="$*"
+	echo "FAIL $TEST_NAME: $*" >&2
+	[ -n "$T" ] && [ -d "$T" ] && echo "$*" >"$T/fail.msg"
+	exit 1
+}
+
+skip() {
+	echo "SKIP $TEST_NAME: $*" >&2
+	exit 77
+}
+
+log() {
+	printf '[%s] %s\n' "$(date +%T.%3N)" "$*" >&2
+}
+
+now_ms() {
+	local t=${EPOCHREALTIME/./}
+	echo $((t / 1000))
+}
+
+# Seconds (decimals allowed) to milliseconds.
+secs_to_ms() {
+	awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }'
+}
+
+# ---------------------------------------------------------------------------- set-up
+
+require_root_and_bpf() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root (BPF, setpriv, cgroups)"
+	[ -r /sys/kernel/btf/vmlinux ] || skip "kernel has no BTF (/sys/kernel/btf/vmlinux)"
+	if command -v bpftool >/dev/null && ! bpftool prog show >/dev/null 2>&1; then
+		skip "the bpf() system call is not permitted here"
+	fi
+	[ -x "$AMX_BIN" ] || fail "$AMX_BIN is not built (run make)"
+	[ -x "$PM2_BIN" ] || fail "$PM2_BIN is missing (run make deps)"
+	command -v jq >/dev/null || fail "jq is missing (run make deps)"
+	command -v curl >/dev/null || fail "curl is missing (run make deps)"
+}
+
+ensure_test_user() {
+	id -u "$TEST_USER" >/dev/null 2>&1 && return 0
+	useradd --system --create-home --home-dir "$TEST_HOME" --shell /usr/sbin/nologin \
+		"$TEST_USER" || fail "cannot create user $TEST_USER"
+}
+
+# The repository may live where amxtest cannot read it (a clone under /root): then run a
+# copy of the pinned PM2 from the test user's home instead.
+ensure_pm2_readable() {
+	if as_test_user test -r "$REPO/tests/pm2/node_modules/pm2/package.json" -a -x "$PM2_BIN"; then
+		return 0
+	fi
+	local copy=$TEST_HOME/pm2-copy
+	if ! cmp -s "$REPO/tests/pm2/package-lock.json" "$copy/package-lock.json" 2>/dev/null; then
+		rm -rf "$copy"
+		mkdir -p "$copy"
+		cp -a "$REPO/tests/pm2/node_modules" "$REPO/tests/pm2/package-lock.json" "$copy/"
+		chmod -R a+rX "$copy"
+	fi
+	PM2_BIN=$copy/node_modules/.bin/pm2
+}
+
+# free_port [PREFERRED]: PREFERRED if nobody listens on it, else a random free port from a
+# range below the ephemeral ports.
+free_port() {
+	local p
+	if [ -n "${1:-}" ] && [ -z "$(ss -Htln "sport = :$1" 2>/dev/null)" ]; then
+		echo "$1"
+		return 0
+	fi
+	for _ in $(seq 1 200); do
+		p=$((20000 + RANDOM % 10000))
+		if [ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ]; then
+			echo "$p"
+			return 0
+		fi
+	done
+	fail "found no free TCP port"
+}
+
+# Makes the work dir T (short path: unix sockets are limited to 108 bytes), PM2_HOME and a
+# copy of the test app with an ecosystem file whose values are fixed at generation time, so
+# that amexbpf's tier 3 (which runs pm2 with a clean environment) starts the same app.
+# Honours AMX_APP_NAME, AMX_MAX_RESTARTS, AMX_MIN_UPTIME, AMX_MAX_MEMORY_RESTART; the app's
+# CRASH_FILE is always $T/crash (absent unless a test creates it).
+setup_test() {
+	require_root_and_bpf
+	ensure_test_user
+	T=$(mktemp -d /tmp/amx.XXXXXX) || fail "cannot create a work dir under /tmp"
+	chmod 755 "$T"
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+	ensure_pm2_readable
+	PM2_HOME=$T/pm2
+	mkdir -p "$PM2_HOME" "$T/app"
+	chown "$TEST_USER:$TEST_USER" "$PM2_HOME"
+	cp "$REPO"/tests/app/server.js "$REPO"/tests/app/hog.js "$T/app/"
+	cp "$REPO/tests/app/ecosystem.config.js" "$T/app/ecosystem.template.js"
+	PORT=$(free_port "${PREFERRED_PORT:-}")
+	APP_NAME=${AMX_APP_NAME:-demo-api}
+	ECO=$T/app/ecosystem.config.js
+	CRASH_FILE=$T/crash
+	AMX_PORT=$PORT AMX_CRASH_FILE=$CRASH_FILE node -e '
+		const eco = require(process.argv[1]);
+		process.stdout.write("// Generated by tests/e2e/lib.sh from ecosystem.template.js.\n" +
+			"module.exports = " + JSON.stringify(eco, null, 2) + ";\n");
+	' "$T/app/ecosystem.template.js" >"$ECO" || fail "cannot generate $ECO"
+	chmod -R a+rX "$T/app"
+	log "work dir $T, PM2_HOME $PM2_HOME, app $APP_NAME on port $PORT"
+}
+
+# ---------------------------------------------------------------------------- PM2
+
+# Runs CMD as the test user with a clean environment (argv only, never a shell string).
+as_test_user() {
+	setpriv --reuid "$TEST_USER" --regid "$TEST_USER" --init-groups \
+		env -i HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH=/usr/bin:/bin "$@"
+}
+
+# pm2u ARGS...: the pinned pm2 as the test user, bounded by PM2U_TIMEOUT seconds (60).
+pm2u() {
+	timeout -k 5 "${PM2U_TIMEOUT:-60}" \
+		setpriv --reuid "$TEST_USER" --regid "$TEST_USER" --init-groups \
+		env -i HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH=/usr/bin:/bin "$PM2_BIN" "$@"
+}
+
+# pm2u_env VAR=VALUE... -- ARGS...: pm2u with extra environment (it reaches the app).
+pm2u_env() {
+	local extra=()
+	while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+		extra+=("$1")
+		shift
+	done
+	[ $# -gt 0 ] && shift
+	timeout -k 5 "${PM2U_TIMEOUT:-60}" \
+		setpriv --reuid "$TEST_USER" --regid "$TEST_USER" --init-groups \
+		env -i HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH=/usr/bin:/bin "${extra[@]}" \
+		"$PM2_BIN" "$@"
+}
+
+# Starts the app from the ecosystem file in production mode, saves the dump, waits for HTTP.
+start_app() {
+	pm2u start "$ECO" --env production >"$T/pm2-start.out" 2>&1 ||
+		{ cat "$T/pm2-start.out" >&2; fail "pm2 start $ECO failed"; }
+	pm2u save >>"$T/pm2-start.out" 2>&1 || { cat "$T/pm2-start.out" >&2; fail "pm2 save failed"; }
+	ECO_STARTED=1
+	wait_http "$PORT" 20
+	record_pid "$(god_pid)"
+	record_pid "$(app_pid "$PORT")"
+}
+
+god_pid() {
+	[ -s "$PM2_HOME/pm2.pid" ] || fail "no $PM2_HOME/pm2.pid"
+	cat "$PM2_HOME/pm2.pid"
+}
+
+record_pid() {
+	RECORDED_PIDS+=("$1")
+}
+
+# wait_gone PID DEADLINE_S: until PID has exited (a zombie counts as gone).
+wait_gone() {
+	local deadline=$(($(now_ms) + $(secs_to_ms "$2"))) state
+	while [ "$(now_ms)" -lt "$deadline" ]; do
+		state=$(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null) || state=""
+		[ -z "$state" ] || [ "$state" = Z ] && return 0
+		sleep 0.02
+	done
+	fail "process $1 still runs after $2 s"
+}
+
+uid_of() {
+	awk '/^Uid:/ { print $2 }' "/proc/$1/status" 2>/dev/null
+}
+
+# ---------------------------------------------------------------------------- HTTP
+
+# app_pid PORT: the pid the app reports over HTTP.
+app_pid() {
+	local body pid
+	body=$(curl -fsS --max-time 2 "http://127.0.0.1:$1/" 2>/dev/null) ||
+		fail "app on port $1 does not answer"
+	pid=$(jq -r '.pid // empty' <<<"$body" 2>/dev/null)
+	[ -n "$pid" ] || fail "app on port $1 answered without a pid: $body"
+	echo "$pid"
+}
+
+# wait_http PORT DEADLINE_S: until the app answers.
+wait_http() {
+	local deadline=$(($(now_ms) + $(secs_to_ms "$2")))
+	while [ "$(now_ms)" -lt "$deadline" ]; do
+		curl -fsS --max-time 0.5 "http://127.0.0.1:$1/" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	fail "app on port $1 did not answer within $2 s"
+}
+
+# wait_http_pid_change PORT OLD_PID DEADLINE_S: until the app answers with another pid.
+wait_http_new_pid() {
+	local deadline=$(($(now_ms) + $(secs_to_ms "$3"))) body pid
+	while [ "$(now_ms)" -lt "$deadline" ]; do
+		body=$(curl -fsS --max-time 0.5 "http://127.0.0.1:$1/" 2>/dev/null) || body=""
+		pid=$(jq -r '.pid // empty' <<<"$body" 2>/dev/null) || pid=""
+		if [ -n "$pid" ] && [ "$pid" != "$2" ]; then
+			echo "$pid"
+			return 0
+		fi
+		sleep 0.05
+	done
+	fail "app on port $1 did not answer with a pid other than $2 within $3 s"
+}
+
+# ---------------------------------------------------------------------------- amexbpf
+
+# start_amexbpf ARGS...: ./amexbpf run as root in the background against this test's
+# PM2_HOME; each run writes its own events file (event.sequence restarts per run).
+start_amexbpf() {
+	AMX_RUNS=$((AMX_RUNS + 1))
+	if [ "$AMX_RUNS" -eq 1 ]; then
+		EVENTS=$T/events.ndjson
+	else
+		EVENTS=$T/events.$AMX_RUNS.ndjson
+	fi
+	EVENT_CURSOR=0
+	mkdir -p "$T/state"
+	chmod 700 "$T/state"
+	local eco_args=()
+	[ "$ECO_STARTED" -eq 1 ] && eco_args=(--ecosystem "$ECO")
+	log "starting amexbpf run ${*}"
+	"$AMX_BIN" run --pm2-home "$PM2_HOME" --events "$EVENTS" --state-dir "$T/state" \
+		--pm2 "$PM2_BIN" "${eco_args[@]}" "$@" >>"$T/amexbpf.out" 2>>"$T/amexbpf.log" </dev/null &
+	AMX_PID=$!
+	wait_event monitor-started "" 10 >/dev/null
+}
+
+stop_amexbpf() {
+	[ -n "$AMX_PID" ] || return 0
+	local pid=$AMX_PID
+	AMX_PID=""
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		log "amexbpf (pid $pid) ignored SIGTERM for 5 s: SIGKILL"
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+}
+
+amexbpf_alive() {
+	[ -n "$AMX_PID" ] && kill -0 "$AMX_PID" 2>/dev/null
+}
+
+# ---------------------------------------------------------------------------- events
+
+# The events after the cursor that have ACTION and match FILTER, one compact line each.
+matching_events() {
+	local action=$1 filter=${2:-true}
+	[ -n "$filter" ] || filter=true
+	[ -f "$EVENTS" ] || return 0
+	tail -n +"$((EVENT_CURSOR + 1))" "$EVENTS" |
+		jq -R -c --arg a "$action" --arg name "$EV_NAME" "fromjson? | select(.event.action == \$a) | select($filter)" 2>/dev/null
+}
+
+# mark_events: later waits and counts look only at events written from now on.
+mark_events() {
+	if [ -f "$EVENTS" ]; then
+		EVENT_CURSOR=$(wc -l <"$EVENTS")
+	else
+		EVENT_CURSOR=0
+	fi
+}
+
+show_events() {
+	[ -f "$EVENTS" ] || { echo "  (no events file)"; return 0; }
+	jq -R -r 'fromjson? | "  #\(.event.sequence) \(.event.action) \(.service.name // "")" +
+		" pid=\(.process.pid // "") tier=\(.amexbpf.tier // "") \(.message // "")"' \
+		"$EVENTS" 2>/dev/null | tail -n "${1:-25}"
+}
+
+# wait_event ACTION [JQ_FILTER] [TIMEOUT_S]: prints the first matching event after the cursor.
+wait_event() {
+	local action=$1 filter=${2:-} timeout=${3:-10} line
+	local deadline=$(($(now_ms) + $(secs_to_ms "$timeout")))
+	while :; do
+		line=$(matching_events "$action" "$filter" | head -n 1)
+		if [ -n "$line" ]; then
+			echo "$line"
+			return 0
+		fi
+		if [ "$(now_ms)" -ge "$deadline" ]; then
+			echo "events seen so far:" >&2
+			show_events >&2
+			fail "no $action event${filter:+ matching $filter} within $timeout s"
+		fi
+		if [ -n "$AMX_PID" ] && ! kill -0 "$AMX_PID" 2>/dev/null; then
+			echo "amexbpf died; its log:" >&2
+			tail -n 20 "$T/amexbpf.log" >&2
+			fail "amexbpf exited while waiting for $action"
+		fi
+		sleep 0.05
+	done
+}
+
+# count_events ACTION [JQ_FILTER]
+count_events() {
+	matching_events "$1" "${2:-}" | wc -l
+}
+
+# no_event ACTION [JQ_FILTER] SECONDS: asserts that no such event appears for that long.
+# Asserting absence is the only place a fixed wait is right.
+no_event() {
+	local action=$1 filter=${2:-} secs=${3:-${2:-}}
+	[ $# -lt 3 ] && filter=""
+	local deadline=$(($(now_ms) + $(secs_to_ms "$secs"))) line
+	while :; do
+		line=$(matching_events "$action" "$filter" | head -n 1)
+		[ -z "$line" ] || fail "unexpected $action event: $line"
+		[ "$(now_ms)" -lt "$deadline" ] || return 0
+		sleep 0.1
+	done
+}
+
+# jq_field EVENT_LINE FILTER: one field of an event line.
+jq_field() {
+	jq -r "$2" <<<"$1"
+}
+
+# The contract of events.md as a jq program over a whole events file (read with -R -s):
+# prints one line per problem, nothing when every line keeps the contract.
+CONTRACT_JQ='
+def ok(cond; what): if (try cond catch false) == true then empty else what end;
+def str: type == "string" and length > 0;
+def strs: type == "array" and length > 0 and all(.[]; type == "string");
+def one_of($set): . as $v | $set | index([$v]) != null;
+def actions: ["monitor-started", "monitor-stopping", "process-exited", "oom-killed",
+  "pm2-daemon-down", "pm2-restarted-app", "app-stopped", "app-errored", "recovery-started",
+  "recovery-succeeded", "recovery-failed", "recovery-parked", "dump-changed", "dump-invalid",
+  "dump-restored", "memory-over-limit", "disk-over-threshold", "disk-ok", "probe-failed",
+  "events-lost", "config-reloaded", "config-invalid"];
+def problems($e; $n):
+  ok($e["@timestamp"] | test("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{6}Z$");
+     "@timestamp is \($e["@timestamp"] | tojson)"),
+  ok($e.ecs.version == "8.11.0"; "ecs.version is not 8.11.0"),
+  ok($e.agent.name == "amexbpf"; "agent.name is not amexbpf"),
+  ok($e.agent.version | str; "agent.version is not a string"),
+  ok($e.host.name | str; "host.name is not a string"),
+  ok($e.log.level | one_of(["debug", "info", "warn", "error", "critical"]); "bad log.level"),
+  ok($e.message | str; "message is not a string"),
+  ok($e.event.kind | one_of(["event", "alert"]); "bad event.kind"),
+  ok(($e.event.category | strs) and all($e.event.category[];
+     one_of(["process", "host", "configuration", "file"])); "bad event.category"),
+  ok(($e.event.type | strs) and all($e.event.type[];
+     one_of(["start", "end", "change", "info", "error"])); "bad event.type"),
+  ok($e.event.action | one_of(actions); "unknown event.action \($e.event.action | tojson)"),
+  ok($e.event.dataset == "amexbpf.events"; "event.dataset is not amexbpf.events"),
+  ok($e.event.sequence == $n; "event.sequence is \($e.event.sequence | tojson), expected \($n)"),
+  ok([$e | .. | objects | keys[] | select(test("\\."))] == []; "has dotted keys"),
+  ok(($e.service | has("name") | not) or ($e.service.name | str); "service.name is not a string"),
+  ok(($e.process.pid // 1) | (type == "number" and . > 0); "process.pid is not a pid"),
+  ok(($e.event.duration // 0) | type == "number"; "event.duration is not a number"),
+  ok(($e.amexbpf.tier // 1) | one_of([1, 2, 3]); "amexbpf.tier is not 1, 2 or 3"),
+  ok(($e.amexbpf | has("signal") | not) or ($e.amexbpf.signal | . == null or str);
+     "amexbpf.signal is neither a string nor null"),
+  (if $e.event.action == "process-exited" then
+     ok($e.process.pid | type == "number"; "process-exited without process.pid"),
+     ok($e.process.exit_code | type == "number"; "process-exited without process.exit_code")
+   elif $e.event.action == "oom-killed" then
+     ok($e.process.pid | type == "number"; "oom-killed without process.pid")
+   elif $e.event.action == "pm2-daemon-down" then
+     ok($e.amexbpf.pm2.daemon_pid | type == "number"; "pm2-daemon-down without daemon_pid"),
+     ok($e.amexbpf.intentional | type == "boolean"; "pm2-daemon-down without intentional")
+   elif ($e.event.action | startswith("recovery-")) and $e.event.action != "recovery-parked" then
+     ok($e.amexbpf.tier | type == "number"; "\($e.event.action) without amexbpf.tier"),
+     ok($e.amexbpf.attempt | type == "number"; "\($e.event.action) without amexbpf.attempt"),
+     (if $e.event.action == "recovery-started" then
+        ok($e.amexbpf.command | strs; "recovery-started without an amexbpf.command argv"),
+        ok($e.amexbpf.run_as | str; "recovery-started without amexbpf.run_as")
+      else empty end)
+   elif $e.event.action == "dump-invalid" then
+     ok($e.amexbpf.dump.problem | str; "dump-invalid without amexbpf.dump.problem")
+   else empty end);
+split("\n") | map(select(length > 0)) | to_entries[] | (.key + 1) as $n |
+  (.value | fromjson? // null) as $e |
+  if ($e | type) != "object" then "line \($n): not a JSON object"
+  else problems($e; $n) | "line \($n) (\($e.event.action // "?")): \(.)" end
+'
+
+# check_contract: every line of every events file of this test keeps the contract of
+# events.md: common fields with the right types, sequence 1..N, the timestamp format.
+check_contract() {
+	local f problems found=0
+	for f in "$T"/events*.ndjson; do
+		[ -f "$f" ] || continue
+		found=1
+		problems=$(jq -R -s -r "$CONTRACT_JQ" "$f") || fail "cannot check $f with jq"
+		if [ -n "$problems" ]; then
+			echo "$problems" | head -n 20 >&2
+			fail "$(basename "$f") breaks the event contract ($(echo "$problems" | wc -l) problems)"
+		fi
+	done
+	[ "$found" -eq 1 ] || fail "no events file in $T"
+	log "event contract holds"
+}
+
+# ---------------------------------------------------------------------------- clean-up
+
+# Processes of this test: what we recorded, plus every process of the test user whose
+# environment or command line names this test's PM2_HOME (God, apps, pm2 CLIs, including
+# apps re-parented to PID 1). Selected by pid, never by name.
+test_process_pids() {
+	local pid dir
+	[ -n "$PM2_HOME" ] || return 0
+	for pid in "${RECORDED_PIDS[@]}"; do
+		[ -d "/proc/$pid" ] && [ "$(uid_of "$pid")" = "$(id -u "$TEST_USER")" ] && echo "$pid"
+	done
+	local uid
+	uid=$(id -u "$TEST_USER")
+	for dir in /proc/[0-9]*; do
+		pid=${dir#/proc/}
+		[ "$(uid_of "$pid")" = "$uid" ] || continue
+		# The process may vanish between the uid check and these reads.
+		if { tr '\0' '\n' <"$dir/environ" | grep -qxF "PM2_HOME=$PM2_HOME"; } 2>/dev/null ||
+			{ tr '\0' ' ' <"$dir/cmdline" | grep -qF "($PM2_HOME)"; } 2>/dev/null; then
+			echo "$pid"
+		fi
+	done
+}
+
+kill_test_processes() {
+	local pids
+	pids=$(test_process_pids | sort -u)
+	[ -n "$pids" ] || return 0
+	# shellcheck disable=SC2086
+	kill -KILL $pids 2>/dev/null || true
+}
+
+cleanup() {
+	local rc=$? hook
+	set +e
+	trap - EXIT
+	# 130: interrupted (Ctrl-C in the demo), nothing to diagnose.
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 130 ] && [ -n "$T" ]; then
+		[ -z "$FAIL_MSG" ] && [ -s "$T/fail.msg" ] && FAIL_MSG=$(cat "$T/fail.msg")
+		echo "--- events (last 25) ---" >&2
+		show_events 25 >&2
+		if [ -s "$T/amexbpf.log" ]; then
+			echo "--- amexbpf.log (last 15 lines) ---" >&2
+			tail -n 15 "$T/amexbpf.log" >&2
+		fi
+	fi
+	stop_amexbpf
+	[ -n "$PM2_HOME" ] && [ -d "$PM2_HOME" ] && PM2U_TIMEOUT=20 pm2u kill >/dev/null 2>&1
+	kill_test_processes
+	for hook in "${CLEANUP_HOOKS[@]}"; do
+		"$hook"
+	done
+	if [ -n "$T" ]; then
+		if [ "${KEEP:-0}" = 1 ]; then
+			echo "kept work dir $T" >&2
+		else
+			rm -rf "$T"
+		fi
+	fi
+	[ "$rc" -ne 0 ] && [ -n "$FAIL_MSG" ] && echo "FAIL $TEST_NAME: $FAIL_MSG" >&2
+	[ "$rc" -eq 0 ] && echo "ok $TEST_NAME" >&2
+	exit "$rc"
+}

@@ -1,0 +1,115 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# tests/run.sh unit|e2e|all: runs the built unit tests and/or the end-to-end tests, prints
+# "PASS name" / "FAIL name" as it goes and, as its very last line, "N passed, N failed".
+# T=pattern runs only the tests whose name contains pattern. Exit 0 only if nothing failed.
+# An end-to-end test that skips (exit 77) counts as failed in CI or as root: there it must run.
+set -uo pipefail
+
+cd "$(dirname "$0")/.." || exit 1
+
+mode=${1:-all}
+filter=${T:-}
+passed=0
+failed=0
+LOG_DIR=.output/test-logs
+
+selected() {
+	[ -z "$filter" ] || [[ "$1" == *"$filter"* ]]
+}
+
+pass() {
+	echo "PASS $1"
+	passed=$((passed + 1))
+}
+
+fail() {
+	echo "FAIL $1${2:+: $2}"
+	failed=$((failed + 1))
+}
+
+# Each unit binary prints its own PASS/FAIL lines; count them. A binary that exits non-zero
+# without printing a FAIL line (a crash, an abort) counts as one more failure.
+run_unit() {
+	local bin name out status p f
+	mkdir -p "$LOG_DIR"
+	for bin in .output/tests/test_*; do
+		[ -x "$bin" ] && [ -f "$bin" ] || continue
+		case "$bin" in *.d | *.o) continue ;; esac
+		name=$(basename "$bin")
+		selected "$name" || continue
+		out=$LOG_DIR/$name.log
+		# In a subshell, so bash's own "Aborted" or "Segmentation fault" goes to the log too.
+		(
+			"$bin"
+			exit $?
+		) >"$out" 2>&1 </dev/null
+		status=$?
+		grep -E '^(PASS|FAIL) ' "$out"
+		p=$(grep -c '^PASS ' "$out")
+		f=$(grep -c '^FAIL ' "$out")
+		passed=$((passed + p))
+		failed=$((failed + f))
+		if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+			fail "$name" "exited with status $status without a FAIL line"
+			tail -n 20 "$out"
+		elif [ "$status" -eq 0 ] && [ "$f" -gt 0 ]; then
+			echo "note: $name printed FAIL lines but exited 0"
+		elif [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+			fail "$name" "ran no test"
+		fi
+	done
+}
+
+# Each end-to-end script is one test, run under the subreaper so whatever it daemonises is
+# reaped and killed when it ends.
+run_e2e() {
+	local script name out status reason
+	mkdir -p "$LOG_DIR"
+	if [ ! -x .output/tests/subreaper ]; then
+		fail "e2e" ".output/tests/subreaper is not built (make helpers)"
+		return
+	fi
+	for script in tests/e2e/t_*.sh; do
+		[ -f "$script" ] || continue
+		name=$(basename "$script" .sh)
+		selected "$name" || continue
+		out=$LOG_DIR/$name.log
+		.output/tests/subreaper 240 bash "$script" >"$out" 2>&1 </dev/null
+		status=$?
+		if [ "$status" -eq 0 ]; then
+			pass "$name"
+			continue
+		fi
+		if [ "$status" -eq 77 ]; then
+			reason=$(grep -m1 '^SKIP ' "$out" | sed 's/^SKIP [^:]*: //')
+			if [ -n "${CI:-}" ] || [ "$(id -u)" -eq 0 ]; then
+				fail "$name" "skipped, which counts as failed in CI and as root: ${reason:-no reason given}"
+			else
+				echo "SKIP $name: ${reason:-no reason given}"
+			fi
+			continue
+		fi
+		[ "$status" -eq 124 ] && reason="timed out after 240 s" || reason="exit status $status"
+		fail "$name" "$reason"
+		echo "--- last 40 lines of $out ---"
+		tail -n 40 "$out"
+		echo "---"
+	done
+}
+
+case "$mode" in
+unit) run_unit ;;
+e2e) run_e2e ;;
+all)
+	run_unit
+	run_e2e
+	;;
+*)
+	echo "usage: tests/run.sh unit|e2e|all" >&2
+	exit 2
+	;;
+esac
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
