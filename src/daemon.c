@@ -279,6 +279,7 @@ static void emit_policy_event(int hi, int ai, const struct amx_action *x)
 		ev = amx_event_new(&D.stream, "recovery-failed", "warn", "event", "process", "info", 0,
 				   "the PM2 daemon of %s is down and no saved app wants it", h->path);
 		amx_event_set_int(ev, "amexbpf.tier", 2);
+		amx_event_set_int(ev, "amexbpf.attempt", x->attempt);
 		amx_event_set_str(ev, "event.reason", "no app desired online");
 		break;
 	case AMX_EMIT_RECOVERY_STARTED: {
@@ -332,6 +333,7 @@ static void emit_policy_event(int hi, int ai, const struct amx_action *x)
 				   "tier 3 skipped for %s: no ecosystem file configured (--ecosystem)",
 				   who);
 		amx_event_set_int(ev, "amexbpf.tier", 3);
+		amx_event_set_int(ev, "amexbpf.attempt", x->attempt);
 		amx_event_set_str(ev, "event.reason", "no ecosystem file configured");
 		break;
 	}
@@ -394,6 +396,7 @@ static void restore_dump(int hi)
 				   "could not put back dump.pm2 of %s: %s", h->path, strerror(-rc));
 		amx_event_set_str(ev, "event.reason", strerror(-rc));
 		amx_event_set_int(ev, "amexbpf.tier", 2);
+		amx_event_set_int(ev, "amexbpf.attempt", h->pol.attempt);
 	}
 	char p[4200];
 	snprintf(p, sizeof(p), "%s/dump.pm2", h->path);
@@ -1090,7 +1093,8 @@ static void initial_state(void)
 			json_t *ev = amx_event_new(&D.stream, "pm2-daemon-down", "critical", "alert",
 						   "process,host", "end", 0,
 						   "the PM2 daemon of %s is not running", h->path);
-			amx_event_set(ev, "amexbpf.pm2.daemon_pid", NULL);
+			/* the stale pid pm2.pid still names, or 0 */
+			amx_event_set_int(ev, "amexbpf.pm2.daemon_pid", amx_home_read_god_pid(h));
 			amx_event_set_bool(ev, "amexbpf.intentional", false);
 			set_app_fields(ev, h, NULL);
 			sink_write(ev);
