@@ -21,7 +21,11 @@ attempts=$(count_events recovery-started "$only_app")
 if [ "$attempts" -lt 1 ] || [ "$attempts" -gt 2 ]; then
 	fail "$attempts recovery attempts before parking, expected 1 or 2"
 fi
-[ "$(count_events recovery-succeeded "$only_app")" -eq 0 ] || fail "recovery-succeeded while the app still crashes"
+# A tier-1 restart does produce a new live pid (recovery-succeeded, by the contract) that
+# dies again at once; what must hold is that the budget caps the attempts, and that parking
+# stops them: no recovery-started while parked.
+mark_events
+no_event recovery-started "$only_app" 3
 
 log "removing the crash file: the app can start again"
 mark_events
