@@ -1,0 +1,51 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Benchmark: God daemon SIGKILL -> the app answering HTTP with a new pid.
+# Alternates, in one run: (a) amexbpf running and recovering by itself, (b) no amexbpf and a
+# bare `pm2 resurrect` typed at the instant of the kill (the best a human or a cron job
+# could do). Prints each round and the medians side by side. ROUNDS=5 by default.
+source "$(dirname "$0")/../e2e/lib.sh"
+TEST_NAME=bench-recovery
+ROUNDS=${ROUNDS:-5}
+
+setup_test
+start_app
+
+with=() without=()
+for round in $(seq 1 "$ROUNDS"); do
+	# (a) amexbpf
+	start_amexbpf --grace 2
+	old=$(app_pid "$PORT")
+	mark_events
+	t0=$(now_ms)
+	kill -9 "$(god_pid)"
+	new=$(wait_http_new_pid "$PORT" "$old" 30)
+	t1=$(now_ms)
+	with+=($((t1 - t0)))
+	wait_event recovery-succeeded ".service.name == \"$APP_NAME\"" 30 >/dev/null
+	record_pid "$new"
+	record_pid "$(god_pid)"
+	stop_amexbpf
+
+	# (b) bare pm2 resurrect at the instant of the kill
+	old=$(app_pid "$PORT")
+	t0=$(now_ms)
+	kill -9 "$(god_pid)"
+	pm2u resurrect >/dev/null 2>&1 || true
+	new=$(wait_http_new_pid "$PORT" "$old" 30)
+	t1=$(now_ms)
+	without+=($((t1 - t0)))
+	record_pid "$new"
+	record_pid "$(god_pid)"
+	printf 'round %d: amexbpf %5d ms   bare pm2 resurrect %5d ms\n' "$round" \
+		"${with[-1]}" "${without[-1]}"
+done
+
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+mw=$(median "${with[@]}")
+mo=$(median "${without[@]}")
+echo
+printf '%-44s %10s\n' "God SIGKILL -> app answering (median of $ROUNDS)" "ms"
+printf '%-44s %10d\n' "amexbpf (detect + tier 2, no human)" "$mw"
+printf '%-44s %10d\n' "bare pm2 resurrect typed at the kill" "$mo"
+printf '%-44s %+10d\n' "amexbpf behind the bare resurrect" "$((mw - mo))"

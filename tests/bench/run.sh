@@ -1,0 +1,10 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Every benchmark, one after the other (`make bench`). Figures, not pass/fail.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+echo "== detection latency: kernel timestamp -> event handled in user space =="
+.output/bench/exit_latency "${EXITS:-2000}"
+echo
+echo "== recovery: God daemon SIGKILL -> app answering HTTP =="
+.output/tests/subreaper 600 bash tests/bench/recovery.sh
