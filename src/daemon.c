@@ -58,9 +58,9 @@ struct daemon {
 	struct command cmds[MAX_COMMANDS];
 	uint64_t bpf_lost_seen;
 	bool stopping;
-	/* Set while handling a kernel event, for detect_latency_us. */
-	uint64_t kernel_ts_ns;
-	char last_output[4][512]; /* unused slots kept simple */
+	/* When the kernel event being handled was taken off the ring buffer: the end point
+	 * of amexbpf.detect_latency_us. */
+	uint64_t handled_ns;
 };
 
 static struct daemon D;
@@ -560,7 +560,7 @@ static void god_died(int hi, const struct amx_event *kev)
 	set_app_fields(ev, h, NULL);
 	if (kev)
 		amx_event_set_int(ev, "amexbpf.detect_latency_us",
-				  (int64_t)((amx_boot_ns() - kev->ts_ns) / 1000));
+				  (int64_t)((D.handled_ns - kev->ts_ns) / 1000));
 	sink_write(ev);
 
 	for (size_t i = 0; i < h->n_apps; i++) {
@@ -636,7 +636,7 @@ static void app_exited(int hi, struct amx_app *a, const struct amx_event *kev)
 		amx_event_set_int(ev, "process.uptime",
 				  (int64_t)((kev->ts_ns - kev->start_boottime_ns) / 1000000000ull));
 		amx_event_set_int(ev, "amexbpf.detect_latency_us",
-				  (int64_t)((amx_boot_ns() - kev->ts_ns) / 1000));
+				  (int64_t)((D.handled_ns - kev->ts_ns) / 1000));
 		amx_event_set_bool(ev, "amexbpf.oom", a->last_oom);
 	}
 	set_app_fields(ev, h, a);
@@ -668,6 +668,7 @@ static void rescan_home(int hi)
 static void on_kernel_event(void *ctx, const struct amx_event *ev)
 {
 	(void)ctx;
+	D.handled_ns = amx_boot_ns();
 	switch (ev->type) {
 	case AMX_EV_EXIT:
 		for (int hi = 0; hi < D.n_homes; hi++) {
@@ -690,7 +691,7 @@ static void on_kernel_event(void *ctx, const struct amx_event *ev)
 				amx_event_set_int(e, "process.uptime",
 						  (int64_t)((ev->ts_ns - ev->start_boottime_ns) / 1000000000ull));
 				amx_event_set_int(e, "amexbpf.detect_latency_us",
-						  (int64_t)((amx_boot_ns() - ev->ts_ns) / 1000));
+						  (int64_t)((D.handled_ns - ev->ts_ns) / 1000));
 				set_app_fields(e, h, NULL);
 				sink_write(e);
 				god_died(hi, ev);
