@@ -603,6 +603,22 @@ static void refresh_god(int hi)
 	scan_god_children(hi);
 }
 
+/* The fields every process-exited from the kernel carries. */
+static void set_exit_fields(json_t *ev, const struct amx_event *kev)
+{
+	struct amx_exit_status xs = amx_decode_exit(kev->exit_code);
+	const char *sig = xs.signal ? amx_signal_name(xs.signal) : NULL;
+	amx_event_set_str(ev, "process.name", kev->comm);
+	amx_event_set_int(ev, "process.parent.pid", kev->ppid);
+	amx_event_set_int(ev, "process.exit_code", xs.exit_code);
+	amx_event_set(ev, "amexbpf.signal", sig ? json_string(sig) : NULL);
+	amx_event_set_bool(ev, "amexbpf.core_dumped", xs.core_dumped);
+	amx_event_set_int(ev, "process.uptime",
+			  (int64_t)((kev->ts_ns - kev->start_boottime_ns) / 1000000000ull));
+	amx_event_set_int(ev, "amexbpf.detect_latency_us",
+			  (int64_t)((D.handled_ns - kev->ts_ns) / 1000));
+}
+
 static void app_exited(int hi, struct amx_app *a, const struct amx_event *kev)
 {
 	struct amx_home *h = &D.homes[hi];
@@ -627,16 +643,7 @@ static void app_exited(int hi, struct amx_app *a, const struct amx_event *kev)
 				   "end", kev ? kev->ts_ns : 0, "%.300s exited (%s)", a->name, how);
 	amx_event_set_int(ev, "process.pid", pid);
 	if (kev) {
-		amx_event_set_str(ev, "process.name", kev->comm);
-		amx_event_set_int(ev, "process.parent.pid", kev->ppid);
-		amx_event_set_int(ev, "process.exit_code", xs.exit_code);
-		amx_event_set(ev, "amexbpf.signal",
-			      xs.signal && amx_signal_name(xs.signal) ? json_string(amx_signal_name(xs.signal)) : NULL);
-		amx_event_set_bool(ev, "amexbpf.core_dumped", xs.core_dumped);
-		amx_event_set_int(ev, "process.uptime",
-				  (int64_t)((kev->ts_ns - kev->start_boottime_ns) / 1000000000ull));
-		amx_event_set_int(ev, "amexbpf.detect_latency_us",
-				  (int64_t)((D.handled_ns - kev->ts_ns) / 1000));
+		set_exit_fields(ev, kev);
 		amx_event_set_bool(ev, "amexbpf.oom", a->last_oom);
 	}
 	set_app_fields(ev, h, a);
@@ -682,16 +689,7 @@ static void on_kernel_event(void *ctx, const struct amx_event *ev)
 							  "the PM2 daemon of %s exited (%s)", h->path,
 							  xs.signal ? amx_signal_name(xs.signal) : "exit");
 				amx_event_set_int(e, "process.pid", (int)ev->pid);
-				amx_event_set_str(e, "process.name", ev->comm);
-				amx_event_set_int(e, "process.parent.pid", (int)ev->ppid);
-				amx_event_set_int(e, "process.exit_code", xs.exit_code);
-				amx_event_set(e, "amexbpf.signal",
-					      xs.signal && amx_signal_name(xs.signal) ? json_string(amx_signal_name(xs.signal)) : NULL);
-				amx_event_set_bool(e, "amexbpf.core_dumped", xs.core_dumped);
-				amx_event_set_int(e, "process.uptime",
-						  (int64_t)((ev->ts_ns - ev->start_boottime_ns) / 1000000000ull));
-				amx_event_set_int(e, "amexbpf.detect_latency_us",
-						  (int64_t)((D.handled_ns - ev->ts_ns) / 1000));
+				set_exit_fields(e, ev);
 				set_app_fields(e, h, NULL);
 				sink_write(e);
 				god_died(hi, ev);

@@ -64,6 +64,21 @@ static int read_fd(int fd, size_t max, char **out, size_t *len)
 	return 0;
 }
 
+/* Write everything and fsync: a rename after this publishes whole content only. */
+static int write_all_synced(int fd, const char *data, size_t len)
+{
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = write(fd, data + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		done += (size_t)n;
+	}
+	return fsync(fd) < 0 ? -errno : 0;
+}
+
 int amx_userfile_read(const char *dir, const char *name, uid_t uid, gid_t gid, size_t max,
 		      char **out, size_t *len)
 {
@@ -120,19 +135,7 @@ int amx_userfile_write(const char *dir, const char *name, uid_t uid, gid_t gid,
 		err = -errno;
 		goto out;
 	}
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = write(fd, data + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			break;
-		}
-		done += (size_t)n;
-	}
-	if (!err && fsync(fd) < 0)
-		err = -errno;
+	err = write_all_synced(fd, data, len);
 	close(fd);
 	if (!err && rename(tmp, path) < 0)
 		err = -errno;
@@ -152,19 +155,7 @@ int amx_statefile_write(const char *path, const char *data, size_t len)
 	if (fd < 0)
 		return -errno;
 	int err = 0;
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = write(fd, data + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			break;
-		}
-		done += (size_t)n;
-	}
-	if (!err && fsync(fd) < 0)
-		err = -errno;
+	err = write_all_synced(fd, data, len);
 	close(fd);
 	if (!err && rename(tmp, path) < 0)
 		err = -errno;
