@@ -13,7 +13,6 @@
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +20,7 @@
 #include "dump.h"
 #include "event.h"
 #include "home.h"
+#include "loop.h"
 #include "options.h"
 #include "policy.h"
 #include "proc.h"
@@ -30,8 +30,6 @@
 
 #define MAX_COMMANDS 64
 #define MAX_CHILDREN_SCAN 1024
-
-enum src_kind { SRC_BPF = 1, SRC_WATCH, SRC_SIGNAL, SRC_TIMER, SRC_CMD_PID, SRC_CMD_OUT };
 
 struct command {
 	bool used;
@@ -52,7 +50,7 @@ struct daemon {
 	int n_homes;
 	struct amx_bpf *bpf;
 	struct amx_watcher *watcher;
-	int epfd, sigfd, timerfd;
+	int sigfd;
 	int events_fd;
 	struct amx_event_stream stream;
 	struct command cmds[MAX_COMMANDS];
@@ -77,6 +75,7 @@ static void sink_write(json_t *ev)
 			ssize_t n = write(D.events_fd, line, len);
 			(void)n;
 		}
+		amx_loop_publish(ev, line);
 		free(line);
 	}
 	char human[1024];
@@ -217,6 +216,9 @@ static struct command *new_command(void)
 	return NULL;
 }
 
+static void on_command_exit(void *ctx, int fd, uint32_t events);
+static void on_command_output(void *ctx, int fd, uint32_t events);
+
 static int start_command(int hi, int ai, int tier, int attempt, const struct amx_argv *argv,
 			 char *err, size_t errlen)
 {
@@ -238,12 +240,9 @@ static int start_command(int hi, int ai, int tier, int attempt, const struct amx
 	}
 	int idx = (int)(c - D.cmds);
 	c->deadline_ms = now_ms() + (uint64_t)(D.o->action_timeout_s * 1000);
-	struct epoll_event e1 = { .events = EPOLLIN, .data.u64 = ((uint64_t)SRC_CMD_PID << 32) | (uint32_t)idx };
-	epoll_ctl(D.epfd, EPOLL_CTL_ADD, c->child.pidfd, &e1);
-	if (c->child.out_fd >= 0) {
-		struct epoll_event e2 = { .events = EPOLLIN, .data.u64 = ((uint64_t)SRC_CMD_OUT << 32) | (uint32_t)idx };
-		epoll_ctl(D.epfd, EPOLL_CTL_ADD, c->child.out_fd, &e2);
-	}
+	amx_loop_add_fd(c->child.pidfd, EPOLLIN, on_command_exit, c);
+	if (c->child.out_fd >= 0)
+		amx_loop_add_fd(c->child.out_fd, EPOLLIN, on_command_output, c);
 	logv("started %s (pid %d) as %s", argv->v[0], c->child.pid, h->owner.name);
 	return idx;
 }
@@ -859,9 +858,9 @@ static void finish_command(int idx)
 	amx_child_read_output(&c->child);
 	if (!amx_child_reap(&c->child))
 		return;
-	epoll_ctl(D.epfd, EPOLL_CTL_DEL, c->child.pidfd, NULL);
+	amx_loop_del_fd(c->child.pidfd);
 	if (c->child.out_fd >= 0)
-		epoll_ctl(D.epfd, EPOLL_CTL_DEL, c->child.out_fd, NULL);
+		amx_loop_del_fd(c->child.out_fd);
 	int hi = c->home, ai = c->app, tier = c->tier;
 	struct amx_home *h = &D.homes[hi];
 	bool ok = amx_child_succeeded(&c->child);
@@ -940,35 +939,31 @@ static void check_command_deadlines(uint64_t now)
 	}
 }
 
-/* ---------------------------------------------------------------- timer */
+/* ---------------------------------------------------------------- loop hooks */
 
-static void arm_timer(void)
+static void check_bpf_lost(void);
+
+static void on_command_exit(void *ctx, int fd, uint32_t events)
 {
-	uint64_t next = 0;
-#define CONSIDER(t) do { if ((t) && (!next || (t) < next)) next = (t); } while (0)
-	for (int hi = 0; hi < D.n_homes; hi++) {
-		struct amx_home *h = &D.homes[hi];
-		CONSIDER(h->pol.deadline_ms);
-		for (size_t i = 0; i < h->n_apps; i++)
-			CONSIDER(h->apps[i].pol.deadline_ms);
-	}
-	for (int i = 0; i < MAX_COMMANDS; i++)
-		if (D.cmds[i].used && !D.cmds[i].child.timed_out)
-			CONSIDER(D.cmds[i].deadline_ms);
-#undef CONSIDER
-	struct itimerspec its = { 0 };
-	if (next) {
-		uint64_t now = now_ms();
-		uint64_t in = next > now ? next - now : 1;
-		its.it_value.tv_sec = (time_t)(in / 1000);
-		its.it_value.tv_nsec = (long)((in % 1000) * 1000000);
-	}
-	timerfd_settime(D.timerfd, 0, &its, NULL);
+	(void)fd;
+	(void)events;
+	struct command *c = ctx;
+	if (c->used)
+		finish_command((int)(c - D.cmds));
 }
 
-static void tick_all(void)
+static void on_command_output(void *ctx, int fd, uint32_t events)
 {
-	uint64_t now = now_ms();
+	(void)events;
+	struct command *c = ctx;
+	if (c->used && !amx_child_read_output(&c->child))
+		amx_loop_del_fd(fd);
+}
+
+/* After every wake-up: act on expired deadlines, then ask for the next one. */
+static void tick_policies(void *ctx, uint64_t now)
+{
+	(void)ctx;
 	for (int hi = 0; hi < D.n_homes; hi++) {
 		struct amx_home *h = &D.homes[hi];
 		if (h->pol.deadline_ms && h->pol.deadline_ms <= now) {
@@ -983,6 +978,55 @@ static void tick_all(void)
 		}
 	}
 	check_command_deadlines(now);
+	for (int hi = 0; hi < D.n_homes; hi++) {
+		struct amx_home *h = &D.homes[hi];
+		amx_loop_wake_at(h->pol.deadline_ms);
+		for (size_t i = 0; i < h->n_apps; i++)
+			amx_loop_wake_at(h->apps[i].pol.deadline_ms);
+	}
+	for (int i = 0; i < MAX_COMMANDS; i++)
+		if (D.cmds[i].used && !D.cmds[i].child.timed_out)
+			amx_loop_wake_at(D.cmds[i].deadline_ms);
+}
+
+static void on_bpf_ready(void *ctx, int fd, uint32_t events)
+{
+	(void)ctx;
+	(void)fd;
+	(void)events;
+	amx_bpf_consume(D.bpf);
+	check_bpf_lost();
+}
+
+static void on_watcher_ready(void *ctx, int fd, uint32_t events)
+{
+	(void)ctx;
+	(void)fd;
+	(void)events;
+	static struct amx_fs_event fsev[64];
+	int k;
+	while ((k = amx_watcher_take(D.watcher, fsev, 64)) > 0)
+		for (int j = 0; j < k; j++)
+			on_fs_event(&fsev[j]);
+}
+
+static void on_signal(void *ctx, int fd, uint32_t events)
+{
+	(void)ctx;
+	(void)events;
+	struct signalfd_siginfo si;
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
+			D.stopping = true;
+		} else if (si.ssi_signo == SIGHUP && D.o->events_path && strcmp(D.o->events_path, "-")) {
+			/* logrotate moved the file: open a new one */
+			int nfd = open_events_sink(D.o->events_path);
+			if (nfd >= 0) {
+				close(D.events_fd);
+				D.events_fd = nfd;
+			}
+		}
+	}
 }
 
 /* ---------------------------------------------------------------- set-up and loop */
@@ -1163,9 +1207,7 @@ int amx_daemon_run(struct amx_options *o)
 	sigaddset(&mask, SIGPIPE);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	D.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	D.timerfd = timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC | TFD_NONBLOCK);
-	D.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (D.sigfd < 0 || D.timerfd < 0 || D.epfd < 0) {
+	if (D.sigfd < 0 || amx_loop_init() < 0) {
 		fprintf(stderr, "amexbpf: failed to set up the event loop: %s\n", strerror(errno));
 		return AMX_EXIT_OS;
 	}
@@ -1186,82 +1228,20 @@ int amx_daemon_run(struct amx_options *o)
 		amx_bpf_close(D.bpf);
 		return AMX_EXIT_OS;
 	}
-	struct epoll_event e;
-	e = (struct epoll_event){ .events = EPOLLIN, .data.u64 = (uint64_t)SRC_BPF << 32 };
-	epoll_ctl(D.epfd, EPOLL_CTL_ADD, amx_bpf_epoll_fd(D.bpf), &e);
-	e = (struct epoll_event){ .events = EPOLLIN, .data.u64 = (uint64_t)SRC_WATCH << 32 };
-	epoll_ctl(D.epfd, EPOLL_CTL_ADD, amx_watcher_fd(D.watcher), &e);
-	e = (struct epoll_event){ .events = EPOLLIN, .data.u64 = (uint64_t)SRC_SIGNAL << 32 };
-	epoll_ctl(D.epfd, EPOLL_CTL_ADD, D.sigfd, &e);
-	e = (struct epoll_event){ .events = EPOLLIN, .data.u64 = (uint64_t)SRC_TIMER << 32 };
-	epoll_ctl(D.epfd, EPOLL_CTL_ADD, D.timerfd, &e);
+	amx_loop_add_fd(amx_bpf_epoll_fd(D.bpf), EPOLLIN, on_bpf_ready, NULL);
+	amx_loop_add_fd(amx_watcher_fd(D.watcher), EPOLLIN, on_watcher_ready, NULL);
+	amx_loop_add_fd(D.sigfd, EPOLLIN, on_signal, NULL);
+	amx_loop_add_ticker(tick_policies, NULL);
 
 	emit_started();
 	initial_state();
+	tick_policies(NULL, now_ms());
 
-	struct amx_fs_event fsev[64];
 	while (!D.stopping) {
-		arm_timer();
-		struct epoll_event evs[32];
-		int n = epoll_wait(D.epfd, evs, 32, -1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		if (!amx_loop_run_once()) {
 			fprintf(stderr, "amexbpf: epoll_wait failed: %s\n", strerror(errno));
 			break;
 		}
-		for (int i = 0; i < n && !D.stopping; i++) {
-			uint32_t src = (uint32_t)(evs[i].data.u64 >> 32);
-			uint32_t idx = (uint32_t)evs[i].data.u64;
-			switch (src) {
-			case SRC_BPF:
-				amx_bpf_consume(D.bpf);
-				check_bpf_lost();
-				break;
-			case SRC_WATCH: {
-				int k;
-				while ((k = amx_watcher_take(D.watcher, fsev, 64)) > 0)
-					for (int j = 0; j < k; j++)
-						on_fs_event(&fsev[j]);
-				break;
-			}
-			case SRC_SIGNAL: {
-				struct signalfd_siginfo si;
-				while (read(D.sigfd, &si, sizeof(si)) == sizeof(si)) {
-					if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
-						D.stopping = true;
-					else if (si.ssi_signo == SIGHUP && o->events_path &&
-						 strcmp(o->events_path, "-")) {
-						/* logrotate moved the file: open a new one */
-						int fd = open_events_sink(o->events_path);
-						if (fd >= 0) {
-							close(D.events_fd);
-							D.events_fd = fd;
-						}
-					}
-				}
-				break;
-			}
-			case SRC_TIMER: {
-				uint64_t exp;
-				if (read(D.timerfd, &exp, sizeof(exp)) < 0) {
-					/* spurious wake-up: deadlines are re-checked below anyway */
-				}
-				break;
-			}
-			case SRC_CMD_OUT:
-				if (idx < MAX_COMMANDS && D.cmds[idx].used &&
-				    !amx_child_read_output(&D.cmds[idx].child))
-					epoll_ctl(D.epfd, EPOLL_CTL_DEL, D.cmds[idx].child.out_fd, NULL);
-				break;
-			case SRC_CMD_PID:
-				if (idx < MAX_COMMANDS && D.cmds[idx].used)
-					finish_command((int)idx);
-				break;
-			}
-		}
-		/* Deadlines: checked after every wake-up, not only on the timer's. */
-		tick_all();
 	}
 
 	json_t *ev = amx_event_new(&D.stream, "monitor-stopping", "info", "event", "host", "end", 0,
@@ -1284,5 +1264,6 @@ int amx_daemon_run(struct amx_options *o)
 	for (int hi = 0; hi < D.n_homes; hi++)
 		amx_home_free(&D.homes[hi]);
 	close(D.events_fd);
+	amx_loop_close();
 	return AMX_EXIT_OK;
 }
