@@ -496,6 +496,17 @@ static void app_on_home_up(struct amx_app_policy *p, const struct amx_policy_con
 	}
 }
 
+/* An unhealthy live app gets what an errored one gets: tier 1 at once (a new incident).
+ * Only from ALIVE: in every other state an incident already runs, or it is not ours. */
+static void app_on_unhealthy(struct amx_app_policy *p, const struct amx_policy_config *c,
+			     const struct amx_input *in, struct amx_actions *out)
+{
+	if (p->state != AMX_APP_ALIVE)
+		return;
+	app_new_incident(p, in->now_ms);
+	app_attempt_due(p, c, 1, in, out);
+}
+
 void amx_app_step(struct amx_app_policy *p, const struct amx_policy_config *c,
 		  const struct amx_input *in, struct amx_actions *out)
 {
@@ -530,6 +541,9 @@ void amx_app_step(struct amx_app_policy *p, const struct amx_policy_config *c,
 		break;
 	case AMX_IN_TICK:
 		app_on_tick(p, c, in, out);
+		break;
+	case AMX_IN_UNHEALTHY:
+		app_on_unhealthy(p, c, in, out);
 		break;
 	default: /* DAEMON_DOWN is for homes */
 		break;

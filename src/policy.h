@@ -39,6 +39,9 @@ enum amx_input_kind {
 	AMX_IN_HOME_DOWN,    /* app: its home's daemon is down; the home machine is in charge */
 	AMX_IN_HOME_UP,      /* app: its home's daemon is back; by_tier2 = tier 2 brought it */
 	AMX_IN_DESIRED,      /* app: dump.pm2 says desired_online (false: a saved stop) */
+	AMX_IN_UNHEALTHY,    /* app: alive but unhealthy (over its memory limit, its probe
+			      * failing): tier 1 at once, like an errored app, within the budget.
+			      * Ignored unless the app is ALIVE (an incident already runs). */
 };
 
 /* PM2's answer to a status query. */

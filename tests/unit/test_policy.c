@@ -1453,13 +1453,92 @@ TEST(home_ignores_app_inputs)
 	struct amx_home_policy h = home_up(), before = h;
 	struct amx_actions o;
 	enum amx_input_kind kinds[] = {AMX_IN_EXITED, AMX_IN_ABSENT, AMX_IN_STATUS, AMX_IN_HOME_DOWN,
-				       AMX_IN_HOME_UP, AMX_IN_DESIRED};
+				       AMX_IN_HOME_UP, AMX_IN_DESIRED, AMX_IN_UNHEALTHY};
 
 	for (unsigned i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		o = home_feed(&h, &c, IN(.kind = kinds[i], .now_ms = T0));
 		CHECK(o.n == 0);
 	}
 	CHECK(memcmp(&h, &before, sizeof(h)) == 0);
+}
+
+
+/* ---- unhealthy (memory over limit, probe failing): tier 1 at once, within the budget ---- */
+
+TEST(app_unhealthy_alive_runs_tier1_at_once)
+{
+	struct amx_policy_config c = defaults();
+	struct amx_app_policy p;
+	struct amx_actions o;
+	const struct amx_action *run, *started;
+
+	amx_app_policy_init(&p);
+	app_feed(&p, &c, IN(.kind = AMX_IN_ALIVE, .now_ms = T0 - 100, .pid = 7));
+	p.attempt = 3; /* left over from an earlier incident */
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_UNHEALTHY, .now_ms = T0));
+	run = find_action(&o, AMX_ACT_RUN_TIER);
+	started = find_emit(&o, AMX_EMIT_RECOVERY_STARTED);
+	CHECK(run && run->tier == 1 && run->attempt == 1);
+	CHECK(started && started->tier == 1 && started->backoff_ms == 0);
+	CHECK(p.state == AMX_APP_RECOVERING);
+	CHECK(p.exited_at_ms == T0);
+	CHECK(p.budget.n == 1);
+	/* the old pid exits because of the restart: no second incident */
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_EXITED, .now_ms = T0 + 50));
+	CHECK(o.n == 0 && p.state == AMX_APP_RECOVERING);
+	/* the new pid: success, tier 1 */
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_ALIVE, .now_ms = T0 + 400, .pid = 8));
+	started = find_emit(&o, AMX_EMIT_RECOVERY_SUCCEEDED);
+	CHECK(started && started->tier == 1 && started->pid == 8);
+	CHECK(p.state == AMX_APP_ALIVE);
+}
+
+TEST(app_unhealthy_ignored_while_an_incident_runs)
+{
+	struct amx_policy_config c = defaults();
+	struct amx_app_policy p, before;
+	struct amx_actions o;
+	uint64_t at;
+
+	p = app_exited(&c); /* WAIT_PM2 */
+	before = p;
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_UNHEALTHY, .now_ms = T0 + 1));
+	CHECK(o.n == 0 && memcmp(&p, &before, sizeof(p)) == 0);
+	p = app_recovering(&c, &at);
+	before = p;
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_UNHEALTHY, .now_ms = at + 1));
+	CHECK(o.n == 0 && memcmp(&p, &before, sizeof(p)) == 0);
+	/* not ours: a saved stop, an unknown app */
+	amx_app_policy_init(&p);
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_UNHEALTHY, .now_ms = T0));
+	CHECK(o.n == 0 && p.state == AMX_APP_UNKNOWN);
+	app_feed(&p, &c, IN(.kind = AMX_IN_DESIRED, .now_ms = T0, .desired_online = false));
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_UNHEALTHY, .now_ms = T0));
+	CHECK(o.n == 0 && p.state == AMX_APP_DESIRED_STOPPED);
+}
+
+TEST(app_unhealthy_counts_against_the_budget)
+{
+	struct amx_policy_config c = defaults();
+	struct amx_app_policy p;
+	struct amx_actions o;
+	uint64_t now = T0;
+
+	c.budget_attempts = 2;
+	amx_app_policy_init(&p);
+	app_feed(&p, &c, IN(.kind = AMX_IN_ALIVE, .now_ms = now, .pid = 7));
+	for (int i = 0; i < 2; i++) {
+		now += 1000;
+		o = app_feed(&p, &c, IN(.kind = AMX_IN_UNHEALTHY, .now_ms = now));
+		CHECK(find_action(&o, AMX_ACT_RUN_TIER) != NULL);
+		app_feed(&p, &c, IN(.kind = AMX_IN_ALIVE, .now_ms = now + 300, .pid = 8 + i));
+		CHECK(p.state == AMX_APP_ALIVE);
+	}
+	now += 1000;
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_UNHEALTHY, .now_ms = now));
+	CHECK(find_action(&o, AMX_ACT_RUN_TIER) == NULL);
+	CHECK(find_emit(&o, AMX_EMIT_RECOVERY_PARKED) != NULL);
+	CHECK(p.state == AMX_APP_PARKED);
 }
 
 /* ---- bounds, under random input ---- */
@@ -1498,7 +1577,7 @@ TEST(no_step_comes_near_the_action_limit)
 
 			memset(&in, 0, sizeof(in));
 			now += lcg_next(&seed) % 20000;
-			in.kind = 1 + lcg_next(&seed) % 10;
+			in.kind = 1 + lcg_next(&seed) % 11;
 			in.now_ms = now;
 			in.rand = lcg_next(&seed);
 			in.pid = 1 + lcg_next(&seed) % 32768;
@@ -1596,6 +1675,9 @@ int main(void)
 	RUN(home_second_down_while_down_is_ignored);
 	RUN(home_budget_parks_and_lifts);
 	RUN(home_ignores_app_inputs);
+	RUN(app_unhealthy_alive_runs_tier1_at_once);
+	RUN(app_unhealthy_ignored_while_an_incident_runs);
+	RUN(app_unhealthy_counts_against_the_budget);
 	RUN(no_step_comes_near_the_action_limit);
 	CHECK_DONE();
 }
