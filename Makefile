@@ -51,6 +51,17 @@ $(OUTPUT)/amexbpf.skel.h: $(OUTPUT)/amexbpf.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
+# The rss_stat memory-limit candidate: only the cost benchmark loads it (tests/bench/memwatch_cost.c).
+$(OUTPUT)/rsswatch.bpf.o: bpf/rsswatch.bpf.c bpf/rsswatch.h vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/rsswatch.skel.h: $(OUTPUT)/rsswatch.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(OUTPUT)/bench/memwatch_cost: $(OUTPUT)/rsswatch.skel.h
+
 # Every user-space object may include the skeleton; generate it first.
 $(OUTPUT)/%.o: src/%.c $(OUTPUT)/amexbpf.skel.h | $(OUTPUT)
 	$(call msg,CC,$@)

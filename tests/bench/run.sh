@@ -8,3 +8,6 @@ echo "== detection latency: kernel timestamp -> event handled in user space =="
 echo
 echo "== recovery: God daemon SIGKILL -> app answering HTTP =="
 .output/tests/subreaper 600 bash tests/bench/recovery.sh
+echo
+echo "== memory limit: what each watching mechanism costs a page-fault-heavy process =="
+.output/bench/memwatch_cost "${ROUNDS:-21}" "${SEGMENT_MS:-200}"
