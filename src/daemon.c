@@ -17,13 +17,17 @@
 #include <unistd.h>
 
 #include "bpf_loader.h"
+#include "disk.h"
 #include "dump.h"
 #include "event.h"
 #include "home.h"
 #include "loop.h"
+#include "memwatch.h"
 #include "options.h"
 #include "policy.h"
+#include "probe.h"
 #include "proc.h"
+#include "retain.h"
 #include "spawn.h"
 #include "userfile.h"
 #include "watch.h"
@@ -1158,6 +1162,95 @@ static void initial_state(void)
 	}
 }
 
+/* ---------------------------------------------------------------- health checks */
+
+static void memory_over(void *ctx, int hi, int ai, uint64_t rss, int64_t limit)
+{
+	(void)ctx;
+	struct amx_home *h = &D.homes[hi];
+	struct amx_app *a = &h->apps[ai];
+	json_t *e = amx_event_new(&D.stream, "memory-over-limit", "error", "alert", "process",
+				  "info", 0, "%s uses %llu MiB, over its limit of %lld MiB", a->name,
+				  (unsigned long long)(rss >> 20), (long long)(limit >> 20));
+	amx_event_set_int(e, "process.pid", a->pid);
+	amx_event_set_int(e, "amexbpf.memory.rss_bytes", (int64_t)rss);
+	amx_event_set_int(e, "amexbpf.memory.limit_bytes", limit);
+	set_app_fields(e, h, a);
+	sink_write(e);
+	feed_app(hi, ai, (struct amx_input){ .kind = AMX_IN_UNHEALTHY });
+}
+
+static bool find_app_named(const char *name, int *hi, int *ai)
+{
+	for (int i = 0; i < D.n_homes; i++) {
+		struct amx_app *a = amx_home_app_by_name(&D.homes[i], name);
+		if (a) {
+			*hi = i;
+			*ai = app_index(&D.homes[i], a);
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool probe_app_alive(void *ctx, const char *name)
+{
+	(void)ctx;
+	int hi, ai;
+	if (!find_app_named(name, &hi, &ai))
+		return false;
+	const struct amx_app *a = &D.homes[hi].apps[ai];
+	return a->pid > 0 && a->pol.state == AMX_APP_ALIVE;
+}
+
+static void probe_failed(void *ctx, const char *name, const char *url, const char *reason,
+			 unsigned failures)
+{
+	(void)ctx;
+	int hi, ai;
+	if (!find_app_named(name, &hi, &ai))
+		return;
+	struct amx_home *h = &D.homes[hi];
+	struct amx_app *a = &h->apps[ai];
+	json_t *e = amx_event_new(&D.stream, "probe-failed", "error", "alert", "process", "error", 0,
+				  "%s failed its probe %u times in a row: %s", a->name, failures, reason);
+	amx_event_set_int(e, "process.pid", a->pid);
+	amx_event_set_str(e, "amexbpf.probe.url", url);
+	amx_event_set_str(e, "amexbpf.probe.reason", reason);
+	amx_event_set_int(e, "amexbpf.probe.failures", failures);
+	set_app_fields(e, h, a);
+	sink_write(e);
+	feed_app(hi, ai, (struct amx_input){ .kind = AMX_IN_UNHEALTHY });
+}
+
+/* Memory limit, disk space, probes and log retention: each a module on the loop. */
+static int start_health_checks(char *err, size_t errlen)
+{
+	struct amx_options *o = D.o;
+	const char *disks[AMX_MAX_HOMES + 2];
+	int n_disks = 0;
+
+	amx_memwatch_start(D.homes, &D.n_homes, o->memory_limits, o->n_memory_limits, memory_over, NULL);
+	if (o->n_disks) {
+		for (int i = 0; i < o->n_disks; i++)
+			disks[n_disks++] = o->disks[i];
+	} else {
+		disks[n_disks++] = "/";
+		for (int i = 0; i < D.n_homes && n_disks < AMX_MAX_HOMES; i++)
+			disks[n_disks++] = D.homes[i].path;
+		if (o->events_path && strcmp(o->events_path, "-"))
+			disks[n_disks++] = o->events_path;
+	}
+	amx_disk_start(disks, n_disks, o->disk_threshold_pct, &D.stream, sink_write);
+	struct amx_probe_hooks hooks = { .app_alive = probe_app_alive, .failed = probe_failed };
+	if (amx_probe_start(o->probes, o->n_probes, o->probe_interval_s, o->probe_timeout_s,
+			    o->probe_failures, &hooks, err, errlen) < 0)
+		return AMX_EXIT_USAGE;
+	amx_retain_start(o->retains, o->n_retains, &D.stream, sink_write);
+	amx_loop_wake_at(now_ms()); /* their first run: the tickers ask for the next ones */
+	return 0;
+}
+
 int amx_daemon_run(struct amx_options *o)
 {
 	char err[1024];
@@ -1236,6 +1329,13 @@ int amx_daemon_run(struct amx_options *o)
 	emit_started();
 	initial_state();
 	tick_policies(NULL, now_ms());
+	rc = start_health_checks(err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "amexbpf: %s\n", err);
+		amx_watcher_stop(D.watcher);
+		amx_bpf_close(D.bpf);
+		return rc;
+	}
 
 	while (!D.stopping) {
 		if (!amx_loop_run_once()) {

@@ -20,6 +20,7 @@ struct amx_app {
 	uint64_t start_ticks;   /* of pid, to tell a reused pid apart */
 	uint64_t alive_since_ms;
 	int64_t max_memory_bytes;
+	int mem_over_pid;        /* memwatch: this pid was reported over its limit */
 	/* last exit, for status */
 	int last_exit_code;
 	int last_signal;

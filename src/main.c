@@ -9,8 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "disk.h"
 #include "event.h"
+#include "memwatch.h"
 #include "options.h"
+#include "probe.h"
+#include "retain.h"
 
 static const char *const RUN_HELP =
 	"Usage: amexbpf run [OPTION]...\n"
@@ -32,6 +36,16 @@ static const char *const RUN_HELP =
 	"  --action-timeout S    kill a pm2 command's process group after S (default 30)\n"
 	"  --verify-timeout S    wait for a live pid after a command succeeded (default 15)\n"
 	"  --budget N/S          at most N recovery attempts per app in S seconds (default 5/600)\n"
+	"  --memory-limit APP=SIZE  restart APP when its RSS reaches SIZE (300M, 1G; repeatable;\n"
+	"                        default: max_memory_restart from dump.pm2, else 1G)\n"
+	"  --disk MOUNT          watch this filesystem's space (repeatable; default: /, and those\n"
+	"                        of each PM2_HOME and of the events file)\n"
+	"  --disk-threshold PCT  disk-over-threshold at PCT %% used (default 80)\n"
+	"  --probe APP=URL       HTTP GET http://HOST[:PORT]/PATH to tell a hung APP (repeatable)\n"
+	"  --probe-interval S    between probes (default 5)\n"
+	"  --probe-timeout S     a probe fails after S (default 2)\n"
+	"  --probe-failures N    failures in a row that restart the app (default 3)\n"
+	"  --retain DIR=DAYS     delete *.log in DIR older than DAYS, at start and daily (repeatable)\n"
 	"  -v, --verbose         say more, including libbpf's messages\n"
 	"  -h, --help            this help\n"
 	"\n"
@@ -80,6 +94,50 @@ static bool parse_budget(const char *s, unsigned *n, double *window)
 	return true;
 }
 
+static bool parse_count(const char *s, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v < 1 || v > 1000)
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
+/* A repeatable option: valid, and room left. */
+static bool add_checked(const char **list, int *n, int max, const char *value, bool valid)
+{
+	if (!valid || *n >= max)
+		return false;
+	list[(*n)++] = value;
+	return true;
+}
+
+static bool valid_memory_limit(const char *s)
+{
+	const char *app;
+	size_t len;
+	int64_t bytes;
+	return amx_memlimit_parse(s, &app, &len, &bytes);
+}
+
+static bool valid_probe(const char *s)
+{
+	const char *app;
+	size_t len;
+	struct amx_probe_url u;
+	return amx_probe_parse(s, &app, &len, &u);
+}
+
+static bool valid_retain(const char *s)
+{
+	const char *dir;
+	size_t len;
+	unsigned days;
+	return amx_retain_parse(s, &dir, &len, &days);
+}
+
 static char *find_on_path(const char *name)
 {
 	const char *path = getenv("PATH");
@@ -101,7 +159,8 @@ static char *find_on_path(const char *name)
 static int parse_options(int argc, char **argv, struct amx_options *o, bool is_check)
 {
 	enum { O_HOME = 256, O_APP, O_ECO, O_EVENTS, O_STATE, O_SOCKET, O_PM2, O_GRACE,
-	       O_MANUAL, O_ATIMEOUT, O_VTIMEOUT, O_BUDGET };
+	       O_MANUAL, O_ATIMEOUT, O_VTIMEOUT, O_BUDGET, O_MEMLIMIT, O_DISK, O_DISKPCT, O_PROBE,
+	       O_PINTERVAL, O_PTIMEOUT, O_PFAILURES, O_RETAIN };
 	static const struct option longopts[] = {
 		{ "pm2-home", required_argument, NULL, O_HOME },
 		{ "app", required_argument, NULL, O_APP },
@@ -115,6 +174,14 @@ static int parse_options(int argc, char **argv, struct amx_options *o, bool is_c
 		{ "action-timeout", required_argument, NULL, O_ATIMEOUT },
 		{ "verify-timeout", required_argument, NULL, O_VTIMEOUT },
 		{ "budget", required_argument, NULL, O_BUDGET },
+		{ "memory-limit", required_argument, NULL, O_MEMLIMIT },
+		{ "disk", required_argument, NULL, O_DISK },
+		{ "disk-threshold", required_argument, NULL, O_DISKPCT },
+		{ "probe", required_argument, NULL, O_PROBE },
+		{ "probe-interval", required_argument, NULL, O_PINTERVAL },
+		{ "probe-timeout", required_argument, NULL, O_PTIMEOUT },
+		{ "probe-failures", required_argument, NULL, O_PFAILURES },
+		{ "retain", required_argument, NULL, O_RETAIN },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -128,6 +195,10 @@ static int parse_options(int argc, char **argv, struct amx_options *o, bool is_c
 	o->verify_timeout_s = 15;
 	o->budget_attempts = 5;
 	o->budget_window_s = 600;
+	o->disk_threshold_pct = 80;
+	o->probe_interval_s = 5;
+	o->probe_timeout_s = 2;
+	o->probe_failures = 3;
 	const char *pm2 = NULL;
 	int c;
 	opterr = 0;
@@ -160,6 +231,17 @@ static int parse_options(int argc, char **argv, struct amx_options *o, bool is_c
 		case O_ATIMEOUT: ok = parse_seconds(optarg, &o->action_timeout_s) && o->action_timeout_s >= 1; break;
 		case O_VTIMEOUT: ok = parse_seconds(optarg, &o->verify_timeout_s) && o->verify_timeout_s > 0; break;
 		case O_BUDGET: ok = parse_budget(optarg, &o->budget_attempts, &o->budget_window_s); break;
+		case O_MEMLIMIT: ok = add_checked(o->memory_limits, &o->n_memory_limits, AMX_MAX_ONLY,
+						   optarg, valid_memory_limit(optarg)); break;
+		case O_DISK: ok = add_checked(o->disks, &o->n_disks, AMX_MAX_HOMES, optarg, optarg[0] == '/'); break;
+		case O_DISKPCT: ok = amx_disk_threshold_parse(optarg, &o->disk_threshold_pct); break;
+		case O_PROBE: ok = add_checked(o->probes, &o->n_probes, AMX_PROBE_MAX, optarg,
+					       valid_probe(optarg)); break;
+		case O_PINTERVAL: ok = parse_seconds(optarg, &o->probe_interval_s) && o->probe_interval_s >= 0.1; break;
+		case O_PTIMEOUT: ok = parse_seconds(optarg, &o->probe_timeout_s) && o->probe_timeout_s >= 0.05; break;
+		case O_PFAILURES: ok = parse_count(optarg, &o->probe_failures); break;
+		case O_RETAIN: ok = add_checked(o->retains, &o->n_retains, AMX_MAX_HOMES, optarg,
+						valid_retain(optarg)); break;
 		case 'v': o->verbose = true; break;
 		case 'h':
 			fputs(is_check ? CHECK_HELP : RUN_HELP, stdout);

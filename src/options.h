@@ -40,6 +40,19 @@ struct amx_options {
 	unsigned budget_attempts;
 	double budget_window_s;
 	bool verbose;
+	/* health checks (issue 5): raw, validated by main.c with each module's parser */
+	const char *memory_limits[AMX_MAX_ONLY];  /* APP=SIZE */
+	int n_memory_limits;
+	const char *disks[AMX_MAX_HOMES];         /* mount points; none = the defaults */
+	int n_disks;
+	double disk_threshold_pct;
+	const char *probes[AMX_MAX_ONLY];         /* APP=URL */
+	int n_probes;
+	double probe_interval_s;
+	double probe_timeout_s;
+	unsigned probe_failures;
+	const char *retains[AMX_MAX_HOMES];       /* DIR=DAYS */
+	int n_retains;
 };
 
 int amx_daemon_run(struct amx_options *o);

@@ -27,6 +27,16 @@ static void become_root(void)
 	setfsgid(0);
 }
 
+bool amx_fs_become(uid_t uid, gid_t gid)
+{
+	return become(uid, gid);
+}
+
+void amx_fs_become_root(void)
+{
+	become_root();
+}
+
 static int read_fd(int fd, size_t max, char **out, size_t *len)
 {
 	struct stat st;

@@ -7,6 +7,7 @@
 #ifndef AMX_USERFILE_H
 #define AMX_USERFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -21,6 +22,10 @@ int amx_userfile_write(const char *dir, const char *name, uid_t uid, gid_t gid,
 /* Root's own files (state directory): atomic replace, mode 0600. */
 int amx_statefile_write(const char *path, const char *data, size_t len);
 int amx_statefile_read(const char *path, size_t max, char **out, size_t *len);
+/* Take uid:gid as this thread's filesystem identity (false if it did not take), and go
+ * back to root's. For modules that work in a user's directory (log retention). */
+bool amx_fs_become(uid_t uid, gid_t gid);
+void amx_fs_become_root(void);
 /* mkdir -p with mode, refusing a symlink as the last component. */
 int amx_mkdir_p(const char *path, mode_t mode);
 

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* The hung-app probe: `--probe APP=URL` (repeatable; http://HOST[:PORT]/PATH, any host the
+ * operator names), an HTTP/1.0 GET every --probe-interval (5 s) with a --probe-timeout
+ * (2 s). An answer with a 2xx or 3xx status is healthy; anything else (refused, reset,
+ * time-out, a 5xx) is a failure, and --probe-failures (3) in a row make `probe-failed`.
+ * Everything runs on non-blocking sockets in the loop: a probe never stalls it. Only a
+ * live app is probed; a failure count starts over once the app is back. */
+#ifndef AMX_PROBE_H
+#define AMX_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AMX_PROBE_MAX 64
+
+struct amx_probe_url {
+	char host[256];
+	char port[8];
+	char path[1024];
+};
+/* APP=URL. Pure; *app points into arg. */
+bool amx_probe_parse(const char *arg, const char **app, size_t *app_len, struct amx_probe_url *u);
+/* The status code of an HTTP status line ("HTTP/1.1 200 OK"), or -1 when it is not one
+ * (yet). Pure. */
+int amx_probe_status(const char *buf, size_t len);
+
+struct amx_probe_hooks {
+	/* Is the app live now (probes wait while it is not)? */
+	bool (*app_alive)(void *ctx, const char *app);
+	/* N failures in a row. */
+	void (*failed)(void *ctx, const char *app, const char *url, const char *reason,
+		       unsigned failures);
+	void *ctx;
+};
+
+/* Resolve each URL (once, at start-up) and plug the probes into the loop. -1 with err
+ * filled when a host does not resolve. */
+int amx_probe_start(const char *const *specs, int n, double interval_s, double timeout_s,
+		    unsigned failures, const struct amx_probe_hooks *hooks, char *err, size_t errlen);
+
+#endif
