@@ -42,6 +42,12 @@ curl -fsS --max-time 2 "http://127.0.0.1:$PORT/grow" >/dev/null || fail "GET /gr
 ev=$(wait_event oom-killed ".service.name == \"$HOG\"" 15)
 [ "$(jq_field "$ev" .process.pid)" = "$hog" ] || fail "oom-killed names pid $(jq_field "$ev" .process.pid), expected $hog"
 jq -e '.amexbpf.oom.anon_rss_kb > 0' <<<"$ev" >/dev/null || fail "oom-killed has no amexbpf.oom.anon_rss_kb > 0: $ev"
+# Plausible: tens of MiB of anon RSS (pages charged before the move count too),
+# a total VM above it, the other fields present.
+jq -e '.amexbpf.oom.anon_rss_kb > 32768 and .amexbpf.oom.anon_rss_kb < 1048576
+       and .amexbpf.oom.total_vm_kb > .amexbpf.oom.anon_rss_kb and .amexbpf.oom.file_rss_kb >= 0
+       and .amexbpf.oom.shmem_rss_kb >= 0 and (.amexbpf.oom.oom_score_adj | type == "number")' <<<"$ev" >/dev/null ||
+	fail "oom-killed detail fields missing or implausible: $ev"
 
 ev=$(wait_event process-exited ".process.pid == $hog" 10)
 [ "$(jq_field "$ev" .amexbpf.signal)" = SIGKILL ] || fail "the OOM victim's process-exited has signal $(jq_field "$ev" .amexbpf.signal)"
