@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The command line: `amexbpf run`, `amexbpf check`, `amexbpf version`. */
+/* The command line: `amexbpf run`, `amexbpf check`, `amexbpf top`, `amexbpf version`. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -11,6 +11,7 @@
 
 #include "event.h"
 #include "options.h"
+#include "top.h"
 
 static const char *const RUN_HELP =
 	"Usage: amexbpf run [OPTION]...\n"
@@ -54,6 +55,7 @@ static const char *const MAIN_HELP =
 	"Commands:\n"
 	"  run       the daemon (see `amexbpf run --help`)\n"
 	"  check     one pass of the checks, for hosts that keep cron\n"
+	"  top       a live view of the daemon, its PM2 homes, apps and events\n"
 	"  version   print the version\n";
 
 static bool parse_seconds(const char *s, double *out)
@@ -218,8 +220,10 @@ int main(int argc, char **argv)
 		printf("amexbpf %s\n", AMX_VERSION);
 		return 0;
 	}
+	if (!strcmp(cmd, "top")) /* a client: no root, no pm2 needed */
+		return amx_top_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "run") && strcmp(cmd, "check")) {
-		fprintf(stderr, "amexbpf: unknown command: %s (try: run, check, version)\n", cmd);
+		fprintf(stderr, "amexbpf: unknown command: %s (try: run, check, top, version)\n", cmd);
 		return AMX_EXIT_USAGE;
 	}
 	bool is_check = !strcmp(cmd, "check");
