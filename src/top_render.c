@@ -881,14 +881,15 @@ static void draw_footer(const struct top_view *v, struct pen *p, int r)
 		append(p, r, &col, "_   Enter keep, Esc clear", TS_TITLE);
 		return;
 	}
-	snprintf(a, sizeof(a), " q quit  ? help  p %s  / filter  s sort:%s  %s PgUp/PgDn  Enter history",
-		 v->paused ? "resume" : "pause", top_sort_name(v->sort), p->utf8 ? "\u2191\u2193" : "arrows");
-	append(p, r, &col, a, TS_TITLE);
+	/* The connection state first, on the right: on a narrow terminal the key hints
+	 * give way, never the news that the daemon is gone. */
 	const char *state = v->connected ? (p->utf8 ? "\u25cf connected " : "* connected ")
 					 : (p->utf8 ? "\u25cb reconnecting " : "o reconnecting ");
-	int w = top_text_width(state, p->utf8);
-	if (p->f->w - w > col)
-		put(p, r, p->f->w - w, w, state, v->connected ? TS_TITLE : TS_CRIT, false, true);
+	int sw = top_text_width(state, p->utf8);
+	put(p, r, p->f->w - sw, sw, state, v->connected ? TS_TITLE : TS_CRIT, false, true);
+	snprintf(a, sizeof(a), " q quit  ? help  p %s  / filter  s sort:%s  %s PgUp/PgDn  Enter history",
+		 v->paused ? "resume" : "pause", top_sort_name(v->sort), p->utf8 ? "\u2191\u2193" : "arrows");
+	put(p, r, 0, p->f->w - sw - 1, a, TS_TITLE, false, false);
 }
 
 static const char *const HELP_LINES[] = {
