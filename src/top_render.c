@@ -634,14 +634,15 @@ static int draw_header(const struct top_view *v, struct pen *p, int r)
 	int col = 0;
 	if (!v->connected) {
 		row_clear(p->f, r, TS_CRIT);
-		snprintf(a, sizeof(a), "amexbpf top: no answer on %s", v->socket_path ? v->socket_path : "?");
+		snprintf(a, sizeof(a), "amexbpf top: no answer on %s, retrying every second",
+			 v->socket_path ? v->socket_path : "?");
 		append(p, r, &col, a, TS_CRIT);
 		if (v->problem) {
 			append(p, r, &col, ": ", TS_CRIT);
 			append(p, r, &col, v->problem, TS_CRIT);
 		}
-		append(p, r, &col, s ? " - retrying; below: the last known state" : " - retrying every second",
-		       TS_CRIT);
+		if (s)
+			append(p, r, &col, " (below: the last known state)", TS_CRIT);
 		r++;
 		if (!s)
 			return r;
