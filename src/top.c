@@ -196,6 +196,7 @@ struct top_state {
 	struct top_events events;
 	struct top_view view;
 	char history_app[256];
+	char selected_app[256]; /* the selection follows the app when the order changes */
 };
 
 /* A line of top's own in the event pane (never sent anywhere): connection changes. */
@@ -320,6 +321,26 @@ static void clamp_selection(struct top_state *s)
 		v->event_scroll = s->events.len ? (int)s->events.len - 1 : 0;
 }
 
+/* The index of the selected app by name (when it is still shown), and the name of the
+ * app at the selected index after a key moved it. */
+static void follow_selection(struct top_state *s, bool by_name)
+{
+	struct top_view *v = &s->view;
+	int n = top_apps(v, NULL, 0);
+	struct top_app *apps = n > 0 ? calloc((size_t)n, sizeof(*apps)) : NULL;
+	if (!apps)
+		return;
+	n = top_apps(v, apps, n);
+	for (int i = 0; by_name && i < n; i++)
+		if (!strcmp(apps[i].name, s->selected_app)) {
+			v->selected = i;
+			break;
+		}
+	if (v->selected >= 0 && v->selected < n)
+		snprintf(s->selected_app, sizeof(s->selected_app), "%s", apps[v->selected].name);
+	free(apps);
+}
+
 static void open_history(struct top_state *s)
 {
 	struct top_view *v = &s->view;
@@ -365,6 +386,7 @@ static bool on_key(struct top_state *s, int ch)
 {
 	struct top_view *v = &s->view;
 	int app_rows, event_rows;
+	bool moved = false;
 	top_pane_rows(v, LINES, &app_rows, &event_rows);
 	if (v->editing_filter) {
 		edit_filter(v, ch);
@@ -403,10 +425,12 @@ static bool on_key(struct top_state *s, int ch)
 	case KEY_UP:
 	case 'k':
 		v->selected--;
+		moved = true;
 		break;
 	case KEY_DOWN:
 	case 'j':
 		v->selected++;
+		moved = true;
 		break;
 	case KEY_PPAGE:
 		v->event_scroll -= event_rows > 1 ? event_rows - 1 : 1;
@@ -428,7 +452,10 @@ static bool on_key(struct top_state *s, int ch)
 	default:
 		break;
 	}
+	/* A new sort keeps the same app selected; a move selects another. */
+	follow_selection(s, !moved);
 	clamp_selection(s);
+	follow_selection(s, false);
 	return true;
 }
 
@@ -550,6 +577,7 @@ static int run_live(struct top_state *s, bool no_color)
 		v->status = s->status;
 		v->connected = s->connected;
 		v->problem = s->problem[0] ? s->problem : NULL;
+		follow_selection(s, true);
 		clamp_selection(s);
 		top_frame_free(&next);
 		next = (struct top_frame){ .w = COLS, .h = LINES };

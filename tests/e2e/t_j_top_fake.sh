@@ -84,6 +84,13 @@ keys a Down Down Enter
 wait_screen a '^ History of hog' 2
 keys a Escape
 wait_screen_gone a 'History of' 2
+# The selection follows the app when the order changes: hog is first by memory.
+keys a s s s
+wait_screen a 's sort:memory' 2
+keys a Enter
+wait_screen a '^ History of hog' 2
+keys a Escape s s s s
+wait_screen a 's sort:name' 2
 keys a Up Up Enter
 wait_screen a '^ History of demo-api' 2
 wait_screen a 'pm2-restarted-app' 2
