@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The command line: `amexbpf run`, `amexbpf check`, `amexbpf version`. */
+/* The command line: `amexbpf run`, `amexbpf check`, `amexbpf top`, `amexbpf version`. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -15,6 +15,7 @@
 #include "options.h"
 #include "probe.h"
 #include "retain.h"
+#include "top.h"
 
 static const char *const RUN_HELP =
 	"Usage: amexbpf run [OPTION]...\n"
@@ -68,6 +69,7 @@ static const char *const MAIN_HELP =
 	"Commands:\n"
 	"  run       the daemon (see `amexbpf run --help`)\n"
 	"  check     one pass of the checks, for hosts that keep cron\n"
+	"  top       a live view of the daemon, its PM2 homes, apps and events\n"
 	"  version   print the version\n";
 
 static bool parse_seconds(const char *s, double *out)
@@ -300,8 +302,10 @@ int main(int argc, char **argv)
 		printf("amexbpf %s\n", AMX_VERSION);
 		return 0;
 	}
+	if (!strcmp(cmd, "top")) /* a client: no root, no pm2 needed */
+		return amx_top_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "run") && strcmp(cmd, "check")) {
-		fprintf(stderr, "amexbpf: unknown command: %s (try: run, check, version)\n", cmd);
+		fprintf(stderr, "amexbpf: unknown command: %s (try: run, check, top, version)\n", cmd);
 		return AMX_EXIT_USAGE;
 	}
 	bool is_check = !strcmp(cmd, "check");
