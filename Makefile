@@ -118,4 +118,6 @@ clean:
 	$(call msg,CLEAN,)
 	$(Q)rm -rf $(OUTPUT) amexbpf
 
+include tests/fuzz/fuzz.mk
+
 -include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/deps/*.d)
