@@ -35,7 +35,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/%,$(HELPER_SRCS))
 
-.PHONY: all deps test unit e2e bench run clean vmlinux install-pm2 helpers
+.PHONY: all deps test unit e2e bench run clean vmlinux install-pm2 helpers check
 .DELETE_ON_ERROR:
 
 all: amexbpf
@@ -89,12 +89,17 @@ vmlinux:
 
 # Debian packages the build and the tests need, and the pinned PM2 for tests and the demo.
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinotifytools0-dev \
-            libjansson-dev pkg-config jq curl nodejs npm
+            libjansson-dev pkg-config jq curl nodejs npm \
+            cppcheck clang-tidy valgrind libclang-rt-14-dev
 deps:
 	$(Q)tests/install-deps.sh $(DEB_PKGS)
 
 install-pm2:
 	$(Q)cd tests/pm2 && npm ci --no-audit --no-fund --loglevel=error
+
+# Static checks: cppcheck and clang-tidy (tests/check.sh, .clang-tidy); `make test` runs them.
+check: $(OUTPUT)/amexbpf.skel.h
+	$(Q)tests/check.sh
 
 unit: $(UNIT_BINS)
 	$(Q)tests/run.sh unit
@@ -105,7 +110,7 @@ e2e: amexbpf $(HELPER_BINS)
 # The full suite: installs what is missing, builds, runs unit and end-to-end tests.
 # The last line is "N passed, N failed".
 test: deps
-	$(Q)$(MAKE) --no-print-directory amexbpf $(UNIT_BINS) $(HELPER_BINS)
+	$(Q)$(MAKE) --no-print-directory amexbpf $(UNIT_BINS) $(HELPER_BINS) $(OUTPUT)/amexbpf.skel.h
 	$(Q)tests/run.sh all
 
 bench: amexbpf $(HELPER_BINS) $(BENCH_BINS)

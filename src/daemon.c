@@ -530,7 +530,7 @@ static void god_died(int hi, const struct amx_event *kev)
 		if (r.problem == AMX_DUMP_OK)
 			amx_home_adopt_dump(h, &r, D.o->only, D.o->n_only);
 		else {
-			if (h->dump_valid || strcmp(h->dump_problem, amx_dump_read_problem(&r))) {
+			if (h->dump_valid || strcmp(h->dump_problem, amx_dump_read_problem(&r)) != 0) {
 				json_t *ev = amx_event_new(&D.stream, "dump-invalid", "error", "alert",
 							   "file", "error", 0,
 							   "dump.pm2 of %s is %s", h->path,
@@ -1018,7 +1018,7 @@ static void on_signal(void *ctx, int fd, uint32_t events)
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
 			D.stopping = true;
-		} else if (si.ssi_signo == SIGHUP && D.o->events_path && strcmp(D.o->events_path, "-")) {
+		} else if (si.ssi_signo == SIGHUP && D.o->events_path && strcmp(D.o->events_path, "-") != 0) {
 			/* logrotate moved the file: open a new one */
 			int nfd = open_events_sink(D.o->events_path);
 			if (nfd >= 0) {

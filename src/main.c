@@ -218,7 +218,7 @@ int main(int argc, char **argv)
 		printf("amexbpf %s\n", AMX_VERSION);
 		return 0;
 	}
-	if (strcmp(cmd, "run") && strcmp(cmd, "check")) {
+	if (strcmp(cmd, "run") != 0 && strcmp(cmd, "check") != 0) {
 		fprintf(stderr, "amexbpf: unknown command: %s (try: run, check, version)\n", cmd);
 		return AMX_EXIT_USAGE;
 	}
