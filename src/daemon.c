@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "appendline.h"
 #include "bpf_loader.h"
 #include "dump.h"
 #include "event.h"
@@ -52,6 +53,7 @@ struct daemon {
 	struct amx_watcher *watcher;
 	int sigfd;
 	int events_fd;
+	int64_t events_file_dropped; /* lines the events file had no room for, not yet reported */
 	struct amx_event_stream stream;
 	struct command cmds[MAX_COMMANDS];
 	uint64_t bpf_lost_seen;
@@ -71,9 +73,22 @@ static void sink_write(json_t *ev)
 	if (line) {
 		size_t len = strlen(line);
 		if (D.events_fd >= 0) {
-			/* One write() a line, O_APPEND: readers never see half a line. */
-			ssize_t n = write(D.events_fd, line, len);
-			(void)n;
+			/* One write() a line, O_APPEND, a short write cut off: readers never see
+			 * half a line. Lines that do not fit (disk full) are counted, and reported
+			 * by one events-lost as soon as a line fits again. */
+			if (!amx_append_line(D.events_fd, line, len)) {
+				D.events_file_dropped++;
+			} else if (D.events_file_dropped > 0) {
+				int64_t dropped = D.events_file_dropped;
+				D.events_file_dropped = 0;
+				json_t *lost = amx_event_new(&D.stream, "events-lost", "error", "alert",
+							     "host", "error", 0,
+							     "%lld events could not be written to the events file (disk full?)",
+							     (long long)dropped);
+				amx_event_set_str(lost, "amexbpf.lost.source", "events-file");
+				amx_event_set_int(lost, "amexbpf.lost.count", dropped);
+				sink_write(lost);
+			}
 		}
 		amx_loop_publish(ev, line);
 		free(line);
