@@ -126,5 +126,15 @@ all)
 	;;
 esac
 
+# Under SANITIZE=..., any process that reported (daemon, child, unit test) left a file in
+# .output/sanitizer/ (Makefile's ASAN_OPTIONS/UBSAN_OPTIONS): each is one failure.
+if [ -n "${ASAN_OPTIONS:-}${UBSAN_OPTIONS:-}" ]; then
+	for report in .output/sanitizer/*; do
+		[ -f "$report" ] || continue
+		fail "sanitizer" "$report"
+		head -n 30 "$report"
+	done
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
