@@ -112,9 +112,11 @@ static void set_app_fields(json_t *ev, const struct amx_home *h, const struct am
 static json_t *argv_json(const struct amx_argv *argv)
 {
 	json_t *arr = json_array();
-	for (int i = 0; i < argv->n; i++)
-		json_array_append_new(arr, json_string(argv->v[i]) ? json_string(argv->v[i])
-								   : json_string("?"));
+	for (int i = 0; i < argv->n; i++) {
+		/* json_string is NULL for invalid UTF-8; build it once, or it leaks. */
+		json_t *s = json_string(argv->v[i]);
+		json_array_append_new(arr, s ? s : json_string("?"));
+	}
 	return arr;
 }
 
