@@ -5,7 +5,7 @@
 # back at once; a burst of pid-file writes overflows the queue. Detected: events-lost with
 # source inotify. Done: a re-scan; nothing lost: a later app kill is still seen and the app
 # serves.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 
 setup_test
 start_app

@@ -3,8 +3,8 @@
 # Fault matrix: amexbpf SIGKILLed in the middle of a recovery (right after recovery-started
 # of tier 2) and started again. The second run reconciles what it finds: the app serves at
 # the end, exactly one God daemon runs, and the second run's events keep the contract.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/faults.sh"
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../faults.sh"
 
 setup_test
 start_app

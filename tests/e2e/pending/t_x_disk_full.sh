@@ -4,8 +4,8 @@
 # directory is read-only. Detected and done: amexbpf keeps running and recovering (a killed
 # God daemon comes back); the events file never holds half a line; once space is freed the
 # next lines come with one events-lost (source events-file) counting what did not fit.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/faults.sh"
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../faults.sh"
 
 setup_test
 start_app
