@@ -15,10 +15,19 @@ CFLAGS    += -Wall -Wextra -Werror -Wno-format-truncation -std=gnu11 -D_GNU_SOUR
 LDLIBS    := -lbpf -lelf -lz -linotifytools -ljansson -lpthread -lncursesw -ltinfo -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I. -Ibpf -Wall -Werror
 
+# SANITIZE=address,undefined builds everything instrumented (the flags are remembered, so
+# switching rebuilds). Reports go to .output/sanitizer/, and tests/run.sh fails on any.
 ifdef SANITIZE
-CFLAGS    += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+CFLAGS    += -fsanitize=$(SANITIZE) -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS   += -fsanitize=$(SANITIZE)
+$(shell mkdir -p $(OUTPUT)/sanitizer)
+export ASAN_OPTIONS := log_path=$(CURDIR)/$(OUTPUT)/sanitizer/asan:detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS := log_path=$(CURDIR)/$(OUTPUT)/sanitizer/ubsan:print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS := suppressions=$(CURDIR)/tests/lsan.supp
 endif
+FLAGS_STAMP := $(OUTPUT)/flags-$(shell echo '$(CC) $(CFLAGS) $(LDFLAGS)' | md5sum | cut -c1-12)
+$(FLAGS_STAMP):
+	$(Q)mkdir -p $(OUTPUT) && rm -f $(OUTPUT)/flags-* && touch $@
 
 ifeq ($(V),1)
 Q =
@@ -35,7 +44,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/%,$(HELPER_SRCS))
 
-.PHONY: all deps test unit e2e bench run clean vmlinux install-pm2 helpers
+.PHONY: all deps test unit e2e bench run clean vmlinux install-pm2 helpers check valgrind soak
 .DELETE_ON_ERROR:
 
 all: amexbpf
@@ -63,7 +72,7 @@ $(OUTPUT)/rsswatch.skel.h: $(OUTPUT)/rsswatch.bpf.o
 $(OUTPUT)/bench/memwatch_cost: $(OUTPUT)/rsswatch.skel.h
 
 # Every user-space object may include the skeleton; generate it first.
-$(OUTPUT)/%.o: src/%.c $(OUTPUT)/amexbpf.skel.h | $(OUTPUT)
+$(OUTPUT)/%.o: src/%.c $(OUTPUT)/amexbpf.skel.h $(FLAGS_STAMP) | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
@@ -76,11 +85,11 @@ amexbpf: $(OUTPUT)/main.o $(OUTPUT)/libamx.a
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Dependency files of test programs live in deps/, so .output/tests holds programs only.
-$(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libamx.a | $(OUTPUT)/tests $(OUTPUT)/deps
+$(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libamx.a $(FLAGS_STAMP) | $(OUTPUT)/tests $(OUTPUT)/deps
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MF $(OUTPUT)/deps/$*.d -Itests/unit $(LDFLAGS) $< $(OUTPUT)/libamx.a $(LDLIBS) -o $@
 
-$(OUTPUT)/tests/%: tests/helpers/%.c | $(OUTPUT)/tests $(OUTPUT)/deps
+$(OUTPUT)/tests/%: tests/helpers/%.c $(FLAGS_STAMP) | $(OUTPUT)/tests $(OUTPUT)/deps
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MF $(OUTPUT)/deps/$*.d $(LDFLAGS) $< -o $@
 
@@ -100,12 +109,26 @@ vmlinux:
 
 # Debian packages the build and the tests need, and the pinned PM2 for tests and the demo.
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinotifytools0-dev \
-            libjansson-dev pkg-config jq curl nodejs npm libncurses-dev tmux
+            libjansson-dev pkg-config jq curl nodejs npm libncurses-dev tmux \
+            cppcheck clang-tidy valgrind libclang-rt-14-dev
 deps:
 	$(Q)tests/install-deps.sh $(DEB_PKGS)
 
 install-pm2:
 	$(Q)cd tests/pm2 && npm ci --no-audit --no-fund --loglevel=error
+
+# Static checks: cppcheck and clang-tidy (tests/check.sh, .clang-tidy); `make test` runs them.
+check: $(OUTPUT)/amexbpf.skel.h
+	$(Q)tests/check.sh
+
+# The daemon under valgrind memcheck through end-to-end scenarios (tests/valgrind/run.sh).
+valgrind: amexbpf $(HELPER_BINS)
+	$(Q)tests/valgrind/run.sh
+
+# The soak alone, for as long as asked (tests/soak/soak.sh; make test runs 120 s of it).
+SOAK_SECONDS ?= 1800
+soak: amexbpf $(HELPER_BINS)
+	$(Q)$(OUTPUT)/tests/subreaper $$(($(SOAK_SECONDS) + 300)) bash tests/soak/soak.sh
 
 unit: $(UNIT_BINS)
 	$(Q)tests/run.sh unit
@@ -116,7 +139,7 @@ e2e: amexbpf $(HELPER_BINS)
 # The full suite: installs what is missing, builds, runs unit and end-to-end tests.
 # The last line is "N passed, N failed".
 test: deps
-	$(Q)$(MAKE) --no-print-directory amexbpf $(UNIT_BINS) $(HELPER_BINS)
+	$(Q)$(MAKE) --no-print-directory amexbpf $(UNIT_BINS) $(HELPER_BINS) $(OUTPUT)/amexbpf.skel.h
 	$(Q)tests/run.sh all
 
 bench: amexbpf $(HELPER_BINS) $(BENCH_BINS)
@@ -128,5 +151,7 @@ run: amexbpf
 clean:
 	$(call msg,CLEAN,)
 	$(Q)rm -rf $(OUTPUT) amexbpf
+
+include tests/fuzz/fuzz.mk
 
 -include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/deps/*.d)

@@ -42,6 +42,23 @@ static void select_twins(struct amexbpf_bpf *skel, bool use_btf)
 	bpf_program__set_autoload(skel->progs.oom_raw, !use_btf);
 }
 
+/* AMEXBPF_TEST_RINGBUF_BYTES (a power of two, >= 4096; unset in production) shrinks the
+ * kernel ring buffer so the fault tests can overflow it with a few dozen exits and prove
+ * that events-lost and the re-scan recover what was lost. An invalid value is ignored. */
+static void shrink_ring_for_tests(struct amexbpf_bpf *skel)
+{
+	const char *v = getenv("AMEXBPF_TEST_RINGBUF_BYTES");
+	char *end;
+	unsigned long n;
+
+	if (!v || !*v)
+		return;
+	n = strtoul(v, &end, 10);
+	if (*end || n < 4096 || n > (256u << 10) || (n & (n - 1)))
+		return;
+	bpf_map__set_max_entries(skel->maps.events, (__u32)n);
+}
+
 /* Open and load one kind of twin; returns the skeleton or NULL with errno-style *err. */
 static struct amexbpf_bpf *open_and_load(bool use_btf, int *err, const char **step)
 {
@@ -53,6 +70,7 @@ static struct amexbpf_bpf *open_and_load(bool use_btf, int *err, const char **st
 		return NULL;
 	}
 	select_twins(skel, use_btf);
+	shrink_ring_for_tests(skel);
 	*err = amexbpf_bpf__load(skel);
 	if (*err) {
 		*err = -*err;

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "appendline.h"
 #include "bpf_loader.h"
 #include "disk.h"
 #include "dump.h"
@@ -56,6 +57,7 @@ struct daemon {
 	struct amx_watcher *watcher;
 	int sigfd;
 	int events_fd;
+	int64_t events_file_dropped; /* lines the events file had no room for, not yet reported */
 	struct amx_event_stream stream;
 	struct command cmds[MAX_COMMANDS];
 	uint64_t bpf_lost_seen;
@@ -75,9 +77,22 @@ static void sink_write(json_t *ev)
 	if (line) {
 		size_t len = strlen(line);
 		if (D.events_fd >= 0) {
-			/* One write() a line, O_APPEND: readers never see half a line. */
-			ssize_t n = write(D.events_fd, line, len);
-			(void)n;
+			/* One write() a line, O_APPEND, a short write cut off: readers never see
+			 * half a line. Lines that do not fit (disk full) are counted, and reported
+			 * by one events-lost as soon as a line fits again. */
+			if (!amx_append_line(D.events_fd, line, len)) {
+				D.events_file_dropped++;
+			} else if (D.events_file_dropped > 0) {
+				int64_t dropped = D.events_file_dropped;
+				D.events_file_dropped = 0;
+				json_t *lost = amx_event_new(&D.stream, "events-lost", "error", "alert",
+							     "host", "error", 0,
+							     "%lld events could not be written to the events file (disk full?)",
+							     (long long)dropped);
+				amx_event_set_str(lost, "amexbpf.lost.source", "events-file");
+				amx_event_set_int(lost, "amexbpf.lost.count", dropped);
+				sink_write(lost);
+			}
 		}
 		amx_loop_publish(ev, line);
 		free(line);
@@ -101,9 +116,11 @@ static void set_app_fields(json_t *ev, const struct amx_home *h, const struct am
 static json_t *argv_json(const struct amx_argv *argv)
 {
 	json_t *arr = json_array();
-	for (int i = 0; i < argv->n; i++)
-		json_array_append_new(arr, json_string(argv->v[i]) ? json_string(argv->v[i])
-								   : json_string("?"));
+	for (int i = 0; i < argv->n; i++) {
+		/* json_string is NULL for invalid UTF-8; build it once, or it leaks. */
+		json_t *s = json_string(argv->v[i]);
+		json_array_append_new(arr, s ? s : json_string("?"));
+	}
 	return arr;
 }
 
@@ -534,7 +551,7 @@ static void god_died(int hi, const struct amx_event *kev)
 		if (r.problem == AMX_DUMP_OK)
 			amx_home_adopt_dump(h, &r, D.o->only, D.o->n_only);
 		else {
-			if (h->dump_valid || strcmp(h->dump_problem, amx_dump_read_problem(&r))) {
+			if (h->dump_valid || strcmp(h->dump_problem, amx_dump_read_problem(&r)) != 0) {
 				json_t *ev = amx_event_new(&D.stream, "dump-invalid", "error", "alert",
 							   "file", "error", 0,
 							   "dump.pm2 of %s is %s", h->path,
@@ -1022,7 +1039,7 @@ static void on_signal(void *ctx, int fd, uint32_t events)
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
 			D.stopping = true;
-		} else if (si.ssi_signo == SIGHUP && D.o->events_path && strcmp(D.o->events_path, "-")) {
+		} else if (si.ssi_signo == SIGHUP && D.o->events_path && strcmp(D.o->events_path, "-") != 0) {
 			/* logrotate moved the file: open a new one */
 			int nfd = open_events_sink(D.o->events_path);
 			if (nfd >= 0) {

@@ -221,7 +221,6 @@ const char *amx_dump_read_problem(const struct amx_dump_read *r)
 		case ELOOP: return "symlink";
 		case EINVAL: return "not-a-regular-file";
 		case EPERM: return "wrong-owner";
-		case EACCES: return "unreadable";
 		default: return "unreadable";
 		}
 	}

@@ -304,7 +304,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "top")) /* a client: no root, no pm2 needed */
 		return amx_top_main(argc - 1, argv + 1);
-	if (strcmp(cmd, "run") && strcmp(cmd, "check")) {
+	if (strcmp(cmd, "run") != 0 && strcmp(cmd, "check") != 0) {
 		fprintf(stderr, "amexbpf: unknown command: %s (try: run, check, top, version)\n", cmd);
 		return AMX_EXIT_USAGE;
 	}

@@ -265,8 +265,11 @@ static void child_say(const char *a, const char *b, const char *c, const char *d
 	const char *parts[] = { a, b, c, d, "\n" };
 
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-		size_t len = parts[i] ? strlen(parts[i]) : 0;
+		size_t len;
 
+		if (!parts[i])
+			continue;
+		len = strlen(parts[i]);
 		if (n + len >= sizeof(line))
 			len = sizeof(line) - n - 1;
 		memcpy(line + n, parts[i], len);

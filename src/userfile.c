@@ -112,11 +112,9 @@ int amx_userfile_read(const char *dir, const char *name, uid_t uid, gid_t gid, s
 		err = -errno;
 	} else if (!S_ISREG(st.st_mode)) {
 		err = -EINVAL;
-	} else if (st.st_uid != uid) {
-		err = -EPERM;
-	} else if (st.st_nlink > 1 && uid != 0) {
-		/* A hard link to someone else's file would fail the owner check; a hard link
-		 * to one of the owner's own files is harmless, but PM2 never makes one. */
+	} else if (st.st_uid != uid || (st.st_nlink > 1 && uid != 0)) {
+		/* Not the owner's. A hard link to someone else's file would fail the owner
+		 * check; one to the owner's own files is harmless, but PM2 never makes one. */
 		err = -EPERM;
 	}
 	if (!err) {

@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# tests/run.sh unit|e2e|all: runs the built unit tests and/or the end-to-end tests, prints
+# tests/run.sh check|unit|e2e|all: runs the static checks, the built unit tests and/or the
+# end-to-end tests (all: the three), prints
 # "PASS name" / "FAIL name" as it goes and, as its very last line, "N passed, N failed".
 # T=pattern runs only the tests whose name contains pattern. Exit 0 only if nothing failed.
 # An end-to-end test that skips (exit 77) counts as failed in CI or as root: there it must run.
@@ -98,18 +99,42 @@ run_e2e() {
 	done
 }
 
+# Static checks (tests/check.sh: cppcheck, clang-tidy) count as one test.
+run_check() {
+	selected check || return 0
+	mkdir -p "$LOG_DIR"
+	if tests/check.sh >"$LOG_DIR/check.log" 2>&1; then
+		pass check
+	else
+		fail check "see $LOG_DIR/check.log"
+		tail -n 20 "$LOG_DIR/check.log"
+	fi
+}
+
 case "$mode" in
+check) run_check ;;
 unit) run_unit ;;
 e2e) run_e2e ;;
 all)
+	run_check
 	run_unit
 	run_e2e
 	;;
 *)
-	echo "usage: tests/run.sh unit|e2e|all" >&2
+	echo "usage: tests/run.sh check|unit|e2e|all" >&2
 	exit 2
 	;;
 esac
+
+# Under SANITIZE=..., any process that reported (daemon, child, unit test) left a file in
+# .output/sanitizer/ (Makefile's ASAN_OPTIONS/UBSAN_OPTIONS): each is one failure.
+if [ -n "${ASAN_OPTIONS:-}${UBSAN_OPTIONS:-}" ]; then
+	for report in .output/sanitizer/*; do
+		[ -f "$report" ] || continue
+		fail "sanitizer" "$report"
+		head -n 30 "$report"
+	done
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -268,7 +268,7 @@ start_amexbpf() {
 	"$AMX_BIN" run --pm2-home "$PM2_HOME" --events "$EVENTS" --state-dir "$T/state" \
 		--pm2 "$PM2_BIN" "${eco_args[@]}" "$@" >>"$T/amexbpf.out" 2>>"$T/amexbpf.log" </dev/null &
 	AMX_PID=$!
-	wait_event monitor-started "" 10 >/dev/null
+	wait_event monitor-started "" "${AMX_START_TIMEOUT:-10}" >/dev/null
 }
 
 stop_amexbpf() {
@@ -276,12 +276,13 @@ stop_amexbpf() {
 	local pid=$AMX_PID
 	AMX_PID=""
 	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 1 100); do
+	# AMX_STOP_TIMEOUT (s, default 5): longer under valgrind, which checks leaks at exit.
+	for _ in $(seq 1 $((${AMX_STOP_TIMEOUT:-5} * 20))); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.05
 	done
 	if kill -0 "$pid" 2>/dev/null; then
-		log "amexbpf (pid $pid) ignored SIGTERM for 5 s: SIGKILL"
+		log "amexbpf (pid $pid) ignored SIGTERM for ${AMX_STOP_TIMEOUT:-5} s: SIGKILL"
 		kill -KILL "$pid" 2>/dev/null || true
 	fi
 	wait "$pid" 2>/dev/null || true
