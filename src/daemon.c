@@ -13,6 +13,7 @@
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -425,6 +426,32 @@ static void restore_dump(int hi)
 	sink_write(ev);
 }
 
+/* A quiet app can outlive a killed PM2 daemon, re-parented to PID 1, still holding its
+ * port: the resurrected copy would then crash-loop on EADDRINUSE. Nothing supervises the
+ * orphan any more, so it goes before tier 2 brings the app back. The pid is checked
+ * against its start time and signalled through a pidfd, so a reused pid is never hit. */
+static void stop_orphaned_apps(int hi)
+{
+	struct amx_home *h = &D.homes[hi];
+	for (size_t i = 0; i < h->n_apps; i++) {
+		struct amx_app *a = &h->apps[i];
+		struct amx_proc_stat st;
+		if (!a->pid || !amx_proc_read_stat(a->pid, &st) || st.state == 'Z' ||
+		    st.start_ticks != a->start_ticks)
+			continue;
+		int pidfd = (int)syscall(SYS_pidfd_open, a->pid, 0);
+		if (pidfd < 0)
+			continue;
+		/* Checked again through the pidfd: it now pins this very process. */
+		if (amx_proc_read_stat(a->pid, &st) && st.start_ticks == a->start_ticks &&
+		    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) == 0)
+			fprintf(stderr, "amexbpf: %s: stopped %s (pid %d), left running by the dead "
+					"PM2 daemon, so that the resurrected copy can take its place\n",
+				h->path, a->name, a->pid);
+		close(pidfd);
+	}
+}
+
 static void run_tier(int hi, int ai, const struct amx_action *x)
 {
 	struct amx_home *h = &D.homes[hi];
@@ -439,6 +466,8 @@ static void run_tier(int hi, int ai, const struct amx_action *x)
 		rescan_home(hi);
 		return;
 	}
+	if (x->tier == 2)
+		stop_orphaned_apps(hi);
 	if (x->tier == 2 && x->restore_dump)
 		restore_dump(hi);
 	if (!build_argv(&argv, x->tier, h, a)) {

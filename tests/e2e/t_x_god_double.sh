@@ -4,8 +4,8 @@
 # daemon killed twice within a second (the resurrected one too). Detected: a
 # pm2-daemon-down for each daemon pid. Done: tier 2, and once more for the second daemon.
 # Nothing lost: the app serves at the end, one God daemon runs, owned by the test user.
-source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/../faults.sh"
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/faults.sh"
 
 setup_test
 start_app

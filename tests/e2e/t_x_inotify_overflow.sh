@@ -5,7 +5,7 @@
 # back at once; a burst of pid-file writes overflows the queue. Detected: events-lost with
 # source inotify. Done: a re-scan; nothing lost: a later app kill is still seen and the app
 # serves.
-source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/lib.sh"
 
 setup_test
 start_app
@@ -19,10 +19,10 @@ restore_limit
 mark_events
 # SIGSTOP amexbpf while the burst lands, so its inotify thread cannot drain the queue.
 kill -STOP "$AMX_PID"
-as_test_user bash -c "for i in \$(seq 1 200); do echo 1 >'$PM2_HOME/pids/burst-\$i.pid'; done"
+as_test_user bash -c 'for i in $(seq 1 200); do echo 1 >"$0/pids/burst-$i.pid"; done' "$PM2_HOME"
 kill -CONT "$AMX_PID"
 wait_event events-lost '.amexbpf.lost.source == "inotify"' 10 >/dev/null
-as_test_user bash -c "rm -f '$PM2_HOME'/pids/burst-*.pid"
+as_test_user bash -c 'rm -f "$0"/pids/burst-*.pid' "$PM2_HOME"
 
 app=$(app_pid "$PORT")
 mark_events

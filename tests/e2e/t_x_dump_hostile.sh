@@ -6,8 +6,8 @@
 # rights (the secret appears in no event, log or state file), no hang (the next event comes
 # at once), memory bounded (RSS stays under 64 MB). Then the God daemon is killed: tier 2
 # puts back the last good copy (dump-restored) and the app serves again.
-source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/../faults.sh"
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/faults.sh"
 
 setup_test
 start_app

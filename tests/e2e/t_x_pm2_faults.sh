@@ -4,8 +4,8 @@
 # with its whole process group), and is missing; then works again. Each time: a
 # recovery-failed saying why, amexbpf alive, and finally the app back. Every pm2 call ran
 # as the owner with a clean environment and no inherited descriptors (privilege rules).
-source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/../faults.sh"
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/faults.sh"
 
 setup_test
 start_app
