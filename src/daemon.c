@@ -21,6 +21,7 @@
 #include "event.h"
 #include "home.h"
 #include "loop.h"
+#include "notify.h"
 #include "options.h"
 #include "policy.h"
 #include "proc.h"
@@ -1211,6 +1212,7 @@ int amx_daemon_run(struct amx_options *o)
 		fprintf(stderr, "amexbpf: failed to set up the event loop: %s\n", strerror(errno));
 		return AMX_EXIT_OS;
 	}
+	amx_notify_start(); /* before any thread starts: it may block SIGUSR1 (test only) */
 
 	/* Watches first, then the scan: whatever happens in between is seen twice, never
 	 * missed. */
