@@ -1011,6 +1011,8 @@ static void on_watcher_ready(void *ctx, int fd, uint32_t events)
 			on_fs_event(&fsev[j]);
 }
 
+static void reload_config(void);
+
 static void on_signal(void *ctx, int fd, uint32_t events)
 {
 	(void)ctx;
@@ -1019,13 +1021,8 @@ static void on_signal(void *ctx, int fd, uint32_t events)
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
 			D.stopping = true;
-		} else if (si.ssi_signo == SIGHUP && D.o->events_path && strcmp(D.o->events_path, "-")) {
-			/* logrotate moved the file: open a new one */
-			int nfd = open_events_sink(D.o->events_path);
-			if (nfd >= 0) {
-				close(D.events_fd);
-				D.events_fd = nfd;
-			}
+		} else if (si.ssi_signo == SIGHUP) {
+			reload_config();
 		}
 	}
 }
@@ -1050,6 +1047,14 @@ static void check_bpf_lost(void)
 		rescan_home(hi);
 }
 
+static int home_index(const char *path)
+{
+	for (int hi = 0; hi < D.n_homes; hi++)
+		if (!strcmp(D.homes[hi].path, path))
+			return hi;
+	return -1;
+}
+
 static int setup_homes(char *err, size_t errlen)
 {
 	char *found[AMX_MAX_HOMES];
@@ -1066,6 +1071,8 @@ static int setup_homes(char *err, size_t errlen)
 	for (int i = 0; i < D.o->n_homes; i++) {
 		char herr[512];
 		struct amx_home *h = &D.homes[D.n_homes];
+		if (home_index(D.o->homes[i]) >= 0)
+			continue; /* a reload re-scans: homes already watched stay as they are */
 		if (!amx_home_init(h, D.o->homes[i], D.o->state_dir, herr, sizeof(herr))) {
 			if (D.o->homes_given) {
 				snprintf(err, errlen, "%s", herr);
@@ -1123,9 +1130,9 @@ static void emit_started(void)
 	sink_write(ev);
 }
 
-static void initial_state(void)
+static void initial_state(int from_home)
 {
-	for (int hi = 0; hi < D.n_homes; hi++) {
+	for (int hi = from_home; hi < D.n_homes; hi++) {
 		struct amx_home *h = &D.homes[hi];
 		refresh_god(hi);
 		if (!h->god_pid) {
@@ -1159,6 +1166,92 @@ static void initial_state(void)
 	}
 }
 
+/* ---------------------------------------------------------------- SIGHUP */
+
+static void reopen_events_sink(void)
+{
+	/* logrotate moved the file: open a new one */
+	if (!D.o->events_path || !strcmp(D.o->events_path, "-"))
+		return;
+	int nfd = open_events_sink(D.o->events_path);
+	if (nfd >= 0) {
+		close(D.events_fd);
+		D.events_fd = nfd;
+	}
+}
+
+static void apply_policy_options(const struct amx_options *o)
+{
+	D.cfg.grace_ms = (uint64_t)(o->grace_s * 1000);
+	D.cfg.manual_grace_ms = (uint64_t)(o->manual_grace_s * 1000);
+	D.cfg.verify_ms = (uint64_t)(o->verify_timeout_s * 1000);
+	D.cfg.budget_attempts = o->budget_attempts;
+	D.cfg.budget_window_ms = (uint64_t)(o->budget_window_s * 1000);
+	D.cfg.have_ecosystem = o->ecosystem != NULL;
+}
+
+/* Start inotify again over every home (after a reload added some); whatever happened while
+ * no watch was in place is caught by the re-scan that follows. */
+static bool restart_watcher(char *err, size_t errlen)
+{
+	const char *paths[AMX_MAX_HOMES];
+	for (int i = 0; i < D.n_homes; i++)
+		paths[i] = D.homes[i].path;
+	struct amx_watcher *w = amx_watcher_start(paths, D.n_homes, err, errlen);
+	if (!w)
+		return false;
+	amx_loop_del_fd(amx_watcher_fd(D.watcher));
+	amx_watcher_stop(D.watcher);
+	D.watcher = w;
+	amx_loop_add_fd(amx_watcher_fd(w), EPOLLIN, on_watcher_ready, NULL);
+	return true;
+}
+
+/* SIGHUP: the config file again, new PM2 homes, a new events file. BPF stays attached, and
+ * a config that does not validate changes nothing. */
+static void reload_config(void)
+{
+	reopen_events_sink();
+	static struct amx_options fresh;
+	char err[4096] = "";
+	int rc = D.o->rebuild ? D.o->rebuild(&fresh, err, sizeof(err)) : AMX_EXIT_SOFTWARE;
+	size_t n = strlen(err);
+	while (n && err[n - 1] == '\n')
+		err[--n] = '\0';
+	if (rc) {
+		json_t *ev = amx_event_new(&D.stream, "config-invalid", "error", "alert",
+					   "configuration", "error", 0,
+					   "the config file did not validate; the running settings stay");
+		amx_event_set_str(ev, "event.reason", err[0] ? err : "invalid");
+		sink_write(ev);
+		return;
+	}
+	const char *old_events = D.o->events_path;
+	*D.o = fresh;
+	apply_policy_options(D.o);
+	if (!old_events || !D.o->events_path || strcmp(old_events, D.o->events_path))
+		reopen_events_sink();
+	int before = D.n_homes;
+	char herr[1024] = "";
+	rc = setup_homes(herr, sizeof(herr));
+	if (D.n_homes > before && !restart_watcher(herr, sizeof(herr)))
+		rc = AMX_EXIT_OS;
+	char reason[1200];
+	snprintf(reason, sizeof(reason), "%s: %d new PM2 home(s)%s%s",
+		 D.o->config_path ? D.o->config_path : "no config file", D.n_homes - before,
+		 rc && herr[0] ? "; " : "", rc ? herr : "");
+	json_t *ev = amx_event_new(&D.stream, "config-reloaded", rc ? "warn" : "info", "event",
+				   "configuration", "change", 0,
+				   "re-read the configuration; watching %d PM2 home(s)", D.n_homes);
+	amx_event_set_str(ev, "event.reason", reason);
+	sink_write(ev);
+	for (int hi = 0; hi < before; hi++) {
+		rescan_home(hi);
+		on_dump_event(hi);
+	}
+	initial_state(before);
+}
+
 int amx_daemon_run(struct amx_options *o)
 {
 	char err[1024];
@@ -1167,12 +1260,7 @@ int amx_daemon_run(struct amx_options *o)
 	D.events_fd = -1;
 	srandom((unsigned)(amx_boot_ns() ^ (uint64_t)getpid()));
 	amx_policy_config_defaults(&D.cfg);
-	D.cfg.grace_ms = (uint64_t)(o->grace_s * 1000);
-	D.cfg.manual_grace_ms = (uint64_t)(o->manual_grace_s * 1000);
-	D.cfg.verify_ms = (uint64_t)(o->verify_timeout_s * 1000);
-	D.cfg.budget_attempts = o->budget_attempts;
-	D.cfg.budget_window_ms = (uint64_t)(o->budget_window_s * 1000);
-	D.cfg.have_ecosystem = o->ecosystem != NULL;
+	apply_policy_options(o);
 
 	if (geteuid() != 0) {
 		fprintf(stderr, "amexbpf: must run as root (BPF and acting as each PM2 home's owner)\n");
@@ -1236,7 +1324,7 @@ int amx_daemon_run(struct amx_options *o)
 	amx_loop_add_ticker(tick_policies, NULL);
 
 	emit_started();
-	initial_state();
+	initial_state(0);
 	tick_policies(NULL, now_ms());
 
 	while (!D.stopping) {
