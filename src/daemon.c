@@ -25,6 +25,7 @@
 #include "options.h"
 #include "policy.h"
 #include "proc.h"
+#include "sdrun.h"
 #include "spawn.h"
 #include "userfile.h"
 #include "watch.h"
@@ -171,6 +172,10 @@ static bool build_argv(struct amx_argv *argv, int tier, const struct amx_home *h
 			argv->n = 3;
 			return true;
 		}
+		/* No unit of its own: a transient one, outside our cgroup and sandbox. */
+		static struct amx_sdrun_buf sdrun;
+		if (amx_sdrun_tier2_argv(argv, &sdrun, D.o->pm2, &h->owner, h->path))
+			return true;
 	}
 	return amx_pm2_argv(argv, tier, D.o->pm2, a ? a->name : NULL, D.o->ecosystem);
 }
@@ -234,7 +239,11 @@ static int start_command(int hi, int ai, int tier, int attempt, const struct amx
 	c->tier = tier;
 	c->attempt = attempt;
 	c->argv = *argv;
-	int rc = amx_spawn(&c->child, argv, &h->owner, h->path, err, errlen);
+	/* systemctl and systemd-run talk to systemd as root; they name the owner themselves. */
+	static const struct amx_user root = { .uid = 0, .gid = 0, .name = "root", .home = "/" };
+	bool as_root = !strcmp(argv->v[0], "/usr/bin/systemctl") ||
+		       !strcmp(argv->v[0], "/usr/bin/systemd-run");
+	int rc = amx_spawn(&c->child, argv, as_root ? &root : &h->owner, h->path, err, errlen);
 	if (rc < 0) {
 		c->used = false;
 		return -1;
