@@ -25,6 +25,7 @@
 #include "options.h"
 #include "policy.h"
 #include "proc.h"
+#include "procconn.h"
 #include "sdrun.h"
 #include "spawn.h"
 #include "userfile.h"
@@ -51,6 +52,7 @@ struct daemon {
 	struct amx_home homes[AMX_MAX_HOMES];
 	int n_homes;
 	struct amx_bpf *bpf;
+	struct amx_procconn *pc;  /* the fallback, when BPF is off or unavailable */
 	struct amx_watcher *watcher;
 	int sigfd;
 	int events_fd;
@@ -483,6 +485,8 @@ static void watch_pid(int pid, uint32_t flags)
 	 * pass 0 ("unknown") and check the start tick ourselves when the exit arrives. */
 	if (D.bpf)
 		amx_bpf_watch(D.bpf, pid, flags, 0);
+	else if (D.pc)
+		amx_procconn_watch(D.pc, pid, flags, 0);
 }
 
 static void app_seen_alive(int hi, struct amx_app *a, int pid)
@@ -1004,7 +1008,10 @@ static void on_bpf_ready(void *ctx, int fd, uint32_t events)
 	(void)ctx;
 	(void)fd;
 	(void)events;
-	amx_bpf_consume(D.bpf);
+	if (D.bpf)
+		amx_bpf_consume(D.bpf);
+	else
+		amx_procconn_consume(D.pc);
 	check_bpf_lost();
 }
 
@@ -1040,15 +1047,16 @@ static void on_signal(void *ctx, int fd, uint32_t events)
 
 static void check_bpf_lost(void)
 {
-	if (!D.bpf)
+	if (!D.bpf && !D.pc)
 		return;
-	uint64_t lost = amx_bpf_lost(D.bpf);
+	uint64_t lost = D.bpf ? amx_bpf_lost(D.bpf) : amx_procconn_lost(D.pc);
 	if (lost == D.bpf_lost_seen)
 		return;
 	json_t *ev = amx_event_new(&D.stream, "events-lost", "error", "alert", "host", "error", 0,
-				   "the kernel ring buffer overflowed (%llu events lost); re-scanning",
+				   "the %s overflowed (%llu events lost); re-scanning",
+				   D.bpf ? "kernel ring buffer" : "process connector socket",
 				   (unsigned long long)(lost - D.bpf_lost_seen));
-	amx_event_set_str(ev, "amexbpf.lost.source", "bpf");
+	amx_event_set_str(ev, "amexbpf.lost.source", D.bpf ? "bpf" : AMX_PROCCONN_SOURCE);
 	amx_event_set_int(ev, "amexbpf.lost.count", (int64_t)(lost - D.bpf_lost_seen));
 	sink_write(ev);
 	D.bpf_lost_seen = lost;
@@ -1122,7 +1130,9 @@ static void emit_started(void)
 {
 	json_t *ev = amx_event_new(&D.stream, "monitor-started", "info", "event", "host", "start", 0,
 				   "amexbpf %s watching %d PM2 home(s)", AMX_VERSION, D.n_homes);
-	amx_event_set_str(ev, "amexbpf.source", "bpf");
+	amx_event_set_str(ev, "amexbpf.source", D.bpf ? "bpf" : AMX_PROCCONN_SOURCE);
+	if (!D.bpf)
+		amx_event_set_str(ev, "amexbpf.source_lost", AMX_PROCCONN_LOST);
 	amx_event_set_str(ev, "amexbpf.attach", D.bpf ? amx_bpf_attach_kind(D.bpf) : "none");
 	json_t *homes = json_array(), *apps = json_array();
 	for (int hi = 0; hi < D.n_homes; hi++) {
@@ -1261,6 +1271,36 @@ static void reload_config(void)
 	initial_state(before);
 }
 
+/* BPF, or the process connector: by choice (--no-bpf, bpf = off), or because BPF cannot
+ * load here (no BTF, no CAP_BPF) unless bpf = required. Both feed on_kernel_event. */
+static int open_event_source(char *err, size_t errlen)
+{
+	const char *why = "--no-bpf";
+	if (D.o->bpf_mode != AMX_BPF_OFF) {
+		if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+			snprintf(err, errlen, "this kernel has no BTF (/sys/kernel/btf/vmlinux)");
+		} else {
+			D.bpf = amx_bpf_open(D.o->verbose, on_kernel_event, NULL, err, errlen);
+			if (D.bpf)
+				return 0;
+		}
+		if (D.o->bpf_mode == AMX_BPF_REQUIRED) {
+			fprintf(stderr, "amexbpf: %s\n", err);
+			return AMX_EXIT_NO_BPF;
+		}
+		why = err;
+	}
+	char pcerr[512];
+	D.pc = amx_procconn_open(on_kernel_event, NULL, pcerr, sizeof(pcerr));
+	if (!D.pc) {
+		fprintf(stderr, "amexbpf: no BPF (%s), and %s\n", why, pcerr);
+		return AMX_EXIT_NO_BPF;
+	}
+	fprintf(stderr, "amexbpf: BPF off (%s): using the netlink process connector; lost: %s\n",
+		why, AMX_PROCCONN_LOST);
+	return 0;
+}
+
 int amx_daemon_run(struct amx_options *o)
 {
 	char err[1024];
@@ -1275,7 +1315,7 @@ int amx_daemon_run(struct amx_options *o)
 		fprintf(stderr, "amexbpf: must run as root (BPF and acting as each PM2 home's owner)\n");
 		return AMX_EXIT_NOT_ROOT;
 	}
-	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+	if (o->bpf_mode == AMX_BPF_REQUIRED && access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
 		fprintf(stderr, "amexbpf: this kernel has no BTF (/sys/kernel/btf/vmlinux): BPF CO-RE cannot load\n");
 		return AMX_EXIT_NO_BPF;
 	}
@@ -1313,11 +1353,9 @@ int amx_daemon_run(struct amx_options *o)
 
 	/* Watches first, then the scan: whatever happens in between is seen twice, never
 	 * missed. */
-	D.bpf = amx_bpf_open(o->verbose, on_kernel_event, NULL, err, sizeof(err));
-	if (!D.bpf) {
-		fprintf(stderr, "amexbpf: %s\n", err);
-		return AMX_EXIT_NO_BPF;
-	}
+	rc = open_event_source(err, sizeof(err));
+	if (rc)
+		return rc;
 	const char *paths[AMX_MAX_HOMES];
 	for (int i = 0; i < D.n_homes; i++)
 		paths[i] = D.homes[i].path;
@@ -1325,9 +1363,11 @@ int amx_daemon_run(struct amx_options *o)
 	if (!D.watcher) {
 		fprintf(stderr, "amexbpf: %s\n", err);
 		amx_bpf_close(D.bpf);
+		amx_procconn_close(D.pc);
 		return AMX_EXIT_OS;
 	}
-	amx_loop_add_fd(amx_bpf_epoll_fd(D.bpf), EPOLLIN, on_bpf_ready, NULL);
+	amx_loop_add_fd(D.bpf ? amx_bpf_epoll_fd(D.bpf) : amx_procconn_epoll_fd(D.pc), EPOLLIN,
+			on_bpf_ready, NULL);
 	amx_loop_add_fd(amx_watcher_fd(D.watcher), EPOLLIN, on_watcher_ready, NULL);
 	amx_loop_add_fd(D.sigfd, EPOLLIN, on_signal, NULL);
 	amx_loop_add_ticker(tick_policies, NULL);
@@ -1360,6 +1400,7 @@ int amx_daemon_run(struct amx_options *o)
 	}
 	amx_watcher_stop(D.watcher);
 	amx_bpf_close(D.bpf);
+	amx_procconn_close(D.pc);
 	for (int hi = 0; hi < D.n_homes; hi++)
 		amx_home_free(&D.homes[hi]);
 	close(D.events_fd);
