@@ -27,6 +27,7 @@
 #include "proc.h"
 #include "procconn.h"
 #include "sdrun.h"
+#include "selftest.h"
 #include "spawn.h"
 #include "userfile.h"
 #include "watch.h"
@@ -63,6 +64,7 @@ struct daemon {
 	/* When the kernel event being handled was taken off the ring buffer: the end point
 	 * of amexbpf.detect_latency_us. */
 	uint64_t handled_ns;
+	char pm2_version[64];     /* from the start-up self-test */
 };
 
 static struct daemon D;
@@ -1144,6 +1146,8 @@ static void emit_started(void)
 		}
 	}
 	amx_event_set(ev, "amexbpf.pm2.homes", homes);
+	if (D.pm2_version[0])
+		amx_event_set_str(ev, "amexbpf.pm2.version", D.pm2_version);
 	amx_event_set(ev, "amexbpf.apps", apps);
 	amx_event_set_int(ev, "process.pid", getpid());
 	sink_write(ev);
@@ -1271,6 +1275,31 @@ static void reload_config(void)
 	initial_state(before);
 }
 
+/* Before monitor-started: can pm2 run as each home's owner, can each owner read its home?
+ * Each failure is one line; pm2 failing, or a home given by name failing, is fatal. */
+static int run_selftest(void)
+{
+	char err[700];
+	int rc = 0;
+	for (int hi = 0; hi < D.n_homes; hi++) {
+		struct amx_home *h = &D.homes[hi];
+		if (!amx_selftest_home(h, err, sizeof(err))) {
+			fprintf(stderr, "amexbpf: self-test: %s\n", err);
+			if (D.o->homes_given)
+				rc = AMX_EXIT_NO_INPUT;
+		}
+		bool owner_done = false;
+		for (int j = 0; j < hi; j++)
+			owner_done |= D.homes[j].owner.uid == h->owner.uid;
+		if (!owner_done && !amx_selftest_pm2(D.o->pm2, h, D.pm2_version,
+						     sizeof(D.pm2_version), err, sizeof(err))) {
+			fprintf(stderr, "amexbpf: self-test: %s\n", err);
+			rc = AMX_EXIT_NO_INPUT;
+		}
+	}
+	return rc;
+}
+
 /* BPF, or the process connector: by choice (--no-bpf, bpf = off), or because BPF cannot
  * load here (no BTF, no CAP_BPF) unless bpf = required. Both feed on_kernel_event. */
 static int open_event_source(char *err, size_t errlen)
@@ -1353,6 +1382,9 @@ int amx_daemon_run(struct amx_options *o)
 
 	/* Watches first, then the scan: whatever happens in between is seen twice, never
 	 * missed. */
+	rc = run_selftest();
+	if (rc)
+		return rc;
 	rc = open_event_source(err, sizeof(err));
 	if (rc)
 		return rc;
