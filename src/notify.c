@@ -130,8 +130,12 @@ void amx_notify_start(void)
 		if (watchdog_ms == 0 && us)
 			watchdog_ms = 1;
 	}
-	if (watchdog_ms)
+	if (watchdog_ms) {
 		amx_loop_add_ticker(ping_watchdog, NULL);
+		/* A ticker runs only after a wake-up: ask for the first one, or an idle loop
+		 * would never ping. */
+		amx_loop_wake_at(amx_boot_ms());
+	}
 	if (notify_fd >= 0)
 		amx_loop_subscribe(on_event, NULL);
 	arm_test_stall();

@@ -317,9 +317,11 @@ int amx_procconn_consume(struct amx_procconn *p)
 			continue;
 		struct watched *w = &p->w[evs[i].data.u64];
 		if (w->tgid && w->pidfd >= 0) {
-			/* Gone. The connector's EXIT may still be in flight: read again once. */
-			if (!w->exit_seen)
-				drain_socket(p);
+			/* Gone. The kernel wakes pidfds (exit_notify) before it sends the last
+			 * thread's connector message, so read the socket once more; a message
+			 * still later only leaves the leader's timestamp on the event (the exit
+			 * code of a group exit is the same for every thread). */
+			drain_socket(p);
 			if (w->tgid) {
 				report_exit(p, w);
 				handled++;
