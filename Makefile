@@ -8,11 +8,15 @@ BPFTOOL   ?= bpftool
 CC        ?= cc
 ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 PREFIX    ?= /usr/local
+SBINDIR   ?= $(PREFIX)/sbin
+MANDIR    ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -Wall -Wextra -Werror -Wno-format-truncation -std=gnu11 -D_GNU_SOURCE -MMD -MP \
              -I$(OUTPUT) -Ibpf -Isrc
-LDLIBS    := -lbpf -lelf -lz -linotifytools -ljansson -lpthread -lncursesw -ltinfo -lm
+LDLIBS    := -lbpf -lelf -lz -linotifytools -ljansson -linih -lpthread -lncursesw -ltinfo -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I. -Ibpf -Wall -Werror
 
 # SANITIZE=address,undefined builds everything instrumented (the flags are remembered, so
@@ -44,7 +48,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/%,$(HELPER_SRCS))
 
-.PHONY: all deps test unit e2e bench run clean vmlinux install-pm2 helpers check valgrind soak
+.PHONY: all deps test unit e2e bench run clean vmlinux install-pm2 helpers check valgrind soak install uninstall
 .DELETE_ON_ERROR:
 
 all: amexbpf
@@ -109,7 +113,7 @@ vmlinux:
 
 # Debian packages the build and the tests need, and the pinned PM2 for tests and the demo.
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinotifytools0-dev \
-            libjansson-dev pkg-config jq curl nodejs npm libncurses-dev tmux \
+            libjansson-dev libinih-dev pkg-config jq curl nodejs npm libncurses-dev tmux systemd \
             cppcheck clang-tidy valgrind libclang-rt-14-dev
 deps:
 	$(Q)tests/install-deps.sh $(DEB_PKGS)
@@ -147,6 +151,29 @@ bench: amexbpf $(HELPER_BINS) $(BENCH_BINS)
 
 run: amexbpf
 	$(Q)tests/demo.sh
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, the systemd unit, the man page,
+# the logrotate snippet, and the example config (never over an existing one).
+install: amexbpf
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -D -m 0755 amexbpf $(DESTDIR)$(SBINDIR)/amexbpf
+	$(Q)install -d $(DESTDIR)$(UNITDIR)
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' src/dist/amexbpf.service \
+		> $(DESTDIR)$(UNITDIR)/amexbpf.service && chmod 0644 $(DESTDIR)$(UNITDIR)/amexbpf.service
+	$(Q)install -D -m 0644 src/dist/amexbpf.8 $(DESTDIR)$(MANDIR)/man8/amexbpf.8
+	$(Q)install -D -m 0644 src/dist/amexbpf.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/amexbpf
+	$(Q)[ -e $(DESTDIR)$(SYSCONFDIR)/amexbpf/amexbpf.conf ] || \
+		install -D -m 0644 src/dist/amexbpf.conf $(DESTDIR)$(SYSCONFDIR)/amexbpf/amexbpf.conf
+
+# The config file goes only when it is still the untouched example.
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(DESTDIR)$(SBINDIR)/amexbpf $(DESTDIR)$(UNITDIR)/amexbpf.service \
+		$(DESTDIR)$(MANDIR)/man8/amexbpf.8 $(DESTDIR)$(SYSCONFDIR)/logrotate.d/amexbpf
+	$(Q)if cmp -s src/dist/amexbpf.conf $(DESTDIR)$(SYSCONFDIR)/amexbpf/amexbpf.conf; then \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/amexbpf/amexbpf.conf; \
+		rmdir $(DESTDIR)$(SYSCONFDIR)/amexbpf 2>/dev/null || true; \
+	fi
 
 clean:
 	$(call msg,CLEAN,)

@@ -25,11 +25,15 @@
 #include "home.h"
 #include "loop.h"
 #include "memwatch.h"
+#include "notify.h"
 #include "options.h"
 #include "policy.h"
 #include "probe.h"
 #include "proc.h"
 #include "retain.h"
+#include "procconn.h"
+#include "sdrun.h"
+#include "selftest.h"
 #include "spawn.h"
 #include "userfile.h"
 #include "watch.h"
@@ -55,6 +59,7 @@ struct daemon {
 	struct amx_home homes[AMX_MAX_HOMES];
 	int n_homes;
 	struct amx_bpf *bpf;
+	struct amx_procconn *pc;  /* the fallback, when BPF is off or unavailable */
 	struct amx_watcher *watcher;
 	int sigfd;
 	int events_fd;
@@ -66,6 +71,7 @@ struct daemon {
 	/* When the kernel event being handled was taken off the ring buffer: the end point
 	 * of amexbpf.detect_latency_us. */
 	uint64_t handled_ns;
+	char pm2_version[64];     /* from the start-up self-test */
 };
 
 static struct daemon D;
@@ -192,6 +198,10 @@ static bool build_argv(struct amx_argv *argv, int tier, const struct amx_home *h
 			argv->n = 3;
 			return true;
 		}
+		/* No unit of its own: a transient one, outside our cgroup and sandbox. */
+		static struct amx_sdrun_buf sdrun;
+		if (amx_sdrun_tier2_argv(argv, &sdrun, D.o->pm2, &h->owner, h->path))
+			return true;
 	}
 	return amx_pm2_argv(argv, tier, D.o->pm2, a ? a->name : NULL, D.o->ecosystem);
 }
@@ -255,7 +265,11 @@ static int start_command(int hi, int ai, int tier, int attempt, const struct amx
 	c->tier = tier;
 	c->attempt = attempt;
 	c->argv = *argv;
-	int rc = amx_spawn(&c->child, argv, &h->owner, h->path, err, errlen);
+	/* systemctl and systemd-run talk to systemd as root; they name the owner themselves. */
+	static const struct amx_user root = { .uid = 0, .gid = 0, .name = "root", .home = "/" };
+	bool as_root = !strcmp(argv->v[0], "/usr/bin/systemctl") ||
+		       !strcmp(argv->v[0], "/usr/bin/systemd-run");
+	int rc = amx_spawn(&c->child, argv, as_root ? &root : &h->owner, h->path, err, errlen);
 	if (rc < 0) {
 		c->used = false;
 		return -1;
@@ -523,6 +537,8 @@ static void watch_pid(int pid, uint32_t flags)
 	 * pass 0 ("unknown") and check the start tick ourselves when the exit arrives. */
 	if (D.bpf)
 		amx_bpf_watch(D.bpf, pid, flags, 0);
+	else if (D.pc)
+		amx_procconn_watch(D.pc, pid, flags, 0);
 }
 
 static void app_seen_alive(int hi, struct amx_app *a, int pid)
@@ -1044,7 +1060,10 @@ static void on_bpf_ready(void *ctx, int fd, uint32_t events)
 	(void)ctx;
 	(void)fd;
 	(void)events;
-	amx_bpf_consume(D.bpf);
+	if (D.bpf)
+		amx_bpf_consume(D.bpf);
+	else
+		amx_procconn_consume(D.pc);
 	check_bpf_lost();
 }
 
@@ -1060,6 +1079,8 @@ static void on_watcher_ready(void *ctx, int fd, uint32_t events)
 			on_fs_event(&fsev[j]);
 }
 
+static void reload_config(void);
+
 static void on_signal(void *ctx, int fd, uint32_t events)
 {
 	(void)ctx;
@@ -1068,13 +1089,8 @@ static void on_signal(void *ctx, int fd, uint32_t events)
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
 			D.stopping = true;
-		} else if (si.ssi_signo == SIGHUP && D.o->events_path && strcmp(D.o->events_path, "-") != 0) {
-			/* logrotate moved the file: open a new one */
-			int nfd = open_events_sink(D.o->events_path);
-			if (nfd >= 0) {
-				close(D.events_fd);
-				D.events_fd = nfd;
-			}
+		} else if (si.ssi_signo == SIGHUP) {
+			reload_config();
 		}
 	}
 }
@@ -1083,20 +1099,29 @@ static void on_signal(void *ctx, int fd, uint32_t events)
 
 static void check_bpf_lost(void)
 {
-	if (!D.bpf)
+	if (!D.bpf && !D.pc)
 		return;
-	uint64_t lost = amx_bpf_lost(D.bpf);
+	uint64_t lost = D.bpf ? amx_bpf_lost(D.bpf) : amx_procconn_lost(D.pc);
 	if (lost == D.bpf_lost_seen)
 		return;
 	json_t *ev = amx_event_new(&D.stream, "events-lost", "error", "alert", "host", "error", 0,
-				   "the kernel ring buffer overflowed (%llu events lost); re-scanning",
+				   "the %s overflowed (%llu events lost); re-scanning",
+				   D.bpf ? "kernel ring buffer" : "process connector socket",
 				   (unsigned long long)(lost - D.bpf_lost_seen));
-	amx_event_set_str(ev, "amexbpf.lost.source", "bpf");
+	amx_event_set_str(ev, "amexbpf.lost.source", D.bpf ? "bpf" : AMX_PROCCONN_SOURCE);
 	amx_event_set_int(ev, "amexbpf.lost.count", (int64_t)(lost - D.bpf_lost_seen));
 	sink_write(ev);
 	D.bpf_lost_seen = lost;
 	for (int hi = 0; hi < D.n_homes; hi++)
 		rescan_home(hi);
+}
+
+static int home_index(const char *path)
+{
+	for (int hi = 0; hi < D.n_homes; hi++)
+		if (!strcmp(D.homes[hi].path, path))
+			return hi;
+	return -1;
 }
 
 static int setup_homes(char *err, size_t errlen)
@@ -1115,6 +1140,8 @@ static int setup_homes(char *err, size_t errlen)
 	for (int i = 0; i < D.o->n_homes; i++) {
 		char herr[512];
 		struct amx_home *h = &D.homes[D.n_homes];
+		if (home_index(D.o->homes[i]) >= 0)
+			continue; /* a reload re-scans: homes already watched stay as they are */
 		if (!amx_home_init(h, D.o->homes[i], D.o->state_dir, herr, sizeof(herr))) {
 			if (D.o->homes_given) {
 				snprintf(err, errlen, "%s", herr);
@@ -1155,7 +1182,9 @@ static void emit_started(void)
 {
 	json_t *ev = amx_event_new(&D.stream, "monitor-started", "info", "event", "host", "start", 0,
 				   "amexbpf %s watching %d PM2 home(s)", AMX_VERSION, D.n_homes);
-	amx_event_set_str(ev, "amexbpf.source", "bpf");
+	amx_event_set_str(ev, "amexbpf.source", D.bpf ? "bpf" : AMX_PROCCONN_SOURCE);
+	if (!D.bpf)
+		amx_event_set_str(ev, "amexbpf.source_lost", AMX_PROCCONN_LOST);
 	amx_event_set_str(ev, "amexbpf.attach", D.bpf ? amx_bpf_attach_kind(D.bpf) : "none");
 	json_t *homes = json_array(), *apps = json_array();
 	for (int hi = 0; hi < D.n_homes; hi++) {
@@ -1167,14 +1196,16 @@ static void emit_started(void)
 		}
 	}
 	amx_event_set(ev, "amexbpf.pm2.homes", homes);
+	if (D.pm2_version[0])
+		amx_event_set_str(ev, "amexbpf.pm2.version", D.pm2_version);
 	amx_event_set(ev, "amexbpf.apps", apps);
 	amx_event_set_int(ev, "process.pid", getpid());
 	sink_write(ev);
 }
 
-static void initial_state(void)
+static void initial_state(int from_home)
 {
-	for (int hi = 0; hi < D.n_homes; hi++) {
+	for (int hi = from_home; hi < D.n_homes; hi++) {
 		struct amx_home *h = &D.homes[hi];
 		refresh_god(hi);
 		if (!h->god_pid) {
@@ -1297,6 +1328,147 @@ static int start_health_checks(char *err, size_t errlen)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- SIGHUP */
+
+static void reopen_events_sink(void)
+{
+	/* logrotate moved the file: open a new one */
+	if (!D.o->events_path || !strcmp(D.o->events_path, "-"))
+		return;
+	int nfd = open_events_sink(D.o->events_path);
+	if (nfd >= 0) {
+		close(D.events_fd);
+		D.events_fd = nfd;
+	}
+}
+
+static void apply_policy_options(const struct amx_options *o)
+{
+	D.cfg.grace_ms = (uint64_t)(o->grace_s * 1000);
+	D.cfg.manual_grace_ms = (uint64_t)(o->manual_grace_s * 1000);
+	D.cfg.verify_ms = (uint64_t)(o->verify_timeout_s * 1000);
+	D.cfg.budget_attempts = o->budget_attempts;
+	D.cfg.budget_window_ms = (uint64_t)(o->budget_window_s * 1000);
+	D.cfg.have_ecosystem = o->ecosystem != NULL;
+}
+
+/* Start inotify again over every home (after a reload added some); whatever happened while
+ * no watch was in place is caught by the re-scan that follows. */
+static bool restart_watcher(char *err, size_t errlen)
+{
+	const char *paths[AMX_MAX_HOMES];
+	for (int i = 0; i < D.n_homes; i++)
+		paths[i] = D.homes[i].path;
+	struct amx_watcher *w = amx_watcher_start(paths, D.n_homes, err, errlen);
+	if (!w)
+		return false;
+	amx_loop_del_fd(amx_watcher_fd(D.watcher));
+	amx_watcher_stop(D.watcher);
+	D.watcher = w;
+	amx_loop_add_fd(amx_watcher_fd(w), EPOLLIN, on_watcher_ready, NULL);
+	return true;
+}
+
+/* SIGHUP: the config file again, new PM2 homes, a new events file. BPF stays attached, and
+ * a config that does not validate changes nothing. */
+static void reload_config(void)
+{
+	reopen_events_sink();
+	static struct amx_options fresh;
+	char err[4096] = "";
+	int rc = D.o->rebuild ? D.o->rebuild(&fresh, err, sizeof(err)) : AMX_EXIT_SOFTWARE;
+	size_t n = strlen(err);
+	while (n && err[n - 1] == '\n')
+		err[--n] = '\0';
+	if (rc) {
+		json_t *ev = amx_event_new(&D.stream, "config-invalid", "error", "alert",
+					   "configuration", "error", 0,
+					   "the config file did not validate; the running settings stay");
+		amx_event_set_str(ev, "event.reason", err[0] ? err : "invalid");
+		sink_write(ev);
+		return;
+	}
+	const char *old_events = D.o->events_path;
+	*D.o = fresh;
+	apply_policy_options(D.o);
+	if (!old_events || !D.o->events_path || strcmp(old_events, D.o->events_path))
+		reopen_events_sink();
+	int before = D.n_homes;
+	char herr[1024] = "";
+	rc = setup_homes(herr, sizeof(herr));
+	if (D.n_homes > before && !restart_watcher(herr, sizeof(herr)))
+		rc = AMX_EXIT_OS;
+	char reason[1200];
+	snprintf(reason, sizeof(reason), "%s: %d new PM2 home(s)%s%s",
+		 D.o->config_path ? D.o->config_path : "no config file", D.n_homes - before,
+		 rc && herr[0] ? "; " : "", rc ? herr : "");
+	json_t *ev = amx_event_new(&D.stream, "config-reloaded", rc ? "warn" : "info", "event",
+				   "configuration", "change", 0,
+				   "re-read the configuration; watching %d PM2 home(s)", D.n_homes);
+	amx_event_set_str(ev, "event.reason", reason);
+	sink_write(ev);
+	for (int hi = 0; hi < before; hi++) {
+		rescan_home(hi);
+		on_dump_event(hi);
+	}
+	initial_state(before);
+}
+
+/* Before monitor-started: can pm2 run as each home's owner, can each owner read its home?
+ * Each failure is one line; pm2 failing, or a home given by name failing, is fatal. */
+static int run_selftest(void)
+{
+	char err[700];
+	int rc = 0;
+	for (int hi = 0; hi < D.n_homes; hi++) {
+		struct amx_home *h = &D.homes[hi];
+		if (!amx_selftest_home(h, err, sizeof(err))) {
+			fprintf(stderr, "amexbpf: self-test: %s\n", err);
+			if (D.o->homes_given)
+				rc = AMX_EXIT_NO_INPUT;
+		}
+		bool owner_done = false;
+		for (int j = 0; j < hi; j++)
+			owner_done |= D.homes[j].owner.uid == h->owner.uid;
+		if (!owner_done && !amx_selftest_pm2(D.o->pm2, h, D.pm2_version,
+						     sizeof(D.pm2_version), err, sizeof(err))) {
+			fprintf(stderr, "amexbpf: self-test: %s\n", err);
+			rc = AMX_EXIT_NO_INPUT;
+		}
+	}
+	return rc;
+}
+
+/* BPF, or the process connector: by choice (--no-bpf, bpf = off), or because BPF cannot
+ * load here (no BTF, no CAP_BPF) unless bpf = required. Both feed on_kernel_event. */
+static int open_event_source(char *err, size_t errlen)
+{
+	const char *why = "--no-bpf";
+	if (D.o->bpf_mode != AMX_BPF_OFF) {
+		if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+			snprintf(err, errlen, "this kernel has no BTF (/sys/kernel/btf/vmlinux)");
+		} else {
+			D.bpf = amx_bpf_open(D.o->verbose, on_kernel_event, NULL, err, errlen);
+			if (D.bpf)
+				return 0;
+		}
+		if (D.o->bpf_mode == AMX_BPF_REQUIRED) {
+			fprintf(stderr, "amexbpf: %s\n", err);
+			return AMX_EXIT_NO_BPF;
+		}
+		why = err;
+	}
+	char pcerr[512];
+	D.pc = amx_procconn_open(on_kernel_event, NULL, pcerr, sizeof(pcerr));
+	if (!D.pc) {
+		fprintf(stderr, "amexbpf: no BPF (%s), and %s\n", why, pcerr);
+		return AMX_EXIT_NO_BPF;
+	}
+	fprintf(stderr, "amexbpf: BPF off (%s): using the netlink process connector; lost: %s\n",
+		why, AMX_PROCCONN_LOST);
+	return 0;
+}
+
 int amx_daemon_run(struct amx_options *o)
 {
 	char err[1024];
@@ -1305,18 +1477,13 @@ int amx_daemon_run(struct amx_options *o)
 	D.events_fd = -1;
 	srandom((unsigned)(amx_boot_ns() ^ (uint64_t)getpid()));
 	amx_policy_config_defaults(&D.cfg);
-	D.cfg.grace_ms = (uint64_t)(o->grace_s * 1000);
-	D.cfg.manual_grace_ms = (uint64_t)(o->manual_grace_s * 1000);
-	D.cfg.verify_ms = (uint64_t)(o->verify_timeout_s * 1000);
-	D.cfg.budget_attempts = o->budget_attempts;
-	D.cfg.budget_window_ms = (uint64_t)(o->budget_window_s * 1000);
-	D.cfg.have_ecosystem = o->ecosystem != NULL;
+	apply_policy_options(o);
 
 	if (geteuid() != 0) {
 		fprintf(stderr, "amexbpf: must run as root (BPF and acting as each PM2 home's owner)\n");
 		return AMX_EXIT_NOT_ROOT;
 	}
-	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+	if (o->bpf_mode == AMX_BPF_REQUIRED && access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
 		fprintf(stderr, "amexbpf: this kernel has no BTF (/sys/kernel/btf/vmlinux): BPF CO-RE cannot load\n");
 		return AMX_EXIT_NO_BPF;
 	}
@@ -1350,14 +1517,16 @@ int amx_daemon_run(struct amx_options *o)
 		fprintf(stderr, "amexbpf: failed to set up the event loop: %s\n", strerror(errno));
 		return AMX_EXIT_OS;
 	}
+	amx_notify_start(); /* before any thread starts: it may block SIGUSR1 (test only) */
 
 	/* Watches first, then the scan: whatever happens in between is seen twice, never
 	 * missed. */
-	D.bpf = amx_bpf_open(o->verbose, on_kernel_event, NULL, err, sizeof(err));
-	if (!D.bpf) {
-		fprintf(stderr, "amexbpf: %s\n", err);
-		return AMX_EXIT_NO_BPF;
-	}
+	rc = run_selftest();
+	if (rc)
+		return rc;
+	rc = open_event_source(err, sizeof(err));
+	if (rc)
+		return rc;
 	const char *paths[AMX_MAX_HOMES];
 	for (int i = 0; i < D.n_homes; i++)
 		paths[i] = D.homes[i].path;
@@ -1365,15 +1534,17 @@ int amx_daemon_run(struct amx_options *o)
 	if (!D.watcher) {
 		fprintf(stderr, "amexbpf: %s\n", err);
 		amx_bpf_close(D.bpf);
+		amx_procconn_close(D.pc);
 		return AMX_EXIT_OS;
 	}
-	amx_loop_add_fd(amx_bpf_epoll_fd(D.bpf), EPOLLIN, on_bpf_ready, NULL);
+	amx_loop_add_fd(D.bpf ? amx_bpf_epoll_fd(D.bpf) : amx_procconn_epoll_fd(D.pc), EPOLLIN,
+			on_bpf_ready, NULL);
 	amx_loop_add_fd(amx_watcher_fd(D.watcher), EPOLLIN, on_watcher_ready, NULL);
 	amx_loop_add_fd(D.sigfd, EPOLLIN, on_signal, NULL);
 	amx_loop_add_ticker(tick_policies, NULL);
 
 	emit_started();
-	initial_state();
+	initial_state(0);
 	tick_policies(NULL, now_ms());
 	rc = start_health_checks(err, sizeof(err));
 	if (rc) {
@@ -1407,6 +1578,7 @@ int amx_daemon_run(struct amx_options *o)
 	}
 	amx_watcher_stop(D.watcher);
 	amx_bpf_close(D.bpf);
+	amx_procconn_close(D.pc);
 	for (int hi = 0; hi < D.n_homes; hi++)
 		amx_home_free(&D.homes[hi]);
 	close(D.events_fd);

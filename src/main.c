@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "disk.h"
+#include "config.h"
 #include "event.h"
 #include "memwatch.h"
 #include "options.h"
@@ -47,12 +48,19 @@ static const char *const RUN_HELP =
 	"  --probe-timeout S     a probe fails after S (default 2)\n"
 	"  --probe-failures N    failures in a row that restart the app (default 3)\n"
 	"  --retain DIR=DAYS     delete *.log in DIR older than DAYS, at start and daily (repeatable)\n"
+	"  --config FILE         the config file (default /etc/amexbpf/amexbpf.conf when it\n"
+	"                        exists); command-line flags override it\n"
+	"  --check-config        validate the config file and the flags, print each problem\n"
+	"                        with its line number, and exit (0 valid, 78 not)\n"
+	"  --no-bpf              detect exits with the netlink process connector, not BPF\n"
+	"                        (also chosen by itself when BTF or CAP_BPF is missing)\n"
 	"  -v, --verbose         say more, including libbpf's messages\n"
 	"  -h, --help            this help\n"
 	"\n"
 	"Exit codes: 0 ok, 64 usage, 65 invalid dump.pm2 and no good copy, 66 no PM2 home /\n"
 	"ecosystem / pm2 missing, 69 no BTF or BPF failed to load, 70 internal, 71 system call\n"
-	"failed at start-up, 77 not root.\n";
+	"failed at start-up, 77 not root, 78 invalid config file.\n"
+	"SIGHUP re-reads the config file, re-scans the PM2 homes and reopens the events file.\n";
 
 static const char *const CHECK_HELP =
 	"Usage: amexbpf check [OPTION]...\n"
@@ -71,30 +79,6 @@ static const char *const MAIN_HELP =
 	"  check     one pass of the checks, for hosts that keep cron\n"
 	"  top       a live view of the daemon, its PM2 homes, apps and events\n"
 	"  version   print the version\n";
-
-static bool parse_seconds(const char *s, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || v < 0 || v > 86400 * 30)
-		return false;
-	*out = v;
-	return true;
-}
-
-static bool parse_budget(const char *s, unsigned *n, double *window)
-{
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || end == s || *end != '/' || v == 0 || v > 64)
-		return false;
-	if (!parse_seconds(end + 1, window) || *window <= 0)
-		return false;
-	*n = (unsigned)v;
-	return true;
-}
 
 static bool parse_count(const char *s, unsigned *out)
 {
@@ -158,11 +142,31 @@ static char *find_on_path(const char *name)
 	return NULL;
 }
 
+/* Problems found in the config file by the last parse, for a SIGHUP's config-invalid. */
+static char config_problems[4096];
+
+/* The config file named by --config, or the default one when it exists; NULL for none. */
+static const char *config_file_of(int argc, char **argv, const struct option *longopts,
+				  bool *named)
+{
+	const char *path = NULL;
+	int c;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1)
+		if (c == 'C')
+			path = optarg;
+	*named = path != NULL;
+	if (!path && access(AMX_DEFAULT_CONFIG, F_OK) == 0)
+		path = AMX_DEFAULT_CONFIG;
+	return path;
+}
+
 static int parse_options(int argc, char **argv, struct amx_options *o, bool is_check)
 {
 	enum { O_HOME = 256, O_APP, O_ECO, O_EVENTS, O_STATE, O_SOCKET, O_PM2, O_GRACE,
 	       O_MANUAL, O_ATIMEOUT, O_VTIMEOUT, O_BUDGET, O_MEMLIMIT, O_DISK, O_DISKPCT, O_PROBE,
-	       O_PINTERVAL, O_PTIMEOUT, O_PFAILURES, O_RETAIN };
+	       O_PINTERVAL, O_PTIMEOUT, O_PFAILURES, O_RETAIN, O_CHECK_CONFIG, O_NO_BPF };
 	static const struct option longopts[] = {
 		{ "pm2-home", required_argument, NULL, O_HOME },
 		{ "app", required_argument, NULL, O_APP },
@@ -184,6 +188,9 @@ static int parse_options(int argc, char **argv, struct amx_options *o, bool is_c
 		{ "probe-timeout", required_argument, NULL, O_PTIMEOUT },
 		{ "probe-failures", required_argument, NULL, O_PFAILURES },
 		{ "retain", required_argument, NULL, O_RETAIN },
+		{ "config", required_argument, NULL, 'C' },
+		{ "check-config", no_argument, NULL, O_CHECK_CONFIG },
+		{ "no-bpf", no_argument, NULL, O_NO_BPF },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -201,7 +208,25 @@ static int parse_options(int argc, char **argv, struct amx_options *o, bool is_c
 	o->probe_interval_s = 5;
 	o->probe_timeout_s = 2;
 	o->probe_failures = 3;
-	const char *pm2 = NULL;
+	/* The file first, then the flags over it. */
+	bool named;
+	const char *config = config_file_of(argc, argv, longopts, &named);
+	config_problems[0] = '\0';
+	if (config) {
+		int n = amx_config_load(config, o, config_problems, sizeof(config_problems));
+		if (n < 0) {
+			snprintf(config_problems, sizeof(config_problems), "%s: %s\n", config,
+				 strerror(-n));
+			fprintf(stderr, "amexbpf: failed to read config file %s", config_problems);
+			return named ? AMX_EXIT_NO_INPUT : AMX_EXIT_CONFIG;
+		}
+		if (n > 0) {
+			fputs(config_problems, stderr);
+			return AMX_EXIT_CONFIG;
+		}
+	}
+	bool homes_from_config = o->n_homes > 0;
+	const char *pm2 = o->pm2;
 	int c;
 	opterr = 0;
 	optind = 1;
@@ -209,6 +234,12 @@ static int parse_options(int argc, char **argv, struct amx_options *o, bool is_c
 		bool ok = true;
 		switch (c) {
 		case O_HOME:
+			if (homes_from_config) {
+				/* --pm2-home replaces the config file's homes */
+				homes_from_config = false;
+				o->n_homes = 0;
+				memset(o->home_ecosystem, 0, sizeof(o->home_ecosystem));
+			}
 			if (o->n_homes == AMX_MAX_HOMES) {
 				fprintf(stderr, "amexbpf: too many --pm2-home (at most %d)\n", AMX_MAX_HOMES);
 				return AMX_EXIT_USAGE;
@@ -228,23 +259,26 @@ static int parse_options(int argc, char **argv, struct amx_options *o, bool is_c
 		case O_STATE: o->state_dir = optarg; break;
 		case O_SOCKET: o->socket_path = optarg; break;
 		case O_PM2: pm2 = optarg; break;
-		case O_GRACE: ok = parse_seconds(optarg, &o->grace_s); break;
-		case O_MANUAL: ok = parse_seconds(optarg, &o->manual_grace_s); break;
-		case O_ATIMEOUT: ok = parse_seconds(optarg, &o->action_timeout_s) && o->action_timeout_s >= 1; break;
-		case O_VTIMEOUT: ok = parse_seconds(optarg, &o->verify_timeout_s) && o->verify_timeout_s > 0; break;
-		case O_BUDGET: ok = parse_budget(optarg, &o->budget_attempts, &o->budget_window_s); break;
+		case O_GRACE: ok = amx_parse_seconds(optarg, &o->grace_s); break;
+		case O_MANUAL: ok = amx_parse_seconds(optarg, &o->manual_grace_s); break;
+		case O_ATIMEOUT: ok = amx_parse_seconds(optarg, &o->action_timeout_s) && o->action_timeout_s >= 1; break;
+		case O_VTIMEOUT: ok = amx_parse_seconds(optarg, &o->verify_timeout_s) && o->verify_timeout_s > 0; break;
+		case O_BUDGET: ok = amx_parse_budget(optarg, &o->budget_attempts, &o->budget_window_s); break;
 		case O_MEMLIMIT: ok = add_checked(o->memory_limits, &o->n_memory_limits, AMX_MAX_ONLY,
 						   optarg, valid_memory_limit(optarg)); break;
 		case O_DISK: ok = add_checked(o->disks, &o->n_disks, AMX_MAX_HOMES, optarg, optarg[0] == '/'); break;
 		case O_DISKPCT: ok = amx_disk_threshold_parse(optarg, &o->disk_threshold_pct); break;
 		case O_PROBE: ok = add_checked(o->probes, &o->n_probes, AMX_PROBE_MAX, optarg,
 					       valid_probe(optarg)); break;
-		case O_PINTERVAL: ok = parse_seconds(optarg, &o->probe_interval_s) && o->probe_interval_s >= 0.1; break;
-		case O_PTIMEOUT: ok = parse_seconds(optarg, &o->probe_timeout_s) && o->probe_timeout_s >= 0.05; break;
+		case O_PINTERVAL: ok = amx_parse_seconds(optarg, &o->probe_interval_s) && o->probe_interval_s >= 0.1; break;
+		case O_PTIMEOUT: ok = amx_parse_seconds(optarg, &o->probe_timeout_s) && o->probe_timeout_s >= 0.05; break;
 		case O_PFAILURES: ok = parse_count(optarg, &o->probe_failures); break;
 		case O_RETAIN: ok = add_checked(o->retains, &o->n_retains, AMX_MAX_HOMES, optarg,
 						valid_retain(optarg)); break;
 		case 'v': o->verbose = true; break;
+		case 'C': break; /* read above */
+		case O_CHECK_CONFIG: o->check_config = true; break;
+		case O_NO_BPF: o->bpf_mode = AMX_BPF_OFF; break;
 		case 'h':
 			fputs(is_check ? CHECK_HELP : RUN_HELP, stdout);
 			return -1;
@@ -287,6 +321,21 @@ static int parse_options(int argc, char **argv, struct amx_options *o, bool is_c
 	return 0;
 }
 
+static int saved_argc;
+static char **saved_argv;
+static bool saved_is_check;
+
+/* SIGHUP: the same command line over the config file as it is now. */
+static int rebuild_options(struct amx_options *out, char *err, size_t errlen)
+{
+	int rc = parse_options(saved_argc, saved_argv, out, saved_is_check);
+	if (rc > 0)
+		snprintf(err, errlen, "%s", config_problems[0] ? config_problems
+				: "the command line no longer validates (see stderr)");
+	out->rebuild = rebuild_options;
+	return rc < 0 ? AMX_EXIT_USAGE : rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -315,6 +364,14 @@ int main(int argc, char **argv)
 		return 0;
 	if (rc)
 		return rc;
+	if (o.check_config) {
+		printf("%s: valid\n", o.config_path ? o.config_path : "(no config file)");
+		return 0;
+	}
+	saved_argc = argc - 1;
+	saved_argv = argv + 1;
+	saved_is_check = is_check;
+	o.rebuild = rebuild_options;
 	/* Root check before anything else touches the system. */
 	if (geteuid() != 0) {
 		fprintf(stderr, "amexbpf: must run as root\n");

@@ -5,9 +5,31 @@
 #define AMX_OPTIONS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #define AMX_MAX_HOMES 64
 #define AMX_MAX_ONLY 256
+#define AMX_MAX_APP_CONF 256
+#define AMX_DEFAULT_CONFIG "/etc/amexbpf/amexbpf.conf"
+
+/* Where the exit and fork events come from (config `bpf =`, `--no-bpf`). */
+enum amx_bpf_mode {
+	AMX_BPF_AUTO = 0,   /* BPF; the process connector when BTF or CAP_BPF is missing */
+	AMX_BPF_REQUIRED,   /* BPF or exit 69 */
+	AMX_BPF_OFF,        /* the process connector only */
+};
+
+/* An [app NAME] section of the config file. Zero / NULL / negative = the global value. */
+struct amx_app_conf {
+	const char *name;
+	const char *home;            /* only in this PM2_HOME; NULL = any */
+	const char *ecosystem;
+	long long memory_limit_bytes; /* 0 = max_memory_restart from dump.pm2 */
+	const char *probe_url;
+	double manual_grace_s;       /* < 0: the global one */
+	unsigned budget_attempts;    /* 0: the global budget */
+	double budget_window_s;
+};
 
 enum amx_exit {
 	AMX_EXIT_OK = 0,
@@ -20,6 +42,7 @@ enum amx_exit {
 	AMX_EXIT_SOFTWARE = 70,         /* an internal failure */
 	AMX_EXIT_OS = 71,               /* a system call failed at start-up */
 	AMX_EXIT_NOT_ROOT = 77,         /* must run as root */
+	AMX_EXIT_CONFIG = 78,           /* the config file does not validate */
 };
 
 struct amx_options {
@@ -53,6 +76,16 @@ struct amx_options {
 	unsigned probe_failures;
 	const char *retains[AMX_MAX_HOMES];       /* DIR=DAYS */
 	int n_retains;
+	/* The config file and what only it can say (src/config.c). */
+	const char *config_path;     /* NULL: none read */
+	bool check_config;           /* --check-config: validate, print problems, exit */
+	enum amx_bpf_mode bpf_mode;
+	const char *home_ecosystem[AMX_MAX_HOMES]; /* [home PATH] ecosystem = , by homes[] index */
+	struct amx_app_conf apps[AMX_MAX_APP_CONF];
+	int n_apps;
+	/* SIGHUP: build fresh options (defaults, config file, then the same command line).
+	 * 0, or an exit code with one line in err. Set by main.c. */
+	int (*rebuild)(struct amx_options *out, char *err, size_t errlen);
 };
 
 int amx_daemon_run(struct amx_options *o);

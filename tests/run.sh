@@ -3,7 +3,8 @@
 # tests/run.sh check|unit|e2e|all: runs the static checks, the built unit tests and/or the
 # end-to-end tests (all: the three), prints
 # "PASS name" / "FAIL name" as it goes and, as its very last line, "N passed, N failed".
-# T=pattern runs only the tests whose name contains pattern. Exit 0 only if nothing failed.
+# T=pattern runs only the tests whose name contains pattern. `all` runs the end-to-end tests
+# twice: with BPF, then with AMX_MODE=no-bpf (the process-connector fallback). Exit 0 only if nothing failed.
 # An end-to-end test that skips (exit 77) counts as failed in CI or as root: there it must run.
 set -uo pipefail
 
@@ -75,6 +76,8 @@ run_e2e() {
 		[ -f "$script" ] || continue
 		name=$(basename "$script" .sh)
 		selected "$name" || continue
+		# The same suite on the fallback without BPF: AMX_MODE=no-bpf (see lib.sh).
+		[ "${AMX_MODE:-bpf}" = no-bpf ] && name="$name[no-bpf]"
 		out=$LOG_DIR/$name.log
 		.output/tests/subreaper 240 bash "$script" >"$out" 2>&1 </dev/null
 		status=$?
@@ -119,6 +122,7 @@ all)
 	run_check
 	run_unit
 	run_e2e
+	AMX_MODE=no-bpf run_e2e
 	;;
 *)
 	echo "usage: tests/run.sh check|unit|e2e|all" >&2

@@ -262,11 +262,13 @@ start_amexbpf() {
 	EVENT_CURSOR=0
 	mkdir -p "$T/state"
 	chmod 700 "$T/state"
-	local eco_args=()
+	local eco_args=() mode_args=()
 	[ "$ECO_STARTED" -eq 1 ] && eco_args=(--ecosystem "$ECO")
-	log "starting amexbpf run ${*}"
+	# AMX_MODE=no-bpf runs the whole suite on the process-connector fallback.
+	[ "${AMX_MODE:-bpf}" = no-bpf ] && mode_args=(--no-bpf)
+	log "starting amexbpf run ${mode_args[*]} ${*}"
 	"$AMX_BIN" run --pm2-home "$PM2_HOME" --events "$EVENTS" --state-dir "$T/state" \
-		--pm2 "$PM2_BIN" "${eco_args[@]}" "$@" >>"$T/amexbpf.out" 2>>"$T/amexbpf.log" </dev/null &
+		--pm2 "$PM2_BIN" "${eco_args[@]}" "${mode_args[@]}" "$@" >>"$T/amexbpf.out" 2>>"$T/amexbpf.log" </dev/null &
 	AMX_PID=$!
 	wait_event monitor-started "" "${AMX_START_TIMEOUT:-10}" >/dev/null
 }

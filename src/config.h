@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* The config file (INI, read with libinih) and the value parsers it shares with the command
+ * line. Both fill the one struct amx_options: defaults, then the file, then the flags. */
+#ifndef AMX_CONFIG_H
+#define AMX_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "options.h"
+
+/* Seconds, decimals allowed, 0 .. 30 days. */
+bool amx_parse_seconds(const char *s, double *out);
+/* "N/S": at most N (1..64) attempts in S seconds (> 0). */
+bool amx_parse_budget(const char *s, unsigned *n, double *window);
+/* Bytes with an optional K, M or G suffix (powers of 1024), > 0. */
+bool amx_parse_bytes(const char *s, long long *out);
+/* yes/no, true/false, on/off, 1/0. */
+bool amx_parse_bool(const char *s, bool *out);
+
+/* Read the INI file at path into o, on top of what o holds (call it after the defaults and
+ * before the command line). Every problem is one line "PATH:LINE: what" appended to
+ * problems (which is always NUL-terminated). Returns the number of problems, or -errno
+ * when the file cannot be opened. Strings put into o are allocated and never freed: a
+ * reload builds a new set and the few bytes of the old one stay. */
+int amx_config_load(const char *path, struct amx_options *o, char *problems, size_t len);
+
+/* The [app NAME] section for an app of a home, or NULL. */
+const struct amx_app_conf *amx_config_app(const struct amx_options *o, const char *home,
+					  const char *name);
+
+#endif

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/* The config file: every key lands in the options, and every kind of mistake is reported
+ * with the line it is on. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "config.h"
+
+static char path[] = "/tmp/amx-test-config-XXXXXX";
+
+static int load(const char *text, struct amx_options *o, char *problems, size_t len)
+{
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, text, strlen(text));
+	close(fd);
+	memset(o, 0, sizeof(*o));
+	int rc = n < 0 ? -1 : amx_config_load(path, o, problems, len);
+	unlink(path);
+	strcpy(path, "/tmp/amx-test-config-XXXXXX");
+	return rc;
+}
+
+/* Does problems hold a line ":LINE: " that contains what? */
+static bool has_problem(const char *problems, int line, const char *what)
+{
+	char tag[32];
+	snprintf(tag, sizeof(tag), ":%d: ", line);
+	for (const char *p = problems; (p = strstr(p, tag)); p++) {
+		const char *eol = strchr(p, '\n');
+		const char *w = strstr(p, what);
+		if (w && (!eol || w < eol))
+			return true;
+	}
+	return false;
+}
+
+TEST(every_key_lands_in_the_options)
+{
+	struct amx_options o;
+	char pr[2048];
+	int n = load("# comment\n"
+		     "[amexbpf]\n"
+		     "pm2-home = /a/.pm2 /b/.pm2\n"
+		     "events = -\n"
+		     "state-dir = /var/lib/x\n"
+		     "socket = /run/x.sock\n"
+		     "pm2 = /usr/bin/pm2\n"
+		     "grace = 1.5\n"
+		     "manual-grace = 0\n"
+		     "action-timeout = 10\n"
+		     "verify-timeout = 3\n"
+		     "budget = 3/60\n"
+		     "verbose = yes\n"
+		     "bpf = off\n"
+		     "[home /c/.pm2]\n"
+		     "ecosystem = /etc/hostname\n"
+		     "[app web]\n"
+		     "home = /c/.pm2\n"
+		     "memory-limit = 512M\n"
+		     "probe = http://127.0.0.1:3000/health\n"
+		     "manual-grace = 7\n"
+		     "budget = 2/30\n",
+		     &o, pr, sizeof(pr));
+	CHECK(n == 0);
+	CHECK(o.n_homes == 3);
+	CHECK(!strcmp(o.homes[0], "/a/.pm2") && !strcmp(o.homes[2], "/c/.pm2"));
+	CHECK(o.homes_given);
+	CHECK(o.home_ecosystem[2] && !strcmp(o.home_ecosystem[2], "/etc/hostname"));
+	CHECK(!strcmp(o.events_path, "-"));
+	CHECK(o.grace_s == 1.5 && o.manual_grace_s == 0 && o.action_timeout_s == 10);
+	CHECK(o.budget_attempts == 3 && o.budget_window_s == 60);
+	CHECK(o.verbose && o.bpf_mode == AMX_BPF_OFF);
+	CHECK(o.n_apps == 1);
+	const struct amx_app_conf *a = amx_config_app(&o, "/c/.pm2", "web");
+	CHECK(a && a->memory_limit_bytes == 512ll << 20);
+	CHECK(a && !strcmp(a->probe_url, "http://127.0.0.1:3000/health"));
+	CHECK(a && a->manual_grace_s == 7 && a->budget_attempts == 2);
+	CHECK(amx_config_app(&o, "/other/.pm2", "web") == NULL);
+	CHECK(amx_config_app(&o, "/c/.pm2", "api") == NULL);
+}
+
+TEST(each_mistake_is_reported_on_its_line)
+{
+	struct amx_options o;
+	char pr[4096];
+	int n = load("[amexbpf]\n"                 /* 1 */
+		     "grace = soon\n"              /* 2 */
+		     "colour = blue\n"             /* 3 */
+		     "budget = 0/10\n"             /* 4 */
+		     "[app web]\n"                 /* 5 */
+		     "memory-limit = 12Q\n"        /* 6 */
+		     "probe = ftp://x\n"           /* 7 */
+		     "budget = 5/600\n"            /* 8 */
+		     "budget = 6/600\n"            /* 9 */
+		     "ecosystem = /no/such.js\n"   /* 10 */
+		     "[frob]\n"                    /* 11 */
+		     "x = 1\n"                     /* 12 */
+		     "[home relative]\n"           /* 13 */
+		     "ecosystem = /etc/hostname\n" /* 14 */
+		     "[amexbpf]\n"                 /* 15 */
+		     "events = relative.ndjson\n"  /* 16 */
+		     "bpf = maybe\n"               /* 17 */
+		     "verbose =\n"                 /* 18 */
+		     "junk line\n",                /* 19 */
+		     &o, pr, sizeof(pr));
+	CHECK(n == 13);
+	CHECK(has_problem(pr, 2, "bad value for grace"));
+	CHECK(has_problem(pr, 3, "unknown key in [amexbpf]: colour"));
+	CHECK(has_problem(pr, 4, "bad value for budget"));
+	CHECK(has_problem(pr, 6, "memory-limit"));
+	CHECK(has_problem(pr, 7, "probe"));
+	CHECK(has_problem(pr, 9, "given twice"));
+	CHECK(has_problem(pr, 10, "/no/such.js"));
+	CHECK(has_problem(pr, 12, "unknown section [frob]"));
+	CHECK(has_problem(pr, 14, "not an absolute path: relative"));
+	CHECK(has_problem(pr, 16, "events"));
+	CHECK(has_problem(pr, 17, "bad value for bpf"));
+	CHECK(has_problem(pr, 18, "no value"));
+	CHECK(has_problem(pr, 19, "not a [section]"));
+}
+
+TEST(long_lines_count_once)
+{
+	struct amx_options o;
+	char pr[2048];
+	char text[1200];
+	memset(text, 0, sizeof(text));
+	strcat(text, "# ");
+	memset(text + 2, 'x', 600); /* longer than libinih's line buffer */
+	strcat(text, "\n[amexbpf]\nnope = 1\n");
+	int n = load(text, &o, pr, sizeof(pr));
+	CHECK(n == 2);
+	CHECK(has_problem(pr, 1, "line longer than"));
+	CHECK(has_problem(pr, 3, "unknown key"));
+}
+
+TEST(value_parsers)
+{
+	long long b;
+	CHECK(amx_parse_bytes("1G", &b) && b == 1ll << 30);
+	CHECK(amx_parse_bytes("100", &b) && b == 100);
+	CHECK(!amx_parse_bytes("-1", &b) && !amx_parse_bytes("0", &b) && !amx_parse_bytes("1T", &b));
+	bool v;
+	CHECK(amx_parse_bool("Off", &v) && !v);
+	CHECK(amx_parse_bool("true", &v) && v);
+	CHECK(!amx_parse_bool("maybe", &v));
+	unsigned n;
+	double w;
+	CHECK(amx_parse_budget("5/600", &n, &w) && n == 5 && w == 600);
+	CHECK(!amx_parse_budget("65/10", &n, &w) && !amx_parse_budget("5", &n, &w));
+}
+
+TEST(missing_file)
+{
+	struct amx_options o = { 0 };
+	char pr[256];
+	CHECK(amx_config_load("/no/such/amexbpf.conf", &o, pr, sizeof(pr)) < 0);
+}
+
+int main(void)
+{
+	RUN(every_key_lands_in_the_options);
+	RUN(each_mistake_is_reported_on_its_line);
+	RUN(long_lines_count_once);
+	RUN(value_parsers);
+	RUN(missing_file);
+	CHECK_DONE();
+}
