@@ -122,7 +122,7 @@ install-pm2:
 	$(Q)cd tests/pm2 && npm ci --no-audit --no-fund --loglevel=error
 
 # Static checks: cppcheck and clang-tidy (tests/check.sh, .clang-tidy); `make test` runs them.
-check: $(OUTPUT)/amexbpf.skel.h
+check: $(OUTPUT)/amexbpf.skel.h $(OUTPUT)/rsswatch.skel.h
 	$(Q)tests/check.sh
 
 # The daemon under valgrind memcheck through end-to-end scenarios (tests/valgrind/run.sh).
@@ -143,7 +143,7 @@ e2e: amexbpf $(HELPER_BINS)
 # The full suite: installs what is missing, builds, runs unit and end-to-end tests.
 # The last line is "N passed, N failed".
 test: deps
-	$(Q)$(MAKE) --no-print-directory amexbpf $(UNIT_BINS) $(HELPER_BINS) $(OUTPUT)/amexbpf.skel.h
+	$(Q)$(MAKE) --no-print-directory amexbpf $(UNIT_BINS) $(HELPER_BINS) $(OUTPUT)/amexbpf.skel.h $(OUTPUT)/rsswatch.skel.h
 	$(Q)tests/run.sh all
 
 bench: amexbpf $(HELPER_BINS) $(BENCH_BINS)

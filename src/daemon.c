@@ -2,6 +2,7 @@
 /* The daemon: one event loop over the kernel ring buffer, the inotify hand-off, signals,
  * one timer for every deadline, and the pm2 commands it runs. It turns what it sees into
  * inputs of the recovery policy, and the policy's actions into commands and events. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -251,6 +252,33 @@ static struct command *new_command(void)
 static void on_command_exit(void *ctx, int fd, uint32_t events);
 static void on_command_output(void *ctx, int fd, uint32_t events);
 
+/* A tier command outlives us if we are killed (it has its own session, so that a time-out
+ * can kill its group). Each one is named in the state directory while it runs, so that the
+ * next start waits for it instead of starting a second `pm2 resurrect` next to it. */
+static void running_file(const struct amx_home *h, pid_t pid, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%d", h->run_prefix, (int)pid);
+}
+
+static void record_running(const struct amx_home *h, const struct command *c)
+{
+	struct amx_proc_stat st;
+	char path[4300], line[96];
+	if (!amx_proc_read_stat(c->child.pid, &st))
+		return;
+	running_file(h, c->child.pid, path, sizeof(path));
+	int n = snprintf(line, sizeof(line), "%d %llu %d\n", (int)c->child.pid,
+			 (unsigned long long)st.start_ticks, c->tier);
+	amx_statefile_write(path, line, (size_t)n);
+}
+
+static void forget_running(const struct amx_home *h, pid_t pid)
+{
+	char path[4300];
+	running_file(h, pid, path, sizeof(path));
+	unlink(path);
+}
+
 static int start_command(int hi, int ai, int tier, int attempt, const struct amx_argv *argv,
 			 char *err, size_t errlen)
 {
@@ -276,6 +304,8 @@ static int start_command(int hi, int ai, int tier, int attempt, const struct amx
 	}
 	int idx = (int)(c - D.cmds);
 	c->deadline_ms = now_ms() + (uint64_t)(D.o->action_timeout_s * 1000);
+	if (tier > 0)
+		record_running(h, c);
 	amx_loop_add_fd(c->child.pidfd, EPOLLIN, on_command_exit, c);
 	if (c->child.out_fd >= 0)
 		amx_loop_add_fd(c->child.out_fd, EPOLLIN, on_command_output, c);
@@ -929,6 +959,8 @@ static void finish_command(int idx)
 		amx_loop_del_fd(c->child.out_fd);
 	int hi = c->home, ai = c->app, tier = c->tier;
 	struct amx_home *h = &D.homes[hi];
+	if (tier > 0)
+		forget_running(h, c->child.pid);
 	bool ok = amx_child_succeeded(&c->child);
 	char reason[256];
 	amx_child_describe(&c->child, (int)D.o->action_timeout_s, reason, sizeof(reason));
@@ -1203,40 +1235,117 @@ static void emit_started(void)
 	sink_write(ev);
 }
 
-static void initial_state(int from_home)
+static void initial_home_state(int hi)
 {
-	for (int hi = from_home; hi < D.n_homes; hi++) {
-		struct amx_home *h = &D.homes[hi];
-		refresh_god(hi);
-		if (!h->god_pid) {
-			/* Down at start-up (a reboot, or a crash while we were away): recover. */
-			for (size_t i = 0; i < h->n_apps; i++) {
-				struct amx_input in = { .kind = AMX_IN_HOME_DOWN };
-				feed_app(hi, (int)i, in);
-			}
-			json_t *ev = amx_event_new(&D.stream, "pm2-daemon-down", "critical", "alert",
-						   "process,host", "end", 0,
-						   "the PM2 daemon of %s is not running", h->path);
-			/* the stale pid pm2.pid still names, or 0 */
-			amx_event_set_int(ev, "amexbpf.pm2.daemon_pid", amx_home_read_god_pid(h));
-			amx_event_set_bool(ev, "amexbpf.intentional", false);
-			set_app_fields(ev, h, NULL);
-			sink_write(ev);
-			struct amx_input in = { .kind = AMX_IN_DAEMON_DOWN, .intentional = false };
-			feed_home(hi, in);
-			continue;
-		}
+	struct amx_home *h = &D.homes[hi];
+	refresh_god(hi);
+	if (!h->god_pid) {
+		/* Down at start-up (a reboot, or a crash while we were away): recover. */
 		for (size_t i = 0; i < h->n_apps; i++) {
-			struct amx_app *a = &h->apps[i];
-			if (!a->desired_online) {
-				struct amx_input in = { .kind = AMX_IN_DESIRED, .desired_online = false };
-				feed_app(hi, (int)i, in);
-			} else if (!a->pid) {
-				struct amx_input in = { .kind = AMX_IN_ABSENT };
-				feed_app(hi, (int)i, in);
-			}
+			struct amx_input in = { .kind = AMX_IN_HOME_DOWN };
+			feed_app(hi, (int)i, in);
+		}
+		json_t *ev = amx_event_new(&D.stream, "pm2-daemon-down", "critical", "alert",
+					   "process,host", "end", 0,
+					   "the PM2 daemon of %s is not running", h->path);
+		/* the stale pid pm2.pid still names, or 0 */
+		amx_event_set_int(ev, "amexbpf.pm2.daemon_pid", amx_home_read_god_pid(h));
+		amx_event_set_bool(ev, "amexbpf.intentional", false);
+		set_app_fields(ev, h, NULL);
+		sink_write(ev);
+		struct amx_input in = { .kind = AMX_IN_DAEMON_DOWN, .intentional = false };
+		feed_home(hi, in);
+		return;
+	}
+	for (size_t i = 0; i < h->n_apps; i++) {
+		struct amx_app *a = &h->apps[i];
+		if (!a->desired_online) {
+			struct amx_input in = { .kind = AMX_IN_DESIRED, .desired_online = false };
+			feed_app(hi, (int)i, in);
+		} else if (!a->pid) {
+			struct amx_input in = { .kind = AMX_IN_ABSENT };
+			feed_app(hi, (int)i, in);
 		}
 	}
+}
+
+struct adopted_command {
+	int home;
+	pid_t pid;
+	int pidfd;
+};
+
+/* A command of the previous run ended: once the last one of its home is done, look at the
+ * home afresh and decide. */
+static void on_adopted_exit(void *ctx, int fd, uint32_t events)
+{
+	(void)events;
+	struct adopted_command *ac = ctx;
+	struct amx_home *h = &D.homes[ac->home];
+	amx_loop_del_fd(fd);
+	close(fd);
+	forget_running(h, ac->pid);
+	int hi = ac->home;
+	free(ac);
+	if (--h->adopted == 0) {
+		fprintf(stderr, "amexbpf: %s: the previous run's commands are done; looking again\n",
+			h->path);
+		initial_home_state(hi);
+	}
+}
+
+/* The commands a killed previous run left going for this home: wait for each (through a
+ * pidfd; it is not our child) and forget the ones that are gone. Returns how many wait. */
+static int adopt_running_commands(int hi)
+{
+	struct amx_home *h = &D.homes[hi];
+	char dir[4200];
+	snprintf(dir, sizeof(dir), "%s", h->run_prefix);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		return 0;
+	const char *prefix = slash + 1;
+	*slash = '\0';
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		char path[4400], *buf = NULL;
+		size_t len = 0;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		int pid = 0, tier = 0;
+		unsigned long long ticks = 0;
+		struct amx_proc_stat st;
+		bool live = amx_statefile_read(path, 128, &buf, &len) == 0 &&
+			    sscanf(buf, "%d %llu %d", &pid, &ticks, &tier) == 3 &&
+			    amx_proc_read_stat(pid, &st) && st.start_ticks == ticks && st.state != 'Z';
+		free(buf);
+		int pidfd = live ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+		struct adopted_command *ac = pidfd >= 0 ? calloc(1, sizeof(*ac)) : NULL;
+		if (!ac) {
+			if (pidfd >= 0)
+				close(pidfd);
+			unlink(path);
+			continue;
+		}
+		*ac = (struct adopted_command){ .home = hi, .pid = pid, .pidfd = pidfd };
+		amx_loop_add_fd(pidfd, EPOLLIN, on_adopted_exit, ac);
+		h->adopted++;
+		fprintf(stderr, "amexbpf: %s: tier %d (pid %d) of the previous run still goes; "
+				"waiting for it before acting\n", h->path, tier, pid);
+	}
+	closedir(d);
+	return h->adopted;
+}
+
+static void initial_state(int from_home)
+{
+	for (int hi = from_home; hi < D.n_homes; hi++)
+		if (!adopt_running_commands(hi))
+			initial_home_state(hi);
 }
 
 /* ---------------------------------------------------------------- health checks */

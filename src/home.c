@@ -49,6 +49,7 @@ bool amx_home_init(struct amx_home *h, const char *path, const char *state_dir, 
 						       strchr("._-", h->path[i]) ? h->path[i] : '-');
 	flat[j] = '\0';
 	snprintf(h->state_file, sizeof(h->state_file), "%s/dump%s.good", state_dir, flat);
+	snprintf(h->run_prefix, sizeof(h->run_prefix), "%s/running%s.", state_dir, flat);
 	return true;
 }
 

@@ -50,6 +50,8 @@ struct amx_home {
 	int status_query;        /* jlist command, -1 none */
 	char last_output[512];   /* tail of a failed tier-2 command's output */
 	char state_file[4200];   /* where the last good dump is kept */
+	char run_prefix[4200];   /* state-dir prefix of the files naming our running commands */
+	int adopted;             /* commands of a previous run still going: wait before acting */
 	char *good_raw;          /* its bytes, to put back */
 	size_t good_raw_len;
 };

@@ -162,6 +162,34 @@ static const char *config_file_of(int argc, char **argv, const struct option *lo
 	return path;
 }
 
+/* The config file's [app NAME] memory_limit and probe become the same "APP=VALUE" entries
+ * the flags give, unless a flag already named that app (flags override the file). */
+static bool named_in(const char *const *list, int n, const char *app)
+{
+	size_t len = strlen(app);
+	for (int i = 0; i < n; i++)
+		if (!strncmp(list[i], app, len) && list[i][len] == '=')
+			return true;
+	return false;
+}
+
+static void add_app_sections(struct amx_options *o)
+{
+	for (int i = 0; i < o->n_apps; i++) {
+		const struct amx_app_conf *a = &o->apps[i];
+		char *entry = NULL;
+		if (a->memory_limit_bytes > 0 && o->n_memory_limits < AMX_MAX_ONLY &&
+		    !named_in(o->memory_limits, o->n_memory_limits, a->name) &&
+		    asprintf(&entry, "%s=%lld", a->name, a->memory_limit_bytes) > 0)
+			o->memory_limits[o->n_memory_limits++] = entry;
+		entry = NULL;
+		if (a->probe_url && o->n_probes < AMX_PROBE_MAX &&
+		    !named_in(o->probes, o->n_probes, a->name) &&
+		    asprintf(&entry, "%s=%s", a->name, a->probe_url) > 0)
+			o->probes[o->n_probes++] = entry;
+	}
+}
+
 static int parse_options(int argc, char **argv, struct amx_options *o, bool is_check)
 {
 	enum { O_HOME = 256, O_APP, O_ECO, O_EVENTS, O_STATE, O_SOCKET, O_PM2, O_GRACE,
@@ -318,6 +346,7 @@ static int parse_options(int argc, char **argv, struct amx_options *o, bool is_c
 	/* Keep the path as given when it is a node_modules/.bin symlink: the file it points
 	 * to is a script whose interpreter is found through PATH either way. */
 	o->pm2 = resolved;
+	add_app_sections(o);
 	return 0;
 }
 

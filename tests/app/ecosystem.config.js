@@ -9,8 +9,6 @@ const env = process.env;
 const appEnv = { PORT: env.AMX_PORT || '3000' };
 if (env.AMX_CRASH_FILE)
 	appEnv.CRASH_FILE = env.AMX_CRASH_FILE;
-if (env.AMX_SURVIVE_ORPHAN)
-	appEnv.SURVIVE_ORPHAN = '1';
 
 module.exports = {
 	apps: [{
@@ -22,6 +20,10 @@ module.exports = {
 		max_restarts: env.AMX_MAX_RESTARTS || '10',
 		min_uptime: env.AMX_MIN_UPTIME || '10s',
 		max_memory_restart: env.AMX_MAX_MEMORY_RESTART || '1G',
+		// AMX_SURVIVE_ORPHAN: no in-app PM2 agent (pmx), whose metrics timer is what ends an
+		// app whose daemon died (process.exit(1) on the closed IPC channel); without it the
+		// app outlives a killed daemon and keeps its port, as pm2-facts describes.
+		pmx: !env.AMX_SURVIVE_ORPHAN,
 		env: { NODE_ENV: 'development', PORT: appEnv.PORT },
 		env_production: Object.assign({ NODE_ENV: 'production' }, appEnv),
 	}],

@@ -10,16 +10,6 @@ if (process.env.CRASH_FILE && fs.existsSync(process.env.CRASH_FILE)) {
 	process.exit(1);
 }
 
-// SURVIVE_ORPHAN: behave like the quiet app of pm2-facts that outlives a killed PM2 daemon
-// (re-parented to PID 1, still holding its port): PM2's in-app agent keeps sending over the
-// closed IPC channel, and the error that would end the app is swallowed.
-if (process.env.SURVIVE_ORPHAN) {
-	process.on('error', () => {});
-	const send = process.send && process.send.bind(process);
-	if (send)
-		process.send = (...args) => { try { return send(...args); } catch (e) { return false; } };
-}
-
 const port = Number(process.env.PORT || 3000);
 const body = () => JSON.stringify({ pid: process.pid, name: process.env.name || null }) + '\n';
 
