@@ -12,7 +12,7 @@ PREFIX    ?= /usr/local
 CFLAGS    ?= -O2 -g
 CFLAGS    += -Wall -Wextra -Werror -Wno-format-truncation -std=gnu11 -D_GNU_SOURCE -MMD -MP \
              -I$(OUTPUT) -Ibpf -Isrc
-LDLIBS    := -lbpf -lelf -lz -linotifytools -ljansson -lpthread
+LDLIBS    := -lbpf -lelf -lz -linotifytools -ljansson -lsystemd -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I. -Ibpf -Wall -Werror
 
 ifdef SANITIZE
@@ -89,7 +89,8 @@ vmlinux:
 
 # Debian packages the build and the tests need, and the pinned PM2 for tests and the demo.
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinotifytools0-dev \
-            libjansson-dev pkg-config jq curl nodejs npm
+            libjansson-dev libsystemd-dev pkg-config jq curl nodejs npm socat \
+            prometheus-node-exporter
 deps:
 	$(Q)tests/install-deps.sh $(DEB_PKGS)
 

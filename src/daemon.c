@@ -17,14 +17,20 @@
 #include <unistd.h>
 
 #include "bpf_loader.h"
+#include "control_server.h"
 #include "dump.h"
 #include "event.h"
+#include "eventfile.h"
 #include "home.h"
+#include "journal.h"
 #include "loop.h"
+#include "metrics.h"
+#include "notify.h"
 #include "options.h"
 #include "policy.h"
 #include "proc.h"
 #include "spawn.h"
+#include "status.h"
 #include "userfile.h"
 #include "watch.h"
 
@@ -51,7 +57,8 @@ struct daemon {
 	struct amx_bpf *bpf;
 	struct amx_watcher *watcher;
 	int sigfd;
-	int events_fd;
+	struct amx_eventfile events;
+	uint64_t started_ms;
 	struct amx_event_stream stream;
 	struct command cmds[MAX_COMMANDS];
 	uint64_t bpf_lost_seen;
@@ -68,13 +75,10 @@ static struct daemon D;
 static void sink_write(json_t *ev)
 {
 	char *line = amx_event_encode(ev);
+	bool written = false;
 	if (line) {
-		size_t len = strlen(line);
-		if (D.events_fd >= 0) {
-			/* One write() a line, O_APPEND: readers never see half a line. */
-			ssize_t n = write(D.events_fd, line, len);
-			(void)n;
-		}
+		/* One write() a line, O_APPEND: readers never see half a line. */
+		written = amx_eventfile_write(&D.events, line, strlen(line));
 		amx_loop_publish(ev, line);
 		free(line);
 	}
@@ -82,6 +86,28 @@ static void sink_write(json_t *ev)
 	amx_event_human(ev, human, sizeof(human));
 	fprintf(stderr, "%s\n", human);
 	json_decref(ev);
+	uint64_t lost;
+	int err;
+	/* The file took a line again after ENOSPC/EIO: say how many it lost (in the file too). */
+	if (written && amx_eventfile_take_recovery(&D.events, &lost, &err)) {
+		json_t *e = amx_event_new(&D.stream, "events-lost", "error", "alert", "host", "error", 0,
+					  "%llu events could not be written to %s (%s); writing again",
+					  (unsigned long long)lost, D.o->events_path, strerror(err));
+		amx_event_set_str(e, "amexbpf.lost.source", "file");
+		amx_event_set_int(e, "amexbpf.lost.count", (int64_t)lost);
+		amx_event_set_str(e, "event.reason", strerror(err));
+		sink_write(e);
+	}
+}
+
+void amx_daemon_view(struct amx_daemon_view *v)
+{
+	v->homes = D.homes;
+	v->n_homes = D.n_homes;
+	v->cfg = &D.cfg;
+	v->bpf = D.bpf;
+	v->started_ms = D.started_ms;
+	v->last_sequence = D.stream.next_seq ? D.stream.next_seq - 1 : 0;
 }
 
 static void set_app_fields(json_t *ev, const struct amx_home *h, const struct amx_app *a)
@@ -116,19 +142,6 @@ static void logv(const char *fmt, ...)
 	va_end(ap);
 }
 
-static int open_events_sink(const char *path)
-{
-	if (!path || strcmp(path, "-") == 0)
-		return dup(STDOUT_FILENO);
-	char dir[4096];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		amx_mkdir_p(dir, 0755);
-	}
-	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-}
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -1018,13 +1031,9 @@ static void on_signal(void *ctx, int fd, uint32_t events)
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
 			D.stopping = true;
-		} else if (si.ssi_signo == SIGHUP && D.o->events_path && strcmp(D.o->events_path, "-")) {
+		} else if (si.ssi_signo == SIGHUP) {
 			/* logrotate moved the file: open a new one */
-			int nfd = open_events_sink(D.o->events_path);
-			if (nfd >= 0) {
-				close(D.events_fd);
-				D.events_fd = nfd;
-			}
+			amx_eventfile_reopen(&D.events);
 		}
 	}
 }
@@ -1163,7 +1172,8 @@ int amx_daemon_run(struct amx_options *o)
 	char err[1024];
 	memset(&D, 0, sizeof(D));
 	D.o = o;
-	D.events_fd = -1;
+	D.events.fd = -1;
+	D.started_ms = now_ms();
 	srandom((unsigned)(amx_boot_ns() ^ (uint64_t)getpid()));
 	amx_policy_config_defaults(&D.cfg);
 	D.cfg.grace_ms = (uint64_t)(o->grace_s * 1000);
@@ -1191,8 +1201,7 @@ int amx_daemon_run(struct amx_options *o)
 		fprintf(stderr, "amexbpf: %s\n", err);
 		return rc;
 	}
-	D.events_fd = open_events_sink(o->events_path);
-	if (D.events_fd < 0) {
+	if (amx_eventfile_open(&D.events, o->events_path) < 0) {
 		fprintf(stderr, "amexbpf: failed to open events file %s: %s\n", o->events_path, strerror(errno));
 		return AMX_EXIT_OS;
 	}
@@ -1211,6 +1220,16 @@ int amx_daemon_run(struct amx_options *o)
 		fprintf(stderr, "amexbpf: failed to set up the event loop: %s\n", strerror(errno));
 		return AMX_EXIT_OS;
 	}
+	/* The reporting modules: each subscribes to the event stream by itself. */
+	amx_status_start();
+	if ((rc = amx_control_start(o->socket_path, o->socket_group, o->verbose, err, sizeof(err))) ||
+	    (o->textfile_dir && (rc = amx_metrics_start(o->textfile_dir, err, sizeof(err)))) ||
+	    (rc = amx_notify_start(o, err, sizeof(err)))) {
+		fprintf(stderr, "amexbpf: %s\n", err);
+		amx_control_stop();
+		return rc;
+	}
+	amx_journal_start(o->no_journal);
 
 	/* Watches first, then the scan: whatever happens in between is seen twice, never
 	 * missed. */
@@ -1247,6 +1266,9 @@ int amx_daemon_run(struct amx_options *o)
 	json_t *ev = amx_event_new(&D.stream, "monitor-stopping", "info", "event", "host", "end", 0,
 				   "amexbpf is stopping");
 	sink_write(ev);
+	amx_metrics_flush();
+	amx_notify_stop();
+	amx_control_stop();
 	for (int i = 0; i < MAX_COMMANDS; i++) {
 		if (D.cmds[i].used) {
 			amx_child_kill_group(&D.cmds[i].child);
@@ -1263,7 +1285,7 @@ int amx_daemon_run(struct amx_options *o)
 	amx_bpf_close(D.bpf);
 	for (int hi = 0; hi < D.n_homes; hi++)
 		amx_home_free(&D.homes[hi]);
-	close(D.events_fd);
+	amx_eventfile_close(&D.events);
 	amx_loop_close();
 	return AMX_EXIT_OK;
 }

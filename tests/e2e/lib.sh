@@ -24,6 +24,7 @@ PORT=""        # its port
 AMX_PID=""     # the running amexbpf, if any
 AMX_RUNS=0
 EVENTS=""      # the events file of the current amexbpf run
+SOCK=""        # its control socket
 EVENT_CURSOR=0 # wait_event/count_events/no_event look only at lines after this one
 FAIL_MSG=""
 CRASH_FILE=""  # the app exits at start-up while this file exists
@@ -265,7 +266,9 @@ start_amexbpf() {
 	local eco_args=()
 	[ "$ECO_STARTED" -eq 1 ] && eco_args=(--ecosystem "$ECO")
 	log "starting amexbpf run ${*}"
-	"$AMX_BIN" run --pm2-home "$PM2_HOME" --events "$EVENTS" --state-dir "$T/state" \
+	# A private control socket: a test never collides with a daemon that serves the default.
+	SOCK=$T/amx.sock
+	"$AMX_BIN" run --pm2-home "$PM2_HOME" --events "$EVENTS" --state-dir "$T/state" --socket "$SOCK" \
 		--pm2 "$PM2_BIN" "${eco_args[@]}" "$@" >>"$T/amexbpf.out" 2>>"$T/amexbpf.log" </dev/null &
 	AMX_PID=$!
 	wait_event monitor-started "" 10 >/dev/null
