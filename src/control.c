@@ -29,6 +29,8 @@
 #define MAX_FILTERS 32
 #define REQUEST_TIMEOUT_MS 5000
 #define CLOSING_TIMEOUT_MS 10000
+/* A dropped subscriber's socket is full: its notice waits this long for it to read. */
+#define DROPPED_TIMEOUT_MS 120000
 
 /* One encoded event, shared by the history and every client queue. */
 struct line {
@@ -203,6 +205,8 @@ static void client_drop_slow(struct client *c)
 	snprintf(buf, sizeof(buf), "{\"error\":\"slow-subscriber\",\"missed\":%llu}\n",
 		 (unsigned long long)missed);
 	client_finish(c, buf);
+	if (c->st == C_CLOSING)
+		c->deadline_ms = amx_boot_ms() + DROPPED_TIMEOUT_MS;
 }
 
 static bool client_wants(const struct client *c, const struct line *l)

@@ -260,6 +260,10 @@ static void write_file(void)
 				     (const char *[]){ "home", v.homes[i].path, "app", a->name, NULL },
 				     amx_budget_left(&a->pol.budget, v.cfg, amx_boot_ms()));
 		}
+	/* Every watched app has its OOM series from the start: an absent series hides in alerts. */
+	for (int i = 0; i < v.n_homes; i++)
+		for (size_t j = 0; j < v.homes[i].n_apps; j++)
+			counter_add(M_OOM, 0, (const char *[]){ "home", v.homes[i].path, "app", v.homes[i].apps[j].name, NULL });
 	put_counters(&b, M_EXITS, "exits of watched app processes and PM2 daemons (app=\"\"), by reason");
 	put_counters(&b, M_OOM, "OOM kills of watched processes");
 	put_counters(&b, M_RECOV, "recovery attempts by tier and outcome");
