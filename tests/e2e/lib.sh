@@ -260,6 +260,7 @@ start_amexbpf() {
 	else
 		EVENTS=$T/events.$AMX_RUNS.ndjson
 	fi
+	[ -n "${AMX_EVENTS_FILE:-}" ] && EVENTS=$AMX_EVENTS_FILE # a test's own place for it
 	EVENT_CURSOR=0
 	mkdir -p "$T/state"
 	chmod 700 "$T/state"
