@@ -83,6 +83,24 @@ static int report_error(const char *line)
 	return rc;
 }
 
+static int bad_usage(const char *what, const char *arg)
+{
+	fprintf(stderr, "amexbpf: %s: %s (see --help)\n", what, arg);
+	return AMX_EXIT_USAGE;
+}
+
+/* Connect and send one request line: the descriptor, or minus an exit code. */
+static int open_request(const char *path, const char *req)
+{
+	int fd = connect_socket(path);
+	if (fd >= 0 && !send_all(fd, req)) {
+		fprintf(stderr, "amexbpf: cannot send the request: %s\n", strerror(errno));
+		close(fd);
+		return -AMX_EXIT_IO;
+	}
+	return fd;
+}
+
 static bool is_error_line(const char *line)
 {
 	return strncmp(line, "{\"error\":", 9) == 0;
@@ -130,24 +148,16 @@ int amx_client_events(int argc, char **argv)
 			snprintf(req + used, sizeof(req) - used, " action=%s", optarg);
 			break;
 		case 'h': fputs(EVENTS_HELP, stdout); return 0;
-		default:
-			fprintf(stderr, "amexbpf: unknown option or missing value: %s (see --help)\n", argv[optind - 1]);
-			return AMX_EXIT_USAGE;
+		default: return bad_usage("unknown option or missing value", argv[optind - 1]);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "amexbpf: unexpected argument: %s (see --help)\n", argv[optind]);
-		return AMX_EXIT_USAGE;
-	}
+	if (optind < argc)
+		return bad_usage("unexpected argument", argv[optind]);
 	size_t used = strlen(req);
 	snprintf(req + used, sizeof(req) - used, " follow=%d\n", follow ? 1 : 0);
-	int fd = connect_socket(path);
+	int fd = open_request(path, req);
 	if (fd < 0)
 		return -fd;
-	if (!send_all(fd, req)) {
-		fprintf(stderr, "amexbpf: cannot send the request: %s\n", strerror(errno));
-		return AMX_EXIT_IO;
-	}
 	/* A reader that goes away (`| head`) ends us quietly. */
 	signal(SIGPIPE, SIG_IGN);
 	FILE *in = fdopen(fd, "r");
@@ -255,23 +265,14 @@ int amx_client_status(int argc, char **argv)
 		case 's': path = optarg; break;
 		case 'j': as_json = true; break;
 		case 'h': fputs(STATUS_HELP, stdout); return 0;
-		default:
-			fprintf(stderr, "amexbpf: unknown option or missing value: %s (see --help)\n", argv[optind - 1]);
-			return AMX_EXIT_USAGE;
+		default: return bad_usage("unknown option or missing value", argv[optind - 1]);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "amexbpf: unexpected argument: %s (see --help)\n", argv[optind]);
-		return AMX_EXIT_USAGE;
-	}
-	int fd = connect_socket(path);
+	if (optind < argc)
+		return bad_usage("unexpected argument", argv[optind]);
+	int fd = open_request(path, "STATUS\n");
 	if (fd < 0)
 		return -fd;
-	if (!send_all(fd, "STATUS\n")) {
-		fprintf(stderr, "amexbpf: cannot send the request: %s\n", strerror(errno));
-		close(fd);
-		return AMX_EXIT_IO;
-	}
 	FILE *in = fdopen(fd, "r");
 	char *line = NULL;
 	size_t cap = 0;
