@@ -1016,11 +1016,13 @@ static void on_watcher_ready(void *ctx, int fd, uint32_t events)
 	(void)ctx;
 	(void)fd;
 	(void)events;
-	static struct amx_fs_event fsev[64];
-	int k;
-	while ((k = amx_watcher_take(D.watcher, fsev, 64)) > 0)
-		for (int j = 0; j < k; j++)
-			on_fs_event(&fsev[j]);
+	/* A few at a time: the watcher signals again while more wait, so a flood of file
+	 * events (each read and parsed) takes turns with the kernel's exits instead of
+	 * holding them back. */
+	static struct amx_fs_event fsev[8];
+	int k = amx_watcher_take(D.watcher, fsev, 8);
+	for (int j = 0; j < k; j++)
+		on_fs_event(&fsev[j]);
 }
 
 static void on_signal(void *ctx, int fd, uint32_t events)
