@@ -51,7 +51,9 @@ while :; do
 	scrape >"$T/scrape" || fail "scrape failed"
 	[ "$(value "amexbpf_process_exits_total{app=\"$APP_NAME\",home=\"$PM2_HOME\",reason=\"SIGKILL\"}")" = "$exits" ] &&
 		[ "$(value "amexbpf_recoveries_total{app=\"\",home=\"$PM2_HOME\",outcome=\"success\",tier=\"2\"}")" = "$t2" ] &&
-		[ "$(value "amexbpf_app_up{app=\"$APP_NAME\",home=\"$PM2_HOME\"}")" = 1 ] && break
+		[ "$(value "amexbpf_app_up{app=\"$APP_NAME\",home=\"$PM2_HOME\"}")" = 1 ] &&
+		[ "$(awk -v r="$(value "amexbpf_app_memory_rss_bytes{app=\"$APP_NAME\",home=\"$PM2_HOME\"}")" 'BEGIN { print (r > 1000000) }')" = 1 ] &&
+		break
 	[ "$(now_ms)" -lt "$deadline" ] || { grep '^amexbpf_' "$T/scrape" >&2; fail "the scrape does not count $exits exits and $t2 tier-2 recoveries"; }
 	sleep 0.2
 done
