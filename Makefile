@@ -16,7 +16,7 @@ UNITDIR   ?= $(PREFIX)/lib/systemd/system
 CFLAGS    ?= -O2 -g
 CFLAGS    += -Wall -Wextra -Werror -Wno-format-truncation -std=gnu11 -D_GNU_SOURCE -MMD -MP \
              -I$(OUTPUT) -Ibpf -Isrc
-LDLIBS    := -lbpf -lelf -lz -linotifytools -ljansson -linih -lpthread -lncursesw -ltinfo -lm
+LDLIBS    := -lbpf -lelf -lz -linotifytools -ljansson -linih -lsystemd -lpthread -lncursesw -ltinfo -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I. -Ibpf -Wall -Werror
 
 # SANITIZE=address,undefined builds everything instrumented (the flags are remembered, so
@@ -113,7 +113,8 @@ vmlinux:
 
 # Debian packages the build and the tests need, and the pinned PM2 for tests and the demo.
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinotifytools0-dev \
-            libjansson-dev libinih-dev pkg-config jq curl nodejs npm libncurses-dev tmux systemd \
+            libjansson-dev libinih-dev libsystemd-dev pkg-config jq curl nodejs npm \
+            libncurses-dev tmux systemd socat prometheus-node-exporter \
             cppcheck clang-tidy valgrind libclang-rt-14-dev
 deps:
 	$(Q)tests/install-deps.sh $(DEB_PKGS)

@@ -217,6 +217,29 @@ const char *amx_bpf_attach_kind(const struct amx_bpf *b)
 	return b->attach_kind;
 }
 
+int amx_bpf_prog_stats(struct amx_bpf *b, struct amx_bpf_prog_stat *out, int max)
+{
+	struct bpf_program *prog;
+	int n = 0;
+
+	bpf_object__for_each_program(prog, b->skel->obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd < 0 || n == max)
+			continue; /* the twin that was not loaded */
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+			continue;
+		snprintf(out[n].name, sizeof(out[n].name), "%s", bpf_program__name(prog));
+		out[n].run_cnt = info.run_cnt;
+		out[n].run_time_ns = info.run_time_ns;
+		n++;
+	}
+	return n;
+}
+
 struct amx_exit_status amx_decode_exit(uint32_t raw_exit_code)
 {
 	struct amx_exit_status s = {

@@ -40,6 +40,13 @@ uint64_t amx_bpf_lost(const struct amx_bpf *b);
 /* Which attach kind won for the exit program: "tp_btf" or "raw_tp". */
 const char *amx_bpf_attach_kind(const struct amx_bpf *b);
 
+/* Per-program run counts and time (non-zero only while kernel.bpf_stats_enabled=1). */
+struct amx_bpf_prog_stat {
+	char name[64];
+	uint64_t run_cnt, run_time_ns;
+};
+int amx_bpf_prog_stats(struct amx_bpf *b, struct amx_bpf_prog_stat *out, int max);
+
 /* Exit-status decoding, shared by every consumer of AMX_EV_EXIT. */
 struct amx_exit_status {
 	int status;      /* exit status when not signalled, else 0 */

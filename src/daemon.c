@@ -18,15 +18,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "appendline.h"
 #include "bpf_loader.h"
 #include "disk.h"
+#include "control_server.h"
 #include "dump.h"
 #include "event.h"
+#include "eventfile.h"
 #include "home.h"
+#include "journal.h"
 #include "loop.h"
 #include "memwatch.h"
+#include "metrics.h"
 #include "notify.h"
+#include "sdnotify.h"
 #include "options.h"
 #include "policy.h"
 #include "probe.h"
@@ -36,6 +40,7 @@
 #include "sdrun.h"
 #include "selftest.h"
 #include "spawn.h"
+#include "status.h"
 #include "userfile.h"
 #include "watch.h"
 
@@ -63,8 +68,8 @@ struct daemon {
 	struct amx_procconn *pc;  /* the fallback, when BPF is off or unavailable */
 	struct amx_watcher *watcher;
 	int sigfd;
-	int events_fd;
-	int64_t events_file_dropped; /* lines the events file had no room for, not yet reported */
+	struct amx_eventfile events;
+	uint64_t started_ms;
 	struct amx_event_stream stream;
 	struct command cmds[MAX_COMMANDS];
 	uint64_t bpf_lost_seen;
@@ -82,26 +87,10 @@ static struct daemon D;
 static void sink_write(json_t *ev)
 {
 	char *line = amx_event_encode(ev);
+	bool written = false;
 	if (line) {
-		size_t len = strlen(line);
-		if (D.events_fd >= 0) {
-			/* One write() a line, O_APPEND, a short write cut off: readers never see
-			 * half a line. Lines that do not fit (disk full) are counted, and reported
-			 * by one events-lost as soon as a line fits again. */
-			if (!amx_append_line(D.events_fd, line, len)) {
-				D.events_file_dropped++;
-			} else if (D.events_file_dropped > 0) {
-				int64_t dropped = D.events_file_dropped;
-				D.events_file_dropped = 0;
-				json_t *lost = amx_event_new(&D.stream, "events-lost", "error", "alert",
-							     "host", "error", 0,
-							     "%lld events could not be written to the events file (disk full?)",
-							     (long long)dropped);
-				amx_event_set_str(lost, "amexbpf.lost.source", "events-file");
-				amx_event_set_int(lost, "amexbpf.lost.count", dropped);
-				sink_write(lost);
-			}
-		}
+		/* One write() a line, O_APPEND: readers never see half a line. */
+		written = amx_eventfile_write(&D.events, line, strlen(line));
 		amx_loop_publish(ev, line);
 		free(line);
 	}
@@ -109,6 +98,28 @@ static void sink_write(json_t *ev)
 	amx_event_human(ev, human, sizeof(human));
 	fprintf(stderr, "%s\n", human);
 	json_decref(ev);
+	uint64_t lost;
+	int err;
+	/* The file took a line again after ENOSPC/EIO: say how many it lost (in the file too). */
+	if (written && amx_eventfile_take_recovery(&D.events, &lost, &err)) {
+		json_t *e = amx_event_new(&D.stream, "events-lost", "error", "alert", "host", "error", 0,
+					  "%llu events could not be written to %s (%s); writing again",
+					  (unsigned long long)lost, D.o->events_path, strerror(err));
+		amx_event_set_str(e, "amexbpf.lost.source", "file");
+		amx_event_set_int(e, "amexbpf.lost.count", (int64_t)lost);
+		amx_event_set_str(e, "event.reason", strerror(err));
+		sink_write(e);
+	}
+}
+
+void amx_daemon_view(struct amx_daemon_view *v)
+{
+	v->homes = D.homes;
+	v->n_homes = D.n_homes;
+	v->cfg = &D.cfg;
+	v->bpf = D.bpf;
+	v->started_ms = D.started_ms;
+	v->last_sequence = D.stream.next_seq ? D.stream.next_seq - 1 : 0;
 }
 
 static void set_app_fields(json_t *ev, const struct amx_home *h, const struct amx_app *a)
@@ -145,19 +156,6 @@ static void logv(const char *fmt, ...)
 	va_end(ap);
 }
 
-static int open_events_sink(const char *path)
-{
-	if (!path || strcmp(path, "-") == 0)
-		return dup(STDOUT_FILENO);
-	char dir[4096];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		amx_mkdir_p(dir, 0755);
-	}
-	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-}
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -1104,11 +1102,13 @@ static void on_watcher_ready(void *ctx, int fd, uint32_t events)
 	(void)ctx;
 	(void)fd;
 	(void)events;
-	static struct amx_fs_event fsev[64];
-	int k;
-	while ((k = amx_watcher_take(D.watcher, fsev, 64)) > 0)
-		for (int j = 0; j < k; j++)
-			on_fs_event(&fsev[j]);
+	/* A few at a time: the watcher signals again while more wait, so a flood of file
+	 * events (each read and parsed) takes turns with the kernel's exits instead of
+	 * holding them back. */
+	static struct amx_fs_event fsev[8];
+	int k = amx_watcher_take(D.watcher, fsev, 8);
+	for (int j = 0; j < k; j++)
+		on_fs_event(&fsev[j]);
 }
 
 static void reload_config(void);
@@ -1439,16 +1439,19 @@ static int start_health_checks(char *err, size_t errlen)
 
 /* ---------------------------------------------------------------- SIGHUP */
 
-static void reopen_events_sink(void)
+/* logrotate moved the file (same path): open it anew. A reload that names another file:
+ * close the old one, open the new. */
+static void reopen_events_sink(const char *old_path)
 {
-	/* logrotate moved the file: open a new one */
-	if (!D.o->events_path || !strcmp(D.o->events_path, "-"))
+	const char *path = D.o->events_path;
+	if (old_path && path && !strcmp(old_path, path)) {
+		amx_eventfile_reopen(&D.events);
 		return;
-	int nfd = open_events_sink(D.o->events_path);
-	if (nfd >= 0) {
-		close(D.events_fd);
-		D.events_fd = nfd;
 	}
+	amx_eventfile_close(&D.events);
+	if (amx_eventfile_open(&D.events, path) < 0)
+		fprintf(stderr, "amexbpf: failed to open events file %s: %s\n", path ? path : "-",
+			strerror(errno));
 }
 
 static void apply_policy_options(const struct amx_options *o)
@@ -1482,7 +1485,7 @@ static bool restart_watcher(char *err, size_t errlen)
  * a config that does not validate changes nothing. */
 static void reload_config(void)
 {
-	reopen_events_sink();
+	reopen_events_sink(D.o->events_path);
 	static struct amx_options fresh;
 	char err[4096] = "";
 	int rc = D.o->rebuild ? D.o->rebuild(&fresh, err, sizeof(err)) : AMX_EXIT_SOFTWARE;
@@ -1501,7 +1504,7 @@ static void reload_config(void)
 	*D.o = fresh;
 	apply_policy_options(D.o);
 	if (!old_events || !D.o->events_path || strcmp(old_events, D.o->events_path))
-		reopen_events_sink();
+		reopen_events_sink(old_events);
 	int before = D.n_homes;
 	char herr[1024] = "";
 	rc = setup_homes(herr, sizeof(herr));
@@ -1583,7 +1586,8 @@ int amx_daemon_run(struct amx_options *o)
 	char err[1024];
 	memset(&D, 0, sizeof(D));
 	D.o = o;
-	D.events_fd = -1;
+	D.events.fd = -1;
+	D.started_ms = now_ms();
 	srandom((unsigned)(amx_boot_ns() ^ (uint64_t)getpid()));
 	amx_policy_config_defaults(&D.cfg);
 	apply_policy_options(o);
@@ -1606,8 +1610,7 @@ int amx_daemon_run(struct amx_options *o)
 		fprintf(stderr, "amexbpf: %s\n", err);
 		return rc;
 	}
-	D.events_fd = open_events_sink(o->events_path);
-	if (D.events_fd < 0) {
+	if (amx_eventfile_open(&D.events, o->events_path) < 0) {
 		fprintf(stderr, "amexbpf: failed to open events file %s: %s\n", o->events_path, strerror(errno));
 		return AMX_EXIT_OS;
 	}
@@ -1626,7 +1629,17 @@ int amx_daemon_run(struct amx_options *o)
 		fprintf(stderr, "amexbpf: failed to set up the event loop: %s\n", strerror(errno));
 		return AMX_EXIT_OS;
 	}
-	amx_notify_start(); /* before any thread starts: it may block SIGUSR1 (test only) */
+	amx_sd_notify_start(); /* before any thread starts: it may block SIGUSR1 (test only) */
+	/* The reporting modules: each subscribes to the event stream by itself. */
+	amx_status_start();
+	if ((rc = amx_control_start(o->socket_path, o->socket_group, o->verbose, err, sizeof(err))) ||
+	    (o->textfile_dir && (rc = amx_metrics_start(o->textfile_dir, err, sizeof(err)))) ||
+	    (rc = amx_notify_start(o, err, sizeof(err)))) {
+		fprintf(stderr, "amexbpf: %s\n", err);
+		amx_control_stop();
+		return rc;
+	}
+	amx_journal_start(o->no_journal);
 
 	/* Watches first, then the scan: whatever happens in between is seen twice, never
 	 * missed. */
@@ -1673,6 +1686,9 @@ int amx_daemon_run(struct amx_options *o)
 	json_t *ev = amx_event_new(&D.stream, "monitor-stopping", "info", "event", "host", "end", 0,
 				   "amexbpf is stopping");
 	sink_write(ev);
+	amx_metrics_flush();
+	amx_notify_stop();
+	amx_control_stop();
 	for (int i = 0; i < MAX_COMMANDS; i++) {
 		if (D.cmds[i].used) {
 			amx_child_kill_group(&D.cmds[i].child);
@@ -1690,7 +1706,7 @@ int amx_daemon_run(struct amx_options *o)
 	amx_procconn_close(D.pc);
 	for (int hi = 0; hi < D.n_homes; hi++)
 		amx_home_free(&D.homes[hi]);
-	close(D.events_fd);
+	amx_eventfile_close(&D.events);
 	amx_loop_close();
 	return AMX_EXIT_OK;
 }

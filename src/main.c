@@ -11,6 +11,8 @@
 
 #include "disk.h"
 #include "config.h"
+#include "client.h"
+#include "control.h"
 #include "event.h"
 #include "memwatch.h"
 #include "options.h"
@@ -31,7 +33,15 @@ static const char *const RUN_HELP =
 	"  --events FILE|-       NDJSON event stream (default /var/log/amexbpf/events.ndjson;\n"
 	"                        - is stdout); a human line per event goes to stderr\n"
 	"  --state-dir DIR       last good dumps (default /var/lib/amexbpf)\n"
-	"  --socket PATH         control socket (accepted; not served yet)\n"
+	"  --socket PATH         control socket (default /run/amexbpf/amexbpf.sock, mode 0600)\n"
+	"  --socket-group G      also let members of group G use it (mode 0660)\n"
+	"  --textfile-dir DIR    write amexbpf.prom there for node_exporter's textfile collector\n"
+	"  --notify-exec PATH    run this hook for each alert, the event's JSON on stdin\n"
+	"  --notify-user USER    run the hook as USER (default nobody)\n"
+	"  --notify-level LEVEL  also run it for events at or above LEVEL (warn, error, critical)\n"
+	"  --notify-timeout S    kill the hook's process group after S (default 10)\n"
+	"  --notify-interval S   at most one hook run per S seconds; the rest are folded (default 10)\n"
+	"  --no-journal          do not send events to journald even when it runs\n"
 	"  --pm2 PATH            the pm2 executable (default: found on PATH)\n"
 	"  --grace S             wait for PM2's own restart after an exit (default 2)\n"
 	"  --manual-grace S      honour pm2 stop / pm2 kill this long (default 300; 0 = at once)\n"
@@ -78,6 +88,8 @@ static const char *const MAIN_HELP =
 	"  run       the daemon (see `amexbpf run --help`)\n"
 	"  check     one pass of the checks, for hosts that keep cron\n"
 	"  top       a live view of the daemon, its PM2 homes, apps and events\n"
+	"  events    print the daemon's events as NDJSON (see `amexbpf events --help`)\n"
+	"  status    print the daemon's view of homes and apps (see `amexbpf status --help`)\n"
 	"  version   print the version\n";
 
 static bool parse_count(const char *s, unsigned *out)
@@ -194,7 +206,9 @@ static int parse_options(int argc, char **argv, struct amx_options *o, bool is_c
 {
 	enum { O_HOME = 256, O_APP, O_ECO, O_EVENTS, O_STATE, O_SOCKET, O_PM2, O_GRACE,
 	       O_MANUAL, O_ATIMEOUT, O_VTIMEOUT, O_BUDGET, O_MEMLIMIT, O_DISK, O_DISKPCT, O_PROBE,
-	       O_PINTERVAL, O_PTIMEOUT, O_PFAILURES, O_RETAIN, O_CHECK_CONFIG, O_NO_BPF };
+	       O_PINTERVAL, O_PTIMEOUT, O_PFAILURES, O_RETAIN, O_CHECK_CONFIG, O_NO_BPF,
+	       O_SOCKGROUP, O_TEXTFILE, O_NEXEC, O_NUSER, O_NLEVEL, O_NTIMEOUT, O_NINTERVAL,
+	       O_NOJOURNAL };
 	static const struct option longopts[] = {
 		{ "pm2-home", required_argument, NULL, O_HOME },
 		{ "app", required_argument, NULL, O_APP },
@@ -219,6 +233,14 @@ static int parse_options(int argc, char **argv, struct amx_options *o, bool is_c
 		{ "config", required_argument, NULL, 'C' },
 		{ "check-config", no_argument, NULL, O_CHECK_CONFIG },
 		{ "no-bpf", no_argument, NULL, O_NO_BPF },
+		{ "socket-group", required_argument, NULL, O_SOCKGROUP },
+		{ "textfile-dir", required_argument, NULL, O_TEXTFILE },
+		{ "notify-exec", required_argument, NULL, O_NEXEC },
+		{ "notify-user", required_argument, NULL, O_NUSER },
+		{ "notify-level", required_argument, NULL, O_NLEVEL },
+		{ "notify-timeout", required_argument, NULL, O_NTIMEOUT },
+		{ "notify-interval", required_argument, NULL, O_NINTERVAL },
+		{ "no-journal", no_argument, NULL, O_NOJOURNAL },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -232,6 +254,10 @@ static int parse_options(int argc, char **argv, struct amx_options *o, bool is_c
 	o->verify_timeout_s = 15;
 	o->budget_attempts = 5;
 	o->budget_window_s = 600;
+	o->socket_path = AMX_DEFAULT_SOCKET;
+	o->notify_user = "nobody";
+	o->notify_timeout_s = 10;
+	o->notify_interval_s = 10;
 	o->disk_threshold_pct = 80;
 	o->probe_interval_s = 5;
 	o->probe_timeout_s = 2;
@@ -303,6 +329,14 @@ static int parse_options(int argc, char **argv, struct amx_options *o, bool is_c
 		case O_PFAILURES: ok = parse_count(optarg, &o->probe_failures); break;
 		case O_RETAIN: ok = add_checked(o->retains, &o->n_retains, AMX_MAX_HOMES, optarg,
 						valid_retain(optarg)); break;
+		case O_SOCKGROUP: o->socket_group = optarg; break;
+		case O_TEXTFILE: o->textfile_dir = optarg; break;
+		case O_NEXEC: o->notify_exec = optarg; break;
+		case O_NUSER: o->notify_user = optarg; break;
+		case O_NLEVEL: o->notify_level = optarg; break;
+		case O_NTIMEOUT: ok = amx_parse_seconds(optarg, &o->notify_timeout_s) && o->notify_timeout_s > 0; break;
+		case O_NINTERVAL: ok = amx_parse_seconds(optarg, &o->notify_interval_s); break;
+		case O_NOJOURNAL: o->no_journal = true; break;
 		case 'v': o->verbose = true; break;
 		case 'C': break; /* read above */
 		case O_CHECK_CONFIG: o->check_config = true; break;
@@ -382,8 +416,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "top")) /* a client: no root, no pm2 needed */
 		return amx_top_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "events"))
+		return amx_client_events(argc - 1, argv + 1);
+	if (!strcmp(cmd, "status"))
+		return amx_client_status(argc - 1, argv + 1);
 	if (strcmp(cmd, "run") != 0 && strcmp(cmd, "check") != 0) {
-		fprintf(stderr, "amexbpf: unknown command: %s (try: run, check, top, version)\n", cmd);
+		fprintf(stderr, "amexbpf: unknown command: %s (try: run, check, events, status, top, version)\n", cmd);
 		return AMX_EXIT_USAGE;
 	}
 	bool is_check = !strcmp(cmd, "check");

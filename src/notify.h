@@ -1,22 +1,25 @@
 /* SPDX-License-Identifier: MIT */
-/* systemd's notify protocol, written here (a datagram to $NOTIFY_SOCKET): READY=1 once
- * monitor-started is out, STATUS= lines for what the daemon is doing, STOPPING=1, and
- * WATCHDOG=1 sent by a loop ticker, so that a loop that stops turning stops the pings and
- * systemd restarts the daemon. Without NOTIFY_SOCKET every call does nothing. */
+/* The notification hook: --notify-exec runs for each alert (and each event at or above
+ * --notify-level) with the event's JSON line on stdin, as --notify-user, under a time-out,
+ * never blocking the loop. At most one run at a time and one per --notify-interval: what
+ * comes in between is folded into the next run, which carries the latest event with
+ * amexbpf.notify.folded = how many events it stands for beyond itself. */
 #ifndef AMX_NOTIFY_H
 #define AMX_NOTIFY_H
 
 #include <stdbool.h>
-#include <stdint.h>
+#include <stddef.h>
 
-/* Read NOTIFY_SOCKET and WATCHDOG_USEC (honoured only when WATCHDOG_PID is unset or ours)
- * and plug into the loop (after amx_loop_init). Test-only: with AMEXBPF_TEST_STALL=1 in the
- * environment, SIGUSR1 makes the loop stall (sleep inside a callback) so a test can see the
- * WATCHDOG pings stop; without it SIGUSR1 is left alone. */
-void amx_notify_start(void);
-/* Send one message ("READY=1", "STATUS=..."); false when not sent. */
-bool amx_notify(const char *msg);
-/* Interval between WATCHDOG=1 pings in ms (0: no watchdog). */
-uint64_t amx_notify_watchdog_ms(void);
+#include "options.h"
+
+/* Check the hook (absolute, a regular executable file, not writable by group or others),
+ * the user and the level; subscribe. 0 (also when no hook is set), or an exit code with
+ * err filled. */
+int amx_notify_start(const struct amx_options *o, char *err, size_t errlen);
+/* Kill a hook still running (shutdown). */
+void amx_notify_stop(void);
+
+/* Rank of a log.level (debug 0 .. critical 4), -1 when unknown. Pure. */
+int amx_level_rank(const char *level);
 
 #endif

@@ -41,6 +41,8 @@ enum amx_exit {
 	AMX_EXIT_NO_BPF = 69,           /* no BTF, or the BPF programs did not load */
 	AMX_EXIT_SOFTWARE = 70,         /* an internal failure */
 	AMX_EXIT_OS = 71,               /* a system call failed at start-up */
+	AMX_EXIT_IO = 74,               /* events/status: the daemon dropped us or the stream broke */
+	AMX_EXIT_NO_DAEMON = 75,        /* events/status: no daemon answers on the control socket */
 	AMX_EXIT_NOT_ROOT = 77,         /* must run as root */
 	AMX_EXIT_CONFIG = 78,           /* the config file does not validate */
 };
@@ -54,7 +56,15 @@ struct amx_options {
 	const char *ecosystem;
 	const char *events_path;     /* "-" = stdout */
 	const char *state_dir;
-	const char *socket_path;     /* accepted; the control socket comes later */
+	const char *socket_path;     /* the control socket (default AMX_DEFAULT_SOCKET) */
+	const char *socket_group;    /* NULL: root only (0600); else this group too (0660) */
+	const char *textfile_dir;    /* node_exporter textfile collector directory, or NULL */
+	const char *notify_exec;     /* hook run for alerts (absolute, checked), or NULL */
+	const char *notify_user;     /* the hook runs as this user (default nobody) */
+	const char *notify_level;    /* also run it for events at or above this level */
+	double notify_timeout_s;     /* the hook's process group is killed after this */
+	double notify_interval_s;    /* at most one hook run per this many seconds; the rest are folded */
+	bool no_journal;             /* do not send events to journald even when it runs */
 	const char *pm2;             /* absolute path */
 	double grace_s;
 	double manual_grace_s;

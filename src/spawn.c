@@ -330,18 +330,18 @@ static void child_reset_signals(void)
 
 static void __attribute__((noreturn))
 child_run(const struct spawn_plan *plan, const struct amx_argv *argv, const struct amx_user *u,
-	  int out_w)
+	  int out_w, int in_r)
 {
-	int null_fd;
+	int stdin_fd;
 
 	child_reset_signals();
 	setsid();
 	if (dup2(out_w, STDOUT_FILENO) < 0 || dup2(out_w, STDERR_FILENO) < 0)
 		_exit(EXIT_SETUP_FAILED);
-	null_fd = open("/dev/null", O_RDONLY);
-	if (null_fd < 0)
+	stdin_fd = in_r >= 0 ? in_r : open("/dev/null", O_RDONLY);
+	if (stdin_fd < 0)
 		child_fail("cannot open /dev/null", errno);
-	if (null_fd != STDIN_FILENO && dup2(null_fd, STDIN_FILENO) < 0)
+	if (stdin_fd != STDIN_FILENO && dup2(stdin_fd, STDIN_FILENO) < 0)
 		child_fail("cannot redirect stdin", errno);
 	if (plan->change_identity)
 		child_become_user(plan, u);
@@ -360,8 +360,78 @@ child_run(const struct spawn_plan *plan, const struct amx_argv *argv, const stru
 
 /* ---- the parent ---- */
 
+/* A pipe already holding input and closed for writing; its read end (above 2, CLOEXEC:
+ * dup2 onto 0 in the child clears that), or -errno. */
+static int input_pipe(const char *input, size_t len)
+{
+	int p[2], rc;
+
+	if (len > AMX_SPAWN_INPUT_MAX)
+		return -EMSGSIZE;
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0)
+		return -errno;
+	if (len > 65536 && fcntl(p[1], F_SETPIPE_SZ, (int)len) < 0) {
+		rc = -EMSGSIZE;
+		goto fail;
+	}
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(p[1], input + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 && errno != EAGAIN ? -errno : -EMSGSIZE;
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	close(p[1]);
+	/* The child reads it blocking, as any program expects of its stdin. */
+	fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) & ~O_NONBLOCK);
+	if (p[0] <= STDERR_FILENO) {
+		int moved = fcntl(p[0], F_DUPFD_CLOEXEC, 3);
+
+		close(p[0]);
+		return moved < 0 ? -errno : moved;
+	}
+	return p[0];
+fail:
+	close(p[0]);
+	close(p[1]);
+	return rc;
+}
+
+static int spawn_with(struct amx_child *c, const struct amx_argv *argv, const struct amx_user *u,
+		      const char *pm2_home, int in_r, char *err, size_t errlen);
+
 int amx_spawn(struct amx_child *c, const struct amx_argv *argv, const struct amx_user *u,
 	      const char *pm2_home, char *err, size_t errlen)
+{
+	return spawn_with(c, argv, u, pm2_home, -1, err, errlen);
+}
+
+int amx_spawn_input(struct amx_child *c, const struct amx_argv *argv, const struct amx_user *u,
+		    const char *pm2_home, const char *input, size_t len, char *err, size_t errlen)
+{
+	int in_r = input_pipe(input, len);
+	int rc;
+
+	if (in_r < 0) {
+		memset(c, 0, sizeof(*c));
+		c->pid = -1;
+		c->pidfd = -1;
+		c->out_fd = -1;
+		snprintf(err, errlen, "cannot prepare stdin for %s: %s",
+			 argv && argv->n ? argv->v[0] : "?", strerror(-in_r));
+		return in_r;
+	}
+	rc = spawn_with(c, argv, u, pm2_home, in_r, err, errlen);
+	close(in_r);
+	return rc;
+}
+
+static int spawn_with(struct amx_child *c, const struct amx_argv *argv, const struct amx_user *u,
+		      const char *pm2_home, int in_r, char *err, size_t errlen)
 {
 	struct spawn_plan *plan;
 	struct rlimit lim;
@@ -428,7 +498,7 @@ int amx_spawn(struct amx_child *c, const struct amx_argv *argv, const struct amx
 		return rc;
 	}
 	if (pid == 0)
-		child_run(plan, argv, u, pipefd[1]);
+		child_run(plan, argv, u, pipefd[1], in_r);
 
 	free(plan);
 	close(pipefd[1]);

@@ -71,6 +71,13 @@ struct amx_child {
 int amx_spawn(struct amx_child *c, const struct amx_argv *argv, const struct amx_user *u,
 	      const char *pm2_home, char *err, size_t errlen);
 
+/* amx_spawn with stdin fed from input (len bytes, at most AMX_SPAWN_INPUT_MAX) instead of
+ * /dev/null: the bytes are in a pipe before the child starts, then EOF, so the parent
+ * never blocks on a child that does not read. -EMSGSIZE when input is too large. */
+#define AMX_SPAWN_INPUT_MAX (1 << 20)
+int amx_spawn_input(struct amx_child *c, const struct amx_argv *argv, const struct amx_user *u,
+		    const char *pm2_home, const char *input, size_t len, char *err, size_t errlen);
+
 /* Read what the child wrote (non-blocking); returns false once EOF was reached. */
 bool amx_child_read_output(struct amx_child *c);
 /* Kill the child's whole process group with SIGKILL (time-out). */

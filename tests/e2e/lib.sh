@@ -24,6 +24,7 @@ PORT=""        # its port
 AMX_PID=""     # the running amexbpf, if any
 AMX_RUNS=0
 EVENTS=""      # the events file of the current amexbpf run
+SOCK=""        # its control socket
 EVENT_CURSOR=0 # wait_event/count_events/no_event look only at lines after this one
 FAIL_MSG=""
 CRASH_FILE=""  # the app exits at start-up while this file exists
@@ -259,6 +260,7 @@ start_amexbpf() {
 	else
 		EVENTS=$T/events.$AMX_RUNS.ndjson
 	fi
+	[ -n "${AMX_EVENTS_FILE:-}" ] && EVENTS=$AMX_EVENTS_FILE # a test's own place for it
 	EVENT_CURSOR=0
 	mkdir -p "$T/state"
 	chmod 700 "$T/state"
@@ -267,7 +269,9 @@ start_amexbpf() {
 	# AMX_MODE=no-bpf runs the whole suite on the process-connector fallback.
 	[ "${AMX_MODE:-bpf}" = no-bpf ] && mode_args=(--no-bpf)
 	log "starting amexbpf run ${mode_args[*]} ${*}"
-	"$AMX_BIN" run --pm2-home "$PM2_HOME" --events "$EVENTS" --state-dir "$T/state" \
+	# A private control socket: a test never collides with a daemon that serves the default.
+	SOCK=$T/amx.sock
+	"$AMX_BIN" run --pm2-home "$PM2_HOME" --events "$EVENTS" --state-dir "$T/state" --socket "$SOCK" \
 		--pm2 "$PM2_BIN" "${eco_args[@]}" "${mode_args[@]}" "$@" >>"$T/amexbpf.out" 2>>"$T/amexbpf.log" </dev/null &
 	AMX_PID=$!
 	wait_event monitor-started "" "${AMX_START_TIMEOUT:-10}" >/dev/null

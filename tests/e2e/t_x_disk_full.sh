@@ -3,7 +3,7 @@
 # Fault matrix: the events file's filesystem is full (a 64 kB tmpfs), and the state
 # directory is read-only. Detected and done: amexbpf keeps running and recovering (a killed
 # God daemon comes back); the events file never holds half a line; once space is freed the
-# next lines come with one events-lost (source events-file) counting what did not fit.
+# next lines come with one events-lost (source file) counting what did not fit.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/faults.sh"
 
@@ -45,7 +45,7 @@ rm -f "$T/evfs/filler"
 mark_events
 app=$(app_pid "$PORT")
 kill -KILL "$app"
-ev=$(wait_event events-lost '.amexbpf.lost.source == "events-file"' 10)
+ev=$(wait_event events-lost '.amexbpf.lost.source == "file"' 10)
 log "reported: $(jq -c .amexbpf.lost <<<"$ev")"
 wait_event process-exited ".process.pid == $app" 5 >/dev/null
 wait_http "$PORT" 15
