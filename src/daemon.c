@@ -598,6 +598,60 @@ static void consider_child(int hi, int pid)
 		app_seen_alive(hi, a, pid);
 }
 
+/* Exits of the God daemon's children that no app claimed yet: an app can die before it
+ * has exec'd (its environment still the daemon's), before anything names it. PM2 writes its
+ * pid file right after the fork, so the pid file that names it settles the matter. */
+#define UNCLAIMED_EXITS 64
+static struct unclaimed_exit {
+	int home;
+	struct amx_event ev;
+} unclaimed[UNCLAIMED_EXITS];
+static unsigned unclaimed_next;
+
+static void remember_unclaimed_exit(int hi, const struct amx_event *ev)
+{
+	unclaimed[unclaimed_next++ % UNCLAIMED_EXITS] = (struct unclaimed_exit){ .home = hi, .ev = *ev };
+}
+
+static const struct amx_event *take_unclaimed_exit(int hi, int pid)
+{
+	for (int i = 0; i < UNCLAIMED_EXITS; i++) {
+		struct unclaimed_exit *u = &unclaimed[i];
+		if (u->ev.pid == (uint32_t)pid && u->home == hi && u->ev.type == AMX_EV_EXIT) {
+			u->ev.type = 0; /* claimed once */
+			return &u->ev;
+		}
+	}
+	return NULL;
+}
+
+static void app_exited(int hi, struct amx_app *a, const struct amx_event *kev);
+
+/* pids/<file> names pid: a live child of the God daemon is that app's new pid (by its
+ * environment, or before its exec by the dump's pm_pid_path); a pid that already died
+ * unclaimed is that app's exit, reported now. */
+static void consider_pid_file(int hi, const char *file, int pid)
+{
+	struct amx_home *h = &D.homes[hi];
+	struct amx_app *a = amx_home_app_of_pid(h, pid);
+	if (!a)
+		a = amx_home_app_by_pid_file(h, file);
+	if (!a)
+		return;
+	struct amx_proc_stat st;
+	if (amx_proc_read_stat(pid, &st) && st.state != 'Z' && st.ppid == h->god_pid) {
+		app_seen_alive(hi, a, pid);
+		return;
+	}
+	const struct amx_event *ev = take_unclaimed_exit(hi, pid);
+	if (ev && a->pid != pid) {
+		/* Make it the app's pid for the moment of the report, then let it exit. */
+		a->pid = pid;
+		a->start_ticks = amx_ns_to_ticks(ev->start_boottime_ns);
+		app_exited(hi, a, ev);
+	}
+}
+
 static void scan_god_children(int hi)
 {
 	int kids[MAX_CHILDREN_SCAN];
@@ -794,7 +848,10 @@ static void on_kernel_event(void *ctx, const struct amx_event *ev)
 				return;
 			}
 		}
-		logv("watched pid %u (%s) exited, not an app we know", ev->pid, ev->comm);
+		for (int hi = 0; hi < D.n_homes; hi++)
+			if (D.homes[hi].god_pid && (int)ev->ppid == D.homes[hi].god_pid)
+				remember_unclaimed_exit(hi, ev);
+		logv("watched pid %u (%s) exited, not an app we know (yet)", ev->pid, ev->comm);
 		break;
 	case AMX_EV_EXEC:
 		for (int hi = 0; hi < D.n_homes; hi++)
@@ -902,7 +959,7 @@ static void on_fs_event(const struct amx_fs_event *fe)
 				refresh_god(hi);
 			int pid = amx_home_read_pid_file(h, fe->name);
 			if (pid > 0)
-				consider_child(hi, pid);
+				consider_pid_file(hi, fe->name, pid);
 		}
 		break;
 	case AMX_FS_DUMP:

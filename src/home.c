@@ -177,6 +177,14 @@ struct amx_app *amx_home_app_with_pid(struct amx_home *h, int pid)
 	return NULL;
 }
 
+struct amx_app *amx_home_app_by_pid_file(struct amx_home *h, const char *file)
+{
+	for (size_t i = 0; i < h->n_apps; i++)
+		if (h->apps[i].pid_file[0] && !strcmp(h->apps[i].pid_file, file))
+			return &h->apps[i];
+	return NULL;
+}
+
 struct amx_app *amx_home_app_of_pid(struct amx_home *h, int pid)
 {
 	char name[AMX_NAME_MAX], home[4200];
@@ -266,6 +274,14 @@ static void sync_apps(struct amx_home *h, const char *const *only, int n_only)
 			amx_app_policy_init(&a->pol);
 		}
 		a->desired_online = d->status != AMX_ST_STOPPED && d->status != AMX_ST_STOPPING;
+		a->pid_file[0] = '\0';
+		char pids_dir[4200];
+		snprintf(pids_dir, sizeof(pids_dir), "%s/pids/", h->path);
+		const char *base = strrchr(d->pid_path, '/');
+		/* Only a pid file in this home's pids/ is one we watch. */
+		if (base && (size_t)(base + 1 - d->pid_path) == strlen(pids_dir) &&
+		    !strncmp(d->pid_path, pids_dir, strlen(pids_dir)))
+			snprintf(a->pid_file, sizeof(a->pid_file), "%s", base + 1);
 		a->max_memory_bytes = d->max_memory_bytes;
 	}
 	free(h->apps);

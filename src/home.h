@@ -15,6 +15,7 @@
 
 struct amx_app {
 	char name[AMX_NAME_MAX];
+	char pid_file[256];     /* basename of pm_pid_path under pids/, "" when unknown */
 	bool desired_online;    /* the dump saved it as running */
 	int pid;                /* live pid, 0 when none */
 	uint64_t start_ticks;   /* of pid, to tell a reused pid apart */
@@ -79,6 +80,9 @@ int amx_home_read_pid_file(const struct amx_home *h, const char *file);
 struct amx_app *amx_home_app_of_pid(struct amx_home *h, int pid);
 struct amx_app *amx_home_app_by_name(struct amx_home *h, const char *name);
 struct amx_app *amx_home_app_with_pid(struct amx_home *h, int pid);
+/* Which app does pids/<file> belong to, by the dump's pm_pid_path (never by rebuilding the
+ * file name from the app name: PM2 sanitises it). NULL when none. */
+struct amx_app *amx_home_app_by_pid_file(struct amx_home *h, const char *file);
 
 /* dump.pm2 read result. */
 struct amx_dump_read {
