@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "bpf_loader.h"
@@ -16,6 +17,7 @@ struct amx_bpf {
 	amx_bpf_handler handler;
 	void *ctx;
 	const char *attach_kind;
+	int stats_fd;     /* held while we run: the kernel counts run_cnt/run_time_ns */
 };
 
 /* libbpf's print callback has no context pointer, so the choice is process-wide. */
@@ -138,6 +140,10 @@ struct amx_bpf *amx_bpf_open(bool verbose, amx_bpf_handler handler, void *ctx,
 		snprintf(err, errlen, "failed to create ring buffer reader: %s", strerror(errno));
 		goto fail;
 	}
+	/* Program run counts and times for `status` and `top`, without touching the global
+	 * kernel.bpf_stats_enabled sysctl: the kernel counts while this descriptor is open.
+	 * Optional: a kernel that refuses just shows zeros. */
+	b->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	return b;
 
 fail:
@@ -151,6 +157,8 @@ void amx_bpf_close(struct amx_bpf *b)
 		return;
 	ring_buffer__free(b->ring);
 	amexbpf_bpf__destroy(b->skel);
+	if (b->stats_fd > 0)
+		close(b->stats_fd);
 	free(b);
 }
 
