@@ -44,23 +44,49 @@ struct mm_struct___pre62 {
 	struct mm_rss_stat___pre62 rss_stat;
 } __attribute__((preserve_access_index));
 
+/* Scratch for assembling a cgroup path: twice the path so that a read of AMX_MEMCG_LEN
+ * bytes at any offset below AMX_MEMCG_LEN stays inside, which the verifier can prove. */
+struct memcg_scratch {
+	char buf[2 * AMX_MEMCG_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct memcg_scratch);
+} memcg_scratch SEC(".maps");
+
+/* kernfs_node->parent became the RCU-annotated __parent in 6.15. */
+struct kernfs_node___pre615 {
+	struct kernfs_node *parent;
+} __attribute__((preserve_access_index));
+
 /* The mark_victim tracepoint record: its `uid` field tells us the hook passes a task
  * (6.x) rather than only a pid (older kernels). */
 struct trace_event_raw_mark_victim___new {
 	__u32 uid;
 } __attribute__((preserve_access_index));
 
-static __always_inline struct amx_event *reserve_event(void)
+/* size: AMX_EVENT_BASE_SIZE, or sizeof(struct amx_event) for an OOM record (a constant
+ * at every call site once inlined, as the ring buffer and memset need). */
+static __always_inline struct amx_event *reserve_sized(__u64 size)
 {
-	struct amx_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	struct amx_event *ev = bpf_ringbuf_reserve(&events, size, 0);
 
 	if (!ev) {
 		__sync_fetch_and_add(&lost_events, 1);
 		return NULL;
 	}
-	__builtin_memset(ev, 0, sizeof(*ev));
+	__builtin_memset(ev, 0, size);
 	ev->ts_ns = bpf_ktime_get_boot_ns();
 	return ev;
+}
+
+/* Every record but OOM stops before the memcg fields: do not touch them. */
+static __always_inline struct amx_event *reserve_event(void)
+{
+	return reserve_sized(AMX_EVENT_BASE_SIZE);
 }
 
 static __always_inline __u64 task_start_boottime(struct task_struct *task)
@@ -257,9 +283,105 @@ static __always_inline void fill_oom_memory(struct amx_event *ev, struct task_st
 	ev->oom_fields = 1;
 }
 
+static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
+{
+	if (bpf_core_field_exists(kn->__parent))
+		return BPF_CORE_READ(kn, __parent);
+	return BPF_CORE_READ((struct kernfs_node___pre615 *)kn, parent);
+}
+
+/* The victim's memory cgroup: the cgroup of its memory controller state (v1 hierarchy or
+ * v2, wherever the controller is bound), or its v2 cgroup when the kernel has no memory
+ * controller. Read here, at mark_victim, because by the time user space could look at
+ * /proc/PID/cgroup the dying task has already been moved out of it. */
+static __always_inline struct cgroup *victim_memcg(struct task_struct *task, __u32 *flags)
+{
+	struct css_set *cset = BPF_CORE_READ(task, cgroups);
+	struct cgroup *cg = NULL;
+
+	if (!cset)
+		return NULL;
+	if (bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id)) {
+		int id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+		int count = bpf_core_enum_value(enum cgroup_subsys_id, CGROUP_SUBSYS_COUNT);
+
+		if (id >= 0 && id < count) /* cset->subsys is CGROUP_SUBSYS_COUNT long */
+			cg = BPF_CORE_READ(cset, subsys[id], cgroup);
+	}
+	if (!cg && bpf_core_field_exists(cset->dfl_cgrp))
+		cg = BPF_CORE_READ(cset, dfl_cgrp);
+	if (!cg)
+		return NULL;
+	/* The default hierarchy is the one with id 0 (v1 hierarchies count from 1). */
+	*flags = BPF_CORE_READ(cg, root, hierarchy_id) == 0 ? AMX_MEMCG_V2 : AMX_MEMCG_V1;
+	return cg;
+}
+
+/* Write cg's path ("/a/b", "/" for the root) into ev->memcg: its kernfs names walked up
+ * at most AMX_MEMCG_DEPTH levels, then written top-down. A deeper path keeps its last
+ * levels after "...", and a path longer than the buffer is cut. */
+static __always_inline void fill_memcg(struct amx_event *ev, struct task_struct *task)
+{
+	struct kernfs_node *chain[AMX_MEMCG_DEPTH];
+	struct kernfs_node *kn, *parent;
+	struct memcg_scratch *s;
+	__u32 zero = 0, flags = 0, off = 0;
+	struct cgroup *cg;
+	int depth = 0;
+
+	cg = victim_memcg(task, &flags);
+	s = bpf_map_lookup_elem(&memcg_scratch, &zero);
+	if (!cg || !s)
+		return;
+	kn = BPF_CORE_READ(cg, kn);
+#pragma unroll
+	for (int i = 0; i < AMX_MEMCG_DEPTH; i++) {
+		if (!kn)
+			break;
+		parent = kn_parent(kn);
+		if (!parent) /* kn is the hierarchy's root: not part of the path */
+			break;
+		chain[depth++] = kn;
+		kn = parent;
+	}
+	if (kn && kn_parent(kn)) {
+		flags |= AMX_MEMCG_TRUNCATED;
+		s->buf[0] = '.';
+		s->buf[1] = '.';
+		s->buf[2] = '.';
+		off = 3;
+	}
+#pragma unroll
+	for (int i = AMX_MEMCG_DEPTH - 1; i >= 0; i--) {
+		long n;
+
+		if (i >= depth || off >= AMX_MEMCG_LEN - 1)
+			continue;
+		/* The mask proves the bound to the verifier; the barrier keeps the compiler,
+		 * which already knows off < AMX_MEMCG_LEN, from dropping it. */
+		barrier_var(off);
+		s->buf[off & (AMX_MEMCG_LEN - 1)] = '/';
+		off++;
+		barrier_var(off);
+		n = bpf_probe_read_kernel_str(&s->buf[off & (AMX_MEMCG_LEN - 1)], AMX_MEMCG_LEN,
+					      BPF_CORE_READ(chain[i], name));
+		if (n > 1)
+			off += n - 1; /* without the NUL, which the next '/' overwrites */
+	}
+	/* Each name read ends in a NUL (a failed read zero-fills), so the path is terminated
+	 * where it ends; only a cut one needs the last byte. */
+	if (depth == 0) {
+		s->buf[0] = '/';
+		s->buf[1] = '\0';
+	}
+	__builtin_memcpy(ev->memcg, s->buf, AMX_MEMCG_LEN);
+	ev->memcg[AMX_MEMCG_LEN - 1] = '\0';
+	ev->memcg_flags = flags;
+}
+
 static __always_inline int handle_oom_victim(struct task_struct *task, __u32 uid)
 {
-	struct amx_event *ev = reserve_event();
+	struct amx_event *ev = reserve_sized(sizeof(struct amx_event));
 
 	if (!ev)
 		return 0;
@@ -268,6 +390,7 @@ static __always_inline int handle_oom_victim(struct task_struct *task, __u32 uid
 	ev->uid = uid;
 	ev->oom_score_adj = BPF_CORE_READ(task, signal, oom_score_adj);
 	fill_oom_memory(ev, task);
+	fill_memcg(ev, task);
 	bpf_ringbuf_submit(ev, 0);
 	return 0;
 }

@@ -5,6 +5,8 @@
 #define AMEXBPF_H
 
 #define AMX_COMM_LEN 16
+#define AMX_MEMCG_LEN 256 /* a memory cgroup path, NUL-terminated, cut to fit */
+#define AMX_MEMCG_DEPTH 8 /* levels walked up from the victim's memory cgroup */
 
 enum amx_event_type {
 	AMX_EV_EXIT = 1, /* last thread of a watched process exited */
@@ -18,6 +20,13 @@ enum amx_watch_flags {
 	AMX_WATCH_PROC = 1 << 0,     /* report this process's exit */
 	AMX_WATCH_CHILDREN = 1 << 1, /* watch every new process it forks (the God daemon) */
 	AMX_WATCH_FORKED = 1 << 2,   /* set by BPF on a child added at fork; report its exec */
+};
+
+/* amx_event.memcg_flags: where the path in amx_event.memcg comes from. */
+enum amx_memcg_flags {
+	AMX_MEMCG_V1 = 1 << 0,        /* the memory controller's cgroup v1 hierarchy */
+	AMX_MEMCG_V2 = 1 << 1,        /* the default (v2) hierarchy */
+	AMX_MEMCG_TRUNCATED = 1 << 2, /* deeper than AMX_MEMCG_DEPTH: the path starts "..." */
 };
 
 struct amx_watch {
@@ -42,10 +51,20 @@ struct amx_event {
 	__u64 file_rss_kb;
 	__u64 shmem_rss_kb;
 	char comm[AMX_COMM_LEN];
+	/* ---- AMX_EV_OOM records only: other records end here (AMX_EVENT_BASE_SIZE bytes)
+	 * so the ring buffer holds as many exits as before; the loader zero-fills the rest. */
+	__u32 memcg_flags;       /* enum amx_memcg_flags; 0 when the kernel gave no cgroup */
+	__u32 pad0;
+	char memcg[AMX_MEMCG_LEN]; /* e.g. "/amx-oom-1234", "/" for the root group */
 };
 
+#define AMX_EVENT_BASE_SIZE 96
+
 #ifndef __bpf__
-_Static_assert(sizeof(struct amx_event) == 96, "struct amx_event layout changed");
+_Static_assert(__builtin_offsetof(struct amx_event, memcg_flags) == AMX_EVENT_BASE_SIZE,
+	       "struct amx_event: the fields every record carries changed");
+_Static_assert(sizeof(struct amx_event) == AMX_EVENT_BASE_SIZE + 8 + AMX_MEMCG_LEN,
+	       "struct amx_event layout changed");
 _Static_assert(sizeof(struct amx_watch) == 16, "struct amx_watch layout changed");
 #endif
 

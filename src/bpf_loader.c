@@ -86,11 +86,17 @@ static struct amexbpf_bpf *open_and_load(bool use_btf, int *err, const char **st
 static int on_ring_sample(void *ctx, void *data, size_t size)
 {
 	struct amx_bpf *b = ctx;
+	struct amx_event short_record;
 
+	if (size == sizeof(struct amx_event)) {
+		b->handler(b->ctx, data);
+	} else if (size == AMX_EVENT_BASE_SIZE) {
+		/* Most records stop before the OOM-only fields: hand over a whole struct. */
+		memset(&short_record, 0, sizeof(short_record));
+		memcpy(&short_record, data, AMX_EVENT_BASE_SIZE);
+		b->handler(b->ctx, &short_record);
+	}
 	/* A record of another size means the two sides were built from different headers. */
-	if (size != sizeof(struct amx_event))
-		return 0;
-	b->handler(b->ctx, data);
 	return 0;
 }
 

@@ -37,6 +37,7 @@
 #include "proc.h"
 #include "retain.h"
 #include "procconn.h"
+#include "oomwait.h"
 #include "sdrun.h"
 #include "selftest.h"
 #include "spawn.h"
@@ -78,6 +79,7 @@ struct daemon {
 	 * of amexbpf.detect_latency_us. */
 	uint64_t handled_ns;
 	char pm2_version[64];     /* from the start-up self-test */
+	struct amx_oomwait oomwait; /* oom-killed events waiting for their outcome */
 };
 
 static struct daemon D;
@@ -209,6 +211,45 @@ static bool build_argv(struct amx_argv *argv, int tier, const struct amx_home *h
 
 static void run_actions(int hi, int ai, struct amx_actions *acts);
 
+static void send_held_oom(struct amx_oom_pending *p, const struct amx_oom_outcome *o)
+{
+	sink_write(amx_oom_event_new(&D.stream, &p->kev, D.homes[p->home].path, p->app, o));
+	amx_oomwait_release(p);
+}
+
+/* A held oom-killed goes out once the victim has exited and the policy has decided: PM2
+ * gave the app a new pid while we waited for it (sent just before pm2-restarted-app), or
+ * the wait for PM2 is over (sent just before what the policy does next). */
+static void resolve_held_oom(int hi, int ai, const struct amx_actions *acts)
+{
+	const struct amx_app *a = &D.homes[hi].apps[ai];
+	struct amx_oom_pending *p = amx_oomwait_find(&D.oomwait, hi, a->name);
+	if (!p || (a->pid && a->pid == (int)p->kev.pid))
+		return; /* nothing held, or the victim has not exited yet */
+	struct amx_oom_outcome o = { .result = AMX_OOM_NOT_RESTARTED };
+	for (int i = 0; i < acts->n; i++)
+		if (acts->a[i].kind == AMX_ACT_EMIT && acts->a[i].emit == AMX_EMIT_PM2_RESTARTED_APP) {
+			o.result = AMX_OOM_PM2_RESTARTED;
+			o.new_pid = acts->a[i].pid;
+			o.restart_ms = acts->a[i].ms;
+		}
+	if (o.result != AMX_OOM_PM2_RESTARTED &&
+	    (a->pol.state == AMX_APP_WAIT_PM2 || a->pol.state == AMX_APP_QUERYING))
+		return;
+	send_held_oom(p, &o);
+}
+
+/* Held past AMX_OOM_HOLD_MAX_MS: the policy never decided (a victim that did not exit). */
+static void tick_held_ooms(void *ctx, uint64_t now)
+{
+	(void)ctx;
+	struct amx_oom_pending *p;
+	struct amx_oom_outcome o = { .result = AMX_OOM_NOT_RESTARTED };
+	while ((p = amx_oomwait_expired(&D.oomwait, now)))
+		send_held_oom(p, &o);
+	amx_loop_wake_at(amx_oomwait_next_deadline(&D.oomwait));
+}
+
 static void feed_app(int hi, int ai, struct amx_input in)
 {
 	struct amx_home *h = &D.homes[hi];
@@ -218,6 +259,7 @@ static void feed_app(int hi, int ai, struct amx_input in)
 	in.now_ms = in.now_ms ? in.now_ms : now_ms();
 	in.rand = (uint32_t)random();
 	amx_app_step(&a->pol, &cfg, &in, &acts);
+	resolve_held_oom(hi, ai, &acts);
 	run_actions(hi, ai, &acts);
 }
 
@@ -791,7 +833,7 @@ static void app_exited(int hi, struct amx_app *a, const struct amx_event *kev)
 	amx_event_set_int(ev, "process.pid", pid);
 	if (kev) {
 		set_exit_fields(ev, kev);
-		amx_event_set_bool(ev, "amexbpf.oom", a->last_oom);
+		amx_event_set_bool(ev, "amexbpf.oom_killed", a->last_oom);
 	}
 	set_app_fields(ev, h, a);
 	sink_write(ev);
@@ -865,21 +907,15 @@ static void on_kernel_event(void *ctx, const struct amx_event *ev)
 			if (!a)
 				continue;
 			a->last_oom = true;
-			json_t *e = amx_event_new(&D.stream, "oom-killed", "critical", "alert",
-						  "process", "end", ev->ts_ns,
-						  "the kernel chose %s (pid %u) as OOM victim", a->name,
-						  ev->pid);
-			amx_event_set_int(e, "process.pid", (int)ev->pid);
-			amx_event_set_str(e, "process.name", ev->comm);
-			if (ev->oom_fields) {
-				amx_event_set_int(e, "amexbpf.oom.anon_rss_kb", (int64_t)ev->anon_rss_kb);
-				amx_event_set_int(e, "amexbpf.oom.file_rss_kb", (int64_t)ev->file_rss_kb);
-				amx_event_set_int(e, "amexbpf.oom.shmem_rss_kb", (int64_t)ev->shmem_rss_kb);
-				amx_event_set_int(e, "amexbpf.oom.total_vm_kb", (int64_t)ev->total_vm_kb);
-			}
-			amx_event_set_int(e, "amexbpf.oom.oom_score_adj", ev->oom_score_adj);
-			set_app_fields(e, h, a);
-			sink_write(e);
+			/* Sent when PM2's part is known (resolve_held_oom); an earlier kill of the
+			 * app still held, or no room to hold this one, goes out now. */
+			struct amx_oom_outcome unknown = { .result = AMX_OOM_RESULT_UNKNOWN };
+			struct amx_oom_pending *p = amx_oomwait_find(&D.oomwait, hi, a->name);
+			if (p)
+				send_held_oom(p, &unknown);
+			if (!amx_oomwait_hold(&D.oomwait, hi, a->name, ev, now_ms()))
+				sink_write(amx_oom_event_new(&D.stream, ev, h->path, a->name, &unknown));
+			amx_loop_wake_at(amx_oomwait_next_deadline(&D.oomwait));
 		}
 		break;
 	default:
@@ -1721,6 +1757,7 @@ int amx_daemon_run(struct amx_options *o)
 	amx_loop_add_fd(amx_watcher_fd(D.watcher), EPOLLIN, on_watcher_ready, NULL);
 	amx_loop_add_fd(D.sigfd, EPOLLIN, on_signal, NULL);
 	amx_loop_add_ticker(tick_policies, NULL);
+	amx_loop_add_ticker(tick_held_ooms, NULL);
 
 	emit_started();
 	initial_state(0);
@@ -1740,6 +1777,10 @@ int amx_daemon_run(struct amx_options *o)
 		}
 	}
 
+	struct amx_oom_pending *held;
+	struct amx_oom_outcome unknown = { .result = AMX_OOM_RESULT_UNKNOWN };
+	while ((held = amx_oomwait_any(&D.oomwait)))
+		send_held_oom(held, &unknown);
 	json_t *ev = amx_event_new(&D.stream, "monitor-stopping", "info", "event", "host", "end", 0,
 				   "amexbpf is stopping");
 	sink_write(ev);

@@ -132,7 +132,7 @@ static void on_event(void *ctx, json_t *ev, const char *line)
 	if (!strcmp(action, "process-exited")) {
 		const char *sig = str_at(ev, "amexbpf.signal");
 		int64_t code = json_integer_value(amx_event_get(ev, "process.exit_code"));
-		const char *reason = json_is_true(amx_event_get(ev, "amexbpf.oom")) ? "oom"
+		const char *reason = json_is_true(amx_event_get(ev, "amexbpf.oom_killed")) ? "oom"
 				     : sig ? sig : code == 0 ? "exit_clean" : "exit_error";
 		if (!amx_event_get(ev, "process.exit_code"))
 			reason = "unseen";

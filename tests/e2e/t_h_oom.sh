@@ -1,9 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # A real OOM kill: a memory hog in a 64 MiB cgroup (v1) is chosen by the kernel; amexbpf
-# reports oom-killed with the kernel's numbers, then the SIGKILL exit. PM2 restarts it
-# (outside the cgroup). Without BPF (AMX_MODE=no-bpf) the kernel's choice is not seen: the
-# exit is a plain SIGKILL, monitor-started said so, and no oom-killed is made up.
+# reports the SIGKILL exit at once, and oom-killed with the kernel's numbers and the memory
+# cgroup once PM2 has restarted it (outside the cgroup): pm2_restarted true, the new pid.
+# With OOM_PM2_RESTARTS=no (t_h2) the app runs with --no-autorestart: oom-killed says
+# pm2_restarted false once the grace is over, and tier 1 brings the app back.
+# Without BPF (AMX_MODE=no-bpf) the kernel's choice is not seen: the exit is a plain
+# SIGKILL, monitor-started said so, and no oom-killed is made up.
 source "$(dirname "$0")/lib.sh"
 
 setup_test
@@ -22,14 +25,21 @@ remove_oom_cgroup() {
 }
 CLEANUP_HOOKS+=(remove_oom_cgroup)
 
-pm2u_env PORT="$PORT" -- start "$T/app/hog.js" --name "$HOG" >/dev/null || fail "pm2 start hog.js failed"
+pm2_restarts=${OOM_PM2_RESTARTS:-yes}
+start_args=() amx_args=()
+if [ "$pm2_restarts" = no ]; then
+	start_args=(--no-autorestart)
+	amx_args=(--grace 1 --manual-grace 0) # PM2 will not: recover at once
+fi
+pm2u_env PORT="$PORT" -- start "$T/app/hog.js" --name "$HOG" "${start_args[@]}" >/dev/null ||
+	fail "pm2 start hog.js failed"
 pm2u save >/dev/null || fail "pm2 save failed"
 wait_http "$PORT" 20
 hog=$(app_pid "$PORT")
 record_pid "$hog"
 record_pid "$(god_pid)"
 
-start_amexbpf
+start_amexbpf "${amx_args[@]}"
 
 mkdir "$CG" || fail "cannot create $CG"
 echo $((64 << 20)) >"$CG/memory.limit_in_bytes" || fail "cannot set the memory limit of $CG"
@@ -47,6 +57,8 @@ if [ "${AMX_MODE:-bpf}" = no-bpf ]; then
 	ev=$(wait_event process-exited ".process.pid == $hog" 15)
 	[ "$(count_events oom-killed)" -eq 0 ] || fail "oom-killed without BPF"
 else
+	# The exit is reported (and acted on) at once; oom-killed waits for PM2's part.
+	ex=$(wait_event process-exited ".process.pid == $hog" 15)
 	ev=$(wait_event oom-killed ".service.name == \"$HOG\"" 15)
 	[ "$(jq_field "$ev" .process.pid)" = "$hog" ] || fail "oom-killed names pid $(jq_field "$ev" .process.pid), expected $hog"
 	jq -e '.amexbpf.oom.anon_rss_kb > 0' <<<"$ev" >/dev/null || fail "oom-killed has no amexbpf.oom.anon_rss_kb > 0: $ev"
@@ -56,9 +68,45 @@ else
 	       and .amexbpf.oom.total_vm_kb > .amexbpf.oom.anon_rss_kb and .amexbpf.oom.file_rss_kb >= 0
 	       and .amexbpf.oom.shmem_rss_kb >= 0 and (.amexbpf.oom.oom_score_adj | type == "number")' <<<"$ev" >/dev/null ||
 		fail "oom-killed detail fields missing or implausible: $ev"
-	ev=$(wait_event process-exited ".process.pid == $hog" 10)
+	# The group the kernel killed it in, though the victim had left it by the exit.
+	[ "$(jq_field "$ev" .amexbpf.oom.memcg)" = "/${CG##*/}" ] ||
+		fail "oom-killed names memory cgroup $(jq_field "$ev" .amexbpf.oom.memcg), expected /${CG##*/}"
+	[ "$(jq_field "$ev" .amexbpf.oom.memcg_hierarchy)" = v1 ] || fail "oom-killed memcg_hierarchy is not v1: $ev"
+	# Held, not late: stamped with the kernel's time of the kill (before the exit).
+	[ "$(jq_field "$ev" '."@timestamp"')" \< "$(jq_field "$ex" '."@timestamp"')" ] ||
+		[ "$(jq_field "$ev" '."@timestamp"')" = "$(jq_field "$ex" '."@timestamp"')" ] ||
+		fail "oom-killed @timestamp $(jq_field "$ev" '."@timestamp"') is after the exit's $(jq_field "$ex" '."@timestamp"')"
+	jq -e '.amexbpf.oom == true' <<<"$ex" >/dev/null || fail "the victim's process-exited does not say amexbpf.oom: $ex"
+	if [ "$pm2_restarts" = no ]; then
+		# PM2 leaves it down: oom-killed says so when the grace is over, before tier 1.
+		jq -e '.amexbpf.oom.pm2_restarted == false and (.amexbpf.oom | has("new_pid") | not)' <<<"$ev" >/dev/null ||
+			fail "oom-killed does not say pm2_restarted false: $ev"
+		tier=$(wait_event recovery-started ".service.name == \"$HOG\"" 10)
+		[ "$(jq_field "$ev" .event.sequence)" -gt "$(jq_field "$ex" .event.sequence)" ] &&
+			[ "$(jq_field "$ev" .event.sequence)" -lt "$(jq_field "$tier" .event.sequence)" ] ||
+			fail "oom-killed is not between process-exited and recovery-started"
+		wait_event recovery-succeeded ".service.name == \"$HOG\"" 15 >/dev/null
+		[ "$(count_events pm2-restarted-app)" -eq 0 ] || fail "pm2-restarted-app for an app PM2 does not restart"
+		log "oom-killed: $(jq -c .amexbpf.oom <<<"$ev")"
+		ev=$ex
+	else
+		# PM2 brought it back: oom-killed says so, with the pid that answers and the time.
+		new=$(wait_http_new_pid "$PORT" "$hog" 10)
+		record_pid "$new"
+		back=$(wait_event pm2-restarted-app ".service.name == \"$HOG\"" 10)
+		jq -e --argjson new "$new" '.amexbpf.oom.pm2_restarted == true and .amexbpf.oom.new_pid == $new
+		       and (.amexbpf.oom.pm2_restart_ms | type == "number")' <<<"$ev" >/dev/null ||
+			fail "oom-killed does not say PM2 restarted it as pid $new: $ev"
+		[ "$(jq_field "$back" .process.pid)" = "$new" ] || fail "pm2-restarted-app names pid $(jq_field "$back" .process.pid), expected $new"
+		# Sent after the exit and just before pm2-restarted-app.
+		[ "$(jq_field "$ev" .event.sequence)" -gt "$(jq_field "$ex" .event.sequence)" ] &&
+			[ "$(jq_field "$ev" .event.sequence)" -lt "$(jq_field "$back" .event.sequence)" ] ||
+			fail "oom-killed is not between process-exited and pm2-restarted-app"
+		log "oom-killed: $(jq -c .amexbpf.oom <<<"$ev")"
+		ev=$ex
+	fi
 fi
 [ "$(jq_field "$ev" .amexbpf.signal)" = SIGKILL ] || fail "the OOM victim's process-exited has signal $(jq_field "$ev" .amexbpf.signal)"
 
-record_pid "$(wait_http_new_pid "$PORT" "$hog" 10)"
+record_pid "$(wait_http_new_pid "$PORT" "$hog" 15)"
 check_contract

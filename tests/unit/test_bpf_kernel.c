@@ -444,14 +444,51 @@ static void allocate_256_mib(int fd)
 	_exit(0);
 }
 
-TEST(oom_kill_reported_with_memory)
+#define MEMCG_V1 "/sys/fs/cgroup/memory"
+
+/* Remove the groups of rel (under MEMCG_V1) deepest first; an emptied group may still be
+ * tearing down its last task, so EBUSY is retried for a while. */
+static int remove_groups(const char *rel)
 {
-	LOAD_OR_FAIL(l);
-	char dir[128], path[192], text[32];
+	char dir[512];
+	int ok = 1;
+
+	snprintf(dir, sizeof(dir), MEMCG_V1 "%s", rel);
+	while (strlen(dir) > strlen(MEMCG_V1)) {
+		int removed = 0;
+
+		for (int tries = 0; tries < 50 && !(removed = rmdir(dir) == 0); tries++) {
+			struct timespec pause_10ms = { 0, 10000000 };
+
+			if (errno != EBUSY)
+				break;
+			nanosleep(&pause_10ms, NULL);
+		}
+		if (!removed) {
+			printf("# failed to remove %s: %s\n", dir, strerror(errno));
+			ok = 0;
+		}
+		*strrchr(dir, '/') = '\0';
+	}
+	return ok;
+}
+
+/* Make every level of rel (e.g. "/a/b"), limit the deepest to 32 MiB, run a child there
+ * that allocates 256 MiB, and wait for the kernel side's OOM and exit records. */
+static void oom_in_group(const char *check_name, struct loaded *l, const char *rel,
+			 const struct amx_event **oom, const struct amx_event **ex)
+{
+	char dir[512], path[600], text[32];
 	int release;
 	pid_t pid;
 
-	snprintf(dir, sizeof(dir), "/sys/fs/cgroup/memory/amx-test-%d", (int)getpid());
+	*oom = *ex = NULL;
+	snprintf(dir, sizeof(dir), MEMCG_V1 "%s", rel);
+	for (char *slash = dir + strlen(MEMCG_V1) + 1; (slash = strchr(slash, '/')); slash++) {
+		*slash = '\0';
+		CHECK(mkdir(dir, 0755) == 0 || errno == EEXIST);
+		*slash = '/';
+	}
 	CHECK(mkdir(dir, 0755) == 0 || errno == EEXIST);
 	snprintf(path, sizeof(path), "%s/memory.limit_in_bytes", dir);
 	CHECK(write_file(path, "33554432") == 0);
@@ -465,13 +502,24 @@ TEST(oom_kill_reported_with_memory)
 	CHECK(moved);
 	if (!moved)
 		kill(pid, SIGKILL); /* never let it allocate 256 MiB outside the group */
-	CHECK(amx_bpf_watch(l.bpf, pid, AMX_WATCH_PROC, 0) == 0);
+	CHECK(amx_bpf_watch(l->bpf, pid, AMX_WATCH_PROC, 0) == 0);
 	release_child(release);
 	int status = wait_child(pid);
-	const struct amx_event *oom = wait_event(&l, AMX_EV_OOM, pid);
-	const struct amx_event *ex = wait_event(&l, AMX_EV_EXIT, pid);
 
+	*oom = wait_event(l, AMX_EV_OOM, pid);
+	*ex = wait_event(l, AMX_EV_EXIT, pid);
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	CHECK(remove_groups(rel));
+}
+
+TEST(oom_kill_reported_with_memory)
+{
+	LOAD_OR_FAIL(l);
+	const struct amx_event *oom, *ex;
+	char rel[64];
+
+	snprintf(rel, sizeof(rel), "/amx-test-%d", (int)getpid());
+	oom_in_group(check_name, &l, rel, &oom, &ex);
 	CHECK(oom != NULL);
 	if (oom) {
 		CHECK(oom->oom_fields == 1);
@@ -480,29 +528,43 @@ TEST(oom_kill_reported_with_memory)
 		CHECK(oom->uid == getuid());
 		CHECK(oom->oom_score_adj == 0);
 		CHECK(oom->start_boottime_ns != 0);
-		printf("# oom victim %u: anon %llu kB, file %llu kB, shmem %llu kB, vm %llu kB\n",
+		/* The group it was killed in, read by the kernel side before the exit moved it. */
+		CHECK(strcmp(oom->memcg, rel) == 0);
+		CHECK(oom->memcg_flags == AMX_MEMCG_V1);
+		printf("# oom victim %u: anon %llu kB, file %llu kB, shmem %llu kB, vm %llu kB, memcg %s\n",
 		       oom->pid, (unsigned long long)oom->anon_rss_kb,
 		       (unsigned long long)oom->file_rss_kb, (unsigned long long)oom->shmem_rss_kb,
-		       (unsigned long long)oom->total_vm_kb);
+		       (unsigned long long)oom->total_vm_kb, oom->memcg);
 	}
 	CHECK(ex != NULL);
-	if (ex)
+	if (ex) {
 		CHECK(amx_decode_exit(ex->exit_code).signal == SIGKILL);
+		CHECK(ex->memcg[0] == '\0' && ex->memcg_flags == 0); /* short record, zero-filled */
+	}
 	if (oom && ex)
 		CHECK(oom->ts_ns <= ex->ts_ns);
-	/* The group is empty once the child is reaped; rmdir may still race its teardown. */
-	int removed = 0;
+	unload_programs(&l);
+}
 
-	for (int tries = 0; tries < 50 && !(removed = rmdir(dir) == 0); tries++) {
-		struct timespec pause_10ms = { 0, 10000000 };
+/* Deeper than the kernel side walks: the last AMX_MEMCG_DEPTH levels after "...". */
+TEST(oom_memcg_path_of_a_deep_group_keeps_its_last_levels)
+{
+	LOAD_OR_FAIL(l);
+	const struct amx_event *oom, *ex;
+	char rel[256], expect[256];
+	int n;
 
-		if (errno != EBUSY)
-			break;
-		nanosleep(&pause_10ms, NULL);
+	n = snprintf(rel, sizeof(rel), "/amx-deep-%d", (int)getpid());
+	for (int level = 1; level <= AMX_MEMCG_DEPTH; level++)
+		n += snprintf(rel + n, sizeof(rel) - (size_t)n, "/level-%d", level);
+	snprintf(expect, sizeof(expect), "...%s", strchr(rel + 1, '/'));
+	oom_in_group(check_name, &l, rel, &oom, &ex);
+	CHECK(oom != NULL);
+	if (oom) {
+		printf("# memcg %s\n", oom->memcg);
+		CHECK(strcmp(oom->memcg, expect) == 0);
+		CHECK(oom->memcg_flags == (AMX_MEMCG_V1 | AMX_MEMCG_TRUNCATED));
 	}
-	if (!removed)
-		printf("# failed to remove %s: %s\n", dir, strerror(errno));
-	CHECK(removed);
 	unload_programs(&l);
 }
 
@@ -517,5 +579,6 @@ int main(void)
 	RUN(watched_parent_children_fork_exec_exit);
 	RUN(unwatched_exit_is_silent);
 	RUN(oom_kill_reported_with_memory);
+	RUN(oom_memcg_path_of_a_deep_group_keeps_its_last_levels);
 	CHECK_DONE();
 }
