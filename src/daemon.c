@@ -736,6 +736,9 @@ static void app_exited(int hi, struct amx_app *a, const struct amx_event *kev)
 		set_exit_fields(ev, kev);
 		amx_event_set_bool(ev, "amexbpf.oom", a->last_oom);
 	}
+	/* Found gone by a re-scan (its exit lost, or before we watched it): how it ended is
+	 * not known, and no exit code is made up. */
+	amx_event_set_bool(ev, "amexbpf.exit_seen", kev != NULL);
 	set_app_fields(ev, h, a);
 	sink_write(ev);
 	a->pid = 0;
