@@ -36,9 +36,5 @@ g2=$(wait_live_god "$g" 10)
 record_pid "$g2"
 new=$(wait_http_new_pid "$PORT" "$app" 20)
 record_pid "$new"
-mark_events
-kill -KILL "$new"
-wait_event process-exited ".process.pid == $new" 5 >/dev/null
-wait_event pm2-restarted-app ".service.name == \"$APP_NAME\"" 10 >/dev/null
-wait_http "$PORT" 15
+kill_app_expect_pm2_restart "$new"
 check_contract

@@ -30,9 +30,5 @@ new=$(wait_http_new_pid "$PORT" "$app" 20)
 record_pid "$new"
 [ -d "$PM2_HOME/pids" ] || fail "pids/ was not made again by the new daemon"
 ls "$PM2_HOME"/pids/*.pid >/dev/null 2>&1 || fail "no pid file in the new pids/"
-mark_events
-kill -KILL "$new"
-wait_event process-exited ".process.pid == $new" 5 >/dev/null
-wait_event pm2-restarted-app ".service.name == \"$APP_NAME\"" 10 >/dev/null
-wait_http "$PORT" 15
+kill_app_expect_pm2_restart "$new"
 check_contract
