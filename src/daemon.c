@@ -290,7 +290,6 @@ static struct command *new_command(void)
 }
 
 static void on_command_exit(void *ctx, int fd, uint32_t events);
-static void on_command_output(void *ctx, int fd, uint32_t events);
 
 /* A tier command outlives us if we are killed (it has its own session, so that a time-out
  * can kill its group). Each one is named in the state directory while it runs, so that the
@@ -347,8 +346,6 @@ static int start_command(int hi, int ai, int tier, int attempt, const struct amx
 	if (tier > 0)
 		record_running(h, c);
 	amx_loop_add_fd(c->child.pidfd, EPOLLIN, on_command_exit, c);
-	if (c->child.out_fd >= 0)
-		amx_loop_add_fd(c->child.out_fd, EPOLLIN, on_command_output, c);
 	logv("started %s (pid %d) as %s", argv->v[0], c->child.pid, h->owner.name);
 	return idx;
 }
@@ -835,6 +832,9 @@ static void app_exited(int hi, struct amx_app *a, const struct amx_event *kev)
 		set_exit_fields(ev, kev);
 		amx_event_set_bool(ev, "amexbpf.oom_killed", a->last_oom);
 	}
+	/* Found gone by a re-scan (its exit lost, or before we watched it): how it ended is
+	 * not known, and no exit code is made up. */
+	amx_event_set_bool(ev, "amexbpf.exit_seen", kev != NULL);
 	set_app_fields(ev, h, a);
 	sink_write(ev);
 	a->pid = 0;
@@ -1046,8 +1046,6 @@ static void finish_command(int idx)
 	if (!amx_child_reap(&c->child))
 		return;
 	amx_loop_del_fd(c->child.pidfd);
-	if (c->child.out_fd >= 0)
-		amx_loop_del_fd(c->child.out_fd);
 	int hi = c->home, ai = c->app, tier = c->tier;
 	struct amx_home *h = &D.homes[hi];
 	if (tier > 0)
@@ -1123,7 +1121,11 @@ static void check_command_deadlines(uint64_t now)
 {
 	for (int i = 0; i < MAX_COMMANDS; i++) {
 		struct command *c = &D.cmds[i];
-		if (c->used && !c->child.timed_out && now >= c->deadline_ms)
+		if (!c->used)
+			continue;
+		/* Take output in as it comes, so that what overflows is dropped early. */
+		amx_child_read_output(&c->child);
+		if (!c->child.timed_out && now >= c->deadline_ms)
 			amx_child_kill_group(&c->child);
 	}
 }
@@ -1139,14 +1141,6 @@ static void on_command_exit(void *ctx, int fd, uint32_t events)
 	struct command *c = ctx;
 	if (c->used)
 		finish_command((int)(c - D.cmds));
-}
-
-static void on_command_output(void *ctx, int fd, uint32_t events)
-{
-	(void)events;
-	struct command *c = ctx;
-	if (c->used && !amx_child_read_output(&c->child))
-		amx_loop_del_fd(fd);
 }
 
 /* After every wake-up: act on expired deadlines, then ask for the next one. */
@@ -1175,7 +1169,9 @@ static void tick_policies(void *ctx, uint64_t now)
 	}
 	for (int i = 0; i < MAX_COMMANDS; i++)
 		if (D.cmds[i].used && !D.cmds[i].child.timed_out)
-			amx_loop_wake_at(D.cmds[i].deadline_ms);
+			/* at least each second: its output is taken in (and capped) as it comes */
+			amx_loop_wake_at(D.cmds[i].deadline_ms < now + 1000 ? D.cmds[i].deadline_ms
+									     : now + 1000);
 }
 
 static void on_bpf_ready(void *ctx, int fd, uint32_t events)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -435,7 +436,7 @@ static int spawn_with(struct amx_child *c, const struct amx_argv *argv, const st
 {
 	struct spawn_plan *plan;
 	struct rlimit lim;
-	int pipefd[2], rc = 0;
+	int outfd, rc = 0;
 	pid_t pid;
 
 	memset(c, 0, sizeof(*c));
@@ -465,46 +466,46 @@ static int spawn_with(struct amx_child *c, const struct amx_argv *argv, const st
 	plan->max_fd = getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY
 			       ? lim.rlim_cur : 65536;
 
-	if (pipe2(pipefd, O_CLOEXEC) != 0) {
+	/* Output goes to an anonymous memory file, not a pipe: a tier command must finish
+	 * even when we are killed meanwhile (a pipe would give it EPIPE, and `pm2 resurrect`
+	 * would die between starting the daemon and starting the apps). Read when it ends. */
+	outfd = memfd_create("amexbpf-child-output", MFD_CLOEXEC);
+	if (outfd < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "cannot create output pipe: %s", strerror(-rc));
+		snprintf(err, errlen, "cannot create an output file: %s", strerror(-rc));
 		free(plan);
 		return rc;
 	}
-	/* With stdio closed the pipe may land on 0..2, where dup2 in the child would be a
-	 * no-op that keeps FD_CLOEXEC: move the write end above 2 first. */
-	if (pipefd[1] <= STDERR_FILENO) {
-		int moved = fcntl(pipefd[1], F_DUPFD_CLOEXEC, 3);
+	/* With stdio closed the file may land on 0..2, where dup2 in the child would be a
+	 * no-op that keeps FD_CLOEXEC: move it above 2 first. */
+	if (outfd <= STDERR_FILENO) {
+		int moved = fcntl(outfd, F_DUPFD_CLOEXEC, 3);
 
 		if (moved < 0) {
 			rc = -errno;
-			snprintf(err, errlen, "cannot move output pipe: %s", strerror(-rc));
-			close(pipefd[0]);
-			close(pipefd[1]);
+			snprintf(err, errlen, "cannot move the output file: %s", strerror(-rc));
+			close(outfd);
 			free(plan);
 			return rc;
 		}
-		close(pipefd[1]);
-		pipefd[1] = moved;
+		close(outfd);
+		outfd = moved;
 	}
 
 	pid = fork();
 	if (pid < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot fork for %s: %s", argv->v[0], strerror(-rc));
-		close(pipefd[0]);
-		close(pipefd[1]);
+		close(outfd);
 		free(plan);
 		return rc;
 	}
 	if (pid == 0)
-		child_run(plan, argv, u, pipefd[1], in_r);
+		child_run(plan, argv, u, outfd, in_r);
 
 	free(plan);
-	close(pipefd[1]);
 	c->pid = pid;
-	c->out_fd = pipefd[0];
-	fcntl(c->out_fd, F_SETFL, fcntl(c->out_fd, F_GETFL) | O_NONBLOCK);
+	c->out_fd = outfd;
 	/* The child cannot be reaped behind our back before this (it is ours and unwaited),
 	 * so the pidfd names exactly this child. Without pidfds (kernels before 5.3, or
 	 * valgrind) the pid itself is safe for the same reason, until we reap it. */
@@ -514,30 +515,32 @@ static int spawn_with(struct amx_child *c, const struct amx_argv *argv, const st
 
 bool amx_child_read_output(struct amx_child *c)
 {
-	char sink[4096];
+	struct stat st;
 
 	while (c->out_fd >= 0) {
 		size_t room = sizeof(c->output) - 1 - c->out_len;
 		ssize_t n;
 
-		/* Once full, keep draining so the child never blocks on a full pipe. */
-		if (room > 0)
-			n = read(c->out_fd, c->output + c->out_len, room);
-		else
-			n = read(c->out_fd, sink, sizeof(sink));
-		if (n > 0) {
-			if (room > 0)
-				c->out_len += (size_t)n;
-			else
+		if (room == 0) {
+			/* Full: what comes beyond is dropped, and its memory given back, so that a
+			 * chatty child costs at most what it writes between two reads. */
+			if (fstat(c->out_fd, &st) == 0 && (uint64_t)st.st_size > c->out_off) {
 				c->truncated = true;
+				fallocate(c->out_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+					  (off_t)c->out_off, st.st_size - (off_t)c->out_off);
+				c->out_off = (uint64_t)st.st_size;
+			}
+			break;
+		}
+		n = pread(c->out_fd, c->output + c->out_len, room, (off_t)c->out_off);
+		if (n > 0) {
+			c->out_len += (size_t)n;
+			c->out_off += (uint64_t)n;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		close(c->out_fd); /* EOF, or an error that will not go away */
-		c->out_fd = -1;
+		break; /* all written so far is read */
 	}
 	c->output[c->out_len] = '\0';
 	return c->out_fd >= 0;

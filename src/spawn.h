@@ -2,7 +2,8 @@
 /* Running pm2 (and every other child) the one safe way: argv through execve (never a
  * shell), as the PM2_HOME owner (uid, gid, supplementary groups), a clean environment,
  * no inherited descriptors, its own process group (so a time-out kills the whole group),
- * stdout+stderr captured (bounded). */
+ * stdout+stderr captured (bounded) in a memory file, so that the child never depends on
+ * us to finish. */
 #ifndef AMX_SPAWN_H
 #define AMX_SPAWN_H
 
@@ -53,7 +54,9 @@ bool amx_systemd_booted(void);
 struct amx_child {
 	pid_t pid;
 	int pidfd;        /* readable when the child exits */
-	int out_fd;       /* read end of the child's stdout+stderr; -1 once EOF */
+	int out_fd;       /* the memfd holding the child's stdout+stderr (not pollable:
+			   * read it with amx_child_read_output, at the latest when it exits) */
+	uint64_t out_off; /* how far out_fd was read (or dropped, once output is full) */
 	char output[AMX_CHILD_OUTPUT_MAX]; /* captured output, NUL-terminated, truncated */
 	size_t out_len;
 	bool truncated;
@@ -64,7 +67,7 @@ struct amx_child {
 /* Start argv[0] (an absolute path) as user u with environment
  * HOME=<u->home> USER= LOGNAME=<u->name> PM2_HOME=<pm2_home> (when not NULL)
  * PATH=<dir of argv[0]>:<dir of node>:/usr/local/bin:/usr/bin:/bin, and nothing else.
- * The child: new session (setsid), stdin /dev/null, stdout+stderr to a pipe, every other
+ * The child: new session (setsid), stdin /dev/null, stdout+stderr to a memfd, every other
  * descriptor closed (close_range), groups from initgroups(u->name, u->gid), setgid,
  * setuid (checked), chdir to u->home or /. When the caller is not root, the identity
  * change is skipped only if u->uid is the caller's. Returns 0, or -errno with err filled. */
@@ -78,7 +81,7 @@ int amx_spawn(struct amx_child *c, const struct amx_argv *argv, const struct amx
 int amx_spawn_input(struct amx_child *c, const struct amx_argv *argv, const struct amx_user *u,
 		    const char *pm2_home, const char *input, size_t len, char *err, size_t errlen);
 
-/* Read what the child wrote (non-blocking); returns false once EOF was reached. */
+/* Take in what the child wrote so far (never blocks); returns false once released. */
 bool amx_child_read_output(struct amx_child *c);
 /* Kill the child's whole process group with SIGKILL (time-out). */
 void amx_child_kill_group(struct amx_child *c);

@@ -36,6 +36,7 @@ struct amx_watcher {
 	int n_homes;
 	struct watch_slot slots[MAX_WATCHES];
 	int n_slots;
+	bool home_gone; /* a home's watch went away: look for it without waiting 1 s */
 };
 
 static const uint32_t DIR_EVENTS = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
@@ -113,6 +114,33 @@ static bool add_dir(struct amx_watcher *w, int home, bool pids)
 	return true;
 }
 
+static bool home_watched(const struct amx_watcher *w, int home)
+{
+	for (int i = 0; i < w->n_slots; i++)
+		if (w->slots[i].home == home && !w->slots[i].is_pids_dir)
+			return true;
+	return false;
+}
+
+/* A PM2_HOME deleted and made again: nothing watches its parent (a directory the user
+ * owns), so the thread looks for it each second while it is missing. Returns whether a
+ * home is still missing. */
+static bool rewatch_missing_homes(struct amx_watcher *w)
+{
+	bool missing = false;
+	for (int h = 0; h < w->n_homes; h++) {
+		if (home_watched(w, h))
+			continue;
+		if (!add_dir(w, h, false)) {
+			missing = true;
+			continue;
+		}
+		add_dir(w, h, true);
+		push(w, h, AMX_FS_RESCAN, 0, "home");
+	}
+	return missing;
+}
+
 static void handle(struct amx_watcher *w, const struct inotify_event *ev)
 {
 	if (ev->mask & IN_Q_OVERFLOW) {
@@ -127,10 +155,19 @@ static void handle(struct amx_watcher *w, const struct inotify_event *ev)
 	bool pids = s->is_pids_dir;
 	if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) {
 		/* The directory went away or moved: drop the watch, re-add what exists. */
-		if (ev->mask & IN_IGNORED)
+		if (ev->mask & IN_IGNORED) {
 			forget_wd(w, ev->wd);
+			/* The library keeps its record of a watch the kernel dropped (removing
+			 * it fails, the kernel no longer knows the wd) and would hand the dead wd
+			 * back when the same path is watched again: rename the record away. */
+			char gone[64];
+			snprintf(gone, sizeof(gone), "/amexbpf-dropped-watch/%d", ev->wd);
+			inotifytools_set_filename_by_wd(ev->wd, gone);
+		}
 		if (!pids && (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)))
 			add_dir(w, home, false);
+		if (!pids && (ev->mask & IN_IGNORED))
+			w->home_gone = true; /* the thread looks for it again */
 		push(w, home, AMX_FS_RESCAN, ev->mask, pids ? "pids" : "home");
 		return;
 	}
@@ -156,10 +193,18 @@ static void handle(struct amx_watcher *w, const struct inotify_event *ev)
 static void *watch_thread(void *arg)
 {
 	struct amx_watcher *w = arg;
+	bool missing = false;
+	uint64_t last_try = 0;
 	for (;;) {
-		/* 0 = block until an event. The library returns events it already buffered
-		 * without blocking, so calling it again at once drains the buffer. */
-		struct inotify_event *ev = inotifytools_next_event(0);
+		if (w->home_gone || (missing && boot_ns() - last_try >= 1000000000ull)) {
+			w->home_gone = false;
+			missing = rewatch_missing_homes(w);
+			last_try = boot_ns();
+		}
+		/* 0 = block until an event (1 s while a home is missing). The library returns
+		 * events it already buffered without blocking, so calling it again at once
+		 * drains the buffer. */
+		struct inotify_event *ev = inotifytools_next_event(missing ? 1 : 0);
 		if (ev) {
 			/* Only act on what changes state; OPEN/ACCESS from readers are noise. */
 			if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |

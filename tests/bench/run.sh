@@ -11,3 +11,6 @@ echo "== recovery: God daemon SIGKILL -> app answering HTTP =="
 echo
 echo "== memory limit: what each watching mechanism costs a page-fault-heavy process =="
 .output/bench/memwatch_cost "${ROUNDS:-21}" "${SEGMENT_MS:-200}"
+echo
+echo "== scale: start-up time and memory with 200 apps in one home, and 20 homes =="
+.output/tests/subreaper 600 bash tests/bench/scale.sh

@@ -80,3 +80,13 @@ wait_live_god() {
 	done
 	fail "no live God daemon other than $1 within $2 s"
 }
+
+# kill_app_expect_pm2_restart PID: SIGKILLs the app's PID; amexbpf reports the exit and
+# PM2's own restart, and the app serves again.
+kill_app_expect_pm2_restart() {
+	mark_events
+	kill -KILL "$1"
+	wait_event process-exited ".process.pid == $1" 5 >/dev/null
+	wait_event pm2-restarted-app ".service.name == \"$APP_NAME\"" 10 >/dev/null
+	wait_http "$PORT" 15
+}

@@ -411,7 +411,7 @@ def problems($e; $n):
      "amexbpf.signal is neither a string nor null"),
   (if $e.event.action == "process-exited" then
      ok($e.process.pid | type == "number"; "process-exited without process.pid"),
-     ok($e.process.exit_code | type == "number"; "process-exited without process.exit_code")
+     ok(($e.process.exit_code | type == "number") or $e.amexbpf.exit_seen == false; "process-exited without process.exit_code")
    elif $e.event.action == "oom-killed" then
      ok($e.process.pid | type == "number"; "oom-killed without process.pid")
    elif $e.event.action == "pm2-daemon-down" then

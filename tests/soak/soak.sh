@@ -16,7 +16,7 @@ SOAK_EVERY=${SOAK_EVERY:-3}
 
 AMX_MIN_UPTIME=100 AMX_MAX_RESTARTS=100000 setup_test
 start_app
-start_amexbpf --manual-grace 0 --budget 1000/60
+start_amexbpf --manual-grace 0 --budget 64/60
 
 # fault KIND: inject one fault; prints nothing.
 fault() {
