@@ -479,6 +479,7 @@ static void start_status_query(int hi, int ai)
 		answer_status_unknown(hi, ai);
 		return;
 	}
+	D.cmds[idx].child.keep_all_output = true;
 	h->status_query = idx;
 }
 
@@ -1057,7 +1058,10 @@ static void finish_command(int idx)
 	if (tier == 0) {
 		h->status_query = -1;
 		struct amx_dump list = { 0 };
-		bool parsed = ok && amx_jlist_parse(c->child.output, c->child.out_len, &list) == AMX_DUMP_OK;
+		size_t jlen = 0;
+		char *jlist = ok ? amx_child_read_all(&c->child, AMX_DUMP_MAX_BYTES, &jlen) : NULL;
+		bool parsed = jlist && amx_jlist_parse(jlist, jlen, &list) == AMX_DUMP_OK;
+		free(jlist);
 		for (size_t i = 0; i < h->n_apps; i++) {
 			struct amx_app *a = &h->apps[i];
 			if (!a->awaiting_status)

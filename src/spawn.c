@@ -513,9 +513,34 @@ static int spawn_with(struct amx_child *c, const struct amx_argv *argv, const st
 	return 0;
 }
 
+char *amx_child_read_all(const struct amx_child *c, size_t max, size_t *len)
+{
+	struct stat st;
+	if (c->out_fd < 0 || fstat(c->out_fd, &st) < 0 || (uint64_t)st.st_size > max)
+		return NULL;
+	char *buf = malloc((size_t)st.st_size + 1);
+	size_t got = 0;
+	while (buf && got < (size_t)st.st_size) {
+		ssize_t n = pread(c->out_fd, buf + got, (size_t)st.st_size - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (buf) {
+		buf[got] = '\0';
+		*len = got;
+	}
+	return buf;
+}
+
 bool amx_child_read_output(struct amx_child *c)
 {
 	struct stat st;
+
+	if (c->keep_all_output)
+		return c->out_fd >= 0; /* read whole by amx_child_read_all */
 
 	while (c->out_fd >= 0) {
 		size_t room = sizeof(c->output) - 1 - c->out_len;

@@ -60,6 +60,8 @@ struct amx_child {
 	char output[AMX_CHILD_OUTPUT_MAX]; /* captured output, NUL-terminated, truncated */
 	size_t out_len;
 	bool truncated;
+	bool keep_all_output; /* set by the caller: leave everything in the memfd for
+			       * amx_child_read_all (`pm2 jlist` prints far more than 16 kB) */
 	bool timed_out;
 	int wait_status;  /* from waitid, once reaped */
 };
@@ -83,6 +85,9 @@ int amx_spawn_input(struct amx_child *c, const struct amx_argv *argv, const stru
 
 /* Take in what the child wrote so far (never blocks); returns false once released. */
 bool amx_child_read_output(struct amx_child *c);
+/* Everything the child wrote, up to max bytes (malloc'd, NUL-terminated; caller frees),
+ * for a child started with keep_all_output. NULL when more than max, or on failure. */
+char *amx_child_read_all(const struct amx_child *c, size_t max, size_t *len);
 /* Kill the child's whole process group with SIGKILL (time-out). */
 void amx_child_kill_group(struct amx_child *c);
 /* Reap after the pidfd became readable; returns true when reaped. */
