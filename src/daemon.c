@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "bpf_loader.h"
+#include "config.h"
 #include "disk.h"
 #include "control_server.h"
 #include "dump.h"
@@ -164,9 +165,20 @@ static uint64_t now_ms(void)
 	return amx_boot_ms();
 }
 
-static struct amx_policy_config app_cfg(void)
+/* The policy settings of one app: the global ones, with its [app] section's manual grace,
+ * budget and ecosystem file over them. */
+static struct amx_policy_config app_cfg(const struct amx_home *h, const struct amx_app *a)
 {
-	return D.cfg;
+	struct amx_policy_config cfg = D.cfg;
+	amx_config_app_policy(D.o, h->path, a->name, &cfg);
+	return cfg;
+}
+
+unsigned amx_daemon_app_budget_left(const struct amx_home *h, const struct amx_app *a,
+				    uint64_t now)
+{
+	struct amx_policy_config cfg = app_cfg(h, a);
+	return amx_budget_left(&a->pol.budget, &cfg, now);
 }
 
 static int app_index(const struct amx_home *h, const struct amx_app *a)
@@ -202,7 +214,8 @@ static bool build_argv(struct amx_argv *argv, int tier, const struct amx_home *h
 		if (amx_sdrun_tier2_argv(argv, &sdrun, D.o->pm2, &h->owner, h->path))
 			return true;
 	}
-	return amx_pm2_argv(argv, tier, D.o->pm2, a ? a->name : NULL, D.o->ecosystem);
+	return amx_pm2_argv(argv, tier, D.o->pm2, a ? a->name : NULL,
+			    amx_config_ecosystem(D.o, h->path, a ? a->name : NULL));
 }
 
 /* ---------------------------------------------------------------- policy glue */
@@ -214,7 +227,7 @@ static void feed_app(int hi, int ai, struct amx_input in)
 	struct amx_home *h = &D.homes[hi];
 	struct amx_app *a = &h->apps[ai];
 	struct amx_actions acts = { 0 };
-	struct amx_policy_config cfg = app_cfg();
+	struct amx_policy_config cfg = app_cfg(h, a);
 	in.now_ms = in.now_ms ? in.now_ms : now_ms();
 	in.rand = (uint32_t)random();
 	amx_app_step(&a->pol, &cfg, &in, &acts);
