@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "bpf_loader.h"
+#include "budgetfile.h"
 #include "config.h"
 #include "disk.h"
 #include "control_server.h"
@@ -222,6 +223,20 @@ static bool build_argv(struct amx_argv *argv, int tier, const struct amx_home *h
 
 static void run_actions(int hi, int ai, struct amx_actions *acts);
 
+static uint64_t budget_last(const struct amx_budget *b)
+{
+	return b->n ? b->at_ms[b->n - 1] : 0;
+}
+
+/* An attempt went into a budget: keep it in the state directory before the tier runs, so
+ * that a restart of amexbpf does not renew a spent budget. */
+static void save_budget_if_changed(const struct amx_home *h, const struct amx_budget *b,
+				   unsigned n_before, uint64_t last_before)
+{
+	if (b->n != n_before || budget_last(b) != last_before)
+		amx_budget_save(h);
+}
+
 static void feed_app(int hi, int ai, struct amx_input in)
 {
 	struct amx_home *h = &D.homes[hi];
@@ -230,7 +245,10 @@ static void feed_app(int hi, int ai, struct amx_input in)
 	struct amx_policy_config cfg = app_cfg(h, a);
 	in.now_ms = in.now_ms ? in.now_ms : now_ms();
 	in.rand = (uint32_t)random();
+	unsigned n_before = a->pol.budget.n;
+	uint64_t last_before = budget_last(&a->pol.budget);
 	amx_app_step(&a->pol, &cfg, &in, &acts);
+	save_budget_if_changed(h, &a->pol.budget, n_before, last_before);
 	run_actions(hi, ai, &acts);
 }
 
@@ -243,7 +261,10 @@ static void feed_home(int hi, struct amx_input in)
 	in.dump_valid = h->dump_valid;
 	h->pol.wants_daemon = amx_home_wants_daemon(h);
 	h->pol.dump_valid = h->dump_valid;
+	unsigned n_before = h->pol.budget.n;
+	uint64_t last_before = budget_last(&h->pol.budget);
 	amx_home_step(&h->pol, &D.cfg, &in, &acts);
+	save_budget_if_changed(h, &h->pol.budget, n_before, last_before);
 	run_actions(hi, -1, &acts);
 }
 
@@ -1214,6 +1235,10 @@ static int setup_homes(char *err, size_t errlen)
 				fprintf(stderr, "amexbpf: %s has no dump.pm2: no saved apps to watch yet\n", h->path);
 		}
 		amx_dump_read_free(&r);
+		int kept = amx_budget_load(h, now_ms());
+		if (kept > 0)
+			fprintf(stderr, "amexbpf: %s: %d recovery attempt(s) of the previous run still "
+					"count against the restart budgets\n", h->path, kept);
 		D.n_homes++;
 	}
 	if (D.n_homes == 0) {
