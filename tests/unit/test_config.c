@@ -135,17 +135,14 @@ TEST(health_and_reporting_keys_land_in_the_options)
 		 "disk_treshold = 50\n",       /* 13: unknown keys stay errors */
 		 &o, pr, sizeof(pr));
 	CHECK(n == 11);
-	CHECK(has_problem(pr, 2, "disk: relative"));
-	CHECK(has_problem(pr, 3, "disk-threshold"));
-	CHECK(has_problem(pr, 4, "retain: /logs=x"));
-	CHECK(has_problem(pr, 5, "probe-failures"));
-	CHECK(has_problem(pr, 6, "textfile-dir"));
-	CHECK(has_problem(pr, 7, "notify-exec"));
-	CHECK(has_problem(pr, 8, "notify-level"));
-	CHECK(has_problem(pr, 9, "notify-timeout"));
-	CHECK(has_problem(pr, 10, "journal"));
-	CHECK(has_problem(pr, 12, "given twice"));
-	CHECK(has_problem(pr, 13, "unknown key in [amexbpf]: disk-treshold"));
+	static const struct { int line; const char *what; } want[] = {
+		{ 2, "disk: relative" }, { 3, "disk-threshold" }, { 4, "retain: /logs=x" },
+		{ 5, "probe-failures" }, { 6, "textfile-dir" }, { 7, "notify-exec" },
+		{ 8, "notify-level" }, { 9, "notify-timeout" }, { 10, "journal" },
+		{ 12, "given twice" }, { 13, "unknown key in [amexbpf]: disk-treshold" },
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		CHECK(has_problem(pr, want[i].line, want[i].what));
 }
 
 /* Which ecosystem file, manual grace and budget each app gets. */
