@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "event.h"
+#include "config.h"
 #include "home.h"
 #include "options.h"
 #include "proc.h"
@@ -58,7 +59,8 @@ static void pause_ms(long ms)
 static bool run_tier(struct amx_home *h, int tier, struct amx_app *a)
 {
 	struct amx_argv argv;
-	if (!amx_pm2_argv(&argv, tier, O->pm2, a ? a->name : NULL, O->ecosystem))
+	if (!amx_pm2_argv(&argv, tier, O->pm2, a ? a->name : NULL,
+			  amx_config_ecosystem(O, h->path, a ? a->name : NULL)))
 		return false;
 	struct amx_child c;
 	char err[256], how[256];
@@ -122,7 +124,7 @@ static int check_home(struct amx_home *h)
 			continue;
 		say("%s: %s %s", h->path, a->name, over ? "is over its memory limit" : "is not online");
 		bool back = run_tier(h, 1, a) && wait_back(h, a);
-		if (!back && O->ecosystem)
+		if (!back && amx_config_ecosystem(O, h->path, a->name))
 			back = run_tier(h, 3, a) && wait_back(h, a);
 		if (!back) {
 			say("%s: could not bring %s back", h->path, a->name);

@@ -13,6 +13,9 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "disk.h"
+#include "notify.h"
+#include "retain.h"
 
 bool amx_parse_seconds(const char *s, double *out)
 {
@@ -35,6 +38,17 @@ bool amx_parse_budget(const char *s, unsigned *n, double *window)
 	if (!amx_parse_seconds(end + 1, window) || *window <= 0)
 		return false;
 	*n = (unsigned)v;
+	return true;
+}
+
+bool amx_parse_count(const char *s, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v < 1 || v > 1000)
+		return false;
+	*out = (unsigned)v;
 	return true;
 }
 
@@ -89,7 +103,7 @@ struct load {
 	int n_problems;
 	/* keys seen in the current section, to refuse a key given twice */
 	char section[512];
-	char seen[32][32];
+	char seen[48][32];
 	int n_seen;
 };
 
@@ -210,6 +224,40 @@ static struct amx_app_conf *add_app(struct load *l, const char *name)
 	return a;
 }
 
+/* A list key (blank or comma separated): each word checked, then added to list. */
+static void add_words(struct load *l, const char *k, const char *v, const char **list, int *n,
+		      int max, bool (*valid)(const char *))
+{
+	char *copy = strdup(v), *save = NULL;
+	for (char *p = strtok_r(copy, " \t,", &save); p; p = strtok_r(NULL, " \t,", &save)) {
+		if (!valid(p))
+			problem(l, "bad value for %s: %s", k, p);
+		else if (*n >= max)
+			problem(l, "%s: too many (at most %d)", k, max);
+		else
+			list[(*n)++] = keep(p);
+	}
+	free(copy);
+}
+
+static bool valid_app_name(const char *v)
+{
+	return *v != '\0';
+}
+
+static bool valid_mount(const char *v)
+{
+	return v[0] == '/';
+}
+
+static bool valid_retain(const char *v)
+{
+	const char *dir;
+	size_t len;
+	unsigned days;
+	return amx_retain_parse(v, &dir, &len, &days);
+}
+
 static void global_key(struct load *l, const char *k, const char *v)
 {
 	struct amx_options *o = l->o;
@@ -221,12 +269,15 @@ static void global_key(struct load *l, const char *k, const char *v)
 			add_home(l, p);
 		free(copy);
 		return;
+	} else if (!strcmp(k, "app")) {
+		add_words(l, k, v, o->only, &o->n_only, AMX_MAX_ONLY, valid_app_name);
+		return;
 	} else if (!strcmp(k, "ecosystem")) {
 		if (absolute_file(l, k, v, true))
 			o->ecosystem = keep(v);
 		return;
 	} else if (!strcmp(k, "events")) {
-		if (strcmp(v, "-") && v[0] != '/') {
+		if (strcmp(v, "-") != 0 && v[0] != '/') {
 			problem(l, "events: not an absolute path or -: %s", v);
 			return;
 		}
@@ -255,6 +306,46 @@ static void global_key(struct load *l, const char *k, const char *v)
 		ok = amx_parse_budget(v, &o->budget_attempts, &o->budget_window_s);
 	else if (!strcmp(k, "verbose"))
 		ok = amx_parse_bool(v, &o->verbose);
+	else if (!strcmp(k, "disk")) {
+		add_words(l, k, v, o->disks, &o->n_disks, AMX_MAX_HOMES, valid_mount);
+		return;
+	} else if (!strcmp(k, "disk-threshold"))
+		ok = amx_disk_threshold_parse(v, &o->disk_threshold_pct);
+	else if (!strcmp(k, "retain")) {
+		add_words(l, k, v, o->retains, &o->n_retains, AMX_MAX_HOMES, valid_retain);
+		return;
+	} else if (!strcmp(k, "probe-interval"))
+		ok = amx_parse_seconds(v, &o->probe_interval_s) && o->probe_interval_s >= 0.1;
+	else if (!strcmp(k, "probe-timeout"))
+		ok = amx_parse_seconds(v, &o->probe_timeout_s) && o->probe_timeout_s >= 0.05;
+	else if (!strcmp(k, "probe-failures"))
+		ok = amx_parse_count(v, &o->probe_failures);
+	else if (!strcmp(k, "socket-group"))
+		o->socket_group = keep(v);
+	else if (!strcmp(k, "textfile-dir")) {
+		if (!absolute_file(l, k, v, false))
+			return;
+		o->textfile_dir = keep(v);
+	} else if (!strcmp(k, "notify-exec")) {
+		/* checked for good (owner, mode) by the notify module at start-up */
+		if (!absolute_file(l, k, v, false))
+			return;
+		o->notify_exec = keep(v);
+	} else if (!strcmp(k, "notify-user"))
+		o->notify_user = keep(v);
+	else if (!strcmp(k, "notify-level")) {
+		ok = amx_level_rank(v) >= 0;
+		if (ok)
+			o->notify_level = keep(v);
+	} else if (!strcmp(k, "notify-timeout"))
+		ok = amx_parse_seconds(v, &o->notify_timeout_s) && o->notify_timeout_s > 0;
+	else if (!strcmp(k, "notify-interval"))
+		ok = amx_parse_seconds(v, &o->notify_interval_s);
+	else if (!strcmp(k, "journal")) {
+		bool on = true;
+		ok = amx_parse_bool(v, &on);
+		o->no_journal = !on;
+	}
 	else if (!strcmp(k, "bpf")) {
 		if (!strcmp(v, "auto"))
 			o->bpf_mode = AMX_BPF_AUTO;
@@ -331,9 +422,15 @@ static const char *section_arg(const char *section, const char *kind)
 	return *arg ? arg : NULL;
 }
 
-static int on_key(void *user, const char *section, const char *name, const char *value)
+static int on_key(void *user, const char *section, const char *raw_name, const char *value)
 {
 	struct load *l = user;
+	/* Keys are named like the long options; notify_exec is read as notify-exec. */
+	char name[64];
+	snprintf(name, sizeof(name), "%s", raw_name);
+	for (char *p = name; *p; p++)
+		if (*p == '_')
+			*p = '-';
 	if (strcmp(section, l->section) != 0) {
 		snprintf(l->section, sizeof(l->section), "%s", section);
 		l->n_seen = 0;
@@ -345,7 +442,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 			return 1;
 		}
 	}
-	if (l->n_seen < 32)
+	if (l->n_seen < 48)
 		snprintf(l->seen[l->n_seen++], sizeof(l->seen[0]), "%s", name);
 	if (!value || !*value) {
 		problem(l, "%s has no value", name);
@@ -395,4 +492,28 @@ const struct amx_app_conf *amx_config_app(const struct amx_options *o, const cha
 			return a;
 	}
 	return NULL;
+}
+
+const char *amx_config_ecosystem(const struct amx_options *o, const char *home, const char *app)
+{
+	const struct amx_app_conf *a = app ? amx_config_app(o, home, app) : NULL;
+	if (a && a->ecosystem)
+		return a->ecosystem;
+	for (int i = 0; home && i < o->n_homes; i++)
+		if (o->home_ecosystem[i] && !strcmp(o->homes[i], home))
+			return o->home_ecosystem[i];
+	return o->ecosystem;
+}
+
+void amx_config_app_policy(const struct amx_options *o, const char *home, const char *app,
+			   struct amx_policy_config *cfg)
+{
+	const struct amx_app_conf *a = amx_config_app(o, home, app);
+	if (a && a->manual_grace_s >= 0)
+		cfg->manual_grace_ms = (uint64_t)(a->manual_grace_s * 1000);
+	if (a && a->budget_attempts > 0) {
+		cfg->budget_attempts = a->budget_attempts;
+		cfg->budget_window_ms = (uint64_t)(a->budget_window_s * 1000);
+	}
+	cfg->have_ecosystem = amx_config_ecosystem(o, home, app) != NULL;
 }

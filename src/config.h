@@ -8,11 +8,14 @@
 #include <stddef.h>
 
 #include "options.h"
+#include "policy.h"
 
 /* Seconds, decimals allowed, 0 .. 30 days. */
 bool amx_parse_seconds(const char *s, double *out);
 /* "N/S": at most N (1..64) attempts in S seconds (> 0). */
 bool amx_parse_budget(const char *s, unsigned *n, double *window);
+/* A count, 1 .. 1000. */
+bool amx_parse_count(const char *s, unsigned *out);
 /* Bytes with an optional K, M or G suffix (powers of 1024), > 0. */
 bool amx_parse_bytes(const char *s, long long *out);
 /* yes/no, true/false, on/off, 1/0. */
@@ -28,5 +31,13 @@ int amx_config_load(const char *path, struct amx_options *o, char *problems, siz
 /* The [app NAME] section for an app of a home, or NULL. */
 const struct amx_app_conf *amx_config_app(const struct amx_options *o, const char *home,
 					  const char *name);
+
+/* The ecosystem file for tier 3 of an app of a home (app NULL: the home's): the [app]
+ * section's, else the [home] section's, else the global one; NULL for none. */
+const char *amx_config_ecosystem(const struct amx_options *o, const char *home, const char *app);
+/* One app's policy settings: cfg holds the global ones; the [app] section's manual grace
+ * and budget go over them, and have_ecosystem says whether tier 3 has a file for it. */
+void amx_config_app_policy(const struct amx_options *o, const char *home, const char *app,
+			   struct amx_policy_config *cfg);
 
 #endif

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "bpf_loader.h"
+#include "budgetfile.h"
+#include "config.h"
 #include "disk.h"
 #include "control_server.h"
 #include "dump.h"
@@ -166,9 +168,20 @@ static uint64_t now_ms(void)
 	return amx_boot_ms();
 }
 
-static struct amx_policy_config app_cfg(void)
+/* The policy settings of one app: the global ones, with its [app] section's manual grace,
+ * budget and ecosystem file over them. */
+static struct amx_policy_config app_cfg(const struct amx_home *h, const struct amx_app *a)
 {
-	return D.cfg;
+	struct amx_policy_config cfg = D.cfg;
+	amx_config_app_policy(D.o, h->path, a->name, &cfg);
+	return cfg;
+}
+
+unsigned amx_daemon_app_budget_left(const struct amx_home *h, const struct amx_app *a,
+				    uint64_t now)
+{
+	struct amx_policy_config cfg = app_cfg(h, a);
+	return amx_budget_left(&a->pol.budget, &cfg, now);
 }
 
 static int app_index(const struct amx_home *h, const struct amx_app *a)
@@ -204,7 +217,8 @@ static bool build_argv(struct amx_argv *argv, int tier, const struct amx_home *h
 		if (amx_sdrun_tier2_argv(argv, &sdrun, D.o->pm2, &h->owner, h->path))
 			return true;
 	}
-	return amx_pm2_argv(argv, tier, D.o->pm2, a ? a->name : NULL, D.o->ecosystem);
+	return amx_pm2_argv(argv, tier, D.o->pm2, a ? a->name : NULL,
+			    amx_config_ecosystem(D.o, h->path, a ? a->name : NULL));
 }
 
 /* ---------------------------------------------------------------- policy glue */
@@ -250,15 +264,32 @@ static void tick_held_ooms(void *ctx, uint64_t now)
 	amx_loop_wake_at(amx_oomwait_next_deadline(&D.oomwait));
 }
 
+static uint64_t budget_last(const struct amx_budget *b)
+{
+	return b->n ? b->at_ms[b->n - 1] : 0;
+}
+
+/* An attempt went into a budget: keep it in the state directory before the tier runs, so
+ * that a restart of amexbpf does not renew a spent budget. */
+static void save_budget_if_changed(const struct amx_home *h, const struct amx_budget *b,
+				   unsigned n_before, uint64_t last_before)
+{
+	if (b->n != n_before || budget_last(b) != last_before)
+		amx_budget_save(h);
+}
+
 static void feed_app(int hi, int ai, struct amx_input in)
 {
 	struct amx_home *h = &D.homes[hi];
 	struct amx_app *a = &h->apps[ai];
 	struct amx_actions acts = { 0 };
-	struct amx_policy_config cfg = app_cfg();
+	struct amx_policy_config cfg = app_cfg(h, a);
 	in.now_ms = in.now_ms ? in.now_ms : now_ms();
 	in.rand = (uint32_t)random();
+	unsigned n_before = a->pol.budget.n;
+	uint64_t last_before = budget_last(&a->pol.budget);
 	amx_app_step(&a->pol, &cfg, &in, &acts);
+	save_budget_if_changed(h, &a->pol.budget, n_before, last_before);
 	resolve_held_oom(hi, ai, &acts);
 	run_actions(hi, ai, &acts);
 }
@@ -272,7 +303,10 @@ static void feed_home(int hi, struct amx_input in)
 	in.dump_valid = h->dump_valid;
 	h->pol.wants_daemon = amx_home_wants_daemon(h);
 	h->pol.dump_valid = h->dump_valid;
+	unsigned n_before = h->pol.budget.n;
+	uint64_t last_before = budget_last(&h->pol.budget);
 	amx_home_step(&h->pol, &D.cfg, &in, &acts);
+	save_budget_if_changed(h, &h->pol.budget, n_before, last_before);
 	run_actions(hi, -1, &acts);
 }
 
@@ -1294,6 +1328,10 @@ static int setup_homes(char *err, size_t errlen)
 				fprintf(stderr, "amexbpf: %s has no dump.pm2: no saved apps to watch yet\n", h->path);
 		}
 		amx_dump_read_free(&r);
+		int kept = amx_budget_load(h, now_ms());
+		if (kept > 0)
+			fprintf(stderr, "amexbpf: %s: %d recovery attempt(s) of the previous run still "
+					"count against the restart budgets\n", h->path, kept);
 		D.n_homes++;
 	}
 	if (D.n_homes == 0) {
@@ -1517,7 +1555,7 @@ static int start_health_checks(char *err, size_t errlen)
 		disks[n_disks++] = "/";
 		for (int i = 0; i < D.n_homes && n_disks < AMX_MAX_HOMES; i++)
 			disks[n_disks++] = D.homes[i].path;
-		if (o->events_path && strcmp(o->events_path, "-"))
+		if (o->events_path && strcmp(o->events_path, "-") != 0)
 			disks[n_disks++] = o->events_path;
 	}
 	amx_disk_start(disks, n_disks, o->disk_threshold_pct, &D.stream, sink_write);
@@ -1596,7 +1634,7 @@ static void reload_config(void)
 	const char *old_events = D.o->events_path;
 	*D.o = fresh;
 	apply_policy_options(D.o);
-	if (!old_events || !D.o->events_path || strcmp(old_events, D.o->events_path))
+	if (!old_events || !D.o->events_path || strcmp(old_events, D.o->events_path) != 0)
 		reopen_events_sink(old_events);
 	int before = D.n_homes;
 	char herr[1024] = "";

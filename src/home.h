@@ -52,6 +52,7 @@ struct amx_home {
 	char last_output[512];   /* tail of a failed tier-2 command's output */
 	char state_file[4200];   /* where the last good dump is kept */
 	char run_prefix[4200];   /* state-dir prefix of the files naming our running commands */
+	char budget_file[4200];  /* the restart budgets, kept across restarts (budgetfile.h) */
 	int adopted;             /* commands of a previous run still going: wait before acting */
 	char *good_raw;          /* its bytes, to put back */
 	size_t good_raw_len;

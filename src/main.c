@@ -92,17 +92,6 @@ static const char *const MAIN_HELP =
 	"  status    print the daemon's view of homes and apps (see `amexbpf status --help`)\n"
 	"  version   print the version\n";
 
-static bool parse_count(const char *s, unsigned *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v < 1 || v > 1000)
-		return false;
-	*out = (unsigned)v;
-	return true;
-}
-
 /* A repeatable option: valid, and room left. */
 static bool add_checked(const char **list, int *n, int max, const char *value, bool valid)
 {
@@ -280,6 +269,9 @@ static int parse_options(int argc, char **argv, struct amx_options *o, bool is_c
 		}
 	}
 	bool homes_from_config = o->n_homes > 0;
+	/* A repeatable flag replaces the file's list, as --pm2-home does. */
+	bool disks_from_config = o->n_disks > 0, retains_from_config = o->n_retains > 0;
+	bool only_from_config = o->n_only > 0;
 	const char *pm2 = o->pm2;
 	int c;
 	opterr = 0;
@@ -302,6 +294,8 @@ static int parse_options(int argc, char **argv, struct amx_options *o, bool is_c
 			o->homes_given = true;
 			break;
 		case O_APP:
+			if (only_from_config)
+				only_from_config = false, o->n_only = 0;
 			if (o->n_only == AMX_MAX_ONLY) {
 				fprintf(stderr, "amexbpf: too many --app (at most %d)\n", AMX_MAX_ONLY);
 				return AMX_EXIT_USAGE;
@@ -320,14 +314,20 @@ static int parse_options(int argc, char **argv, struct amx_options *o, bool is_c
 		case O_BUDGET: ok = amx_parse_budget(optarg, &o->budget_attempts, &o->budget_window_s); break;
 		case O_MEMLIMIT: ok = add_checked(o->memory_limits, &o->n_memory_limits, AMX_MAX_ONLY,
 						   optarg, valid_memory_limit(optarg)); break;
-		case O_DISK: ok = add_checked(o->disks, &o->n_disks, AMX_MAX_HOMES, optarg, optarg[0] == '/'); break;
+		case O_DISK:
+			if (disks_from_config)
+				disks_from_config = false, o->n_disks = 0;
+			ok = add_checked(o->disks, &o->n_disks, AMX_MAX_HOMES, optarg, optarg[0] == '/'); break;
 		case O_DISKPCT: ok = amx_disk_threshold_parse(optarg, &o->disk_threshold_pct); break;
 		case O_PROBE: ok = add_checked(o->probes, &o->n_probes, AMX_PROBE_MAX, optarg,
 					       valid_probe(optarg)); break;
 		case O_PINTERVAL: ok = amx_parse_seconds(optarg, &o->probe_interval_s) && o->probe_interval_s >= 0.1; break;
 		case O_PTIMEOUT: ok = amx_parse_seconds(optarg, &o->probe_timeout_s) && o->probe_timeout_s >= 0.05; break;
-		case O_PFAILURES: ok = parse_count(optarg, &o->probe_failures); break;
-		case O_RETAIN: ok = add_checked(o->retains, &o->n_retains, AMX_MAX_HOMES, optarg,
+		case O_PFAILURES: ok = amx_parse_count(optarg, &o->probe_failures); break;
+		case O_RETAIN:
+			if (retains_from_config)
+				retains_from_config = false, o->n_retains = 0;
+			ok = add_checked(o->retains, &o->n_retains, AMX_MAX_HOMES, optarg,
 						valid_retain(optarg)); break;
 		case O_SOCKGROUP: o->socket_group = optarg; break;
 		case O_TEXTFILE: o->textfile_dir = optarg; break;

@@ -166,8 +166,7 @@ const char *amx_status_app_word(const struct amx_app *a)
 	}
 }
 
-static json_t *app_json(const struct amx_home *h, const struct amx_app *a,
-			const struct amx_policy_config *cfg, uint64_t now)
+static json_t *app_json(const struct amx_home *h, const struct amx_app *a, uint64_t now)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "name", json_string(a->name) ? json_string(a->name) : json_string("?"));
@@ -200,7 +199,7 @@ static json_t *app_json(const struct amx_home *h, const struct amx_app *a,
 		json_object_set_new(o, "last_exit", json_null());
 	}
 	json_object_set_new(o, "parked", json_boolean(a->pol.state == AMX_APP_PARKED));
-	json_object_set_new(o, "budget_left", json_integer(amx_budget_left(&a->pol.budget, cfg, now)));
+	json_object_set_new(o, "budget_left", json_integer(amx_daemon_app_budget_left(h, a, now)));
 	return o;
 }
 
@@ -229,7 +228,7 @@ static json_t *home_json(const struct amx_home *h, const struct amx_policy_confi
 	json_object_set_new(o, "dump", dump);
 	json_t *apps = json_array();
 	for (size_t i = 0; i < h->n_apps; i++)
-		json_array_append_new(apps, app_json(h, &h->apps[i], cfg, now));
+		json_array_append_new(apps, app_json(h, &h->apps[i], now));
 	json_object_set_new(o, "apps", apps);
 	return o;
 }

@@ -23,6 +23,9 @@ struct amx_daemon_view {
 };
 /* Implemented by daemon.c. */
 void amx_daemon_view(struct amx_daemon_view *v);
+/* Attempts left in an app's budget (its own budget when its [app] section sets one). */
+unsigned amx_daemon_app_budget_left(const struct amx_home *h, const struct amx_app *a,
+				    uint64_t now);
 
 /* Start following the event stream (rates, latencies, losses, last exits). */
 void amx_status_start(void);

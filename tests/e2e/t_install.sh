@@ -72,9 +72,23 @@ rc=0
 "$AMX_BIN" run --check-config --config "$T/missing.conf" --pm2 "$PM2_BIN" >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 66 ] || fail "a missing --config exits $rc, expected 66"
 
-# The man page documents every option of --help.
+# The man page documents every option of --help, of run and of the clients.
 sed 's/\\-/-/g' "$REPO/src/dist/amexbpf.8" >"$T/man.txt"
-for opt in $("$AMX_BIN" run --help | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u); do
-	grep -qF -- "$opt" "$T/man.txt" || fail "amexbpf.8 does not document $opt"
+for cmd in run events status top; do
+	for opt in $("$AMX_BIN" $cmd --help | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u); do
+		grep -qF -- "$opt" "$T/man.txt" || fail "amexbpf.8 does not document $opt of $cmd"
+	done
+	grep -qF "amexbpf $cmd" "$T/man.txt" || fail "amexbpf.8 does not name the command $cmd"
+done
+# The example config has a key for every option of run (per app: memory-limit, probe),
+# and each of them validates (above). The options are the lines that start with one.
+for opt in $("$AMX_BIN" run --help | grep -oE -- '^ +(-[a-z], )?--[a-z][a-z0-9-]+' | grep -oE -- '--[a-z0-9-]+' | sort -u); do
+	key=${opt#--}
+	case $key in
+	config | check-config | help) continue ;;
+	no-bpf) key=bpf ;;
+	no-journal) key=journal ;;
+	esac
+	grep -q "^;$key = " "$p/etc/amexbpf/amexbpf.conf" || fail "the example config has no key for $opt"
 done
 echo "ok $TEST_NAME" >&2

@@ -84,6 +84,119 @@ TEST(every_key_lands_in_the_options)
 	CHECK(amx_config_app(&o, "/c/.pm2", "api") == NULL);
 }
 
+/* Every flag of `amexbpf run --help` has a key: an operator can put everything in one file. */
+TEST(health_and_reporting_keys_land_in_the_options)
+{
+	struct amx_options o;
+	char pr[2048];
+	int n = load("[amexbpf]\n"
+		     "disk = / /var/log\n"
+		     "disk-threshold = 90\n"
+		     "retain = /home/u/.pm2/logs=7, /home/u/.pm2/.runtime/logs=30\n"
+		     "probe-interval = 1.5\n"
+		     "probe-timeout = 0.5\n"
+		     "probe-failures = 4\n"
+		     "socket-group = adm\n"
+		     "textfile-dir = /var/lib/prometheus/node-exporter\n"
+		     "notify-exec = /usr/local/lib/amexbpf/hook\n"
+		     "notify_user = daemon\n"     /* _ and - are the same in a key */
+		     "notify-level = warn\n"
+		     "notify-timeout = 3\n"
+		     "notify-interval = 0\n"
+		     "journal = no\n",
+		     &o, pr, sizeof(pr));
+	CHECK(n == 0);
+	if (n)
+		fputs(pr, stderr);
+	CHECK(o.n_disks == 2 && !strcmp(o.disks[0], "/") && !strcmp(o.disks[1], "/var/log"));
+	CHECK(o.disk_threshold_pct == 90);
+	CHECK(o.n_retains == 2 && !strcmp(o.retains[1], "/home/u/.pm2/.runtime/logs=30"));
+	CHECK(o.probe_interval_s == 1.5 && o.probe_timeout_s == 0.5 && o.probe_failures == 4);
+	CHECK(o.socket_group && !strcmp(o.socket_group, "adm"));
+	CHECK(o.textfile_dir && !strcmp(o.textfile_dir, "/var/lib/prometheus/node-exporter"));
+	CHECK(o.notify_exec && !strcmp(o.notify_exec, "/usr/local/lib/amexbpf/hook"));
+	CHECK(o.notify_user && !strcmp(o.notify_user, "daemon"));
+	CHECK(o.notify_level && !strcmp(o.notify_level, "warn"));
+	CHECK(o.notify_timeout_s == 3 && o.notify_interval_s == 0);
+	CHECK(o.no_journal);
+
+	n = load("[amexbpf]\n"
+		 "disk = relative\n"           /* 2 */
+		 "disk-threshold = 101\n"      /* 3 */
+		 "retain = /logs=x\n"          /* 4 */
+		 "probe-failures = 0\n"        /* 5 */
+		 "textfile-dir = prom\n"       /* 6 */
+		 "notify-exec = hook.sh\n"     /* 7 */
+		 "notify-level = loud\n"       /* 8 */
+		 "notify-timeout = 0\n"        /* 9 */
+		 "journal = maybe\n"           /* 10 */
+		 "notify-user = a\n"
+		 "notify_user = b\n"           /* 12: the same key twice */
+		 "disk_treshold = 50\n",       /* 13: unknown keys stay errors */
+		 &o, pr, sizeof(pr));
+	CHECK(n == 11);
+	static const struct { int line; const char *what; } want[] = {
+		{ 2, "disk: relative" }, { 3, "disk-threshold" }, { 4, "retain: /logs=x" },
+		{ 5, "probe-failures" }, { 6, "textfile-dir" }, { 7, "notify-exec" },
+		{ 8, "notify-level" }, { 9, "notify-timeout" }, { 10, "journal" },
+		{ 12, "given twice" }, { 13, "unknown key in [amexbpf]: disk-treshold" },
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		CHECK(has_problem(pr, want[i].line, want[i].what));
+}
+
+/* Which ecosystem file, manual grace and budget each app gets. */
+TEST(per_app_settings_are_selected_app_then_home_then_global)
+{
+	struct amx_options o;
+	char pr[2048];
+	int n = load("[amexbpf]\n"
+		     "pm2-home = /a/.pm2\n"
+		     "ecosystem = /etc/hostname\n"
+		     "[home /b/.pm2]\n"
+		     "ecosystem = /etc/passwd\n"
+		     "[app web]\n"
+		     "ecosystem = /etc/group\n"
+		     "manual-grace = 7\n"
+		     "budget = 2/30\n"
+		     "[app api]\n"
+		     "home = /b/.pm2\n"
+		     "manual-grace = 0\n",
+		     &o, pr, sizeof(pr));
+	CHECK(n == 0);
+	/* ecosystem: the app's, else its home's, else the global one */
+	CHECK(!strcmp(amx_config_ecosystem(&o, "/a/.pm2", "web"), "/etc/group"));
+	CHECK(!strcmp(amx_config_ecosystem(&o, "/b/.pm2", "web"), "/etc/group"));
+	CHECK(!strcmp(amx_config_ecosystem(&o, "/b/.pm2", "api"), "/etc/passwd"));
+	CHECK(!strcmp(amx_config_ecosystem(&o, "/b/.pm2", NULL), "/etc/passwd"));
+	CHECK(!strcmp(amx_config_ecosystem(&o, "/a/.pm2", "api"), "/etc/hostname"));
+	CHECK(!strcmp(amx_config_ecosystem(&o, "/a/.pm2", "other"), "/etc/hostname"));
+
+	struct amx_policy_config global, c;
+	amx_policy_config_defaults(&global);
+	global.manual_grace_ms = 300000;
+	global.budget_attempts = 5;
+	global.budget_window_ms = 600000;
+	c = global;
+	amx_config_app_policy(&o, "/a/.pm2", "web", &c);
+	CHECK(c.manual_grace_ms == 7000 && c.budget_attempts == 2 && c.budget_window_ms == 30000);
+	CHECK(c.have_ecosystem && c.grace_ms == global.grace_ms && c.verify_ms == global.verify_ms);
+	c = global;
+	amx_config_app_policy(&o, "/b/.pm2", "api", &c);   /* grace 0 is a value, not unset */
+	CHECK(c.manual_grace_ms == 0 && c.budget_attempts == 5 && c.budget_window_ms == 600000);
+	c = global;
+	amx_config_app_policy(&o, "/a/.pm2", "api", &c);   /* [app api] is for /b/.pm2 only */
+	CHECK(c.manual_grace_ms == 300000 && c.budget_attempts == 5);
+
+	/* No ecosystem anywhere: tier 3 is off for the app. */
+	n = load("[app web]\nbudget = 1/10\n", &o, pr, sizeof(pr));
+	CHECK(n == 0);
+	c = global;
+	amx_config_app_policy(&o, "/a/.pm2", "web", &c);
+	CHECK(!c.have_ecosystem && c.budget_attempts == 1);
+	CHECK(amx_config_ecosystem(&o, "/a/.pm2", "web") == NULL);
+}
+
 TEST(each_mistake_is_reported_on_its_line)
 {
 	struct amx_options o;
@@ -165,6 +278,8 @@ TEST(missing_file)
 int main(void)
 {
 	RUN(every_key_lands_in_the_options);
+	RUN(health_and_reporting_keys_land_in_the_options);
+	RUN(per_app_settings_are_selected_app_then_home_then_global);
 	RUN(each_mistake_is_reported_on_its_line);
 	RUN(long_lines_count_once);
 	RUN(value_parsers);
