@@ -330,7 +330,7 @@ wait_event() {
 	local action=$1 filter=${2:-} timeout=${3:-10} line
 	local deadline=$(($(now_ms) + $(secs_to_ms "$timeout")))
 	while :; do
-		line=$(matching_events "$action" "$filter" | head -n 1)
+		line=$(matching_events "$action" "$filter" | sed -n 1p)
 		if [ -n "$line" ]; then
 			echo "$line"
 			return 0
@@ -361,7 +361,7 @@ no_event() {
 	[ $# -lt 3 ] && filter=""
 	local deadline=$(($(now_ms) + $(secs_to_ms "$secs"))) line
 	while :; do
-		line=$(matching_events "$action" "$filter" | head -n 1)
+		line=$(matching_events "$action" "$filter" | sed -n 1p)
 		[ -z "$line" ] || fail "unexpected $action event: $line"
 		[ "$(now_ms)" -lt "$deadline" ] || return 0
 		sleep 0.1

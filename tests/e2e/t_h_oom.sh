@@ -76,7 +76,7 @@ else
 	[ "$(jq_field "$ev" '."@timestamp"')" \< "$(jq_field "$ex" '."@timestamp"')" ] ||
 		[ "$(jq_field "$ev" '."@timestamp"')" = "$(jq_field "$ex" '."@timestamp"')" ] ||
 		fail "oom-killed @timestamp $(jq_field "$ev" '."@timestamp"') is after the exit's $(jq_field "$ex" '."@timestamp"')"
-	jq -e '.amexbpf.oom == true' <<<"$ex" >/dev/null || fail "the victim's process-exited does not say amexbpf.oom: $ex"
+	jq -e '.amexbpf.oom_killed == true' <<<"$ex" >/dev/null || fail "the victim's process-exited does not say amexbpf.oom_killed: $ex"
 	if [ "$pm2_restarts" = no ]; then
 		# PM2 leaves it down: oom-killed says so when the grace is over, before tier 1.
 		jq -e '.amexbpf.oom.pm2_restarted == false and (.amexbpf.oom | has("new_pid") | not)' <<<"$ev" >/dev/null ||

@@ -102,7 +102,7 @@ stop_amexbpf
 kill "$(cat "$T/journal.socat.pid")" 2>/dev/null || true
 AMX_BIN=$REAL_BIN
 [ -s "$T/journal.out" ] || fail "nothing reached the private journald socket"
-entry=$(tr '\0' '\n' <"$T/journal.out" | awk -v RS='' '/AMEXBPF_ACTION=process-exited/' | head -n 30)
+entry=$(tr '\0' '\n' <"$T/journal.out" | awk -v RS='' '/AMEXBPF_ACTION=process-exited/' | sed -n 1,30p)
 for want in "MESSAGE=$APP_NAME exited (SIGKILL)" "PRIORITY=3" "MESSAGE_ID=b481f8fa91d11349ce0b01be7bcb2239" \
 	"AMEXBPF_ACTION=process-exited" "AMEXBPF_APP=$APP_NAME" "AMEXBPF_PID=$old" "SYSLOG_IDENTIFIER=amexbpf"; do
 	grep -qxF "$want" <<<"$entry" || grep -qxF "$want" "$T/journal.out" || fail "the journal entry lacks $want"
