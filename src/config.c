@@ -91,6 +91,10 @@ struct load {
 	char section[512];
 	char seen[32][32];
 	int n_seen;
+	/* strings this file put into o: a value given again (a section repeated) replaces
+	 * its own earlier copy instead of leaking it */
+	char **owned;
+	size_t n_owned;
 };
 
 static void problem(struct load *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -127,9 +131,29 @@ static char *read_counting_lines(char *str, int num, void *stream)
 	return r;
 }
 
-static char *keep(const char *s)
+static char *keep(struct load *l, const char *s)
 {
-	return strdup(s);
+	char *copy = strdup(s);
+	char **more = copy ? realloc(l->owned, (l->n_owned + 1) * sizeof(*more)) : NULL;
+	if (!more)
+		return copy;
+	l->owned = more;
+	l->owned[l->n_owned++] = copy;
+	return copy;
+}
+
+/* *field = a copy of v; the old value goes when this file set it (defaults and the
+ * command line's strings are not ours to free). */
+static void set_string(struct load *l, const char **field, const char *v)
+{
+	for (size_t i = 0; *field && i < l->n_owned; i++) {
+		if (l->owned[i] == *field) {
+			free(l->owned[i]);
+			l->owned[i] = l->owned[--l->n_owned];
+			break;
+		}
+	}
+	*field = keep(l, v);
 }
 
 static bool absolute_file(struct load *l, const char *key, const char *v, bool must_exist)
@@ -179,7 +203,7 @@ static int add_home(struct load *l, const char *path)
 		problem(l, "too many PM2 homes (at most %d)", AMX_MAX_HOMES);
 		return -1;
 	}
-	o->homes[o->n_homes] = keep(path);
+	o->homes[o->n_homes] = keep(l, path);
 	o->home_ecosystem[o->n_homes] = NULL;
 	o->homes_given = true;
 	return o->n_homes++;
@@ -205,7 +229,7 @@ static struct amx_app_conf *add_app(struct load *l, const char *name)
 	}
 	a = &o->apps[o->n_apps++];
 	memset(a, 0, sizeof(*a));
-	a->name = keep(name);
+	a->name = keep(l, name);
 	a->manual_grace_s = -1;
 	return a;
 }
@@ -223,26 +247,26 @@ static void global_key(struct load *l, const char *k, const char *v)
 		return;
 	} else if (!strcmp(k, "ecosystem")) {
 		if (absolute_file(l, k, v, true))
-			o->ecosystem = keep(v);
+			set_string(l, &o->ecosystem, v);
 		return;
 	} else if (!strcmp(k, "events")) {
 		if (strcmp(v, "-") && v[0] != '/') {
 			problem(l, "events: not an absolute path or -: %s", v);
 			return;
 		}
-		o->events_path = keep(v);
+		set_string(l, &o->events_path, v);
 	} else if (!strcmp(k, "state-dir")) {
 		if (!absolute_file(l, k, v, false))
 			return;
-		o->state_dir = keep(v);
+		set_string(l, &o->state_dir, v);
 	} else if (!strcmp(k, "socket")) {
 		if (!absolute_file(l, k, v, false))
 			return;
-		o->socket_path = keep(v);
+		set_string(l, &o->socket_path, v);
 	} else if (!strcmp(k, "pm2")) {
 		if (!absolute_file(l, k, v, false))
 			return;
-		o->pm2 = keep(v);
+		set_string(l, &o->pm2, v);
 	} else if (!strcmp(k, "grace"))
 		ok = amx_parse_seconds(v, &o->grace_s);
 	else if (!strcmp(k, "manual-grace"))
@@ -279,7 +303,7 @@ static void home_key(struct load *l, const char *home, const char *k, const char
 		return;
 	if (!strcmp(k, "ecosystem")) {
 		if (absolute_file(l, k, v, true))
-			l->o->home_ecosystem[i] = keep(v);
+			set_string(l, &l->o->home_ecosystem[i], v);
 	} else {
 		problem(l, "unknown key in [home]: %s", k);
 	}
@@ -296,17 +320,17 @@ static void app_key(struct load *l, const char *name, const char *k, const char 
 			problem(l, "home: not an absolute path: %s", v);
 			return;
 		}
-		a->home = keep(v);
+		set_string(l, &a->home, v);
 	} else if (!strcmp(k, "ecosystem")) {
 		if (absolute_file(l, k, v, true))
-			a->ecosystem = keep(v);
+			set_string(l, &a->ecosystem, v);
 		return;
 	} else if (!strcmp(k, "memory-limit"))
 		ok = amx_parse_bytes(v, &a->memory_limit_bytes);
 	else if (!strcmp(k, "probe")) {
 		ok = valid_probe(v);
 		if (ok)
-			a->probe_url = keep(v);
+			set_string(l, &a->probe_url, v);
 	} else if (!strcmp(k, "manual-grace"))
 		ok = amx_parse_seconds(v, &a->manual_grace_s);
 	else if (!strcmp(k, "budget"))
@@ -364,17 +388,13 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	return 1;
 }
 
-int amx_config_load(const char *path, struct amx_options *o, char *problems, size_t len)
+int amx_config_read(FILE *f, const char *path, struct amx_options *o, char *problems, size_t len)
 {
-	struct load l = { .path = path, .o = o, .problems = problems,
-			  .len = len };
+	struct load l = { .path = path, .f = f, .o = o, .problems = problems, .len = len };
 	if (len)
 		problems[0] = '\0';
-	l.f = fopen(path, "re");
-	if (!l.f)
-		return -errno;
 	int rc = ini_parse_stream(read_counting_lines, &l, on_key, &l);
-	fclose(l.f);
+	free(l.owned);
 	if (rc > 0) {
 		/* libinih reports only the first line it could not split. */
 		l.line = rc;
@@ -384,6 +404,18 @@ int amx_config_load(const char *path, struct amx_options *o, char *problems, siz
 	}
 	o->config_path = path;
 	return l.n_problems;
+}
+
+int amx_config_load(const char *path, struct amx_options *o, char *problems, size_t len)
+{
+	if (len)
+		problems[0] = '\0';
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	int n = amx_config_read(f, path, o, problems, len);
+	fclose(f);
+	return n;
 }
 
 const struct amx_app_conf *amx_config_app(const struct amx_options *o, const char *home,

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "options.h"
 
@@ -24,6 +25,9 @@ bool amx_parse_bool(const char *s, bool *out);
  * when the file cannot be opened. Strings put into o are allocated and never freed: a
  * reload builds a new set and the few bytes of the old one stay. */
 int amx_config_load(const char *path, struct amx_options *o, char *problems, size_t len);
+/* The same from an open stream; path names it in the problems (the fuzz harness reads
+ * bytes through fmemopen). */
+int amx_config_read(FILE *f, const char *path, struct amx_options *o, char *problems, size_t len);
 
 /* The [app NAME] section for an app of a home, or NULL. */
 const struct amx_app_conf *amx_config_app(const struct amx_options *o, const char *home,

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* libFuzzer harness: config file bytes through libinih and our key handlers
+ * (amx_config_read on an fmemopen stream: no path is opened; keys naming an ecosystem
+ * file only stat() what the input names). Starts from zeroed options, so every string left
+ * in them afterwards was allocated by the parser and is freed here: a leak is a finding. */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void free_config_strings(struct amx_options *o)
+{
+	for (int i = 0; i < o->n_homes; i++) {
+		free((char *)o->homes[i]);
+		free((char *)o->home_ecosystem[i]);
+	}
+	for (int i = 0; i < o->n_apps; i++) {
+		struct amx_app_conf *a = &o->apps[i];
+		free((char *)a->name);
+		free((char *)a->home);
+		free((char *)a->ecosystem);
+		free((char *)a->probe_url);
+	}
+	free((char *)o->ecosystem);
+	free((char *)o->events_path);
+	free((char *)o->state_dir);
+	free((char *)o->socket_path);
+	free((char *)o->pm2);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct amx_options o; /* 100 kB: not on the stack */
+	char problems[4096];
+	FILE *f;
+
+	if (size == 0)
+		return 0; /* fmemopen refuses an empty buffer */
+	f = fmemopen((void *)data, size, "r");
+	if (!f)
+		return 0;
+	memset(&o, 0, sizeof(o));
+	(void)amx_config_read(f, "fuzz.conf", &o, problems, sizeof(problems));
+	fclose(f);
+	for (int i = 0; i < o.n_apps; i++)
+		(void)amx_config_app(&o, o.apps[i].home, o.apps[i].name);
+	free_config_strings(&o);
+	return 0;
+}
