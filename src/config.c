@@ -250,7 +250,7 @@ static void global_key(struct load *l, const char *k, const char *v)
 			set_string(l, &o->ecosystem, v);
 		return;
 	} else if (!strcmp(k, "events")) {
-		if (strcmp(v, "-") && v[0] != '/') {
+		if (strcmp(v, "-") != 0 && v[0] != '/') {
 			problem(l, "events: not an absolute path or -: %s", v);
 			return;
 		}

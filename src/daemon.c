@@ -1424,7 +1424,7 @@ static int start_health_checks(char *err, size_t errlen)
 		disks[n_disks++] = "/";
 		for (int i = 0; i < D.n_homes && n_disks < AMX_MAX_HOMES; i++)
 			disks[n_disks++] = D.homes[i].path;
-		if (o->events_path && strcmp(o->events_path, "-"))
+		if (o->events_path && strcmp(o->events_path, "-") != 0)
 			disks[n_disks++] = o->events_path;
 	}
 	amx_disk_start(disks, n_disks, o->disk_threshold_pct, &D.stream, sink_write);
@@ -1503,7 +1503,7 @@ static void reload_config(void)
 	const char *old_events = D.o->events_path;
 	*D.o = fresh;
 	apply_policy_options(D.o);
-	if (!old_events || !D.o->events_path || strcmp(old_events, D.o->events_path))
+	if (!old_events || !D.o->events_path || strcmp(old_events, D.o->events_path) != 0)
 		reopen_events_sink(old_events);
 	int before = D.n_homes;
 	char herr[1024] = "";

@@ -52,7 +52,7 @@ bool amx_probe_parse(const char *arg, const char **app, size_t *app_len, struct 
 int amx_probe_status(const char *buf, size_t len)
 {
 	/* "HTTP/1.x NNN" */
-	if (len < 12 || memcmp(buf, "HTTP/1.", 7) || buf[8] != ' ')
+	if (len < 12 || memcmp(buf, "HTTP/1.", 7) != 0 || buf[8] != ' ')
 		return -1;
 	int code = 0;
 	for (int i = 9; i < 12; i++) {

@@ -20,7 +20,7 @@ void top_events_init(struct top_events *e, size_t cap)
 {
 	memset(e, 0, sizeof(*e));
 	e->cap = cap ? cap : 1;
-	e->ring = calloc(e->cap, sizeof(*e->ring));
+	e->ring = calloc(e->cap, sizeof(json_t *));
 }
 
 void top_events_push(struct top_events *e, json_t *ev)
@@ -284,7 +284,7 @@ bool top_frame_equal(const struct top_frame *a, const struct top_frame *b)
 		for (int c = 0; c < a->w; c++) {
 			const struct top_cell *x = &a->cells[(size_t)r * (size_t)a->w + (size_t)c];
 			const struct top_cell *y = &b->cells[(size_t)r * (size_t)b->w + (size_t)c];
-			if (x->style != y->style || strcmp(x->ch, y->ch))
+			if (x->style != y->style || strcmp(x->ch, y->ch) != 0)
 				return false;
 		}
 	return true;
@@ -532,11 +532,11 @@ static void draw_bar(struct pen *p, int r, int c, int w, double rss, double limi
 		if (p->utf8) {
 			int u = units - i * 8;
 			if (u >= 8)
-				strcpy(x->ch, "\u2588");
+				strcpy(x->ch, "\xe2\x96\x88"); /* U+2588; cppcheck sizes "\u" escapes wrongly */
 			else if (u > 0)
 				strcpy(x->ch, eighths[u]);
 			else {
-				strcpy(x->ch, "\u2591");
+				strcpy(x->ch, "\xe2\x96\x91"); /* U+2591 */
 				x->style = TS_DIM;
 			}
 		} else {
@@ -975,7 +975,7 @@ static void draw_history(const struct top_view *v, struct pen *p, int r0, int r1
 		if (!ev)
 			break;
 		const char *ea = event_app(ev);
-		if (!ea || strcmp(ea, name))
+		if (!ea || strcmp(ea, name) != 0)
 			continue;
 		if (p->f->h == 0 && shown >= 50)
 			break;
@@ -1061,7 +1061,7 @@ void top_render(const struct top_view *v, struct top_frame *f)
 	}
 	for (int k = 0; k < app_rows; k++, r++) {
 		int idx = v->app_top + k;
-		if (idx < napps)
+		if (apps && idx >= 0 && idx < napps)
 			draw_app(&p, r, &c, apps[idx].app, idx == v->selected && !v->editing_filter && f->h);
 		else {
 			row_clear(f, r, TS_NORMAL);

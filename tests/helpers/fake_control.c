@@ -129,7 +129,7 @@ static void serve(int fd, const char *status_path, const char *events_path)
 		free(doc);
 		return;
 	}
-	if (strncmp(req, "EVENTS", 6)) {
+	if (strncmp(req, "EVENTS", 6) != 0) {
 		send_all(fd, "{\"error\":\"unknown request\"}\n", 28);
 		return;
 	}
