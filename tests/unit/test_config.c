@@ -162,6 +162,28 @@ TEST(missing_file)
 	CHECK(amx_config_load("/no/such/amexbpf.conf", &o, pr, sizeof(pr)) < 0);
 }
 
+/* A section given again is not an error: its later value wins (and the earlier copy is
+ * freed, which the fuzz harness checks under LeakSanitizer). */
+TEST(repeated_section_last_value_wins)
+{
+	static struct amx_options o;
+	char pr[1024];
+	int n = load("[app web]\n"
+		     "probe = http://a:1/\n"
+		     "[amexbpf]\n"
+		     "pm2 = /usr/bin/pm2\n"
+		     "[app web]\n"
+		     "probe = http://b:2/x\n"
+		     "events = /x\n"
+		     "[amexbpf]\n"
+		     "pm2 = /opt/pm2\n",
+		     &o, pr, sizeof(pr));
+	CHECK(n == 1); /* events is not an [app] key */
+	CHECK(o.n_apps == 1);
+	CHECK(o.apps[0].probe_url && !strcmp(o.apps[0].probe_url, "http://b:2/x"));
+	CHECK(o.pm2 && !strcmp(o.pm2, "/opt/pm2"));
+}
+
 int main(void)
 {
 	RUN(every_key_lands_in_the_options);
@@ -169,5 +191,6 @@ int main(void)
 	RUN(long_lines_count_once);
 	RUN(value_parsers);
 	RUN(missing_file);
+	RUN(repeated_section_last_value_wins);
 	CHECK_DONE();
 }
