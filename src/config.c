@@ -418,6 +418,26 @@ int amx_config_load(const char *path, struct amx_options *o, char *problems, siz
 	return n;
 }
 
+void amx_config_free_strings(struct amx_options *o)
+{
+	for (int i = 0; i < o->n_homes; i++) {
+		free((char *)o->homes[i]);
+		free((char *)o->home_ecosystem[i]);
+	}
+	for (int i = 0; i < o->n_apps; i++) {
+		struct amx_app_conf *a = &o->apps[i];
+		free((char *)a->name);
+		free((char *)a->home);
+		free((char *)a->ecosystem);
+		free((char *)a->probe_url);
+	}
+	free((char *)o->ecosystem);
+	free((char *)o->events_path);
+	free((char *)o->state_dir);
+	free((char *)o->socket_path);
+	free((char *)o->pm2);
+}
+
 const struct amx_app_conf *amx_config_app(const struct amx_options *o, const char *home,
 					  const char *name)
 {

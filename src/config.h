@@ -29,6 +29,10 @@ int amx_config_load(const char *path, struct amx_options *o, char *problems, siz
  * bytes through fmemopen). */
 int amx_config_read(FILE *f, const char *path, struct amx_options *o, char *problems, size_t len);
 
+/* Free every string a config read put into o, for options that were zeroed before it (unit
+ * tests, the fuzz harness): the daemon itself keeps its options for its whole life. */
+void amx_config_free_strings(struct amx_options *o);
+
 /* The [app NAME] section for an app of a home, or NULL. */
 const struct amx_app_conf *amx_config_app(const struct amx_options *o, const char *home,
 					  const char *name);

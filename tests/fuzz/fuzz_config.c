@@ -11,26 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void free_config_strings(struct amx_options *o)
-{
-	for (int i = 0; i < o->n_homes; i++) {
-		free((char *)o->homes[i]);
-		free((char *)o->home_ecosystem[i]);
-	}
-	for (int i = 0; i < o->n_apps; i++) {
-		struct amx_app_conf *a = &o->apps[i];
-		free((char *)a->name);
-		free((char *)a->home);
-		free((char *)a->ecosystem);
-		free((char *)a->probe_url);
-	}
-	free((char *)o->ecosystem);
-	free((char *)o->events_path);
-	free((char *)o->state_dir);
-	free((char *)o->socket_path);
-	free((char *)o->pm2);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct amx_options o; /* 100 kB: not on the stack */
@@ -47,6 +27,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fclose(f);
 	for (int i = 0; i < o.n_apps; i++)
 		(void)amx_config_app(&o, o.apps[i].home, o.apps[i].name);
-	free_config_strings(&o);
+	amx_config_free_strings(&o);
 	return 0;
 }

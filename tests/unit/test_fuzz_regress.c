@@ -30,25 +30,6 @@ static void replay_jlist(const char *buf, size_t len)
 	amx_dump_free(&d);
 }
 
-static void free_config_strings(struct amx_options *o)
-{
-	for (int i = 0; i < o->n_homes; i++) {
-		free((char *)o->homes[i]);
-		free((char *)o->home_ecosystem[i]);
-	}
-	for (int i = 0; i < o->n_apps; i++) {
-		free((char *)o->apps[i].name);
-		free((char *)o->apps[i].home);
-		free((char *)o->apps[i].ecosystem);
-		free((char *)o->apps[i].probe_url);
-	}
-	free((char *)o->ecosystem);
-	free((char *)o->events_path);
-	free((char *)o->state_dir);
-	free((char *)o->socket_path);
-	free((char *)o->pm2);
-}
-
 static void replay_config(const char *buf, size_t len)
 {
 	static struct amx_options o;
@@ -60,7 +41,7 @@ static void replay_config(const char *buf, size_t len)
 	memset(&o, 0, sizeof(o));
 	(void)amx_config_read(f, "replay.conf", &o, problems, sizeof(problems));
 	fclose(f);
-	free_config_strings(&o);
+	amx_config_free_strings(&o);
 }
 
 static void replay_control(const char *buf, size_t len)
