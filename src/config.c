@@ -91,10 +91,6 @@ struct load {
 	char section[512];
 	char seen[32][32];
 	int n_seen;
-	/* strings this file put into o: a value given again (a section repeated) replaces
-	 * its own earlier copy instead of leaking it */
-	char **owned;
-	size_t n_owned;
 };
 
 static void problem(struct load *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -131,25 +127,53 @@ static char *read_counting_lines(char *str, int num, void *stream)
 	return r;
 }
 
-static char *keep(struct load *l, const char *s)
+/* Every string the options hold beyond argv and literals. A reload builds new options and
+ * the old strings stay here, reachable (a few bytes per SIGHUP), instead of lost. */
+static struct {
+	char **v;
+	size_t n, cap;
+} Owned;
+
+char *amx_config_own(char *s)
 {
-	char *copy = strdup(s);
-	char **more = copy ? realloc(l->owned, (l->n_owned + 1) * sizeof(*more)) : NULL;
-	if (!more)
-		return copy;
-	l->owned = more;
-	l->owned[l->n_owned++] = copy;
-	return copy;
+	if (!s)
+		return NULL;
+	if (Owned.n == Owned.cap) {
+		size_t cap = Owned.cap ? Owned.cap * 2 : 32;
+		char **v = realloc(Owned.v, cap * sizeof(*v));
+		if (!v)
+			return s; /* not listed: the one string is lost, the value still works */
+		Owned.v = v;
+		Owned.cap = cap;
+	}
+	Owned.v[Owned.n++] = s;
+	return s;
 }
 
-/* *field = a copy of v; the old value goes when this file set it (defaults and the
- * command line's strings are not ours to free). */
+void amx_config_free_strings(void)
+{
+	for (size_t i = 0; i < Owned.n; i++)
+		free(Owned.v[i]);
+	free(Owned.v);
+	Owned.v = NULL;
+	Owned.n = Owned.cap = 0;
+}
+
+static char *keep(struct load *l, const char *s)
+{
+	(void)l;
+	return amx_config_own(strdup(s));
+}
+
+/* *field = a copy of v. A value this process allocated earlier (the same key in a
+ * repeated section) is freed: options are built afresh on reload, so nothing else points
+ * at it. Defaults and argv strings are not listed, so never freed. */
 static void set_string(struct load *l, const char **field, const char *v)
 {
-	for (size_t i = 0; *field && i < l->n_owned; i++) {
-		if (l->owned[i] == *field) {
-			free(l->owned[i]);
-			l->owned[i] = l->owned[--l->n_owned];
+	for (size_t i = 0; *field && i < Owned.n; i++) {
+		if (Owned.v[i] == *field) {
+			free(Owned.v[i]);
+			Owned.v[i] = Owned.v[--Owned.n];
 			break;
 		}
 	}
@@ -394,7 +418,6 @@ int amx_config_read(FILE *f, const char *path, struct amx_options *o, char *prob
 	if (len)
 		problems[0] = '\0';
 	int rc = ini_parse_stream(read_counting_lines, &l, on_key, &l);
-	free(l.owned);
 	if (rc > 0) {
 		/* libinih reports only the first line it could not split. */
 		l.line = rc;
@@ -416,26 +439,6 @@ int amx_config_load(const char *path, struct amx_options *o, char *problems, siz
 	int n = amx_config_read(f, path, o, problems, len);
 	fclose(f);
 	return n;
-}
-
-void amx_config_free_strings(struct amx_options *o)
-{
-	for (int i = 0; i < o->n_homes; i++) {
-		free((char *)o->homes[i]);
-		free((char *)o->home_ecosystem[i]);
-	}
-	for (int i = 0; i < o->n_apps; i++) {
-		struct amx_app_conf *a = &o->apps[i];
-		free((char *)a->name);
-		free((char *)a->home);
-		free((char *)a->ecosystem);
-		free((char *)a->probe_url);
-	}
-	free((char *)o->ecosystem);
-	free((char *)o->events_path);
-	free((char *)o->state_dir);
-	free((char *)o->socket_path);
-	free((char *)o->pm2);
 }
 
 const struct amx_app_conf *amx_config_app(const struct amx_options *o, const char *home,

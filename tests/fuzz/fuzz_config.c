@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer harness: config file bytes through libinih and our key handlers
  * (amx_config_read on an fmemopen stream: no path is opened; keys naming an ecosystem
- * file only stat() what the input names). Starts from zeroed options, so every string left
- * in them afterwards was allocated by the parser and is freed here: a leak is a finding. */
+ * file only stat() what the input names). Every string the parser keeps is listed
+ * (amx_config_own) and freed after each input; anything else left behind is a leak, a
+ * finding. */
 #include "config.h"
 
 #include <stddef.h>
@@ -27,6 +28,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fclose(f);
 	for (int i = 0; i < o.n_apps; i++)
 		(void)amx_config_app(&o, o.apps[i].home, o.apps[i].name);
-	amx_config_free_strings(&o);
+	amx_config_free_strings();
 	return 0;
 }

@@ -82,7 +82,7 @@ TEST(every_key_lands_in_the_options)
 	CHECK(a && a->manual_grace_s == 7 && a->budget_attempts == 2);
 	CHECK(amx_config_app(&o, "/other/.pm2", "web") == NULL);
 	CHECK(amx_config_app(&o, "/c/.pm2", "api") == NULL);
-	amx_config_free_strings(&o);
+	amx_config_free_strings();
 }
 
 TEST(each_mistake_is_reported_on_its_line)
@@ -123,7 +123,7 @@ TEST(each_mistake_is_reported_on_its_line)
 	CHECK(has_problem(pr, 17, "bad value for bpf"));
 	CHECK(has_problem(pr, 18, "no value"));
 	CHECK(has_problem(pr, 19, "not a [section]"));
-	amx_config_free_strings(&o);
+	amx_config_free_strings();
 }
 
 TEST(long_lines_count_once)
@@ -139,7 +139,7 @@ TEST(long_lines_count_once)
 	CHECK(n == 2);
 	CHECK(has_problem(pr, 1, "line longer than"));
 	CHECK(has_problem(pr, 3, "unknown key"));
-	amx_config_free_strings(&o);
+	amx_config_free_strings();
 }
 
 TEST(value_parsers)
@@ -185,7 +185,7 @@ TEST(repeated_section_last_value_wins)
 	CHECK(o.n_apps == 1);
 	CHECK(o.apps[0].probe_url && !strcmp(o.apps[0].probe_url, "http://b:2/x"));
 	CHECK(o.pm2 && !strcmp(o.pm2, "/opt/pm2"));
-	amx_config_free_strings(&o);
+	amx_config_free_strings();
 }
 
 int main(void)

@@ -41,7 +41,7 @@ static void replay_config(const char *buf, size_t len)
 	memset(&o, 0, sizeof(o));
 	(void)amx_config_read(f, "replay.conf", &o, problems, sizeof(problems));
 	fclose(f);
-	amx_config_free_strings(&o);
+	amx_config_free_strings();
 }
 
 static void replay_control(const char *buf, size_t len)
