@@ -52,7 +52,7 @@ static const char *const RUN_HELP =
 	"                        default: max_memory_restart from dump.pm2, else 1G)\n"
 	"  --disk MOUNT          watch this filesystem's space (repeatable; default: /, and those\n"
 	"                        of each PM2_HOME and of the events file)\n"
-	"  --disk-threshold PCT  disk-over-threshold at PCT %% used (default 80)\n"
+	"  --disk-threshold PCT  disk-over-threshold at PCT % used (default 80)\n"
 	"  --probe APP=URL       HTTP GET http://HOST[:PORT]/PATH to tell a hung APP (repeatable)\n"
 	"  --probe-interval S    between probes (default 5)\n"
 	"  --probe-timeout S     a probe fails after S (default 2)\n"
