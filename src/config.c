@@ -141,9 +141,57 @@ static char *read_counting_lines(char *str, int num, void *stream)
 	return r;
 }
 
-static char *keep(const char *s)
+/* Every string the options hold beyond argv and literals. A reload builds new options and
+ * the old strings stay here, reachable (a few bytes per SIGHUP), instead of lost. */
+static struct {
+	char **v;
+	size_t n, cap;
+} Owned;
+
+char *amx_config_own(char *s)
 {
-	return strdup(s);
+	if (!s)
+		return NULL;
+	if (Owned.n == Owned.cap) {
+		size_t cap = Owned.cap ? Owned.cap * 2 : 32;
+		char **v = realloc(Owned.v, cap * sizeof(*v));
+		if (!v)
+			return s; /* not listed: the one string is lost, the value still works */
+		Owned.v = v;
+		Owned.cap = cap;
+	}
+	Owned.v[Owned.n++] = s;
+	return s;
+}
+
+void amx_config_free_strings(void)
+{
+	for (size_t i = 0; i < Owned.n; i++)
+		free(Owned.v[i]);
+	free(Owned.v);
+	Owned.v = NULL;
+	Owned.n = Owned.cap = 0;
+}
+
+static char *keep(struct load *l, const char *s)
+{
+	(void)l;
+	return amx_config_own(strdup(s));
+}
+
+/* *field = a copy of v. A value this process allocated earlier (the same key in a
+ * repeated section) is freed: options are built afresh on reload, so nothing else points
+ * at it. Defaults and argv strings are not listed, so never freed. */
+static void set_string(struct load *l, const char **field, const char *v)
+{
+	for (size_t i = 0; *field && i < Owned.n; i++) {
+		if (Owned.v[i] == *field) {
+			free(Owned.v[i]);
+			Owned.v[i] = Owned.v[--Owned.n];
+			break;
+		}
+	}
+	*field = keep(l, v);
 }
 
 static bool absolute_file(struct load *l, const char *key, const char *v, bool must_exist)
@@ -193,7 +241,7 @@ static int add_home(struct load *l, const char *path)
 		problem(l, "too many PM2 homes (at most %d)", AMX_MAX_HOMES);
 		return -1;
 	}
-	o->homes[o->n_homes] = keep(path);
+	o->homes[o->n_homes] = keep(l, path);
 	o->home_ecosystem[o->n_homes] = NULL;
 	o->homes_given = true;
 	return o->n_homes++;
@@ -219,7 +267,7 @@ static struct amx_app_conf *add_app(struct load *l, const char *name)
 	}
 	a = &o->apps[o->n_apps++];
 	memset(a, 0, sizeof(*a));
-	a->name = keep(name);
+	a->name = keep(l, name);
 	a->manual_grace_s = -1;
 	return a;
 }
@@ -274,26 +322,26 @@ static void global_key(struct load *l, const char *k, const char *v)
 		return;
 	} else if (!strcmp(k, "ecosystem")) {
 		if (absolute_file(l, k, v, true))
-			o->ecosystem = keep(v);
+			set_string(l, &o->ecosystem, v);
 		return;
 	} else if (!strcmp(k, "events")) {
 		if (strcmp(v, "-") != 0 && v[0] != '/') {
 			problem(l, "events: not an absolute path or -: %s", v);
 			return;
 		}
-		o->events_path = keep(v);
+		set_string(l, &o->events_path, v);
 	} else if (!strcmp(k, "state-dir")) {
 		if (!absolute_file(l, k, v, false))
 			return;
-		o->state_dir = keep(v);
+		set_string(l, &o->state_dir, v);
 	} else if (!strcmp(k, "socket")) {
 		if (!absolute_file(l, k, v, false))
 			return;
-		o->socket_path = keep(v);
+		set_string(l, &o->socket_path, v);
 	} else if (!strcmp(k, "pm2")) {
 		if (!absolute_file(l, k, v, false))
 			return;
-		o->pm2 = keep(v);
+		set_string(l, &o->pm2, v);
 	} else if (!strcmp(k, "grace"))
 		ok = amx_parse_seconds(v, &o->grace_s);
 	else if (!strcmp(k, "manual-grace"))
@@ -370,7 +418,7 @@ static void home_key(struct load *l, const char *home, const char *k, const char
 		return;
 	if (!strcmp(k, "ecosystem")) {
 		if (absolute_file(l, k, v, true))
-			l->o->home_ecosystem[i] = keep(v);
+			set_string(l, &l->o->home_ecosystem[i], v);
 	} else {
 		problem(l, "unknown key in [home]: %s", k);
 	}
@@ -387,17 +435,17 @@ static void app_key(struct load *l, const char *name, const char *k, const char 
 			problem(l, "home: not an absolute path: %s", v);
 			return;
 		}
-		a->home = keep(v);
+		set_string(l, &a->home, v);
 	} else if (!strcmp(k, "ecosystem")) {
 		if (absolute_file(l, k, v, true))
-			a->ecosystem = keep(v);
+			set_string(l, &a->ecosystem, v);
 		return;
 	} else if (!strcmp(k, "memory-limit"))
 		ok = amx_parse_bytes(v, &a->memory_limit_bytes);
 	else if (!strcmp(k, "probe")) {
 		ok = valid_probe(v);
 		if (ok)
-			a->probe_url = keep(v);
+			set_string(l, &a->probe_url, v);
 	} else if (!strcmp(k, "manual-grace"))
 		ok = amx_parse_seconds(v, &a->manual_grace_s);
 	else if (!strcmp(k, "budget"))
@@ -461,17 +509,12 @@ static int on_key(void *user, const char *section, const char *raw_name, const c
 	return 1;
 }
 
-int amx_config_load(const char *path, struct amx_options *o, char *problems, size_t len)
+int amx_config_read(FILE *f, const char *path, struct amx_options *o, char *problems, size_t len)
 {
-	struct load l = { .path = path, .o = o, .problems = problems,
-			  .len = len };
+	struct load l = { .path = path, .f = f, .o = o, .problems = problems, .len = len };
 	if (len)
 		problems[0] = '\0';
-	l.f = fopen(path, "re");
-	if (!l.f)
-		return -errno;
 	int rc = ini_parse_stream(read_counting_lines, &l, on_key, &l);
-	fclose(l.f);
 	if (rc > 0) {
 		/* libinih reports only the first line it could not split. */
 		l.line = rc;
@@ -481,6 +524,18 @@ int amx_config_load(const char *path, struct amx_options *o, char *problems, siz
 	}
 	o->config_path = path;
 	return l.n_problems;
+}
+
+int amx_config_load(const char *path, struct amx_options *o, char *problems, size_t len)
+{
+	if (len)
+		problems[0] = '\0';
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	int n = amx_config_read(f, path, o, problems, len);
+	fclose(f);
+	return n;
 }
 
 const struct amx_app_conf *amx_config_app(const struct amx_options *o, const char *home,

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "options.h"
 #include "policy.h"
@@ -24,9 +25,19 @@ bool amx_parse_bool(const char *s, bool *out);
 /* Read the INI file at path into o, on top of what o holds (call it after the defaults and
  * before the command line). Every problem is one line "PATH:LINE: what" appended to
  * problems (which is always NUL-terminated). Returns the number of problems, or -errno
- * when the file cannot be opened. Strings put into o are allocated and never freed: a
- * reload builds a new set and the few bytes of the old one stay. */
+ * when the file cannot be opened. Strings put into o are allocated and listed (see
+ * amx_config_own): a reload builds a new set and the few bytes of the old one stay. */
 int amx_config_load(const char *path, struct amx_options *o, char *problems, size_t len);
+/* The same from an open stream; path names it in the problems (the fuzz harness reads
+ * bytes through fmemopen). */
+int amx_config_read(FILE *f, const char *path, struct amx_options *o, char *problems, size_t len);
+
+/* Strings the options keep for the process's life (config values, resolved paths, entries
+ * built from [app] sections) are listed through amx_config_own (returns s), so that options
+ * replaced by a reload leave them reachable rather than lost. amx_config_free_strings frees
+ * every one (unit tests, the fuzz harness: never while options still point at them). */
+char *amx_config_own(char *s);
+void amx_config_free_strings(void);
 
 /* The [app NAME] section for an app of a home, or NULL. */
 const struct amx_app_conf *amx_config_app(const struct amx_options *o, const char *home,

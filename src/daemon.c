@@ -379,7 +379,8 @@ static int start_command(int hi, int ai, int tier, int attempt, const struct amx
 	c->deadline_ms = now_ms() + (uint64_t)(D.o->action_timeout_s * 1000);
 	if (tier > 0)
 		record_running(h, c);
-	amx_loop_add_fd(c->child.pidfd, EPOLLIN, on_command_exit, c);
+	if (c->child.pidfd >= 0)
+		amx_loop_add_fd(c->child.pidfd, EPOLLIN, on_command_exit, c);
 	logv("started %s (pid %d) as %s", argv->v[0], c->child.pid, h->owner.name);
 	return idx;
 }
@@ -1080,7 +1081,8 @@ static void finish_command(int idx)
 	amx_child_read_output(&c->child);
 	if (!amx_child_reap(&c->child))
 		return;
-	amx_loop_del_fd(c->child.pidfd);
+	if (c->child.pidfd >= 0)
+		amx_loop_del_fd(c->child.pidfd);
 	int hi = c->home, ai = c->app, tier = c->tier;
 	struct amx_home *h = &D.homes[hi];
 	if (tier > 0)
@@ -1155,6 +1157,10 @@ static void finish_command(int idx)
 	c->used = false;
 }
 
+/* Without a pidfd (pidfd_open missing: kernels before 5.3, or valgrind) nothing wakes the
+ * loop when a command exits: each tick tries to reap it, and asks for the next tick. */
+#define NO_PIDFD_POLL_MS 50
+
 static void check_command_deadlines(uint64_t now)
 {
 	for (int i = 0; i < MAX_COMMANDS; i++) {
@@ -1165,6 +1171,8 @@ static void check_command_deadlines(uint64_t now)
 		amx_child_read_output(&c->child);
 		if (!c->child.timed_out && now >= c->deadline_ms)
 			amx_child_kill_group(&c->child);
+		if (c->used && c->child.pidfd < 0)
+			finish_command(i);
 	}
 }
 
@@ -1205,11 +1213,14 @@ static void tick_policies(void *ctx, uint64_t now)
 		for (size_t i = 0; i < h->n_apps; i++)
 			amx_loop_wake_at(h->apps[i].pol.deadline_ms);
 	}
-	for (int i = 0; i < MAX_COMMANDS; i++)
+	for (int i = 0; i < MAX_COMMANDS; i++) {
 		if (D.cmds[i].used && !D.cmds[i].child.timed_out)
 			/* at least each second: its output is taken in (and capped) as it comes */
 			amx_loop_wake_at(D.cmds[i].deadline_ms < now + 1000 ? D.cmds[i].deadline_ms
 									     : now + 1000);
+		if (D.cmds[i].used && D.cmds[i].child.pidfd < 0)
+			amx_loop_wake_at(now + NO_PIDFD_POLL_MS);
+	}
 }
 
 static void on_bpf_ready(void *ctx, int fd, uint32_t events)

@@ -52,7 +52,7 @@ static const char *const RUN_HELP =
 	"                        default: max_memory_restart from dump.pm2, else 1G)\n"
 	"  --disk MOUNT          watch this filesystem's space (repeatable; default: /, and those\n"
 	"                        of each PM2_HOME and of the events file)\n"
-	"  --disk-threshold PCT  disk-over-threshold at PCT %% used (default 80)\n"
+	"  --disk-threshold PCT  disk-over-threshold at PCT % used (default 80)\n"
 	"  --probe APP=URL       HTTP GET http://HOST[:PORT]/PATH to tell a hung APP (repeatable)\n"
 	"  --probe-interval S    between probes (default 5)\n"
 	"  --probe-timeout S     a probe fails after S (default 2)\n"
@@ -182,12 +182,12 @@ static void add_app_sections(struct amx_options *o)
 		if (a->memory_limit_bytes > 0 && o->n_memory_limits < AMX_MAX_ONLY &&
 		    !named_in(o->memory_limits, o->n_memory_limits, a->name) &&
 		    asprintf(&entry, "%s=%lld", a->name, a->memory_limit_bytes) > 0)
-			o->memory_limits[o->n_memory_limits++] = entry;
+			o->memory_limits[o->n_memory_limits++] = amx_config_own(entry);
 		entry = NULL;
 		if (a->probe_url && o->n_probes < AMX_PROBE_MAX &&
 		    !named_in(o->probes, o->n_probes, a->name) &&
 		    asprintf(&entry, "%s=%s", a->name, a->probe_url) > 0)
-			o->probes[o->n_probes++] = entry;
+			o->probes[o->n_probes++] = amx_config_own(entry);
 	}
 }
 
@@ -369,9 +369,9 @@ static int parse_options(int argc, char **argv, struct amx_options *o, bool is_c
 				errno ? strerror(errno) : "not a regular file");
 			return AMX_EXIT_NO_INPUT;
 		}
-		o->ecosystem = realpath(o->ecosystem, NULL);
+		o->ecosystem = amx_config_own(realpath(o->ecosystem, NULL));
 	}
-	char *resolved = pm2 ? realpath(pm2, NULL) : find_on_path("pm2");
+	char *resolved = amx_config_own(pm2 ? realpath(pm2, NULL) : find_on_path("pm2"));
 	if (!resolved || access(resolved, X_OK) != 0) {
 		fprintf(stderr, "amexbpf: pm2 executable %s (use --pm2 PATH)\n",
 			pm2 ? "not found or not executable" : "not found on PATH");

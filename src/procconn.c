@@ -297,7 +297,16 @@ static int drain_socket(struct amx_procconn *p)
 			if (cn->id.idx != CN_IDX_PROC || cn->id.val != CN_VAL_PROC ||
 			    cn->len < sizeof(struct proc_event) - sizeof(((struct proc_event *)0)->event_data))
 				continue;
-			handled += on_proc_event(p, (const struct proc_event *)cn->data);
+			/* The event sits 4 bytes past an 8-byte boundary (after the 20-byte
+			 * cn_msg) and holds a u64: read it from an aligned copy. */
+			struct proc_event pe;
+			size_t room = nl->nlmsg_len - NLMSG_HDRLEN - sizeof(*cn);
+			size_t take = cn->len < sizeof(pe) ? cn->len : sizeof(pe);
+			if (nl->nlmsg_len < NLMSG_HDRLEN + sizeof(*cn) || take > room)
+				continue;
+			memset(&pe, 0, sizeof(pe));
+			memcpy(&pe, cn->data, take);
+			handled += on_proc_event(p, &pe);
 		}
 	}
 }

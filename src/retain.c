@@ -71,8 +71,8 @@ static void retain_in(int dfd, unsigned days, time_t now, struct amx_retain_resu
 			note_error(r, "remove", de->d_name, errno);
 			continue;
 		}
-		json_array_append_new(r->removed, json_string(de->d_name) ? json_string(de->d_name)
-									    : json_string("?"));
+		json_t *name = json_string(de->d_name); /* once: NULL for invalid UTF-8 */
+		json_array_append_new(r->removed, name ? name : json_string("?"));
 		r->bytes += (unsigned long long)st.st_size;
 	}
 	closedir(d);

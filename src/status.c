@@ -31,6 +31,14 @@ static struct {
 	size_t n_exits;
 } St;
 
+/* A JSON string, or "?" when s is not valid UTF-8 (json_string gives NULL). Built once:
+ * calling json_string twice leaked the first copy on every status request. */
+static json_t *string_or_mark(const char *s)
+{
+	json_t *v = json_string(s);
+	return v ? v : json_string("?");
+}
+
 static void exit_key(char *buf, size_t len, const char *home, const char *app)
 {
 	snprintf(buf, len, "%.300s\n%.290s", home ? home : "", app ? app : "");
@@ -169,7 +177,7 @@ const char *amx_status_app_word(const struct amx_app *a)
 static json_t *app_json(const struct amx_home *h, const struct amx_app *a, uint64_t now)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "name", json_string(a->name) ? json_string(a->name) : json_string("?"));
+	json_object_set_new(o, "name", string_or_mark(a->name));
 	json_object_set_new(o, "pid", a->pid ? json_integer(a->pid) : json_null());
 	json_object_set_new(o, "status", json_string(amx_status_app_word(a)));
 	json_object_set_new(o, "state", json_string(amx_app_state_name(a->pol.state)));
@@ -206,8 +214,8 @@ static json_t *app_json(const struct amx_home *h, const struct amx_app *a, uint6
 static json_t *home_json(const struct amx_home *h, const struct amx_policy_config *cfg, uint64_t now)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "path", json_string(h->path) ? json_string(h->path) : json_string("?"));
-	json_object_set_new(o, "owner", json_string(h->owner.name) ? json_string(h->owner.name) : json_string("?"));
+	json_object_set_new(o, "path", string_or_mark(h->path));
+	json_object_set_new(o, "owner", string_or_mark(h->owner.name));
 	json_t *d = json_object();
 	json_object_set_new(d, "pid", h->god_pid ? json_integer(h->god_pid) : json_null());
 	json_object_set_new(d, "up", json_boolean(h->god_pid != 0));
@@ -242,7 +250,7 @@ json_t *amx_status_document(void)
 	char host[256] = "unknown";
 	gethostname(host, sizeof(host) - 1);
 	json_object_set_new(doc, "version", json_string(AMX_VERSION));
-	json_object_set_new(doc, "host", json_string(host) ? json_string(host) : json_string("?"));
+	json_object_set_new(doc, "host", string_or_mark(host));
 	json_object_set_new(doc, "pid", json_integer(getpid()));
 	json_object_set_new(doc, "uptime_s", json_integer((json_int_t)((now - v.started_ms) / 1000)));
 	json_object_set_new(doc, "source", json_string("bpf"));

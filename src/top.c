@@ -72,7 +72,7 @@ static void add_reset_cap(const char *cap)
 		return;
 	size_t n = strlen(s);
 	if (reset_len + n < sizeof(reset_seq)) {
-		memcpy(reset_seq + reset_len, s, n + 1); /* room checked: NUL kept */
+		memcpy(reset_seq + reset_len, s, n + 1); /* with its NUL: there is room */
 		reset_len += n;
 	}
 }

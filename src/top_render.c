@@ -532,11 +532,11 @@ static void draw_bar(struct pen *p, int r, int c, int w, double rss, double limi
 		if (p->utf8) {
 			int u = units - i * 8;
 			if (u >= 8)
-				snprintf(x->ch, sizeof(x->ch), "%s", "\u2588");
+				strcpy(x->ch, "\xe2\x96\x88"); /* U+2588; cppcheck sizes "\u" escapes wrongly */
 			else if (u > 0)
 				snprintf(x->ch, sizeof(x->ch), "%s", eighths[u]);
 			else {
-				snprintf(x->ch, sizeof(x->ch), "%s", "\u2591");
+				strcpy(x->ch, "\xe2\x96\x91"); /* U+2591 */
 				x->style = TS_DIM;
 			}
 		} else {
@@ -1061,7 +1061,7 @@ void top_render(const struct top_view *v, struct top_frame *f)
 	}
 	for (int k = 0; k < app_rows; k++, r++) {
 		int idx = v->app_top + k;
-		if (apps && idx < napps)
+		if (apps && idx >= 0 && idx < napps)
 			draw_app(&p, r, &c, apps[idx].app, idx == v->selected && !v->editing_filter && f->h);
 		else {
 			row_clear(f, r, TS_NORMAL);

@@ -79,7 +79,9 @@ keys a q
 expect_exit_clean a 0
 tx resize-window -t a -x 120 -y 32
 
-# The daemon stopped, then started again: top says so and reconnects by itself.
+# The daemon stopped, then started again: top says so and reconnects by itself. Back to
+# 120 columns first: at 80 the message column cuts "(pid N, was M)" short.
+tx resize-window -t a -x 120 -y 32
 run_top a --socket "$SOCK"
 wait_screen a "^$APP_NAME +[0-9]+ online" 5
 old_amx=$AMX_PID

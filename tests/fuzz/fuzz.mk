@@ -16,7 +16,7 @@ FUZZ_BINS    := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_NAMES))
 FUZZ_OBJS    := $(patsubst src/%.c,$(OUTPUT)/fuzz/%.o,$(SRCS))
 FUZZ         ?= $(FUZZ_NAMES)
 
-.PHONY: fuzz fuzz-build
+.PHONY: fuzz fuzz-build fuzz-coverage
 .SECONDARY: $(FUZZ_OBJS)
 
 $(OUTPUT)/fuzz/%.o: src/%.c $(OUTPUT)/amexbpf.skel.h
@@ -32,3 +32,7 @@ fuzz-build: $(FUZZ_BINS)
 
 fuzz: fuzz-build
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ)
+
+# Line and branch coverage of each parser reached by the seeds plus what `make fuzz` kept.
+fuzz-coverage: $(OUTPUT)/amexbpf.skel.h
+	$(Q)tests/fuzz/coverage.sh $(FUZZ)

@@ -22,7 +22,7 @@ for name in "$@"; do
 		-print_final_stats=1 -artifact_prefix="$art" \
 		"$work" "tests/fuzz/corpus/$name" >"$log" 2>&1
 	rc=$?
-	grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" | tr '\n' ' '
+	grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" | tr '\n' ' '
 	echo
 	if [ "$rc" -ne 0 ]; then
 		echo "fuzz $name: FOUND something (exit $rc); see $log"

@@ -82,6 +82,7 @@ TEST(every_key_lands_in_the_options)
 	CHECK(a && a->manual_grace_s == 7 && a->budget_attempts == 2);
 	CHECK(amx_config_app(&o, "/other/.pm2", "web") == NULL);
 	CHECK(amx_config_app(&o, "/c/.pm2", "api") == NULL);
+	amx_config_free_strings();
 }
 
 /* Every flag of `amexbpf run --help` has a key: an operator can put everything in one file. */
@@ -235,6 +236,7 @@ TEST(each_mistake_is_reported_on_its_line)
 	CHECK(has_problem(pr, 17, "bad value for bpf"));
 	CHECK(has_problem(pr, 18, "no value"));
 	CHECK(has_problem(pr, 19, "not a [section]"));
+	amx_config_free_strings();
 }
 
 TEST(long_lines_count_once)
@@ -250,6 +252,7 @@ TEST(long_lines_count_once)
 	CHECK(n == 2);
 	CHECK(has_problem(pr, 1, "line longer than"));
 	CHECK(has_problem(pr, 3, "unknown key"));
+	amx_config_free_strings();
 }
 
 TEST(value_parsers)
@@ -275,6 +278,29 @@ TEST(missing_file)
 	CHECK(amx_config_load("/no/such/amexbpf.conf", &o, pr, sizeof(pr)) < 0);
 }
 
+/* A section given again is not an error: its later value wins (and the earlier copy is
+ * freed, which the fuzz harness checks under LeakSanitizer). */
+TEST(repeated_section_last_value_wins)
+{
+	static struct amx_options o;
+	char pr[1024];
+	int n = load("[app web]\n"
+		     "probe = http://a:1/\n"
+		     "[amexbpf]\n"
+		     "pm2 = /usr/bin/pm2\n"
+		     "[app web]\n"
+		     "probe = http://b:2/x\n"
+		     "events = /x\n"
+		     "[amexbpf]\n"
+		     "pm2 = /opt/pm2\n",
+		     &o, pr, sizeof(pr));
+	CHECK(n == 1); /* events is not an [app] key */
+	CHECK(o.n_apps == 1);
+	CHECK(o.apps[0].probe_url && !strcmp(o.apps[0].probe_url, "http://b:2/x"));
+	CHECK(o.pm2 && !strcmp(o.pm2, "/opt/pm2"));
+	amx_config_free_strings();
+}
+
 int main(void)
 {
 	RUN(every_key_lands_in_the_options);
@@ -284,5 +310,6 @@ int main(void)
 	RUN(long_lines_count_once);
 	RUN(value_parsers);
 	RUN(missing_file);
+	RUN(repeated_section_last_value_wins);
 	CHECK_DONE();
 }

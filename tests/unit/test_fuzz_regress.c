@@ -3,9 +3,12 @@
  * found) through the parsers they target, so a fixed crash stays fixed in `make test`,
  * under SANITIZE=address,undefined too. Run from the repository root (tests/run.sh does). */
 #include "check.h"
+#include "config.h"
+#include "control_request.h"
 #include "dump.h"
 
 #include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 typedef void (*replay_fn)(const char *buf, size_t len);
@@ -25,6 +28,28 @@ static void replay_jlist(const char *buf, size_t len)
 
 	(void)amx_jlist_parse(buf, len, &d);
 	amx_dump_free(&d);
+}
+
+static void replay_config(const char *buf, size_t len)
+{
+	static struct amx_options o;
+	char problems[4096];
+	FILE *f = len ? fmemopen((void *)buf, len, "r") : NULL;
+
+	if (!f)
+		return;
+	memset(&o, 0, sizeof(o));
+	(void)amx_config_read(f, "replay.conf", &o, problems, sizeof(problems));
+	fclose(f);
+	amx_config_free_strings();
+}
+
+static void replay_control(const char *buf, size_t len)
+{
+	struct amx_request r;
+	const char *nl = memchr(buf, '\n', len);
+
+	amx_control_parse_request(buf, nl ? (size_t)(nl - buf) : len, &r);
 }
 
 static char *slurp(const char *path, size_t *len)
@@ -82,12 +107,16 @@ TEST(seed_corpora_replay)
 {
 	CHECK(replay_dir("tests/fuzz/corpus/dump", replay_dump) > 0);
 	CHECK(replay_dir("tests/fuzz/corpus/jlist", replay_jlist) > 0);
+	CHECK(replay_dir("tests/fuzz/corpus/config", replay_config) > 0);
+	CHECK(replay_dir("tests/fuzz/corpus/control", replay_control) > 0);
 }
 
 TEST(crashers_replay)
 {
 	CHECK(replay_dir("tests/fuzz/crashers/dump", replay_dump) >= 0);
 	CHECK(replay_dir("tests/fuzz/crashers/jlist", replay_jlist) >= 0);
+	CHECK(replay_dir("tests/fuzz/crashers/config", replay_config) >= 0);
+	CHECK(replay_dir("tests/fuzz/crashers/control", replay_control) >= 0);
 }
 
 int main(void)
