@@ -283,7 +283,7 @@ static void add_words(struct load *l, const char *k, const char *v, const char *
 		else if (*n >= max)
 			problem(l, "%s: too many (at most %d)", k, max);
 		else
-			list[(*n)++] = keep(p);
+			list[(*n)++] = keep(l, p);
 	}
 	free(copy);
 }
@@ -369,22 +369,22 @@ static void global_key(struct load *l, const char *k, const char *v)
 	else if (!strcmp(k, "probe-failures"))
 		ok = amx_parse_count(v, &o->probe_failures);
 	else if (!strcmp(k, "socket-group"))
-		o->socket_group = keep(v);
+		o->socket_group = keep(l, v);
 	else if (!strcmp(k, "textfile-dir")) {
 		if (!absolute_file(l, k, v, false))
 			return;
-		o->textfile_dir = keep(v);
+		o->textfile_dir = keep(l, v);
 	} else if (!strcmp(k, "notify-exec")) {
 		/* checked for good (owner, mode) by the notify module at start-up */
 		if (!absolute_file(l, k, v, false))
 			return;
-		o->notify_exec = keep(v);
+		o->notify_exec = keep(l, v);
 	} else if (!strcmp(k, "notify-user"))
-		o->notify_user = keep(v);
+		o->notify_user = keep(l, v);
 	else if (!strcmp(k, "notify-level")) {
 		ok = amx_level_rank(v) >= 0;
 		if (ok)
-			o->notify_level = keep(v);
+			o->notify_level = keep(l, v);
 	} else if (!strcmp(k, "notify-timeout"))
 		ok = amx_parse_seconds(v, &o->notify_timeout_s) && o->notify_timeout_s > 0;
 	else if (!strcmp(k, "notify-interval"))
