@@ -68,6 +68,7 @@ static struct {
 	bool verbose;
 	struct line *hist[AMX_CONTROL_HISTORY];
 	size_t hist_head, hist_count;
+	size_t hist_bytes;
 	struct client clients[MAX_CLIENTS];
 	uint64_t dropped, accepted, refused;
 } S = { .fd = -1 };
@@ -86,6 +87,12 @@ static struct line *line_new(const char *data, size_t len, uint64_t seq, const c
 	memcpy(l->data, data, len);
 	l->data[len] = '\0';
 	return l;
+}
+
+/* What a line costs the heap: it is what the history grows by until it is full. */
+static size_t line_bytes(const struct line *l)
+{
+	return sizeof(*l) + l->len + 1 + 16;
 }
 
 static void line_unref(struct line *l)
@@ -395,12 +402,14 @@ static void on_event(void *ctx, json_t *ev, const char *line)
 	if (!l)
 		return;
 	if (S.hist_count == AMX_CONTROL_HISTORY) {
+		S.hist_bytes -= line_bytes(S.hist[S.hist_head]);
 		line_unref(S.hist[S.hist_head]);
 		S.hist_head = (S.hist_head + 1) % AMX_CONTROL_HISTORY;
 		S.hist_count--;
 	}
 	S.hist[(S.hist_head + S.hist_count) % AMX_CONTROL_HISTORY] = l;
 	S.hist_count++;
+	S.hist_bytes += line_bytes(l);
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (S.clients[i].st == C_STREAMING && S.clients[i].follow)
 			client_deliver(&S.clients[i], l);
@@ -534,6 +543,7 @@ void amx_control_stop(void)
 		S.hist_head = (S.hist_head + 1) % AMX_CONTROL_HISTORY;
 		S.hist_count--;
 	}
+	S.hist_bytes = 0;
 }
 
 void amx_control_stats(struct amx_control_stats *st)
@@ -545,4 +555,6 @@ void amx_control_stats(struct amx_control_stats *st)
 	st->dropped = S.dropped;
 	st->accepted = S.accepted;
 	st->refused = S.refused;
+	st->history_count = S.hist_count;
+	st->history_bytes = S.hist_bytes;
 }

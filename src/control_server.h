@@ -19,6 +19,8 @@ void amx_control_stop(void);
 struct amx_control_stats {
 	int subscribers;
 	uint64_t dropped, accepted, refused;
+	size_t history_count;  /* events kept for replay (at most AMX_CONTROL_HISTORY) */
+	size_t history_bytes;  /* what they take, allocation headers included */
 };
 void amx_control_stats(struct amx_control_stats *st);
 

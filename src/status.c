@@ -267,6 +267,10 @@ json_t *amx_status_document(void)
 	amx_control_stats(&cs);
 	json_object_set_new(evs, "subscribers", json_integer(cs.subscribers));
 	json_object_set_new(evs, "subscribers_dropped", json_integer((json_int_t)cs.dropped));
+	json_t *hist = json_object();
+	json_object_set_new(hist, "count", json_integer((json_int_t)cs.history_count));
+	json_object_set_new(hist, "bytes", json_integer((json_int_t)cs.history_bytes));
+	json_object_set_new(evs, "history", hist);
 	json_object_set_new(doc, "events", evs);
 	json_object_set_new(doc, "detect_latency_us", latency_json(now));
 	json_t *bpf = json_object();
