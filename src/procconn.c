@@ -111,8 +111,17 @@ int amx_procconn_watch(struct amx_procconn *p, pid_t tgid, uint32_t flags,
 {
 	struct watched *w = find(p, tgid);
 	if (w) {
-		w->flags |= flags;
-		return 0;
+		/* The same process (by start time) gets more flags; an entry left by an earlier
+		 * process of this pid number (pids wrap) is replaced, or its exit would be
+		 * reported with the old identity, and the new one's never. */
+		struct amx_proc_stat st;
+		uint64_t now_start = amx_proc_read_stat(tgid, &st) ? amx_ticks_to_ns(st.start_ticks) : 0;
+		if (!now_start || !w->start_ns ||
+		    amx_ns_to_ticks(w->start_ns) == amx_ns_to_ticks(now_start)) {
+			w->flags |= flags;
+			return 0;
+		}
+		report_exit(p, w); /* the earlier process is gone: say so, late rather than never */
 	}
 	w = find(p, 0);
 	if (!w)
@@ -123,6 +132,12 @@ int amx_procconn_watch(struct amx_procconn *p, pid_t tgid, uint32_t flags,
 	w->start_ns = start_boottime_ns;
 	read_identity(w);
 	w->pidfd = (int)syscall(SYS_pidfd_open, tgid, 0);
+	if (w->pidfd < 0 && errno == ESRCH) {
+		/* Already gone: its exit message, if not yet read, is for an unknown pid; an
+		 * entry kept here would wait forever and shadow the next process of this pid. */
+		forget(p, w);
+		return -ESRCH;
+	}
 	if (w->pidfd >= 0) {
 		struct epoll_event e = { .events = EPOLLIN, .data.u64 = (uint64_t)(w - p->w) };
 		if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, w->pidfd, &e) < 0) {
@@ -232,8 +247,13 @@ static int on_proc_event(struct amx_procconn *p, const struct proc_event *pe)
 		if (child != pe->event_data.fork.child_tgid)
 			return 0;
 		w = find(p, parent);
-		if (!w || !(w->flags & AMX_WATCH_CHILDREN) || find(p, child))
+		if (!w || !(w->flags & AMX_WATCH_CHILDREN))
 			return 0;
+		/* A fork of this pid number means the earlier process of it is gone, even if its
+		 * pidfd has not been handled yet in this batch: report it now, then start afresh. */
+		struct watched *stale = find(p, child);
+		if (stale)
+			report_exit(p, stale);
 		amx_procconn_watch(p, child, AMX_WATCH_PROC | AMX_WATCH_FORKED, 0);
 		struct watched *c = find(p, child);
 		if (c) {
