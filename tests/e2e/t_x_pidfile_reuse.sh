@@ -25,7 +25,9 @@ for _ in $(seq 1 50); do
 		impostor=$!
 		break
 	fi
-	kill "$!"
+	# SIGKILL, not SIGTERM: a child not yet exec'd is still a copy of this script, whose
+	# TERM trap would run the test's clean-up (and remove its work dir) from the copy.
+	kill -KILL "$!"
 done
 [ -n "$impostor" ] || fail "could not place a process on pid $god"
 record_pid "$impostor"
