@@ -132,12 +132,6 @@ int amx_procconn_watch(struct amx_procconn *p, pid_t tgid, uint32_t flags,
 	w->start_ns = start_boottime_ns;
 	read_identity(w);
 	w->pidfd = (int)syscall(SYS_pidfd_open, tgid, 0);
-	if (w->pidfd < 0 && errno == ESRCH) {
-		/* Already gone: its exit message, if not yet read, is for an unknown pid; an
-		 * entry kept here would wait forever and shadow the next process of this pid. */
-		forget(p, w);
-		return -ESRCH;
-	}
 	if (w->pidfd >= 0) {
 		struct epoll_event e = { .events = EPOLLIN, .data.u64 = (uint64_t)(w - p->w) };
 		if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, w->pidfd, &e) < 0) {
@@ -146,7 +140,8 @@ int amx_procconn_watch(struct amx_procconn *p, pid_t tgid, uint32_t flags,
 		}
 	}
 	/* Without a pidfd (it exited already, or pidfds are missing) the connector's exit
-	 * event of the leader is what reports it. */
+	 * event of the leader is what reports it, if still unread; if not, the entry is
+	 * replaced by the next process of this pid (fork, or a watch with another start). */
 	return 0;
 }
 
