@@ -16,6 +16,7 @@
 #include "event.h"
 #include "memwatch.h"
 #include "options.h"
+#include "policy.h"
 #include "probe.h"
 #include "retain.h"
 #include "top.h"
@@ -237,12 +238,15 @@ static int parse_options(int argc, char **argv, struct amx_options *o, bool is_c
 	memset(o, 0, sizeof(*o));
 	o->events_path = is_check ? NULL : "/var/log/amexbpf/events.ndjson";
 	o->state_dir = "/var/lib/amexbpf";
-	o->grace_s = 2;
-	o->manual_grace_s = 300;
+	/* The policy's defaults are the one source: the options only express them in seconds. */
+	struct amx_policy_config pd;
+	amx_policy_config_defaults(&pd);
+	o->grace_s = (double)pd.grace_ms / 1000;
+	o->manual_grace_s = (double)pd.manual_grace_ms / 1000;
 	o->action_timeout_s = 30;
-	o->verify_timeout_s = 15;
-	o->budget_attempts = 5;
-	o->budget_window_s = 600;
+	o->verify_timeout_s = (double)pd.verify_ms / 1000;
+	o->budget_attempts = pd.budget_attempts;
+	o->budget_window_s = (double)pd.budget_window_ms / 1000;
 	o->socket_path = AMX_DEFAULT_SOCKET;
 	o->notify_user = "nobody";
 	o->notify_timeout_s = 10;
