@@ -4,6 +4,7 @@
  * when each app last exited). */
 #include "status.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,6 +242,26 @@ static json_t *home_json(const struct amx_home *h, const struct amx_policy_confi
 	return o;
 }
 
+/* The daemon's own memory: RSS, and the heap split into what is in use and what malloc
+ * holds free. RSS growth with flat in-use bytes is fragmentation, not a leak. */
+static json_t *memory_json(void)
+{
+	json_t *m = json_object();
+	long size_pages = 0, rss_pages = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+	if (f) {
+		if (fscanf(f, "%ld %ld", &size_pages, &rss_pages) != 2)
+			rss_pages = 0;
+		fclose(f);
+	}
+	struct mallinfo2 mi = mallinfo2();
+	json_object_set_new(m, "rss_kb", json_integer((json_int_t)rss_pages * (sysconf(_SC_PAGESIZE) / 1024)));
+	json_object_set_new(m, "heap_in_use_bytes", json_integer((json_int_t)(mi.uordblks + mi.hblkhd)));
+	json_object_set_new(m, "heap_free_bytes", json_integer((json_int_t)mi.fordblks));
+	json_object_set_new(m, "heap_arena_bytes", json_integer((json_int_t)mi.arena));
+	return m;
+}
+
 json_t *amx_status_document(void)
 {
 	struct amx_daemon_view v;
@@ -273,6 +294,7 @@ json_t *amx_status_document(void)
 	json_object_set_new(evs, "history", hist);
 	json_object_set_new(doc, "events", evs);
 	json_object_set_new(doc, "detect_latency_us", latency_json(now));
+	json_object_set_new(doc, "memory", memory_json());
 	json_t *bpf = json_object();
 	json_t *progs = json_array();
 	struct amx_bpf_prog_stat ps[16];

@@ -67,6 +67,13 @@ done
 # the daemon is alive, answers, and still detects
 amexbpf_alive || fail "amexbpf died on malformed requests"
 "$AMX_BIN" status --json --socket "$SOCK" | jq -e '.homes[0]' >/dev/null || fail "status fails after malformed requests"
+# its own memory, as the soak reads it: RSS as /proc shows it, and the heap's split
+mem=$("$AMX_BIN" status --json --socket "$SOCK" | jq -c .memory)
+rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$AMX_PID/status")
+diff=$(( $(jq -r '.rss_kb // 0' <<<"$mem") - rss ))
+[ "${diff#-}" -le 256 ] || fail "status memory.rss_kb is not the daemon's RSS ($rss kB): $mem"
+jq -e ".heap_in_use_bytes > 0 and .heap_arena_bytes > 0" <<<"$mem" >/dev/null ||
+	fail "status memory has no heap figures: $mem"
 old=$(app_pid "$PORT")
 mark_events
 kill -9 "$old"
