@@ -153,6 +153,9 @@ static void client_flush(struct client *c)
 			c->off = 0;
 		}
 	}
+	/* Empty: start again at slot 0, so a long-lived subscriber's queue touches only as
+	 * many pages as its deepest backlog, not the whole ring as the head goes round. */
+	c->q_head = 0;
 	client_set_out(c, false);
 	if (c->st == C_CLOSING)
 		client_close(c);
