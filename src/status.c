@@ -254,11 +254,15 @@ static json_t *memory_json(void)
 			rss_pages = 0;
 		fclose(f);
 	}
+	json_int_t page_kb = (json_int_t)(sysconf(_SC_PAGESIZE) / 1024);
+	json_object_set_new(m, "rss_kb", json_integer((json_int_t)rss_pages * page_kb));
+	/* A sanitizer's allocator replaces malloc's and reports nothing: null, not 0. */
 	struct mallinfo2 mi = mallinfo2();
-	json_object_set_new(m, "rss_kb", json_integer((json_int_t)rss_pages * (sysconf(_SC_PAGESIZE) / 1024)));
-	json_object_set_new(m, "heap_in_use_bytes", json_integer((json_int_t)(mi.uordblks + mi.hblkhd)));
-	json_object_set_new(m, "heap_free_bytes", json_integer((json_int_t)mi.fordblks));
-	json_object_set_new(m, "heap_arena_bytes", json_integer((json_int_t)mi.arena));
+	size_t in_use = mi.uordblks + mi.hblkhd;
+	bool known = mi.arena > 0;
+	json_object_set_new(m, "heap_in_use_bytes", known ? json_integer((json_int_t)in_use) : json_null());
+	json_object_set_new(m, "heap_free_bytes", known ? json_integer((json_int_t)mi.fordblks) : json_null());
+	json_object_set_new(m, "heap_arena_bytes", known ? json_integer((json_int_t)mi.arena) : json_null());
 	return m;
 }
 

@@ -5,6 +5,8 @@
 #include <inotifytools/inotify.h>
 #include <inotifytools/inotifytools.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,7 @@ struct watch_slot {
 
 struct amx_watcher {
 	pthread_t thread;
+	atomic_bool stop;
 	int efd;
 	pthread_mutex_t lock;
 	struct amx_fs_event queue[QUEUE_MAX];
@@ -191,12 +194,28 @@ static void handle(struct amx_watcher *w, const struct inotify_event *ev)
 		push(w, home, AMX_FS_DUMP, ev->mask, name);
 }
 
+/* Stopping the thread: it blocks in the library's select() on an inotify descriptor we
+ * cannot reach (the library has no fd getter). pthread_cancel unwound it through the
+ * library's frames, which AddressSanitizer then reported at thread exit; instead a signal
+ * with a handler that does nothing makes select() fail with EINTR, and the thread sees
+ * the stop flag. */
+#define WAKE_SIGNAL (SIGRTMIN + 1)
+
+static void on_wake(int sig)
+{
+	(void)sig;
+}
+
 static void *watch_thread(void *arg)
 {
 	struct amx_watcher *w = arg;
 	bool missing = false;
 	uint64_t last_try = 0;
-	for (;;) {
+	sigset_t wake;
+	sigemptyset(&wake);
+	sigaddset(&wake, WAKE_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+	while (!atomic_load(&w->stop)) {
 		if (w->home_gone || (missing && boot_ns() - last_try >= 1000000000ull)) {
 			w->home_gone = false;
 			missing = rewatch_missing_homes(w);
@@ -215,7 +234,7 @@ static void *watch_thread(void *arg)
 			continue;
 		}
 		int e = inotifytools_error();
-		if (e && e != EINTR) {
+		if (e && e != EINTR && !atomic_load(&w->stop)) {
 			for (int h = 0; h < w->n_homes; h++)
 				push(w, h, AMX_FS_RESCAN, 0, "inotify-error");
 			struct timespec pause = { 0, 100 * 1000 * 1000 };
@@ -241,6 +260,9 @@ struct amx_watcher *amx_watcher_start(const char *const *homes, int n_homes, cha
 		snprintf(err, errlen, "failed to create the watcher eventfd: %s", strerror(errno));
 		goto fail;
 	}
+	struct sigaction sa = { .sa_handler = on_wake }; /* no SA_RESTART: select() returns */
+	sigemptyset(&sa.sa_mask);
+	sigaction(WAKE_SIGNAL, &sa, NULL);
 	if (!inotifytools_initialize()) {
 		snprintf(err, errlen, "failed to initialise inotify: %s",
 			 strerror(inotifytools_error()));
@@ -313,9 +335,21 @@ void amx_watcher_stop(struct amx_watcher *w)
 {
 	if (!w)
 		return;
-	/* The thread blocks inside the library; cancel it at that cancellation point. */
-	pthread_cancel(w->thread);
-	pthread_join(w->thread, NULL);
+	/* The signal can land just before the thread enters select(): send it again until
+	 * the thread is gone. */
+	atomic_store(&w->stop, true);
+	for (;;) {
+		pthread_kill(w->thread, WAKE_SIGNAL);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 20 * 1000 * 1000;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (pthread_timedjoin_np(w->thread, NULL, &until) == 0)
+			break;
+	}
 	close(w->efd);
 	for (int h = 0; h < w->n_homes; h++)
 		free(w->homes[h]);

@@ -264,14 +264,16 @@ start_amexbpf() {
 	EVENT_CURSOR=0
 	mkdir -p "$T/state"
 	chmod 700 "$T/state"
-	local eco_args=() mode_args=()
+	local eco_args=() mode_args=() home_args=(--pm2-home "$PM2_HOME")
+	# AMX_HOME_FLAG=0: the homes come from the test's config file (a flag would replace them).
+	[ "${AMX_HOME_FLAG:-1}" = 0 ] && home_args=()
 	[ "$ECO_STARTED" -eq 1 ] && eco_args=(--ecosystem "$ECO")
 	# AMX_MODE=no-bpf runs the whole suite on the process-connector fallback.
 	[ "${AMX_MODE:-bpf}" = no-bpf ] && mode_args=(--no-bpf)
 	log "starting amexbpf run ${mode_args[*]} ${*}"
 	# A private control socket: a test never collides with a daemon that serves the default.
 	SOCK=$T/amx.sock
-	"$AMX_BIN" run --pm2-home "$PM2_HOME" --events "$EVENTS" --state-dir "$T/state" --socket "$SOCK" \
+	"$AMX_BIN" run "${home_args[@]}" --events "$EVENTS" --state-dir "$T/state" --socket "$SOCK" \
 		--pm2 "$PM2_BIN" "${eco_args[@]}" "${mode_args[@]}" "$@" >>"$T/amexbpf.out" 2>>"$T/amexbpf.log" </dev/null &
 	AMX_PID=$!
 	wait_event monitor-started "" "${AMX_START_TIMEOUT:-10}" >/dev/null
