@@ -1606,27 +1606,14 @@ static void apply_policy_options(const struct amx_options *o)
 	D.cfg.have_ecosystem = o->ecosystem != NULL;
 }
 
-/* Start inotify again over every home (after a reload added some); whatever happened while
- * no watch was in place is caught by the re-scan that follows. The library reads into
- * static buffers, so the old thread stops before the new one starts; if the new set cannot
- * be watched, the homes watched before are watched again. */
-static bool restart_watcher(int before, char *err, size_t errlen)
+/* Watch the homes a reload added; whatever happened in them before is caught by the
+ * re-scan that follows. */
+static bool watch_new_homes(char *err, size_t errlen)
 {
 	const char *paths[AMX_MAX_HOMES];
 	for (int i = 0; i < D.n_homes; i++)
 		paths[i] = D.homes[i].path;
-	amx_loop_del_fd(amx_watcher_fd(D.watcher));
-	amx_watcher_stop(D.watcher);
-	struct amx_watcher *w = amx_watcher_start(paths, D.n_homes, err, errlen);
-	bool ok = w != NULL;
-	if (!w) {
-		char again[256];
-		w = amx_watcher_start(paths, before, again, sizeof(again));
-	}
-	D.watcher = w;
-	if (w)
-		amx_loop_add_fd(amx_watcher_fd(w), EPOLLIN, on_watcher_ready, NULL);
-	return ok;
+	return amx_watcher_add_homes(D.watcher, paths, D.n_homes, err, errlen);
 }
 
 /* SIGHUP: the config file again, new PM2 homes, a new events file. BPF stays attached, and
@@ -1656,7 +1643,7 @@ static void reload_config(void)
 	int before = D.n_homes;
 	char herr[1024] = "";
 	rc = setup_homes(herr, sizeof(herr));
-	if (D.n_homes > before && !restart_watcher(before, herr, sizeof(herr)))
+	if (D.n_homes > before && !watch_new_homes(herr, sizeof(herr)))
 		rc = AMX_EXIT_OS;
 	char reason[1200];
 	snprintf(reason, sizeof(reason), "%s: %d new PM2 home(s)%s%s",

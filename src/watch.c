@@ -331,12 +331,10 @@ int amx_watcher_take(struct amx_watcher *w, struct amx_fs_event *out, int max)
 	return n;
 }
 
-void amx_watcher_stop(struct amx_watcher *w)
+/* The signal can land just before the thread enters select(): send it again until the
+ * thread is gone. */
+static void stop_thread(struct amx_watcher *w)
 {
-	if (!w)
-		return;
-	/* The signal can land just before the thread enters select(): send it again until
-	 * the thread is gone. */
 	atomic_store(&w->stop, true);
 	for (;;) {
 		pthread_kill(w->thread, WAKE_SIGNAL);
@@ -350,6 +348,38 @@ void amx_watcher_stop(struct amx_watcher *w)
 		if (pthread_timedjoin_np(w->thread, NULL, &until) == 0)
 			break;
 	}
+	atomic_store(&w->stop, false);
+}
+
+bool amx_watcher_add_homes(struct amx_watcher *w, const char *const *homes, int n_homes,
+			   char *err, size_t errlen)
+{
+	if (n_homes <= w->n_homes)
+		return true;
+	stop_thread(w);
+	char **more = realloc(w->homes, ((size_t)n_homes + 1) * sizeof(char *));
+	bool ok = more != NULL;
+	if (more) {
+		w->homes = more;
+		for (int h = w->n_homes; h < n_homes; h++)
+			w->homes[h] = strdup(homes[h]);
+		w->n_homes = n_homes;
+		w->home_gone = true; /* the thread watches the new homes (or waits for them) */
+	} else {
+		snprintf(err, errlen, "failed to allocate the new homes' watches");
+	}
+	if (pthread_create(&w->thread, NULL, watch_thread, w) != 0) {
+		snprintf(err, errlen, "failed to start the watcher thread again");
+		return false;
+	}
+	return ok;
+}
+
+void amx_watcher_stop(struct amx_watcher *w)
+{
+	if (!w)
+		return;
+	stop_thread(w);
 	close(w->efd);
 	for (int h = 0; h < w->n_homes; h++)
 		free(w->homes[h]);

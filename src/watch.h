@@ -6,6 +6,7 @@
 #define AMX_WATCH_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 enum amx_fs_what {
@@ -33,6 +34,13 @@ struct amx_watcher *amx_watcher_start(const char *const *homes, int n_homes, cha
 int amx_watcher_fd(const struct amx_watcher *w);
 /* Take up to max waiting events; returns how many. Also counts overflows in *overflows. */
 int amx_watcher_take(struct amx_watcher *w, struct amx_fs_event *out, int max);
+/* Watch more homes: homes[0..n_homes) is the whole list, the first ones as given before
+ * (a reload appends). The thread stops, and starts again with the new homes; a missing
+ * one is looked for each second. Homes already watched are not watched again: the
+ * library would keep a second record of the same watch and lose it. false with err
+ * filled on failure (the homes watched before stay watched if the thread runs). */
+bool amx_watcher_add_homes(struct amx_watcher *w, const char *const *homes, int n_homes,
+			   char *err, size_t errlen);
 void amx_watcher_stop(struct amx_watcher *w);
 
 #endif
