@@ -11,6 +11,13 @@ start_app
 god=$(god_pid)
 kill -KILL "$god"
 wait_gone "$god" 5
+# The number is free only once the zombie is reaped (by the suite's subreaper): wait_gone
+# counts a zombie as gone, and 50 placements can all run before the reaper does.
+deadline=$(($(now_ms) + 5000))
+while [ -e "/proc/$god" ]; do
+	[ "$(now_ms)" -lt "$deadline" ] || fail "the killed God daemon $god was not reaped within 5 s"
+	sleep 0.02
+done
 app=$(cat "$PM2_HOME"/pids/*.pid | head -n 1)
 [ -n "$app" ] && kill -KILL "$app" 2>/dev/null || true
 
