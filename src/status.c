@@ -243,19 +243,12 @@ static json_t *home_json(const struct amx_home *h, const struct amx_policy_confi
 }
 
 /* The daemon's own memory: RSS, and the heap split into what is in use and what malloc
- * holds free. RSS growth with flat in-use bytes is fragmentation, not a leak. */
+ * holds free. RSS growth with flat in-use bytes is pages touched for the first time (or
+ * fragmentation), not a leak. */
 static json_t *memory_json(void)
 {
 	json_t *m = json_object();
-	long size_pages = 0, rss_pages = 0;
-	FILE *f = fopen("/proc/self/statm", "re");
-	if (f) {
-		if (fscanf(f, "%ld %ld", &size_pages, &rss_pages) != 2)
-			rss_pages = 0;
-		fclose(f);
-	}
-	json_int_t page_kb = (json_int_t)(sysconf(_SC_PAGESIZE) / 1024);
-	json_object_set_new(m, "rss_kb", json_integer((json_int_t)rss_pages * page_kb));
+	json_object_set_new(m, "rss_kb", json_integer((json_int_t)(amx_proc_rss_bytes(getpid()) / 1024)));
 	/* A sanitizer's allocator replaces malloc's and reports nothing: null, not 0. */
 	struct mallinfo2 mi = mallinfo2();
 	size_t in_use = mi.uordblks + mi.hblkhd;

@@ -17,7 +17,7 @@ enum amx_fs_what {
 };
 
 struct amx_fs_event {
-	int home;            /* index into the homes passed to amx_watcher_start */
+	int home;            /* index into the homes (amx_watcher_start, then add_homes) */
 	enum amx_fs_what what;
 	uint32_t mask;       /* IN_CLOSE_WRITE, IN_MOVED_TO, IN_DELETE, ... */
 	char name[256];      /* file name within its directory */
