@@ -2,6 +2,9 @@
 # amexbpf: `make` builds, `make deps` installs what is missing, `make test` does both and
 # runs every test, `make run` starts the daemon (or the bundled demo). V=1 shows commands.
 
+# The flags stamp below is the first rule; `make` alone must still build the daemon.
+.DEFAULT_GOAL := all
+
 OUTPUT    := .output
 CLANG     ?= clang
 BPFTOOL   ?= bpftool
