@@ -644,6 +644,8 @@ static void watch_pid(int pid, uint32_t flags)
 		amx_procconn_watch(D.pc, pid, flags, 0);
 }
 
+static void app_exited(int hi, struct amx_app *a, const struct amx_event *kev);
+
 static void app_seen_alive(int hi, struct amx_app *a, int pid)
 {
 	struct amx_proc_stat st;
@@ -651,6 +653,16 @@ static void app_seen_alive(int hi, struct amx_app *a, int pid)
 		return;
 	if (a->pid == pid && a->start_ticks == st.start_ticks)
 		return;
+	struct amx_proc_stat old;
+	if (a->pid && (!amx_proc_read_stat(a->pid, &old) || old.state == 'Z' ||
+		       old.start_ticks != a->start_ticks)) {
+		/* The old copy is gone and its exit was not read yet (the kernel's events are
+		 * read first, so this is a last resort): report it now, unseen, rather than
+		 * let it arrive later for a pid the app no longer has. */
+		fprintf(stderr, "amexbpf: %s: app %s has pid %d before the exit of pid %d was "
+				"read\n", D.homes[hi].path, a->name, pid, a->pid);
+		app_exited(hi, a, NULL);
+	}
 	a->pid = pid;
 	a->start_ticks = st.start_ticks;
 	a->alive_since_ms = now_ms();
@@ -699,8 +711,6 @@ static const struct amx_event *take_unclaimed_exit(int hi, int pid)
 	}
 	return NULL;
 }
-
-static void app_exited(int hi, struct amx_app *a, const struct amx_event *kev);
 
 /* pids/<file> names pid: a live child of the God daemon is that app's new pid (by its
  * environment, or before its exec by the dump's pm_pid_path); a pid that already died
@@ -1240,6 +1250,10 @@ static void on_watcher_ready(void *ctx, int fd, uint32_t events)
 	(void)ctx;
 	(void)fd;
 	(void)events;
+	/* The kernel's events first: a pid file that names an app's new pid is written
+	 * after the old copy exited, and that exit must be read before the new pid replaces
+	 * the old one (or it would arrive for a pid no app has any more). */
+	on_bpf_ready(NULL, -1, 0);
 	/* A few at a time: the watcher signals again while more wait, so a flood of file
 	 * events (each read and parsed) takes turns with the kernel's exits instead of
 	 * holding them back. */

@@ -6,6 +6,7 @@
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
 #include <linux/netlink.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,13 @@ static void report_exit(struct amx_procconn *p, struct watched *w)
 	if (w->flags & AMX_WATCH_PROC)
 		emit(p, AMX_EV_EXIT, w, w->exit_ts_ns);
 	forget(p, w);
+}
+
+/* Whether the whole thread group is gone (the pidfd polls readable). */
+static bool pidfd_ready(const struct watched *w)
+{
+	struct pollfd pfd = { .fd = w->pidfd, .events = POLLIN };
+	return w->pidfd >= 0 && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN);
 }
 
 static void read_identity(struct watched *w)
@@ -278,7 +286,12 @@ static int on_proc_event(struct amx_procconn *p, const struct proc_event *pe)
 		w->exit_ts_ns = mono_to_boot(pe->timestamp_ns);
 		if (pe->event_data.exit.parent_tgid)
 			w->ppid = pe->event_data.exit.parent_tgid;
-		if (w->pidfd < 0 && pe->event_data.exit.process_pid == w->tgid) {
+		/* Reported here, in the connector's order, once this message completes the
+		 * exit: PM2 forks and execs the next copy of the app within milliseconds, and
+		 * the daemon must read this exit before it reads that fork and exec (which are
+		 * later messages, maybe in this very batch). The kernel wakes the pidfd before
+		 * it sends the last thread's message, so that message finds it readable. */
+		if ((w->pidfd < 0 && pe->event_data.exit.process_pid == w->tgid) || pidfd_ready(w)) {
 			report_exit(p, w);
 			return 1;
 		}
@@ -340,13 +353,15 @@ int amx_procconn_consume(struct amx_procconn *p)
 		if (evs[i].data.u64 == UINT64_MAX)
 			continue;
 		struct watched *w = &p->w[evs[i].data.u64];
-		if (w->tgid && w->pidfd >= 0) {
+		/* Checked again: the socket above may have reported this entry and handed its
+		 * slot to a new process, whose pidfd is not readable. */
+		if (w->tgid && pidfd_ready(w)) {
 			/* Gone. The kernel wakes pidfds (exit_notify) before it sends the last
 			 * thread's connector message, so read the socket once more; a message
 			 * still later only leaves the leader's timestamp on the event (the exit
 			 * code of a group exit is the same for every thread). */
 			drain_socket(p);
-			if (w->tgid) {
+			if (w->tgid && pidfd_ready(w)) {
 				report_exit(p, w);
 				handled++;
 			}

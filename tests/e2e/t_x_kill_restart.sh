@@ -1,0 +1,42 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Fault matrix: the app SIGKILLed as soon as amexbpf names its new pid, 100 times. PM2
+# forks and execs the next copy within a few milliseconds of each kill, so the new copy's
+# fork, exec and pid file race the old copy's exit to amexbpf. Detected: every kill, as
+# process-exited of that very pid with SIGKILL, before anything names the next pid; no
+# events-lost. At the end the app serves HTTP.
+source "$(dirname "$0")/lib.sh"
+
+KILLS=100
+AMX_MAX_RESTARTS=100000 setup_test
+start_app
+# PM2 restarts it every time; amexbpf's own tiers would only step in if PM2 gave up.
+start_amexbpf --budget 64/1
+
+# named PID: until an event names PID as the app's new pid (PM2 restarted it, or a tier did)
+named() {
+	local deadline=$(($(now_ms) + 10000))
+	until [ -n "$(matching_events pm2-restarted-app ".process.pid == $1")$(matching_events recovery-succeeded ".process.pid == $1")" ]; do
+		[ "$(now_ms)" -lt "$deadline" ] || fail "no event names pid $1 as the app's within 10 s"
+		sleep 0.02
+	done
+}
+
+pid=$(app_pid "$PORT")
+for i in $(seq 1 "$KILLS"); do
+	mark_events
+	kill -KILL "$pid"
+	ev=$(wait_event process-exited ".process.pid == $pid" 5) || fail "kill $i: no process-exited of pid $pid"
+	[ "$(jq -r '.amexbpf.signal' <<<"$ev")" = SIGKILL ] || fail "kill $i: pid $pid reported without SIGKILL: $ev"
+	new=$(wait_http_new_pid "$PORT" "$pid" 20)
+	named "$new"
+	pid=$new
+done
+log "$KILLS kills, $KILLS exits reported"
+EVENT_CURSOR=0 # the whole run
+[ "$(count_events events-lost)" -eq 0 ] || fail "events were lost"
+[ "$(count_events process-exited '.amexbpf.exit_seen == false')" -eq 0 ] || fail "an exit was found by a re-scan instead of being seen"
+record_pid "$pid"
+wait_http "$PORT" 10
+amexbpf_alive || fail "amexbpf died"
+check_contract
