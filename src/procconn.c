@@ -290,7 +290,9 @@ static int on_proc_event(struct amx_procconn *p, const struct proc_event *pe)
 		 * exit: PM2 forks and execs the next copy of the app within milliseconds, and
 		 * the daemon must read this exit before it reads that fork and exec (which are
 		 * later messages, maybe in this very batch). The kernel wakes the pidfd before
-		 * it sends the last thread's message, so that message finds it readable. */
+		 * it sends the last thread's message, so that message finds it readable. (Read
+		 * late, an earlier thread's message may find it so: its code differs only when
+		 * threads leave one by one with codes of their own, never on a group exit.) */
 		if ((w->pidfd < 0 && pe->event_data.exit.process_pid == w->tgid) || pidfd_ready(w)) {
 			report_exit(p, w);
 			return 1;
