@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The process-connector fallback against the real kernel: exit codes and signals of a
  * watched process, reported once its last thread is gone, and the children of a process
- * watched with AMX_WATCH_CHILDREN followed from their fork. Needs root (CAP_NET_ADMIN). */
+ * watched with AMX_WATCH_CHILDREN followed from their fork, and an exit reported before the
+ * fork that follows it. Needs root (CAP_NET_ADMIN). */
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -158,9 +159,71 @@ TEST(children_of_a_followed_parent)
 	amx_procconn_close(p);
 }
 
+/* Where is a seen event of type about pid (-1: not seen)? */
+static int seen_index(uint32_t type, pid_t pid)
+{
+	for (int i = 0; i < n_seen; i++)
+		if (seen[i].type == type && (pid_t)seen[i].pid == pid)
+			return i;
+	return -1;
+}
+
+/* PM2 forks an app's next copy within milliseconds of the last one's exit, so both often
+ * sit in one batch of connector messages: the exit must come out first, as it happened,
+ * or the daemon learns the new pid before the old one's exit and drops that exit. */
+TEST(an_exit_before_the_next_fork)
+{
+	struct amx_procconn *p = open_fresh();
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	int go[2], kid[2];
+	CHECK(pipe(go) == 0 && pipe(kid) == 0);
+	pid_t parent = fork();
+	if (parent == 0) {
+		char c;
+		pid_t k[2];
+		for (int i = 0; i < 2; i++) {
+			if (read(go[0], &c, 1) != 1)
+				_exit(1);
+			if (i == 1) { /* the first copy dies, the next one is forked at once */
+				kill(k[0], SIGKILL);
+				waitpid(k[0], NULL, 0);
+			}
+			k[i] = fork();
+			if (k[i] == 0) {
+				pause();
+				_exit(0);
+			}
+			if (write(kid[1], &k[i], sizeof(k[i])) != sizeof(k[i]))
+				_exit(1);
+		}
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		kill(k[1], SIGKILL); /* its own children, reaped by itself */
+		waitpid(k[1], NULL, 0);
+		_exit(0);
+	}
+	CHECK(amx_procconn_watch(p, parent, AMX_WATCH_PROC | AMX_WATCH_CHILDREN, 0) == 0);
+	pid_t first = 0, next = 0;
+	CHECK(write(go[1], "x", 1) == 1);
+	CHECK(read(kid[0], &first, sizeof(first)) == sizeof(first));
+	CHECK(wait_for(p, AMX_EV_FORK, first) != NULL);
+	/* Nothing is read while the parent kills, reaps and forks: one batch holds it all. */
+	CHECK(write(go[1], "x", 1) == 1);
+	CHECK(read(kid[0], &next, sizeof(next)) == sizeof(next));
+	CHECK(wait_for(p, AMX_EV_FORK, next) != NULL);
+	CHECK(wait_for(p, AMX_EV_EXIT, first) != NULL);
+	CHECK(seen_index(AMX_EV_EXIT, first) < seen_index(AMX_EV_FORK, next));
+	CHECK(write(go[1], "x", 1) == 1);
+	waitpid(parent, NULL, 0);
+	amx_procconn_close(p);
+}
+
 int main(void)
 {
 	RUN(exit_code_signal_and_last_thread);
 	RUN(children_of_a_followed_parent);
+	RUN(an_exit_before_the_next_fork);
 	CHECK_DONE();
 }
