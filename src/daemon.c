@@ -324,6 +324,17 @@ static struct command *new_command(void)
 }
 
 static void on_command_exit(void *ctx, int fd, uint32_t events);
+static void on_bpf_ready(void *ctx, int fd, uint32_t events);
+
+/* The kernel's events first, before anything that can name an app's new pid (a pid file,
+ * a finished pm2 command, a deadline's re-scan): the old copy exited before PM2 made the
+ * new one, and that exit must be read before the new pid replaces the old one, or it
+ * arrives for a pid no app has any more. Never from inside a kernel-event callback (a
+ * nested read would take the ring or the socket out of order). */
+static void read_kernel_events(void)
+{
+	on_bpf_ready(NULL, -1, 0);
+}
 
 /* A tier command outlives us if we are killed (it has its own session, so that a time-out
  * can kill its group). Each one is named in the state directory while it runs, so that the
@@ -662,6 +673,10 @@ static void app_seen_alive(int hi, struct amx_app *a, int pid)
 		fprintf(stderr, "amexbpf: %s: app %s has pid %d before the exit of pid %d was "
 				"read\n", D.homes[hi].path, a->name, pid, a->pid);
 		app_exited(hi, a, NULL);
+		/* EXITED makes the policy wait for PM2 and act on nothing; should that change,
+		 * a nested call may have taken this pid already. */
+		if (a->pid == pid)
+			return;
 	}
 	a->pid = pid;
 	a->start_ticks = st.start_ticks;
@@ -1195,6 +1210,7 @@ static void on_command_exit(void *ctx, int fd, uint32_t events)
 	(void)fd;
 	(void)events;
 	struct command *c = ctx;
+	read_kernel_events();
 	if (c->used)
 		finish_command((int)(c - D.cmds));
 }
@@ -1203,6 +1219,7 @@ static void on_command_exit(void *ctx, int fd, uint32_t events)
 static void tick_policies(void *ctx, uint64_t now)
 {
 	(void)ctx;
+	read_kernel_events();
 	for (int hi = 0; hi < D.n_homes; hi++) {
 		struct amx_home *h = &D.homes[hi];
 		if (h->pol.deadline_ms && h->pol.deadline_ms <= now) {
@@ -1250,17 +1267,16 @@ static void on_watcher_ready(void *ctx, int fd, uint32_t events)
 	(void)ctx;
 	(void)fd;
 	(void)events;
-	/* The kernel's events first: a pid file that names an app's new pid is written
-	 * after the old copy exited, and that exit must be read before the new pid replaces
-	 * the old one (or it would arrive for a pid no app has any more). */
-	on_bpf_ready(NULL, -1, 0);
-	/* A few at a time: the watcher signals again while more wait, so a flood of file
-	 * events (each read and parsed) takes turns with the kernel's exits instead of
-	 * holding them back. */
+	/* A few at a time: the watcher signals again while more wait. The kernel's events
+	 * are read before each one, so a flood of file events (each read, parsed and
+	 * emitted, up to a millisecond on a busy host) delays an exit by one of them at
+	 * most; reading an empty ring or socket costs a syscall or two. */
 	static struct amx_fs_event fsev[8];
 	int k = amx_watcher_take(D.watcher, fsev, 8);
-	for (int j = 0; j < k; j++)
+	for (int j = 0; j < k; j++) {
+		read_kernel_events();
 		on_fs_event(&fsev[j]);
+	}
 }
 
 static void reload_config(void);

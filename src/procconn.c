@@ -27,9 +27,10 @@ struct watched {
 	int pidfd;               /* readable once the whole thread group is gone; -1 if none */
 	uint64_t start_ns;
 	char comm[AMX_COMM_LEN];
-	bool exit_seen;          /* the connector reported the leader's exit */
+	bool exit_seen;          /* an exit message of one of its threads was read */
 	uint32_t exit_code;
 	uint64_t exit_ts_ns;
+	uint64_t gone_unsaid_ns; /* boot ns its pidfd was first readable with no exit message */
 };
 
 struct amx_procconn {
@@ -341,6 +342,22 @@ static int drain_socket(struct amx_procconn *p)
 	}
 }
 
+/* The pidfd wakes in exit_notify(), the connector's message leaves just after: read in
+ * that gap, no message has told how it ended yet. Wait for it (its own arrival reports the
+ * exit, with its code), but not past EXIT_MESSAGE_WAIT_NS: a message the socket dropped
+ * (ENOBUFS, counted as lost) must not hold the report back for good. Meanwhile the
+ * readable pidfd wakes the loop again. */
+#define EXIT_MESSAGE_WAIT_NS (20 * 1000000ull)
+static bool exit_message_due(struct watched *w)
+{
+	if (w->exit_seen)
+		return true;
+	uint64_t now = clock_ns(CLOCK_BOOTTIME);
+	if (!w->gone_unsaid_ns)
+		w->gone_unsaid_ns = now;
+	return now - w->gone_unsaid_ns >= EXIT_MESSAGE_WAIT_NS;
+}
+
 int amx_procconn_consume(struct amx_procconn *p)
 {
 	struct epoll_event evs[64];
@@ -363,7 +380,7 @@ int amx_procconn_consume(struct amx_procconn *p)
 			 * still later only leaves the leader's timestamp on the event (the exit
 			 * code of a group exit is the same for every thread). */
 			drain_socket(p);
-			if (w->tgid && pidfd_ready(w)) {
+			if (w->tgid && pidfd_ready(w) && exit_message_due(w)) {
 				report_exit(p, w);
 				handled++;
 			}

@@ -73,8 +73,13 @@ record_pid "$answered"
 [ "$answered" = "$new" ] || fail "the app answers with pid $answered, pm2-restarted-app said $new"
 log "kill during the burst: detected in $lat us, PM2's restart reported"
 # The core's goal is a p99 under 1 ms; one sample may land in the scheduler-tick tail the
-# README documents for the quiet daemon too (1.5 to 4 ms), never beyond it.
-[ "$lat" -lt 5000 ] || fail "detection took $lat us during the burst (the quiet tail ends near 4000)"
+# README documents for the quiet daemon too (1.5 to 4 ms), never beyond it. Without BPF
+# every fork and exit of the host is read in user space, on 2 cores shared with the
+# burst's writer and subscribers: measured 14 us to 6 ms there. A delay behind the burst's
+# backlog (thousands of file events) would be tens of ms or more.
+max_us=5000
+[ "${AMX_MODE:-bpf}" = no-bpf ] && max_us=10000
+[ "$lat" -lt "$max_us" ] || fail "detection took $lat us during the burst (bound $max_us us)"
 no_event recovery-started "" 1
 
 # The stuck subscriber was dropped, with the count of what it missed, and it was said.
