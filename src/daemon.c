@@ -554,6 +554,15 @@ static void restore_dump(int hi)
 	sink_write(ev);
 }
 
+/* Whether the process we know as the app still runs: the same pid and start time, not a
+ * zombie. */
+static bool app_process_runs(const struct amx_app *a)
+{
+	struct amx_proc_stat st;
+	return a->pid && amx_proc_read_stat(a->pid, &st) && st.state != 'Z' &&
+	       st.start_ticks == a->start_ticks;
+}
+
 /* A quiet app can outlive a killed PM2 daemon, re-parented to PID 1, still holding its
  * port: the resurrected copy would then crash-loop on EADDRINUSE. Nothing supervises the
  * orphan any more, so it goes before tier 2 brings the app back. The pid is checked
@@ -563,15 +572,13 @@ static void stop_orphaned_apps(int hi)
 	struct amx_home *h = &D.homes[hi];
 	for (size_t i = 0; i < h->n_apps; i++) {
 		struct amx_app *a = &h->apps[i];
-		struct amx_proc_stat st;
-		if (!a->pid || !amx_proc_read_stat(a->pid, &st) || st.state == 'Z' ||
-		    st.start_ticks != a->start_ticks)
+		if (!app_process_runs(a))
 			continue;
 		int pidfd = (int)syscall(SYS_pidfd_open, a->pid, 0);
 		if (pidfd < 0)
 			continue;
 		/* Checked again through the pidfd: it now pins this very process. */
-		if (amx_proc_read_stat(a->pid, &st) && st.start_ticks == a->start_ticks &&
+		if (app_process_runs(a) &&
 		    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) == 0)
 			fprintf(stderr, "amexbpf: %s: stopped %s (pid %d), left running by the dead "
 					"PM2 daemon, so that the resurrected copy can take its place\n",
@@ -664,9 +671,7 @@ static void app_seen_alive(int hi, struct amx_app *a, int pid)
 		return;
 	if (a->pid == pid && a->start_ticks == st.start_ticks)
 		return;
-	struct amx_proc_stat old;
-	if (a->pid && (!amx_proc_read_stat(a->pid, &old) || old.state == 'Z' ||
-		       old.start_ticks != a->start_ticks)) {
+	if (a->pid && !app_process_runs(a)) {
 		/* The old copy is gone and its exit was not read yet (the kernel's events are
 		 * read first, so this is a last resort): report it now, unseen, rather than
 		 * let it arrive later for a pid the app no longer has. */
@@ -911,12 +916,8 @@ static void rescan_home(int hi)
 	refresh_god(hi);
 	for (size_t i = 0; i < h->n_apps; i++) {
 		struct amx_app *a = &h->apps[i];
-		if (a->pid) {
-			struct amx_proc_stat st;
-			if (!amx_proc_read_stat(a->pid, &st) || st.state == 'Z' ||
-			    st.start_ticks != a->start_ticks)
-				app_exited(hi, a, NULL);
-		}
+		if (a->pid && !app_process_runs(a))
+			app_exited(hi, a, NULL);
 	}
 	if (h->god_pid)
 		scan_god_children(hi);
@@ -1215,11 +1216,30 @@ static void on_command_exit(void *ctx, int fd, uint32_t events)
 		finish_command((int)(c - D.cmds));
 }
 
+/* Whether a policy deadline has come, or a command without a pidfd waits to be finished:
+ * acting on either can name an app's new pid, so the kernel's events go first. */
+static bool something_due(uint64_t now)
+{
+	for (int hi = 0; hi < D.n_homes; hi++) {
+		const struct amx_home *h = &D.homes[hi];
+		if (h->pol.deadline_ms && h->pol.deadline_ms <= now)
+			return true;
+		for (size_t i = 0; i < h->n_apps; i++)
+			if (h->apps[i].pol.deadline_ms && h->apps[i].pol.deadline_ms <= now)
+				return true;
+	}
+	for (int i = 0; i < MAX_COMMANDS; i++)
+		if (D.cmds[i].used && D.cmds[i].child.pidfd < 0)
+			return true;
+	return false;
+}
+
 /* After every wake-up: act on expired deadlines, then ask for the next one. */
 static void tick_policies(void *ctx, uint64_t now)
 {
 	(void)ctx;
-	read_kernel_events();
+	if (something_due(now))
+		read_kernel_events(); /* not on every wake-up: most follow a read already */
 	for (int hi = 0; hi < D.n_homes; hi++) {
 		struct amx_home *h = &D.homes[hi];
 		if (h->pol.deadline_ms && h->pol.deadline_ms <= now) {

@@ -37,15 +37,24 @@ static void on_event(void *ctx, const struct amx_event *ev)
 	}
 }
 
+/* Where is a seen event of type about pid (-1: not seen)? */
+static int seen_index(uint32_t type, pid_t pid)
+{
+	for (int i = 0; i < n_seen; i++)
+		if (seen[i].type == type && (pid_t)seen[i].pid == pid)
+			return i;
+	return -1;
+}
+
 /* Pump events until one of type about pid arrives, or 5 s pass (by the clock: on a busy
  * host the connector is always readable, so rounds would run out early). */
 static const struct amx_event *wait_for(struct amx_procconn *p, uint32_t type, pid_t pid)
 {
 	uint64_t deadline = boot_ns() + 5000000000ull;
 	while (boot_ns() < deadline) {
-		for (int i = 0; i < n_seen; i++)
-			if (seen[i].type == type && (pid_t)seen[i].pid == pid)
-				return &seen[i];
+		int i = seen_index(type, pid);
+		if (i >= 0)
+			return &seen[i];
 		struct pollfd pfd = { .fd = amx_procconn_epoll_fd(p), .events = POLLIN };
 		poll(&pfd, 1, 10);
 		amx_procconn_consume(p);
@@ -157,15 +166,6 @@ TEST(children_of_a_followed_parent)
 	CHECK(wait_for(p, AMX_EV_EXIT, parent) != NULL);
 	waitpid(parent, NULL, 0);
 	amx_procconn_close(p);
-}
-
-/* Where is a seen event of type about pid (-1: not seen)? */
-static int seen_index(uint32_t type, pid_t pid)
-{
-	for (int i = 0; i < n_seen; i++)
-		if (seen[i].type == type && (pid_t)seen[i].pid == pid)
-			return i;
-	return -1;
 }
 
 /* PM2 forks an app's next copy within milliseconds of the last one's exit, so both often
