@@ -18,7 +18,7 @@ UNITDIR   ?= $(PREFIX)/lib/systemd/system
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -Wall -Wextra -Werror -Wno-format-truncation -std=gnu11 -D_GNU_SOURCE -MMD -MP \
-             -I$(OUTPUT) -Ibpf -Isrc
+             -I$(OUTPUT) -I. -Isrc
 LDLIBS    := -lbpf -lelf -lz -linotifytools -ljansson -linih -lsystemd -lpthread -lncursesw -ltinfo -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I. -Ibpf -Wall -Werror
 
@@ -44,14 +44,17 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-SRCS      := $(filter-out src/main.c,$(wildcard src/*.c))
-OBJS      := $(patsubst src/%.c,$(OUTPUT)/%.o,$(SRCS))
+# src/<layer>/*.c: the folders are the layers (docs/design.md); tests/layering.sh checks that
+# no object takes a symbol from a layer above its own.
+LAYERS    := core sys sources report daemon top cli
+SRCS      := $(filter-out src/cli/main.c,$(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c)))
+OBJS      := $(patsubst src/%.c,$(OUTPUT)/obj/%.o,$(SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/%,$(HELPER_SRCS))
 
-.PHONY: all deps test unit e2e bench run clean vmlinux install-pm2 helpers check valgrind soak install uninstall
+.PHONY: all deps test unit e2e bench run clean vmlinux install-pm2 helpers check layering valgrind soak install uninstall
 .DELETE_ON_ERROR:
 
 all: amexbpf
@@ -68,9 +71,9 @@ $(OUTPUT)/amexbpf.skel.h: $(OUTPUT)/amexbpf.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
 # The rss_stat memory-limit candidate: only the cost benchmark loads it (tests/bench/memwatch_cost.c).
-$(OUTPUT)/rsswatch.bpf.o: bpf/rsswatch.bpf.c bpf/rsswatch.h vmlinux.h | $(OUTPUT)
+$(OUTPUT)/rsswatch.bpf.o: tests/bench/rsswatch.bpf.c tests/bench/rsswatch.h vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Itests/bench -c $< -o $@
 
 $(OUTPUT)/rsswatch.skel.h: $(OUTPUT)/rsswatch.bpf.o
 	$(call msg,GEN-SKEL,$@)
@@ -79,15 +82,16 @@ $(OUTPUT)/rsswatch.skel.h: $(OUTPUT)/rsswatch.bpf.o
 $(OUTPUT)/bench/memwatch_cost: $(OUTPUT)/rsswatch.skel.h
 
 # Every user-space object may include the skeleton; generate it first.
-$(OUTPUT)/%.o: src/%.c $(OUTPUT)/amexbpf.skel.h $(FLAGS_STAMP) | $(OUTPUT)
+$(OUTPUT)/obj/%.o: src/%.c $(OUTPUT)/amexbpf.skel.h $(FLAGS_STAMP) | $(OUTPUT)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(OUTPUT)/libamx.a: $(OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-amexbpf: $(OUTPUT)/main.o $(OUTPUT)/libamx.a
+amexbpf: $(OUTPUT)/obj/cli/main.o $(OUTPUT)/libamx.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -103,7 +107,7 @@ $(OUTPUT)/tests/%: tests/helpers/%.c $(FLAGS_STAMP) | $(OUTPUT)/tests $(OUTPUT)/
 $(OUTPUT)/bench/%: tests/bench/%.c $(OUTPUT)/libamx.a | $(OUTPUT)/deps
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(OUTPUT)/bench
-	$(Q)$(CC) $(CFLAGS) -MF $(OUTPUT)/deps/bench-$*.d $(LDFLAGS) $< $(OUTPUT)/libamx.a $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/bench -MF $(OUTPUT)/deps/bench-$*.d $(LDFLAGS) $< $(OUTPUT)/libamx.a $(LDLIBS) -o $@
 
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
@@ -128,6 +132,10 @@ install-pm2:
 # Static checks: cppcheck and clang-tidy (tests/check.sh, .clang-tidy); `make test` runs them.
 check: $(OUTPUT)/amexbpf.skel.h $(OUTPUT)/rsswatch.skel.h
 	$(Q)tests/check.sh
+
+# Dependencies between the layers of src/ point one way (tests/layering.sh); `make test` runs it.
+layering: amexbpf
+	$(Q)tests/layering.sh
 
 # The daemon under valgrind memcheck through end-to-end scenarios (tests/valgrind/run.sh).
 valgrind: amexbpf $(HELPER_BINS)
@@ -185,4 +193,4 @@ clean:
 
 include tests/fuzz/fuzz.mk
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/deps/*.d)
+-include $(wildcard $(OUTPUT)/obj/*/*.d $(OUTPUT)/deps/*.d)

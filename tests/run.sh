@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# tests/run.sh check|unit|e2e|all: runs the static checks, the built unit tests and/or the
-# end-to-end tests (all: the three), prints
+# tests/run.sh check|layering|unit|e2e|all: runs the static checks, the layering check, the
+# built unit tests and/or the end-to-end tests (all: every one), prints
 # "PASS name" / "FAIL name" as it goes and, as its very last line, "N passed, N failed".
 # T=pattern runs only the tests whose name contains pattern. `all` runs the end-to-end tests
 # twice: with BPF, then with AMX_MODE=no-bpf (the process-connector fallback). Exit 0 only if nothing failed.
@@ -116,18 +116,32 @@ run_check() {
 	fi
 }
 
+# The layering of src/ (tests/layering.sh) counts as one test.
+run_layering() {
+	selected layering || return 0
+	mkdir -p "$LOG_DIR"
+	if tests/layering.sh >"$LOG_DIR/layering.log" 2>&1; then
+		pass layering
+	else
+		fail layering "see $LOG_DIR/layering.log"
+		head -n 20 "$LOG_DIR/layering.log"
+	fi
+}
+
 case "$mode" in
 check) run_check ;;
+layering) run_layering ;;
 unit) run_unit ;;
 e2e) run_e2e ;;
 all)
 	run_check
+	run_layering
 	run_unit
 	run_e2e
 	AMX_MODE=no-bpf run_e2e
 	;;
 *)
-	echo "usage: tests/run.sh check|unit|e2e|all" >&2
+	echo "usage: tests/run.sh check|layering|unit|e2e|all" >&2
 	exit 2
 	;;
 esac

@@ -22,7 +22,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "bpf_loader.h"
+#include "sources/bpf_loader.h"
 
 struct run {
 	pid_t spawner;

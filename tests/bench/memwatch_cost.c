@@ -3,7 +3,7 @@
  * it costs a page-fault-heavy process, in one run, alternating with a baseline:
  *
  *   bpf     tp_btf/kmem:rss_stat, filtered in the kernel by a map of watched tgids with a
- *           per-process limit; only a crossing reaches user space (bpf/rsswatch.bpf.c)
+ *           per-process limit; only a crossing reaches user space (tests/bench/rsswatch.bpf.c)
  *   statm   a timer in user space reading /proc/PID/statm every INTERVAL ms (250)
  *   cgroup  cgroup v1 memory thresholds: the process in its own memory cgroup, a threshold
  *           registered through cgroup.event_control with an eventfd

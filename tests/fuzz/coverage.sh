@@ -10,23 +10,23 @@ cd "$(dirname "$0")/../.." || exit 1
 out=.output/fuzzcov
 mkdir -p "$out"
 cc=${FUZZ_CC:-clang}
-flags="-g -O1 -fsanitize=fuzzer -fprofile-instr-generate -fcoverage-mapping -std=gnu11 -D_GNU_SOURCE -I.output -Ibpf -Isrc"
+flags="-g -O1 -fsanitize=fuzzer -fprofile-instr-generate -fcoverage-mapping -std=gnu11 -D_GNU_SOURCE -I.output -I. -Isrc"
 libs="-lbpf -lelf -lz -linotifytools -ljansson -linih -lsystemd -lpthread -lncursesw -ltinfo -lm"
 
 # The files each harness is about (the rest of the core is linked but not the target).
 targets() {
 	case $1 in
-	dump | jlist) echo src/dump.c ;;
-	config) echo src/config.c ;;
-	control) echo src/control_request.c ;;
+	dump | jlist) echo src/core/dump.c ;;
+	config) echo src/daemon/config.c ;;
+	control) echo src/core/control_request.c ;;
 	esac
 }
 
 # The core once, for every harness (compiler chatter in $out/build.log).
 objs=()
-for src in src/*.c; do
-	[ "$src" = src/main.c ] && continue
-	obj=$out/$(basename "$src" .c).o
+for src in src/*/*.c; do
+	[ "$src" = src/cli/main.c ] && continue
+	obj=$out/$(basename "$src" .c).o # basenames are unique across src/*/
 	objs+=("$obj")
 	[ "$obj" -nt "$src" ] && continue
 	# shellcheck disable=SC2086

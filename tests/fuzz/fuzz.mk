@@ -21,12 +21,12 @@ FUZZ         ?= $(FUZZ_NAMES)
 
 $(OUTPUT)/fuzz/%.o: src/%.c $(OUTPUT)/amexbpf.skel.h
 	$(call msg,FUZZ-CC,$@)
-	$(Q)mkdir -p $(OUTPUT)/fuzz
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -std=gnu11 -D_GNU_SOURCE -I$(OUTPUT) -Ibpf -Isrc -c $< -o $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -std=gnu11 -D_GNU_SOURCE -I$(OUTPUT) -I. -Isrc -c $< -o $@
 
 $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 	$(call msg,FUZZ-LD,$@)
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -Isrc -Ibpf -I$(OUTPUT) $^ $(LDLIBS) -o $@
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -Isrc -I. -I$(OUTPUT) $^ $(LDLIBS) -o $@
 
 fuzz-build: $(FUZZ_BINS)
 

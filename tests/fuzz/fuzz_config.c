@@ -4,7 +4,7 @@
  * file only stat() what the input names). Every string the parser keeps is listed
  * (amx_config_own) and freed after each input; anything else left behind is a leak, a
  * finding. */
-#include "config.h"
+#include "daemon/config.h"
 
 #include <stddef.h>
 #include <stdint.h>

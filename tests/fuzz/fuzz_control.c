@@ -2,8 +2,8 @@
 /* libFuzzer harness: one control socket request line (what any client allowed on the
  * socket sends) through the request parser, then the answer the server would send for
  * an error, formatted as it formats it. */
-#include "control.h"
-#include "control_request.h"
+#include "core/control.h"
+#include "core/control_request.h"
 
 #include <stddef.h>
 #include <stdint.h>

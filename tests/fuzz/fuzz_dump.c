@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer harness: dump.pm2 bytes, as an unprivileged user may write them, through the
  * parser and the judge. Any crash, leak or sanitizer report is a finding. */
-#include "dump.h"
+#include "core/dump.h"
 
 #include <stddef.h>
 #include <stdint.h>

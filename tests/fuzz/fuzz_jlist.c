@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer harness: `pm2 jlist` output (JSON possibly preceded by noise lines), which the
  * owner of a PM2_HOME controls, through the jlist parser. */
-#include "dump.h"
+#include "core/dump.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* fake_control SOCKET STATUS_FILE EVENTS_FILE: a stand-in for amexbpf's control socket
- * (protocol in src/control.h), for testing `amexbpf top` without a daemon.
+ * (protocol in src/core/control.h), for testing `amexbpf top` without a daemon.
  *   STATUS\n                    the content of STATUS_FILE, read at each request (a test
  *                                rewrites it, with rename(), to change what top sees)
  *   EVENTS [since=N] [follow=0|1] the lines of EVENTS_FILE whose "sequence": is > N, then

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "check.h"
-#include "bpf_loader.h"
+#include "sources/bpf_loader.h"
 
 #define MAX_EVENTS 4096
 #define EVENT_DEADLINE_MS 5000

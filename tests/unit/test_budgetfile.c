@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "budgetfile.h"
+#include "daemon/budgetfile.h"
 #include "check.h"
 
 static void home_with(struct amx_home *h, const char *const *names, size_t n)

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "config.h"
+#include "daemon/config.h"
 
 static char path[] = "/tmp/amx-test-config-XXXXXX";
 

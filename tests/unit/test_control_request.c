@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The control socket's request line (src/control_request.c), without a socket. */
+/* The control socket's request line (src/core/control_request.c), without a socket. */
 #include "check.h"
-#include "control.h"
-#include "control_request.h"
+#include "core/control.h"
+#include "core/control_request.h"
 
 #include <stdlib.h>
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for src/dump.c: PM2's dump.pm2 and `pm2 jlist` output, good and hostile.
+/* Unit tests for src/core/dump.c: PM2's dump.pm2 and `pm2 jlist` output, good and hostile.
  * Run from the repository root (fixtures are opened as tests/unit/fixtures/...). */
 #include "check.h"
-#include "dump.h"
+#include "core/dump.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The event encoder against the contract in docs/events.md. */
 #include "check.h"
-#include "event.h"
+#include "core/event.h"
 
 #include <ctype.h>
 #include <signal.h>

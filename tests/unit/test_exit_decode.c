@@ -2,7 +2,7 @@
 /* amx_decode_exit: the raw task->exit_code the kernel side reports, decoded once. */
 #include <signal.h>
 #include "check.h"
-#include "bpf_loader.h"
+#include "sources/bpf_loader.h"
 
 TEST(exit_zero)
 {

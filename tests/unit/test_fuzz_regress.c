@@ -3,9 +3,9 @@
  * found) through the parsers they target, so a fixed crash stays fixed in `make test`,
  * under SANITIZE=address,undefined too. Run from the repository root (tests/run.sh does). */
 #include "check.h"
-#include "config.h"
-#include "control_request.h"
-#include "dump.h"
+#include "daemon/config.h"
+#include "core/control_request.h"
+#include "core/dump.h"
 
 #include <dirent.h>
 #include <stdio.h>

@@ -2,10 +2,10 @@
 /* Unit tests of the pure parts of the health checks: memory limits, disk hysteresis, probe
  * URLs and HTTP status lines, retention specs and names. */
 #include "check.h"
-#include "disk.h"
-#include "memwatch.h"
-#include "probe.h"
-#include "retain.h"
+#include "daemon/disk.h"
+#include "daemon/memwatch.h"
+#include "daemon/probe.h"
+#include "daemon/retain.h"
 
 TEST(memory_limit_parse_and_choose)
 {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Holding oom-killed until its outcome is known, and the event it becomes. */
 #include "check.h"
-#include "oomwait.h"
+#include "core/oomwait.h"
 
 static struct amx_event oom_record(uint32_t pid)
 {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of the recovery policy (src/policy.c): inputs and a fake clock in, actions out. */
+/* Unit tests of the recovery policy (src/core/policy.c): inputs and a fake clock in, actions out. */
 #include "check.h"
-#include "policy.h"
+#include "core/policy.h"
 
 #include <stdint.h>
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "procconn.h"
+#include "sources/procconn.h"
 
 #define MAX_SEEN 64
 static struct amx_event seen[MAX_SEEN];

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "sdrun.h"
+#include "sys/sdrun.h"
 
 TEST(argv_runs_resurrect_in_a_unit_of_its_own)
 {

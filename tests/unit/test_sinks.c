@@ -7,10 +7,10 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "eventfile.h"
-#include "journal.h"
-#include "notify.h"
-#include "spawn.h"
+#include "report/eventfile.h"
+#include "report/journal.h"
+#include "report/notify.h"
+#include "sys/spawn.h"
 
 static const char *const ACTIONS[] = {
 	"monitor-started", "monitor-stopping", "process-exited", "oom-killed", "pm2-daemon-down",

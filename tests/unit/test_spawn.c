@@ -2,7 +2,7 @@
 /* Spawning children: argv building with hostile names, identity, environment,
  * descriptors, time-outs. Runs real children, so it needs root (as CI has). */
 #include "check.h"
-#include "spawn.h"
+#include "sys/spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>

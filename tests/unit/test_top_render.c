@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "top_render.h"
+#include "top/top_render.h"
 
 static json_t *status_doc(void)
 {

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* The event model: one JSON object per event, as in docs/events.md (ECS 8.11).
+ * One encoder serves every sink. Built on jansson. */
+#ifndef AMX_EVENT_H
+#define AMX_EVENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#define AMX_VERSION "0.1.0"
+#define AMX_ECS_VERSION "8.11.0"
+
+struct amx_event_stream {
+	uint64_t next_seq;   /* starts at 1 */
+	char host[256];
+};
+void amx_event_stream_init(struct amx_event_stream *s);
+
+/* A new event with every common field set. ts_boot_ns is when it happened on the
+ * CLOCK_BOOTTIME clock (the kernel's bpf_ktime_get_boot_ns); 0 means now.
+ * level: debug|info|warn|error|critical. kind: "event" or "alert".
+ * category/type: comma-separated lists, e.g. "process" and "end" or "process,host".
+ * message: printf format for the one human sentence. event.sequence is assigned here. */
+json_t *amx_event_new(struct amx_event_stream *s, const char *action, const char *level,
+		      const char *kind, const char *category, const char *type,
+		      uint64_t ts_boot_ns, const char *fmt, ...)
+	__attribute__((format(printf, 8, 9)));
+
+/* Set a field by dotted path, creating nested objects ("process.parent.pid").
+ * Takes ownership of value (jansson "new" reference); a NULL value sets JSON null. */
+void amx_event_set(json_t *ev, const char *path, json_t *value);
+void amx_event_set_str(json_t *ev, const char *path, const char *s);   /* invalid UTF-8 is repaired (U+FFFD) */
+void amx_event_set_int(json_t *ev, const char *path, int64_t v);
+void amx_event_set_bool(json_t *ev, const char *path, bool v);
+/* Look up by dotted path (borrowed), NULL when absent. */
+json_t *amx_event_get(json_t *ev, const char *path);
+
+/* One compact line ending in "\n" (malloc'd; caller frees), or NULL on allocation failure. */
+char *amx_event_encode(json_t *ev);
+/* One short human line for stderr (no newline): "12:00:01 error process-exited demo-api: demo-api exited (SIGKILL)". */
+void amx_event_human(json_t *ev, char *buf, size_t len);
+
+/* RFC 3339 UTC with microseconds and Z, from CLOCK_BOOTTIME ns (0 = now). */
+void amx_format_timestamp(uint64_t ts_boot_ns, char *buf, size_t len);
+/* CLOCK_BOOTTIME now, in ns and ms. */
+uint64_t amx_boot_ns(void);
+uint64_t amx_boot_ms(void);
+
+/* "SIGKILL" etc.; NULL for 0 or unknown. */
+const char *amx_signal_name(int sig);
+
+#endif

@@ -1,0 +1,743 @@
+/* SPDX-License-Identifier: MIT */
+/* The recovery policy (see policy.h): two pure state machines. Everything they decide comes
+ * from the inputs: the clock is in->now_ms, the jitter comes from in->rand.
+ *
+ * Two fields carry a second meaning, because policy.h has no dedicated slot for them:
+ * - tier_started_ms, while BACKOFF or PARKED: when the wait began, so that RECOVERY_STARTED
+ *   can report the delay actually waited.
+ * - requeries (app), while HOME_DOWN: the pid seen alive meanwhile (0 = none seen), so that
+ *   HOME_UP knows whether the app is already back.
+ */
+#include "core/policy.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void amx_policy_config_defaults(struct amx_policy_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->grace_ms = 2000;
+	c->manual_grace_ms = 300000;
+	c->verify_ms = 15000;
+	c->budget_attempts = 5;
+	c->budget_window_ms = 600000;
+	c->backoff_base_ms = 1000;
+	c->backoff_max_ms = 60000;
+	c->have_ecosystem = false;
+}
+
+void amx_app_policy_init(struct amx_app_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->state = AMX_APP_UNKNOWN;
+}
+
+void amx_home_policy_init(struct amx_home_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->state = AMX_HOME_UNKNOWN;
+}
+
+/* ---- the restart budget ---- */
+
+/* The ring cannot remember more than AMX_BUDGET_MAX attempts; a larger limit would never be
+ * reached and so would mean no limit at all. */
+static unsigned budget_limit(const struct amx_policy_config *c)
+{
+	return c->budget_attempts < AMX_BUDGET_MAX ? c->budget_attempts : AMX_BUDGET_MAX;
+}
+
+/* A time stamp from the future (a caller's clock mix-up) counts as inside the window. */
+static bool budget_in_window(uint64_t at_ms, uint64_t window_ms, uint64_t now_ms)
+{
+	return now_ms < at_ms || now_ms - at_ms < window_ms;
+}
+
+static void budget_drop_oldest(struct amx_budget *b, unsigned count)
+{
+	if (count > b->n)
+		count = b->n;
+	memmove(b->at_ms, b->at_ms + count, (b->n - count) * sizeof(b->at_ms[0]));
+	b->n -= count;
+}
+
+static void budget_prune(struct amx_budget *b, const struct amx_policy_config *c, uint64_t now_ms)
+{
+	unsigned expired = 0;
+
+	while (expired < b->n && !budget_in_window(b->at_ms[expired], c->budget_window_ms, now_ms))
+		expired++;
+	budget_drop_oldest(b, expired);
+}
+
+unsigned amx_budget_left(const struct amx_budget *b, const struct amx_policy_config *c, uint64_t now_ms)
+{
+	unsigned used = 0, limit = budget_limit(c);
+
+	for (unsigned i = 0; i < b->n && i < AMX_BUDGET_MAX; i++)
+		if (budget_in_window(b->at_ms[i], c->budget_window_ms, now_ms))
+			used++;
+	return used >= limit ? 0 : limit - used;
+}
+
+/* Is the budget spent at now_ms? If so, *lift_at_ms is when the next slot frees up. */
+static bool budget_spent(struct amx_budget *b, const struct amx_policy_config *c, uint64_t now_ms,
+			 uint64_t *lift_at_ms)
+{
+	unsigned limit = budget_limit(c);
+
+	budget_prune(b, c, now_ms);
+	if (b->n < limit)
+		return false;
+	if (limit == 0) /* "at most 0 attempts": look again every window */
+		*lift_at_ms = now_ms + c->budget_window_ms;
+	else /* the slot frees when the entry that keeps n at the limit leaves the window */
+		*lift_at_ms = b->at_ms[b->n - limit] + c->budget_window_ms;
+	if (*lift_at_ms <= now_ms)
+		*lift_at_ms = now_ms + 1;
+	return true;
+}
+
+static void budget_record(struct amx_budget *b, const struct amx_policy_config *c, uint64_t now_ms)
+{
+	budget_prune(b, c, now_ms);
+	if (b->n >= AMX_BUDGET_MAX)
+		budget_drop_oldest(b, 1);
+	b->at_ms[b->n++] = now_ms;
+}
+
+/* ---- backoff ---- */
+
+/* The wait before attempt number `attempt` of an incident: none for the first, then
+ * base * 2^(attempt-2) capped at max, with +-20 % jitter so that apps failing together do not
+ * retry in lockstep. The jittered value is capped too: backoff_max_ms is a promise. */
+static uint64_t backoff_before_attempt(const struct amx_policy_config *c, int attempt, uint32_t rand)
+{
+	uint64_t ms = c->backoff_base_ms, percent = 80 + rand % 41;
+
+	if (attempt <= 1)
+		return 0;
+	for (int k = 2; k < attempt && ms > 0 && ms < c->backoff_max_ms; k++)
+		ms = ms > UINT64_MAX / 2 ? UINT64_MAX : ms * 2;
+	if (ms > c->backoff_max_ms)
+		ms = c->backoff_max_ms;
+	ms = ms > UINT64_MAX / 120 ? ms / 100 * percent : ms * percent / 100;
+	return ms > c->backoff_max_ms ? c->backoff_max_ms : ms;
+}
+
+/* ---- actions ---- */
+
+static struct amx_action *add_action(struct amx_actions *out, enum amx_action_kind kind)
+{
+	struct amx_action *a;
+
+	if (out->n < 0 || out->n >= AMX_MAX_ACTIONS)
+		return NULL; /* cannot happen: no step emits more than 4; never overrun */
+	a = &out->a[out->n++];
+	memset(a, 0, sizeof(*a));
+	a->kind = kind;
+	return a;
+}
+
+static struct amx_action *add_emit(struct amx_actions *out, enum amx_emit_kind emit, int tier, int attempt)
+{
+	struct amx_action *a = add_action(out, AMX_ACT_EMIT);
+
+	if (a) {
+		a->emit = emit;
+		a->tier = tier;
+		a->attempt = attempt;
+	}
+	return a;
+}
+
+static void emit_started(struct amx_actions *out, int tier, int attempt, uint64_t backoff_ms)
+{
+	struct amx_action *a = add_emit(out, AMX_EMIT_RECOVERY_STARTED, tier, attempt);
+
+	if (a)
+		a->backoff_ms = backoff_ms;
+}
+
+static void run_tier(struct amx_actions *out, int tier, int attempt, bool restore_dump)
+{
+	struct amx_action *a = add_action(out, AMX_ACT_RUN_TIER);
+
+	if (a) {
+		a->tier = tier;
+		a->attempt = attempt;
+		a->restore_dump = restore_dump;
+	}
+}
+
+static void emit_succeeded(struct amx_actions *out, int tier, int attempt, uint64_t ms, int pid)
+{
+	struct amx_action *a = add_emit(out, AMX_EMIT_RECOVERY_SUCCEEDED, tier, attempt);
+
+	if (a) {
+		a->ms = ms;
+		a->pid = pid;
+	}
+}
+
+static void emit_failed(struct amx_actions *out, int tier, int attempt, const char *reason)
+{
+	struct amx_action *a = add_emit(out, AMX_EMIT_RECOVERY_FAILED, tier, attempt);
+
+	if (a)
+		snprintf(a->reason, sizeof(a->reason), "%s",
+			 reason && *reason ? reason : "tier command failed");
+}
+
+static void emit_failed_no_pid(struct amx_actions *out, int tier, int attempt,
+			       const struct amx_policy_config *c)
+{
+	char reason[64];
+
+	if (c->verify_ms % 1000 == 0)
+		snprintf(reason, sizeof(reason), "no live pid within %llu s",
+			 (unsigned long long)(c->verify_ms / 1000));
+	else
+		snprintf(reason, sizeof(reason), "no live pid within %llu ms",
+			 (unsigned long long)c->verify_ms);
+	emit_failed(out, tier, attempt, reason);
+}
+
+static void emit_parked(struct amx_actions *out, const struct amx_policy_config *c, int tier,
+			int attempt, uint64_t ms)
+{
+	struct amx_action *a = add_emit(out, AMX_EMIT_RECOVERY_PARKED, tier, attempt);
+
+	if (a) {
+		a->budget_attempts = c->budget_attempts;
+		a->budget_window_ms = c->budget_window_ms;
+		a->ms = ms;
+	}
+}
+
+static uint64_t elapsed(uint64_t since_ms, uint64_t now_ms)
+{
+	return now_ms > since_ms ? now_ms - since_ms : 0;
+}
+
+/* ---- the app machine ---- */
+
+static void app_enter(struct amx_app_policy *p, enum amx_app_state state, uint64_t deadline_ms)
+{
+	p->state = state;
+	p->deadline_ms = deadline_ms;
+}
+
+static void app_new_incident(struct amx_app_policy *p, uint64_t now_ms)
+{
+	p->exited_at_ms = now_ms;
+	p->attempt = 0;
+	p->requeries = 0;
+	p->next_tier = 0;
+}
+
+static void app_wait_pm2(struct amx_app_policy *p, const struct amx_policy_config *c, uint64_t now_ms)
+{
+	app_new_incident(p, now_ms);
+	app_enter(p, AMX_APP_WAIT_PM2, now_ms + c->grace_ms);
+}
+
+static void app_park(struct amx_app_policy *p, const struct amx_policy_config *c, int tier,
+		     uint64_t now_ms, uint64_t until_ms, struct amx_actions *out)
+{
+	emit_parked(out, c, tier, p->attempt + 1, until_ms - now_ms);
+	p->next_tier = tier;
+	p->tier_started_ms = now_ms; /* the wait begins */
+	app_enter(p, AMX_APP_PARKED, until_ms);
+}
+
+/* Run `tier` now unless the budget is spent. */
+static void app_start_attempt(struct amx_app_policy *p, const struct amx_policy_config *c, int tier,
+			      uint64_t waited_ms, uint64_t now_ms, struct amx_actions *out)
+{
+	uint64_t lift_at_ms;
+
+	if (budget_spent(&p->budget, c, now_ms, &lift_at_ms)) {
+		app_park(p, c, tier, now_ms, lift_at_ms, out);
+		return;
+	}
+	budget_record(&p->budget, c, now_ms);
+	p->attempt++;
+	p->tier = tier;
+	p->next_tier = 0;
+	p->tier_started_ms = now_ms;
+	emit_started(out, tier, p->attempt, waited_ms);
+	run_tier(out, tier, p->attempt, false);
+	app_enter(p, AMX_APP_RECOVERING, 0);
+}
+
+/* The next attempt of this incident is due: at once if it is the first, else after a backoff
+ * (or a park, when the budget is already spent: say so now, not after the backoff). */
+static void app_attempt_due(struct amx_app_policy *p, const struct amx_policy_config *c, int tier,
+			    const struct amx_input *in, struct amx_actions *out)
+{
+	uint64_t now_ms = in->now_ms, lift_at_ms;
+	uint64_t backoff_ms = backoff_before_attempt(c, p->attempt + 1, in->rand);
+
+	if (backoff_ms == 0) {
+		app_start_attempt(p, c, tier, 0, now_ms, out);
+		return;
+	}
+	if (budget_spent(&p->budget, c, now_ms, &lift_at_ms)) {
+		if (lift_at_ms < now_ms + backoff_ms)
+			lift_at_ms = now_ms + backoff_ms;
+		app_park(p, c, tier, now_ms, lift_at_ms, out);
+		return;
+	}
+	p->next_tier = tier;
+	p->tier_started_ms = now_ms; /* the wait begins */
+	app_enter(p, AMX_APP_BACKOFF, now_ms + backoff_ms);
+}
+
+/* A tier failed: choose what runs next. Tier 1 escalates to tier 3 (a fresh start from the
+ * ecosystem file) when there is one; tier 3 and tier 2 fall back to tier 1. */
+static void app_after_failure(struct amx_app_policy *p, const struct amx_policy_config *c,
+			      const struct amx_input *in, struct amx_actions *out)
+{
+	int failed = p->tier, next = 1;
+
+	if (failed == 1 && c->have_ecosystem)
+		next = 3;
+	else if (failed == 1 && p->attempt == 1) /* once per incident: its first failure */
+		add_emit(out, AMX_EMIT_NO_ECOSYSTEM, 3, p->attempt);
+	if (failed == 2)
+		p->attempt = 0; /* tier 2 was the home's attempt; the app's own begin now, at once */
+	app_attempt_due(p, c, next, in, out);
+}
+
+static void app_succeeded(struct amx_app_policy *p, const struct amx_input *in, struct amx_actions *out)
+{
+	emit_succeeded(out, p->tier, p->attempt, elapsed(p->tier_started_ms, in->now_ms), in->pid);
+	app_enter(p, AMX_APP_ALIVE, 0);
+}
+
+static void app_on_alive(struct amx_app_policy *p, const struct amx_input *in, struct amx_actions *out)
+{
+	struct amx_action *a;
+
+	switch (p->state) {
+	case AMX_APP_WAIT_PM2:
+	case AMX_APP_QUERYING: /* PM2 brought it back while we waited or asked */
+		a = add_emit(out, AMX_EMIT_PM2_RESTARTED_APP, 0, 0);
+		if (a) {
+			a->ms = elapsed(p->exited_at_ms, in->now_ms);
+			a->pid = in->pid;
+		}
+		app_enter(p, AMX_APP_ALIVE, 0);
+		break;
+	case AMX_APP_RECOVERING: /* the new pid can arrive before the tier command exits */
+	case AMX_APP_VERIFYING:
+		app_succeeded(p, in, out);
+		break;
+	case AMX_APP_HOME_DOWN:
+		p->requeries = in->pid > 0 ? in->pid : -1;
+		break;
+	case AMX_APP_DESIRED_STOPPED:
+		break; /* dump.pm2 still says stopped: an unsaved manual start is not ours to keep */
+	default: /* UNKNOWN, ALIVE, MANUAL, BACKOFF, PARKED: it is back, whoever did it */
+		app_enter(p, AMX_APP_ALIVE, 0);
+		break;
+	}
+}
+
+static void app_on_gone(struct amx_app_policy *p, const struct amx_policy_config *c,
+			const struct amx_input *in)
+{
+	if (p->state == AMX_APP_UNKNOWN || p->state == AMX_APP_ALIVE)
+		app_wait_pm2(p, c, in->now_ms);
+	else if (p->state == AMX_APP_HOME_DOWN)
+		p->requeries = 0; /* what was seen alive is gone again */
+}
+
+static void app_on_status(struct amx_app_policy *p, const struct amx_policy_config *c,
+			  const struct amx_input *in, struct amx_actions *out)
+{
+	struct amx_action *a;
+	enum amx_pm2_status status = in->status;
+
+	if (p->state != AMX_APP_QUERYING)
+		return;
+	if (status == AMX_PM2_TRANSIENT) {
+		if (++p->requeries < 3) {
+			app_enter(p, AMX_APP_WAIT_PM2, in->now_ms + c->grace_ms);
+			return;
+		}
+		status = AMX_PM2_ERRORED; /* stuck between states: PM2 is not getting there */
+	}
+	switch (status) {
+	case AMX_PM2_ONLINE:
+		app_enter(p, AMX_APP_ALIVE, 0);
+		break;
+	case AMX_PM2_STOPPED:
+	case AMX_PM2_MISSING:
+		a = add_emit(out, AMX_EMIT_APP_STOPPED, 0, 0);
+		if (a) {
+			a->intentional = true;
+			a->deleted = status == AMX_PM2_MISSING;
+		}
+		if (c->manual_grace_ms == 0)
+			app_attempt_due(p, c, 1, in, out);
+		else
+			app_enter(p, AMX_APP_MANUAL, in->now_ms + c->manual_grace_ms);
+		break;
+	case AMX_PM2_ERRORED:
+		add_emit(out, AMX_EMIT_APP_ERRORED, 0, 0);
+		app_attempt_due(p, c, 1, in, out);
+		break;
+	default: /* UNKNOWN or anything new: we cannot tell, so act */
+		app_attempt_due(p, c, 1, in, out);
+		break;
+	}
+}
+
+static void app_on_action_done(struct amx_app_policy *p, const struct amx_policy_config *c,
+			       const struct amx_input *in, struct amx_actions *out)
+{
+	if (p->state != AMX_APP_RECOVERING)
+		return;
+	if (in->ok) {
+		app_enter(p, AMX_APP_VERIFYING, in->now_ms + c->verify_ms);
+		return;
+	}
+	emit_failed(out, p->tier, p->attempt, in->reason);
+	app_after_failure(p, c, in, out);
+}
+
+static void app_on_tick(struct amx_app_policy *p, const struct amx_policy_config *c,
+			const struct amx_input *in, struct amx_actions *out)
+{
+	uint64_t now_ms = in->now_ms;
+
+	switch (p->state) {
+	case AMX_APP_WAIT_PM2:
+	case AMX_APP_QUERYING:
+	case AMX_APP_MANUAL:
+	case AMX_APP_VERIFYING:
+	case AMX_APP_BACKOFF:
+	case AMX_APP_PARKED:
+		if (now_ms < p->deadline_ms)
+			return;
+		break;
+	default:
+		return;
+	}
+	switch (p->state) {
+	case AMX_APP_WAIT_PM2:
+		add_action(out, AMX_ACT_QUERY_STATUS);
+		app_enter(p, AMX_APP_QUERYING, now_ms + c->verify_ms);
+		break;
+	case AMX_APP_QUERYING: /* no answer in time: as if the query failed */
+	case AMX_APP_MANUAL:   /* a long stop counts as a failure, as the old cron did */
+		app_attempt_due(p, c, 1, in, out);
+		break;
+	case AMX_APP_VERIFYING:
+		emit_failed_no_pid(out, p->tier, p->attempt, c);
+		app_after_failure(p, c, in, out);
+		break;
+	default: /* BACKOFF, PARKED */
+		app_start_attempt(p, c, p->next_tier ? p->next_tier : 1,
+				  elapsed(p->tier_started_ms, now_ms), now_ms, out);
+		break;
+	}
+}
+
+static void app_on_desired(struct amx_app_policy *p, const struct amx_policy_config *c,
+			   const struct amx_input *in)
+{
+	if (!in->desired_online) {
+		app_enter(p, AMX_APP_DESIRED_STOPPED, 0);
+		return;
+	}
+	if (p->state != AMX_APP_DESIRED_STOPPED)
+		return;
+	if (in->alive)
+		app_enter(p, AMX_APP_ALIVE, 0);
+	else
+		app_wait_pm2(p, c, in->now_ms);
+}
+
+static void app_on_home_down(struct amx_app_policy *p, const struct amx_input *in)
+{
+	if (p->state == AMX_APP_DESIRED_STOPPED || p->state == AMX_APP_HOME_DOWN)
+		return;
+	app_new_incident(p, in->now_ms); /* the incident starts with the daemon's death */
+	app_enter(p, AMX_APP_HOME_DOWN, 0);
+}
+
+static void app_on_home_up(struct amx_app_policy *p, const struct amx_policy_config *c,
+			   const struct amx_input *in, struct amx_actions *out)
+{
+	int seen_pid = p->requeries;
+
+	if (p->state != AMX_APP_HOME_DOWN)
+		return;
+	p->requeries = 0;
+	if (in->by_tier2) {
+		/* tier 2 was the home's attempt; the app counts it as its own first */
+		p->tier = 2;
+		p->attempt = 1;
+	}
+	if (seen_pid && in->by_tier2) {
+		emit_succeeded(out, 2, 1, elapsed(p->exited_at_ms, in->now_ms), seen_pid > 0 ? seen_pid : 0);
+		app_enter(p, AMX_APP_ALIVE, 0);
+	} else if (seen_pid) {
+		app_enter(p, AMX_APP_ALIVE, 0);
+	} else if (in->by_tier2) {
+		p->tier_started_ms = in->now_ms;
+		app_enter(p, AMX_APP_VERIFYING, in->now_ms + c->verify_ms);
+	} else {
+		/* someone else revived the daemon: give its resurrect time to bring the app */
+		app_enter(p, AMX_APP_WAIT_PM2, in->now_ms + c->verify_ms);
+	}
+}
+
+/* An unhealthy live app gets what an errored one gets: tier 1 at once (a new incident).
+ * Only from ALIVE: in every other state an incident already runs, or it is not ours. */
+static void app_on_unhealthy(struct amx_app_policy *p, const struct amx_policy_config *c,
+			     const struct amx_input *in, struct amx_actions *out)
+{
+	if (p->state != AMX_APP_ALIVE)
+		return;
+	app_new_incident(p, in->now_ms);
+	app_attempt_due(p, c, 1, in, out);
+}
+
+void amx_app_step(struct amx_app_policy *p, const struct amx_policy_config *c,
+		  const struct amx_input *in, struct amx_actions *out)
+{
+	switch (in->kind) {
+	case AMX_IN_DESIRED:
+		app_on_desired(p, c, in);
+		return;
+	case AMX_IN_HOME_DOWN:
+		app_on_home_down(p, in);
+		return;
+	case AMX_IN_HOME_UP:
+		app_on_home_up(p, c, in, out);
+		return;
+	case AMX_IN_ALIVE:
+		app_on_alive(p, in, out);
+		return;
+	case AMX_IN_EXITED:
+	case AMX_IN_ABSENT:
+		app_on_gone(p, c, in);
+		return;
+	default:
+		break;
+	}
+	if (p->state == AMX_APP_HOME_DOWN)
+		return; /* the home machine is in charge */
+	switch (in->kind) {
+	case AMX_IN_STATUS:
+		app_on_status(p, c, in, out);
+		break;
+	case AMX_IN_ACTION_DONE:
+		app_on_action_done(p, c, in, out);
+		break;
+	case AMX_IN_TICK:
+		app_on_tick(p, c, in, out);
+		break;
+	case AMX_IN_UNHEALTHY:
+		app_on_unhealthy(p, c, in, out);
+		break;
+	default: /* DAEMON_DOWN is for homes */
+		break;
+	}
+}
+
+/* ---- the home machine ---- */
+
+static void home_enter(struct amx_home_policy *p, enum amx_home_state state, uint64_t deadline_ms)
+{
+	p->state = state;
+	p->deadline_ms = deadline_ms;
+}
+
+static void home_park(struct amx_home_policy *p, const struct amx_policy_config *c,
+		      uint64_t now_ms, uint64_t until_ms, struct amx_actions *out)
+{
+	emit_parked(out, c, 2, p->attempt + 1, until_ms - now_ms);
+	p->tier_started_ms = now_ms; /* the wait begins */
+	home_enter(p, AMX_HOME_PARKED, until_ms);
+}
+
+static void home_start_attempt(struct amx_home_policy *p, const struct amx_policy_config *c,
+			       uint64_t waited_ms, uint64_t now_ms, struct amx_actions *out)
+{
+	uint64_t lift_at_ms;
+
+	if (budget_spent(&p->budget, c, now_ms, &lift_at_ms)) {
+		home_park(p, c, now_ms, lift_at_ms, out);
+		return;
+	}
+	budget_record(&p->budget, c, now_ms);
+	p->attempt++;
+	p->tier_started_ms = now_ms;
+	emit_started(out, 2, p->attempt, waited_ms);
+	run_tier(out, 2, p->attempt, !p->dump_valid);
+	home_enter(p, AMX_HOME_RECOVERING, 0);
+}
+
+/* Tier 2 is due: at once for the first attempt of an incident, else after a backoff. */
+static void home_recover(struct amx_home_policy *p, const struct amx_policy_config *c,
+			 const struct amx_input *in, struct amx_actions *out)
+{
+	uint64_t now_ms = in->now_ms, lift_at_ms;
+	uint64_t backoff_ms = backoff_before_attempt(c, p->attempt + 1, in->rand);
+
+	if (backoff_ms == 0) {
+		home_start_attempt(p, c, 0, now_ms, out);
+		return;
+	}
+	if (budget_spent(&p->budget, c, now_ms, &lift_at_ms)) {
+		if (lift_at_ms < now_ms + backoff_ms)
+			lift_at_ms = now_ms + backoff_ms;
+		home_park(p, c, now_ms, lift_at_ms, out);
+		return;
+	}
+	p->tier_started_ms = now_ms; /* the wait begins */
+	home_enter(p, AMX_HOME_BACKOFF, now_ms + backoff_ms);
+}
+
+static void home_idle(struct amx_home_policy *p, struct amx_actions *out)
+{
+	add_emit(out, AMX_EMIT_DAEMON_DOWN_NO_APPS, 0, 0);
+	home_enter(p, AMX_HOME_DOWN_IDLE, 0);
+}
+
+static void home_on_daemon_down(struct amx_home_policy *p, const struct amx_policy_config *c,
+				const struct amx_input *in, struct amx_actions *out)
+{
+	/* seen down at start-up: we cannot know it was on purpose, so treat it as a death */
+	bool intentional = p->state == AMX_HOME_UNKNOWN ? false : in->intentional;
+
+	switch (p->state) {
+	case AMX_HOME_UNKNOWN:
+	case AMX_HOME_UP:
+		p->down_at_ms = in->now_ms;
+		p->attempt = 0;
+		if (!p->wants_daemon)
+			home_idle(p, out);
+		else if (intentional && c->manual_grace_ms > 0)
+			home_enter(p, AMX_HOME_DOWN_MANUAL, in->now_ms + c->manual_grace_ms);
+		else
+			home_recover(p, c, in, out);
+		break;
+	case AMX_HOME_RECOVERING:
+	case AMX_HOME_VERIFYING: /* the fresh daemon died too */
+		emit_failed(out, 2, p->attempt, "daemon died again");
+		home_recover(p, c, in, out);
+		break;
+	default: /* already down and handled */
+		break;
+	}
+}
+
+static void home_on_alive(struct amx_home_policy *p, const struct amx_input *in, struct amx_actions *out)
+{
+	if (p->state == AMX_HOME_RECOVERING || p->state == AMX_HOME_VERIFYING)
+		emit_succeeded(out, 2, p->attempt, elapsed(p->tier_started_ms, in->now_ms), in->pid);
+	home_enter(p, AMX_HOME_UP, 0);
+}
+
+static void home_on_tick(struct amx_home_policy *p, const struct amx_policy_config *c,
+			 const struct amx_input *in, struct amx_actions *out)
+{
+	uint64_t now_ms = in->now_ms;
+
+	switch (p->state) {
+	case AMX_HOME_DOWN_IDLE:
+		if (p->wants_daemon)
+			home_recover(p, c, in, out);
+		break;
+	case AMX_HOME_DOWN_MANUAL:
+		if (now_ms < p->deadline_ms)
+			break;
+		if (p->wants_daemon)
+			home_recover(p, c, in, out);
+		else
+			home_idle(p, out);
+		break;
+	case AMX_HOME_VERIFYING:
+		if (now_ms < p->deadline_ms)
+			break;
+		emit_failed_no_pid(out, 2, p->attempt, c);
+		home_recover(p, c, in, out);
+		break;
+	case AMX_HOME_BACKOFF:
+	case AMX_HOME_PARKED:
+		if (now_ms >= p->deadline_ms)
+			home_start_attempt(p, c, elapsed(p->tier_started_ms, now_ms), now_ms, out);
+		break;
+	default:
+		break;
+	}
+}
+
+void amx_home_step(struct amx_home_policy *p, const struct amx_policy_config *c,
+		   const struct amx_input *in, struct amx_actions *out)
+{
+	if (in->kind == AMX_IN_DAEMON_DOWN || in->kind == AMX_IN_TICK)
+		p->dump_valid = in->dump_valid;
+	switch (in->kind) {
+	case AMX_IN_ALIVE:
+		home_on_alive(p, in, out);
+		break;
+	case AMX_IN_DAEMON_DOWN:
+		home_on_daemon_down(p, c, in, out);
+		break;
+	case AMX_IN_ACTION_DONE:
+		if (p->state != AMX_HOME_RECOVERING)
+			break;
+		if (in->ok) {
+			home_enter(p, AMX_HOME_VERIFYING, in->now_ms + c->verify_ms);
+		} else {
+			emit_failed(out, 2, p->attempt, in->reason);
+			home_recover(p, c, in, out);
+		}
+		break;
+	case AMX_IN_TICK:
+		home_on_tick(p, c, in, out);
+		break;
+	default: /* app inputs */
+		break;
+	}
+}
+
+const char *amx_app_state_name(enum amx_app_state s)
+{
+	switch (s) {
+	case AMX_APP_UNKNOWN: return "unknown";
+	case AMX_APP_ALIVE: return "alive";
+	case AMX_APP_WAIT_PM2: return "wait_pm2";
+	case AMX_APP_QUERYING: return "querying";
+	case AMX_APP_MANUAL: return "manual";
+	case AMX_APP_RECOVERING: return "recovering";
+	case AMX_APP_VERIFYING: return "verifying";
+	case AMX_APP_BACKOFF: return "backoff";
+	case AMX_APP_PARKED: return "parked";
+	case AMX_APP_DESIRED_STOPPED: return "desired_stopped";
+	case AMX_APP_HOME_DOWN: return "home_down";
+	}
+	return "invalid";
+}
+
+const char *amx_home_state_name(enum amx_home_state s)
+{
+	switch (s) {
+	case AMX_HOME_UNKNOWN: return "unknown";
+	case AMX_HOME_UP: return "up";
+	case AMX_HOME_DOWN_MANUAL: return "down_manual";
+	case AMX_HOME_DOWN_IDLE: return "down_idle";
+	case AMX_HOME_RECOVERING: return "recovering";
+	case AMX_HOME_VERIFYING: return "verifying";
+	case AMX_HOME_BACKOFF: return "backoff";
+	case AMX_HOME_PARKED: return "parked";
+	}
+	return "invalid";
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* The config file (INI, read with libinih) and the value parsers it shares with the command
+ * line. Both fill the one struct amx_options: defaults, then the file, then the flags. */
+#ifndef AMX_CONFIG_H
+#define AMX_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/options.h"
+#include "core/policy.h"
+
+/* Seconds, decimals allowed, 0 .. 30 days. */
+bool amx_parse_seconds(const char *s, double *out);
+/* "N/S": at most N (1..64) attempts in S seconds (> 0). */
+bool amx_parse_budget(const char *s, unsigned *n, double *window);
+/* A count, 1 .. 1000. */
+bool amx_parse_count(const char *s, unsigned *out);
+/* Bytes with an optional K, M or G suffix (powers of 1024), > 0. */
+bool amx_parse_bytes(const char *s, long long *out);
+/* yes/no, true/false, on/off, 1/0. */
+bool amx_parse_bool(const char *s, bool *out);
+
+/* Read the INI file at path into o, on top of what o holds (call it after the defaults and
+ * before the command line). Every problem is one line "PATH:LINE: what" appended to
+ * problems (which is always NUL-terminated). Returns the number of problems, or -errno
+ * when the file cannot be opened. Strings put into o are allocated and listed (see
+ * amx_config_own): a reload builds a new set and the few bytes of the old one stay. */
+int amx_config_load(const char *path, struct amx_options *o, char *problems, size_t len);
+/* The same from an open stream; path names it in the problems (the fuzz harness reads
+ * bytes through fmemopen). */
+int amx_config_read(FILE *f, const char *path, struct amx_options *o, char *problems, size_t len);
+
+/* Strings the options keep for the process's life (config values, resolved paths, entries
+ * built from [app] sections) are listed through amx_config_own (returns s), so that options
+ * replaced by a reload leave them reachable rather than lost. amx_config_free_strings frees
+ * every one (unit tests, the fuzz harness: never while options still point at them). */
+char *amx_config_own(char *s);
+void amx_config_free_strings(void);
+
+/* The [app NAME] section for an app of a home, or NULL. */
+const struct amx_app_conf *amx_config_app(const struct amx_options *o, const char *home,
+					  const char *name);
+
+/* The ecosystem file for tier 3 of an app of a home (app NULL: the home's): the [app]
+ * section's, else the [home] section's, else the global one; NULL for none. */
+const char *amx_config_ecosystem(const struct amx_options *o, const char *home, const char *app);
+/* One app's policy settings: cfg holds the global ones; the [app] section's manual grace
+ * and budget go over them, and have_ecosystem says whether tier 3 has a file for it. */
+void amx_config_app_policy(const struct amx_options *o, const char *home, const char *app,
+			   struct amx_policy_config *cfg);
+
+#endif

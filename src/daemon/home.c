@@ -1,0 +1,347 @@
+/* SPDX-License-Identifier: MIT */
+#include "daemon/home.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sys/proc.h"
+#include "sys/userfile.h"
+
+bool amx_home_init(struct amx_home *h, const char *path, const char *state_dir, char *err,
+		   size_t errlen)
+{
+	memset(h, 0, sizeof(*h));
+	h->running = -1;
+	h->status_query = -1;
+	amx_home_policy_init(&h->pol);
+	size_t len = strlen(path);
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	if (len == 0 || len >= sizeof(h->path) || path[0] != '/') {
+		snprintf(err, errlen, "PM2 home %s: not an absolute path", path);
+		return false;
+	}
+	memcpy(h->path, path, len);
+	h->path[len] = '\0';
+	struct stat st;
+	if (lstat(h->path, &st) < 0) {
+		snprintf(err, errlen, "PM2 home %s: %s", h->path, strerror(errno));
+		return false;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "PM2 home %s: not a directory (symlinks are not followed)",
+			 h->path);
+		return false;
+	}
+	if (!amx_user_from_uid(st.st_uid, &h->owner, err, errlen))
+		return false;
+	/* One flat file name per home: '/' becomes '_' so homes never collide with paths. */
+	char flat[4096];
+	size_t j = 0;
+	for (size_t i = 0; h->path[i] && j < sizeof(flat) - 1; i++)
+		flat[j++] = h->path[i] == '/' ? '_' : (isalnum((unsigned char)h->path[i]) ||
+						       strchr("._-", h->path[i]) ? h->path[i] : '-');
+	flat[j] = '\0';
+	snprintf(h->state_file, sizeof(h->state_file), "%s/dump%s.good", state_dir, flat);
+	snprintf(h->run_prefix, sizeof(h->run_prefix), "%s/running%s.", state_dir, flat);
+	snprintf(h->budget_file, sizeof(h->budget_file), "%s/budget%s.json", state_dir, flat);
+	return true;
+}
+
+void amx_home_free(struct amx_home *h)
+{
+	amx_dump_free(&h->good);
+	free(h->apps);
+	free(h->good_raw);
+	h->apps = NULL;
+	h->good_raw = NULL;
+}
+
+static bool has_file(const char *dir, const char *name)
+{
+	char p[4200];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return lstat(p, &st) == 0;
+}
+
+int amx_discover_homes(char **out, int max)
+{
+	int n = 0;
+	char path[4200];
+	struct stat st;
+	setpwent();
+	struct passwd *pw;
+	while ((pw = getpwent()) && n < max) {
+		if (!pw->pw_dir || pw->pw_dir[0] != '/')
+			continue;
+		snprintf(path, sizeof(path), "%s/.pm2", strcmp(pw->pw_dir, "/") ? pw->pw_dir : "");
+		if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != pw->pw_uid)
+			continue;
+		if (!has_file(path, "dump.pm2") && !has_file(path, "pm2.pid"))
+			continue;
+		bool dup = false;
+		for (int i = 0; i < n; i++)
+			dup |= strcmp(out[i], path) == 0;
+		if (!dup)
+			out[n++] = strdup(path);
+	}
+	endpwent();
+	return n;
+}
+
+bool amx_home_is_god(const struct amx_home *h, int pid)
+{
+	struct amx_proc_stat st;
+	if (pid <= 1 || !amx_proc_read_stat(pid, &st) || st.state == 'Z' || st.state == 'X')
+		return false;
+	if (st.uid != h->owner.uid)
+		return false;
+	char cmd[4400];
+	ssize_t n = amx_proc_read(pid, "cmdline", cmd, sizeof(cmd) - 1);
+	if (n <= 0)
+		return false;
+	cmd[n] = '\0';
+	/* "PM2 v7.0.4: God Daemon (/home/u/.pm2)", padded with NULs. */
+	if (strncmp(cmd, "PM2 v", 5) != 0)
+		return false;
+	char want[4200];
+	snprintf(want, sizeof(want), ": God Daemon (%s)", h->path);
+	const char *at = strstr(cmd, want);
+	return at && at[strlen(want)] == '\0';
+}
+
+static int parse_pid(const char *s, size_t len)
+{
+	long v = 0;
+	size_t i = 0;
+	while (i < len && isspace((unsigned char)s[i]))
+		i++;
+	if (i == len)
+		return 0;
+	for (; i < len && isdigit((unsigned char)s[i]); i++) {
+		v = v * 10 + (s[i] - '0');
+		if (v > 4194304)
+			return 0;
+	}
+	while (i < len && isspace((unsigned char)s[i]))
+		i++;
+	return i == len ? (int)v : 0;
+}
+
+static int read_pid_at(const struct amx_home *h, const char *dir, const char *name)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	if (amx_userfile_read(dir, name, h->owner.uid, h->owner.gid, 64, &buf, &len) < 0)
+		return 0;
+	int pid = parse_pid(buf, len);
+	free(buf);
+	return pid;
+}
+
+int amx_home_read_god_pid(const struct amx_home *h)
+{
+	return read_pid_at(h, h->path, "pm2.pid");
+}
+
+int amx_home_read_pid_file(const struct amx_home *h, const char *file)
+{
+	if (strchr(file, '/') || file[0] == '.')
+		return 0;
+	char dir[4200];
+	snprintf(dir, sizeof(dir), "%s/pids", h->path);
+	return read_pid_at(h, dir, file);
+}
+
+struct amx_app *amx_home_app_by_name(struct amx_home *h, const char *name)
+{
+	for (size_t i = 0; i < h->n_apps; i++)
+		if (strcmp(h->apps[i].name, name) == 0)
+			return &h->apps[i];
+	return NULL;
+}
+
+struct amx_app *amx_home_app_with_pid(struct amx_home *h, int pid)
+{
+	if (pid <= 0)
+		return NULL;
+	for (size_t i = 0; i < h->n_apps; i++)
+		if (h->apps[i].pid == pid)
+			return &h->apps[i];
+	return NULL;
+}
+
+struct amx_app *amx_home_app_by_pid_file(struct amx_home *h, const char *file)
+{
+	for (size_t i = 0; i < h->n_apps; i++)
+		if (h->apps[i].pid_file[0] && !strcmp(h->apps[i].pid_file, file))
+			return &h->apps[i];
+	return NULL;
+}
+
+struct amx_app *amx_home_app_of_pid(struct amx_home *h, int pid)
+{
+	char name[AMX_NAME_MAX], home[4200];
+	if (!amx_proc_environ_get(pid, "name", name, sizeof(name)))
+		return NULL;
+	/* An app of another PM2 home can carry the same name. */
+	if (amx_proc_environ_get(pid, "PM2_HOME", home, sizeof(home)) && strcmp(home, h->path) != 0)
+		return NULL;
+	return amx_home_app_by_name(h, name);
+}
+
+void amx_home_read_dump(const struct amx_home *h, struct amx_dump_read *r)
+{
+	memset(r, 0, sizeof(*r));
+	int e = amx_userfile_read(h->path, "dump.pm2", h->owner.uid, h->owner.gid,
+				  AMX_DUMP_MAX_BYTES, &r->raw, &r->raw_len);
+	if (e == -EFBIG) {
+		r->problem = AMX_DUMP_TOO_BIG;
+		return;
+	}
+	if (e < 0) {
+		r->problem = -1000 + e;
+		return;
+	}
+	enum amx_dump_problem p = amx_dump_parse(r->raw, r->raw_len, &r->dump);
+	if (p == AMX_DUMP_EMPTY)
+		r->not_yet = true;
+	r->problem = amx_dump_judge(p, &r->dump, h->have_good ? &h->good : NULL);
+}
+
+void amx_dump_read_free(struct amx_dump_read *r)
+{
+	amx_dump_free(&r->dump);
+	free(r->raw);
+	r->raw = NULL;
+}
+
+const char *amx_dump_read_problem(const struct amx_dump_read *r)
+{
+	if (r->problem <= -1000) {
+		switch (-(r->problem + 1000)) {
+		case ENOENT: return "missing";
+		case ELOOP: return "symlink";
+		case EINVAL: return "not-a-regular-file";
+		case EPERM: return "wrong-owner";
+		default: return "unreadable";
+		}
+	}
+	if (r->problem == AMX_DUMP_EMPTIED)
+		return "emptied";
+	return amx_dump_problem_name((enum amx_dump_problem)r->problem);
+}
+
+static bool wanted(const char *name, const char *const *only, int n_only)
+{
+	if (n_only <= 0)
+		return true;
+	for (int i = 0; i < n_only; i++)
+		if (strcmp(only[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void sync_apps(struct amx_home *h, const char *const *only, int n_only)
+{
+	/* Keep the state of apps that stay; add new ones; drop the ones no longer saved. */
+	size_t n = 0;
+	struct amx_app *apps = calloc(h->good.n_apps ? h->good.n_apps : 1, sizeof(*apps));
+	if (!apps)
+		return;
+	for (size_t i = 0; i < h->good.n_apps; i++) {
+		const struct amx_dump_app *d = &h->good.apps[i];
+		if (!wanted(d->name, only, n_only))
+			continue;
+		bool dup = false;
+		for (size_t k = 0; k < n; k++)
+			dup |= strcmp(apps[k].name, d->name) == 0;
+		if (dup)
+			continue;
+		struct amx_app *old = amx_home_app_by_name(h, d->name);
+		struct amx_app *a = &apps[n++];
+		if (old) {
+			*a = *old;
+		} else {
+			snprintf(a->name, sizeof(a->name), "%s", d->name);
+			a->running = -1;
+			amx_app_policy_init(&a->pol);
+		}
+		a->desired_online = d->status != AMX_ST_STOPPED && d->status != AMX_ST_STOPPING;
+		a->pid_file[0] = '\0';
+		char pids_dir[4200];
+		snprintf(pids_dir, sizeof(pids_dir), "%s/pids/", h->path);
+		const char *base = strrchr(d->pid_path, '/');
+		/* Only a pid file in this home's pids/ is one we watch. */
+		if (base && (size_t)(base + 1 - d->pid_path) == strlen(pids_dir) &&
+		    !strncmp(d->pid_path, pids_dir, strlen(pids_dir)))
+			snprintf(a->pid_file, sizeof(a->pid_file), "%s", base + 1);
+		a->max_memory_bytes = d->max_memory_bytes;
+	}
+	free(h->apps);
+	h->apps = apps;
+	h->n_apps = n;
+}
+
+void amx_home_adopt_dump(struct amx_home *h, struct amx_dump_read *r, const char *const *only,
+			 int n_only)
+{
+	amx_dump_free(&h->good);
+	h->good = r->dump;
+	memset(&r->dump, 0, sizeof(r->dump));
+	free(h->good_raw);
+	h->good_raw = r->raw;
+	h->good_raw_len = r->raw_len;
+	r->raw = NULL;
+	h->have_good = true;
+	h->dump_valid = true;
+	h->dump_problem[0] = '\0';
+	if (h->good_raw)
+		amx_statefile_write(h->state_file, h->good_raw, h->good_raw_len);
+	sync_apps(h, only, n_only);
+}
+
+bool amx_home_load_good_copy(struct amx_home *h, const char *const *only, int n_only)
+{
+	char *raw = NULL;
+	size_t len = 0;
+	if (amx_statefile_read(h->state_file, AMX_DUMP_MAX_BYTES, &raw, &len) < 0)
+		return false;
+	struct amx_dump d = { 0 };
+	if (amx_dump_parse(raw, len, &d) != AMX_DUMP_OK || d.n_apps == 0) {
+		amx_dump_free(&d);
+		free(raw);
+		return false;
+	}
+	amx_dump_free(&h->good);
+	h->good = d;
+	free(h->good_raw);
+	h->good_raw = raw;
+	h->good_raw_len = len;
+	h->have_good = true;
+	sync_apps(h, only, n_only);
+	return true;
+}
+
+int amx_home_restore_dump(struct amx_home *h)
+{
+	if (!h->have_good || !h->good_raw)
+		return -ENOENT;
+	return amx_userfile_write(h->path, "dump.pm2", h->owner.uid, h->owner.gid, h->good_raw,
+				  h->good_raw_len, 0644);
+}
+
+bool amx_home_wants_daemon(const struct amx_home *h)
+{
+	for (size_t i = 0; i < h->n_apps; i++)
+		if (h->apps[i].desired_online)
+			return true;
+	return false;
+}

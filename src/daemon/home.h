@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* Filling the model of one PM2_HOME (core/model.h) from its files and /proc: its owner, its
+ * God daemon, its desired apps (from dump.pm2, validated, with a last good copy kept in our
+ * state directory) and their live pids (from pid files and kernel events). */
+#ifndef AMX_HOME_H
+#define AMX_HOME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/model.h"
+#include "sys/spawn.h"
+
+/* Set up a home: lstat (a real directory, not a symlink), owner from its uid.
+ * false with err filled when unusable. */
+bool amx_home_init(struct amx_home *h, const char *path, const char *state_dir, char *err,
+		   size_t errlen);
+void amx_home_free(struct amx_home *h);
+
+/* Find the PM2 homes of this host: /root/.pm2 and ~/.pm2 of each passwd user that holds
+ * dump.pm2 or pm2.pid. Returns how many paths were written (each malloc'd). */
+int amx_discover_homes(char **out, int max);
+
+/* Is pid the God daemon of this home (live, cmdline "PM2 vX: God Daemon (<home>)",
+ * owned by the home's owner)? */
+bool amx_home_is_god(const struct amx_home *h, int pid);
+/* Read pm2.pid as the owner; the pid, or 0 when missing/invalid. */
+int amx_home_read_god_pid(const struct amx_home *h);
+/* Read pids/<file> as the owner; the pid, or 0. */
+int amx_home_read_pid_file(const struct amx_home *h, const char *file);
+
+/* Which watched app is pid? Checked through /proc/PID/environ (`name=`), which PM2 sets
+ * for every app it forks. NULL when none. */
+struct amx_app *amx_home_app_of_pid(struct amx_home *h, int pid);
+struct amx_app *amx_home_app_by_name(struct amx_home *h, const char *name);
+struct amx_app *amx_home_app_with_pid(struct amx_home *h, int pid);
+/* Which app does pids/<file> belong to, by the dump's pm_pid_path (never by rebuilding the
+ * file name from the app name: PM2 sanitises it). NULL when none. */
+struct amx_app *amx_home_app_by_pid_file(struct amx_home *h, const char *file);
+
+/* dump.pm2 read result. */
+struct amx_dump_read {
+	int problem;             /* AMX_DUMP_OK, a problem, AMX_DUMP_EMPTIED, or -1000-errno when unreadable */
+	bool not_yet;            /* an empty read: PM2 is between O_TRUNC and write() */
+	struct amx_dump dump;    /* when OK */
+	char *raw;               /* the bytes read (for the good copy) */
+	size_t raw_len;
+};
+void amx_home_read_dump(const struct amx_home *h, struct amx_dump_read *r);
+void amx_dump_read_free(struct amx_dump_read *r);
+const char *amx_dump_read_problem(const struct amx_dump_read *r);
+
+/* Adopt a good dump: keep a copy in the state dir, and sync the app list with it (apps
+ * filtered by `only` when n_only > 0). New apps start UNKNOWN. */
+void amx_home_adopt_dump(struct amx_home *h, struct amx_dump_read *r, const char *const *only,
+			 int n_only);
+/* Load the last good copy from the state dir (start-up when dump.pm2 is bad). */
+bool amx_home_load_good_copy(struct amx_home *h, const char *const *only, int n_only);
+/* Put the last good copy back as dump.pm2 (as the owner, atomically). */
+int amx_home_restore_dump(struct amx_home *h);
+
+bool amx_home_wants_daemon(const struct amx_home *h);
+
+#endif

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/* The memory limit timer; why a timer and not BPF or cgroups: see memwatch.h. */
+#include <string.h>
+
+#include "core/dump.h"
+#include "sys/loop.h"
+#include "daemon/memwatch.h"
+#include "sys/proc.h"
+
+bool amx_memlimit_parse(const char *arg, const char **app, size_t *app_len, int64_t *bytes)
+{
+	const char *eq = strrchr(arg, '='); /* app names may hold '=', sizes never do */
+
+	if (!eq || eq == arg)
+		return false;
+	*bytes = amx_parse_size(eq + 1);
+	if (*bytes <= 0)
+		return false;
+	*app = arg;
+	*app_len = (size_t)(eq - arg);
+	return true;
+}
+
+int64_t amx_memlimit_for(const char *const *limits, int n_limits, const char *app,
+			 int64_t from_dump)
+{
+	for (int i = 0; i < n_limits; i++) {
+		const char *name;
+		size_t len;
+		int64_t bytes;
+		if (amx_memlimit_parse(limits[i], &name, &len, &bytes) && len == strlen(app) &&
+		    !memcmp(name, app, len))
+			return bytes;
+	}
+	return from_dump > 0 ? from_dump : AMX_DEFAULT_MEMORY_LIMIT;
+}
+
+static struct {
+	struct amx_home *homes;
+	const int *n_homes;
+	const char *const *limits;
+	int n_limits;
+	amx_memwatch_over_fn fn;
+	void *ctx;
+	uint64_t next_ms;
+} W;
+
+static void check_app(int hi, int ai)
+{
+	struct amx_app *a = &W.homes[hi].apps[ai];
+
+	if (a->pid <= 0 || a->pol.state != AMX_APP_ALIVE)
+		return;
+	if (a->mem_over_pid == a->pid)
+		return; /* reported; its restart is under way or parked */
+	uint64_t rss = amx_proc_rss_bytes(a->pid);
+	int64_t limit = amx_memlimit_for(W.limits, W.n_limits, a->name, a->max_memory_bytes);
+	if (rss == 0 || (int64_t)rss < limit)
+		return;
+	a->mem_over_pid = a->pid;
+	W.fn(W.ctx, hi, ai, rss, limit);
+}
+
+static void memwatch_tick(void *ctx, uint64_t now_ms)
+{
+	(void)ctx;
+	if (now_ms >= W.next_ms) {
+		W.next_ms = now_ms + AMX_MEMWATCH_INTERVAL_MS;
+		for (int hi = 0; hi < *W.n_homes; hi++)
+			for (size_t ai = 0; ai < W.homes[hi].n_apps; ai++)
+				check_app(hi, (int)ai);
+	}
+	amx_loop_wake_at(W.next_ms);
+}
+
+int amx_memwatch_start(struct amx_home *homes, const int *n_homes, const char *const *limits,
+		       int n_limits, amx_memwatch_over_fn fn, void *ctx)
+{
+	W.homes = homes;
+	W.n_homes = n_homes;
+	W.limits = limits;
+	W.n_limits = n_limits;
+	W.fn = fn;
+	W.ctx = ctx;
+	W.next_ms = 0;
+	return amx_loop_add_ticker(memwatch_tick, NULL);
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* The notification hook: --notify-exec runs for each alert (and each event at or above
+ * --notify-level) with the event's JSON line on stdin, as --notify-user, under a time-out,
+ * never blocking the loop. At most one run at a time and one per --notify-interval: what
+ * comes in between is folded into the next run, which carries the latest event with
+ * amexbpf.notify.folded = how many events it stands for beyond itself. */
+#ifndef AMX_NOTIFY_H
+#define AMX_NOTIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/options.h"
+
+/* Check the hook (absolute, a regular executable file, not writable by group or others),
+ * the user and the level; subscribe. 0 (also when no hook is set), or an exit code with
+ * err filled. */
+int amx_notify_start(const struct amx_options *o, char *err, size_t errlen);
+/* Kill a hook still running (shutdown). */
+void amx_notify_stop(void);
+
+/* Rank of a log.level (debug 0 .. critical 4), -1 when unknown. Pure. */
+int amx_level_rank(const char *level);
+
+#endif

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: MIT
+/* Loads the kernel side (bpf/amexbpf.bpf.c), attaches it, and hands its events over. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "sources/bpf_loader.h"
+#include "amexbpf.skel.h"
+
+struct amx_bpf {
+	struct amexbpf_bpf *skel;
+	struct ring_buffer *ring;
+	amx_bpf_handler handler;
+	void *ctx;
+	const char *attach_kind;
+	int stats_fd;     /* held while we run: the kernel counts run_cnt/run_time_ns */
+};
+
+/* libbpf's print callback has no context pointer, so the choice is process-wide. */
+static bool libbpf_verbose;
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	(void)level;
+	if (!libbpf_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+/* Each hook has a tp_btf and a raw_tp twin; keep only the kind asked for. */
+static void select_twins(struct amexbpf_bpf *skel, bool use_btf)
+{
+	bpf_program__set_autoload(skel->progs.exit_btf, use_btf);
+	bpf_program__set_autoload(skel->progs.fork_btf, use_btf);
+	bpf_program__set_autoload(skel->progs.exec_btf, use_btf);
+	bpf_program__set_autoload(skel->progs.oom_btf, use_btf);
+	bpf_program__set_autoload(skel->progs.exit_raw, !use_btf);
+	bpf_program__set_autoload(skel->progs.fork_raw, !use_btf);
+	bpf_program__set_autoload(skel->progs.exec_raw, !use_btf);
+	bpf_program__set_autoload(skel->progs.oom_raw, !use_btf);
+}
+
+/* AMEXBPF_TEST_RINGBUF_BYTES (a power of two, >= 4096; unset in production) shrinks the
+ * kernel ring buffer so the fault tests can overflow it with a few dozen exits and prove
+ * that events-lost and the re-scan recover what was lost. An invalid value is ignored. */
+static void shrink_ring_for_tests(struct amexbpf_bpf *skel)
+{
+	const char *v = getenv("AMEXBPF_TEST_RINGBUF_BYTES");
+	char *end;
+	unsigned long n;
+
+	if (!v || !*v)
+		return;
+	n = strtoul(v, &end, 10);
+	if (*end || n < 4096 || n > (256u << 10) || (n & (n - 1)))
+		return;
+	bpf_map__set_max_entries(skel->maps.events, (__u32)n);
+}
+
+/* Open and load one kind of twin; returns the skeleton or NULL with errno-style *err. */
+static struct amexbpf_bpf *open_and_load(bool use_btf, int *err, const char **step)
+{
+	struct amexbpf_bpf *skel = amexbpf_bpf__open();
+
+	if (!skel) {
+		*err = errno ? errno : EINVAL;
+		*step = "open BPF object";
+		return NULL;
+	}
+	select_twins(skel, use_btf);
+	shrink_ring_for_tests(skel);
+	*err = amexbpf_bpf__load(skel);
+	if (*err) {
+		*err = -*err;
+		*step = "load BPF programs";
+		amexbpf_bpf__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
+static int on_ring_sample(void *ctx, void *data, size_t size)
+{
+	struct amx_bpf *b = ctx;
+	struct amx_event short_record;
+
+	if (size == sizeof(struct amx_event)) {
+		b->handler(b->ctx, data);
+	} else if (size == AMX_EVENT_BASE_SIZE) {
+		/* Most records stop before the OOM-only fields: hand over a whole struct. */
+		memset(&short_record, 0, sizeof(short_record));
+		memcpy(&short_record, data, AMX_EVENT_BASE_SIZE);
+		b->handler(b->ctx, &short_record);
+	}
+	/* A record of another size means the two sides were built from different headers. */
+	return 0;
+}
+
+struct amx_bpf *amx_bpf_open(bool verbose, amx_bpf_handler handler, void *ctx,
+			     char *err, size_t errlen)
+{
+	struct amx_bpf *b;
+	const char *step = "";
+	int rc = 0;
+
+	libbpf_verbose = verbose;
+	libbpf_set_print(print_libbpf);
+
+	b = calloc(1, sizeof(*b));
+	if (!b) {
+		snprintf(err, errlen, "failed to allocate BPF state: %s", strerror(ENOMEM));
+		return NULL;
+	}
+	b->handler = handler;
+	b->ctx = ctx;
+
+#ifndef AMX_BPF_RAW_TP_ONLY /* defined only to exercise the fallback by hand */
+	b->skel = open_and_load(true, &rc, &step);
+	b->attach_kind = "tp_btf";
+#endif
+	if (!b->skel) {
+		if (verbose)
+			fprintf(stderr, "tp_btf programs did not load (%s), trying raw_tp\n",
+				strerror(rc));
+		b->skel = open_and_load(false, &rc, &step);
+		b->attach_kind = "raw_tp";
+	}
+	if (!b->skel) {
+		snprintf(err, errlen, "failed to %s: %s", step, strerror(rc));
+		goto fail;
+	}
+
+	rc = amexbpf_bpf__attach(b->skel);
+	if (rc) {
+		snprintf(err, errlen, "failed to attach %s programs: %s", b->attach_kind,
+			 strerror(-rc));
+		goto fail;
+	}
+
+	b->ring = ring_buffer__new(bpf_map__fd(b->skel->maps.events), on_ring_sample, b, NULL);
+	if (!b->ring) {
+		snprintf(err, errlen, "failed to create ring buffer reader: %s", strerror(errno));
+		goto fail;
+	}
+	/* Program run counts and times for `status` and `top`, without touching the global
+	 * kernel.bpf_stats_enabled sysctl: the kernel counts while this descriptor is open.
+	 * Optional: a kernel that refuses just shows zeros. */
+	b->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	return b;
+
+fail:
+	amx_bpf_close(b);
+	return NULL;
+}
+
+void amx_bpf_close(struct amx_bpf *b)
+{
+	if (!b)
+		return;
+	ring_buffer__free(b->ring);
+	amexbpf_bpf__destroy(b->skel);
+	if (b->stats_fd > 0)
+		close(b->stats_fd);
+	free(b);
+}
+
+int amx_bpf_epoll_fd(const struct amx_bpf *b)
+{
+	return ring_buffer__epoll_fd(b->ring);
+}
+
+int amx_bpf_consume(struct amx_bpf *b)
+{
+	return ring_buffer__consume(b->ring);
+}
+
+int amx_bpf_watch(struct amx_bpf *b, pid_t tgid, uint32_t flags, uint64_t start_boottime_ns)
+{
+	__u32 key = (__u32)tgid;
+	struct amx_watch value = {
+		.flags = flags,
+		.parent_tgid = 0,
+		.start_boottime_ns = start_boottime_ns,
+	};
+
+	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.watched), &key, &value, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int amx_bpf_unwatch(struct amx_bpf *b, pid_t tgid)
+{
+	__u32 key = (__u32)tgid;
+
+	if (bpf_map_delete_elem(bpf_map__fd(b->skel->maps.watched), &key))
+		return -errno;
+	return 0;
+}
+
+int amx_bpf_watched_count(struct amx_bpf *b)
+{
+	int fd = bpf_map__fd(b->skel->maps.watched);
+	int limit = (int)bpf_map__max_entries(b->skel->maps.watched);
+	__u32 key, next;
+	int count = 0;
+	void *prev = NULL;
+
+	/* A key deleted under us restarts the walk; the limit keeps that from looping. */
+	while (count < limit && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		count++;
+		key = next;
+		prev = &key;
+	}
+	if (count < limit && errno != ENOENT)
+		return -errno;
+	return count;
+}
+
+uint64_t amx_bpf_lost(const struct amx_bpf *b)
+{
+	/* The kernel side adds to it atomically; read it the same way. */
+	return __atomic_load_n(&b->skel->bss->lost_events, __ATOMIC_RELAXED);
+}
+
+const char *amx_bpf_attach_kind(const struct amx_bpf *b)
+{
+	return b->attach_kind;
+}
+
+int amx_bpf_prog_stats(struct amx_bpf *b, struct amx_bpf_prog_stat *out, int max)
+{
+	struct bpf_program *prog;
+	int n = 0;
+
+	bpf_object__for_each_program(prog, b->skel->obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd < 0 || n == max)
+			continue; /* the twin that was not loaded */
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+			continue;
+		snprintf(out[n].name, sizeof(out[n].name), "%s", bpf_program__name(prog));
+		out[n].run_cnt = info.run_cnt;
+		out[n].run_time_ns = info.run_time_ns;
+		n++;
+	}
+	return n;
+}
+
+struct amx_exit_status amx_decode_exit(uint32_t raw_exit_code)
+{
+	struct amx_exit_status s = {
+		.status = (raw_exit_code >> 8) & 0xff,
+		.signal = raw_exit_code & 0x7f,
+		.core_dumped = (raw_exit_code & 0x80) != 0,
+	};
+
+	if (s.signal)
+		s.status = 0;
+	s.exit_code = s.signal ? 128 + s.signal : s.status;
+	return s;
+}

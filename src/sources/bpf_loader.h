@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* Loading, attaching and talking to the kernel side. */
+#ifndef AMX_BPF_LOADER_H
+#define AMX_BPF_LOADER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <linux/types.h>
+#include "bpf/amexbpf.h"
+
+struct amx_bpf;
+
+/* Called for each event taken from the ring buffer. */
+typedef void (*amx_bpf_handler)(void *ctx, const struct amx_event *ev);
+
+/* Open, load and attach every program (tp_btf where it loads, raw_tp otherwise; never
+ * anything that needs tracefs or kprobes). libbpf's own messages are shown only when
+ * verbose. On failure returns NULL and writes one line naming the step into err. */
+struct amx_bpf *amx_bpf_open(bool verbose, amx_bpf_handler handler, void *ctx,
+			     char *err, size_t errlen);
+void amx_bpf_close(struct amx_bpf *b);
+
+/* The fd to put in epoll; readable when events wait in the ring buffer. */
+int amx_bpf_epoll_fd(const struct amx_bpf *b);
+/* Consume every waiting event, calling the handler; returns events handled or -errno. */
+int amx_bpf_consume(struct amx_bpf *b);
+
+/* Maintain the watched set (the kernel adds forked children and removes exited ones itself).
+ * start_boottime_ns: exact (from a kernel event), or 0 when unknown; a mismatch makes the
+ * kernel side drop the entry as a reused pid. */
+int amx_bpf_watch(struct amx_bpf *b, pid_t tgid, uint32_t flags, uint64_t start_boottime_ns);
+int amx_bpf_unwatch(struct amx_bpf *b, pid_t tgid);
+/* Number of entries in the watched map (for status and tests). */
+int amx_bpf_watched_count(struct amx_bpf *b);
+
+/* Events the kernel side could not reserve ring-buffer space for, since load. */
+uint64_t amx_bpf_lost(const struct amx_bpf *b);
+
+/* Which attach kind won for the exit program: "tp_btf" or "raw_tp". */
+const char *amx_bpf_attach_kind(const struct amx_bpf *b);
+
+/* Per-program run counts and time (non-zero only while kernel.bpf_stats_enabled=1). */
+struct amx_bpf_prog_stat {
+	char name[64];
+	uint64_t run_cnt, run_time_ns;
+};
+int amx_bpf_prog_stats(struct amx_bpf *b, struct amx_bpf_prog_stat *out, int max);
+
+/* Exit-status decoding, shared by every consumer of AMX_EV_EXIT. */
+struct amx_exit_status {
+	int status;      /* exit status when not signalled, else 0 */
+	int signal;      /* terminating signal, 0 if none */
+	bool core_dumped;
+	int exit_code;   /* shell convention: status, or 128 + signal */
+};
+struct amx_exit_status amx_decode_exit(uint32_t raw_exit_code);
+
+#endif

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/* Running pm2 (and every other child) the one safe way: argv through execve (never a
+ * shell), as the PM2_HOME owner (uid, gid, supplementary groups), a clean environment,
+ * no inherited descriptors, its own process group (so a time-out kills the whole group),
+ * stdout+stderr captured (bounded) in a memory file, so that the child never depends on
+ * us to finish. */
+#ifndef AMX_SPAWN_H
+#define AMX_SPAWN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/model.h" /* struct amx_user */
+
+
+/* Fill *u from the passwd entry of uid; false (and a message in err) when none. */
+bool amx_user_from_uid(uid_t uid, struct amx_user *u, char *err, size_t errlen);
+
+#define AMX_ARGV_MAX 12
+/* An argv that owns nothing: pointers into caller strings (and string literals). */
+struct amx_argv {
+	const char *v[AMX_ARGV_MAX + 1]; /* NULL-terminated */
+	int n;
+};
+
+/* The command of each tier, as argv (pure; unit tested with hostile names):
+ * tier 1: <pm2> restart <app>
+ * tier 2: <pm2> resurrect
+ * tier 3: <pm2> start <ecosystem> --env production --only <app>
+ * status: <pm2> jlist
+ * The app name is always one argv word, whatever it holds. Returns false when the tier
+ * needs something missing (tier 3 without an ecosystem file, tier 1/3 without an app). */
+bool amx_pm2_argv(struct amx_argv *out, int tier, const char *pm2, const char *app,
+		  const char *ecosystem);
+#define AMX_TIER_STATUS 0 /* pass as tier to get the `jlist` command */
+
+/* Tier 2 when systemd manages PM2: if systemd runs (booted) and the unit
+ * pm2-<user>.service is active, tier 2 must restart that unit instead of running
+ * `pm2 resurrect` (which would race systemd and start a daemon in our own cgroup).
+ * Pure decision; unit_buf receives "pm2-<user>.service". */
+bool amx_tier2_use_systemd(bool systemd_booted, bool unit_active);
+void amx_pm2_unit_name(const char *user, char *unit_buf, size_t len);
+/* Is systemd the init (sd_booted equivalent: /run/systemd/system is a directory)? */
+bool amx_systemd_booted(void);
+
+/* A running child. */
+#define AMX_CHILD_OUTPUT_MAX 16384
+struct amx_child {
+	pid_t pid;
+	int pidfd;        /* readable when the child exits */
+	int out_fd;       /* the memfd holding the child's stdout+stderr (not pollable:
+			   * read it with amx_child_read_output, at the latest when it exits) */
+	uint64_t out_off; /* how far out_fd was read (or dropped, once output is full) */
+	char output[AMX_CHILD_OUTPUT_MAX]; /* captured output, NUL-terminated, truncated */
+	size_t out_len;
+	bool truncated;
+	bool keep_all_output; /* set by the caller: leave everything in the memfd for
+			       * amx_child_read_all (`pm2 jlist` prints far more than 16 kB) */
+	bool timed_out;
+	int wait_status;  /* from waitid, once reaped */
+};
+
+/* Start argv[0] (an absolute path) as user u with environment
+ * HOME=<u->home> USER= LOGNAME=<u->name> PM2_HOME=<pm2_home> (when not NULL)
+ * PATH=<dir of argv[0]>:<dir of node>:/usr/local/bin:/usr/bin:/bin, and nothing else.
+ * The child: new session (setsid), stdin /dev/null, stdout+stderr to a memfd, every other
+ * descriptor closed (close_range), groups from initgroups(u->name, u->gid), setgid,
+ * setuid (checked), chdir to u->home or /. When the caller is not root, the identity
+ * change is skipped only if u->uid is the caller's. Returns 0, or -errno with err filled. */
+int amx_spawn(struct amx_child *c, const struct amx_argv *argv, const struct amx_user *u,
+	      const char *pm2_home, char *err, size_t errlen);
+
+/* amx_spawn with stdin fed from input (len bytes, at most AMX_SPAWN_INPUT_MAX) instead of
+ * /dev/null: the bytes are in a pipe before the child starts, then EOF, so the parent
+ * never blocks on a child that does not read. -EMSGSIZE when input is too large. */
+#define AMX_SPAWN_INPUT_MAX (1 << 20)
+int amx_spawn_input(struct amx_child *c, const struct amx_argv *argv, const struct amx_user *u,
+		    const char *pm2_home, const char *input, size_t len, char *err, size_t errlen);
+
+/* Take in what the child wrote so far (never blocks); returns false once released. */
+bool amx_child_read_output(struct amx_child *c);
+/* Everything the child wrote, up to max bytes (malloc'd, NUL-terminated; caller frees),
+ * for a child started with keep_all_output. NULL when more than max, or on failure. */
+char *amx_child_read_all(const struct amx_child *c, size_t max, size_t *len);
+/* Kill the child's whole process group with SIGKILL (time-out). */
+void amx_child_kill_group(struct amx_child *c);
+/* Reap after the pidfd became readable; returns true when reaped. */
+bool amx_child_reap(struct amx_child *c);
+/* Close descriptors. */
+void amx_child_release(struct amx_child *c);
+/* "exit status 1", "killed by SIGTERM", "timed out after 30 s" into buf. */
+void amx_child_describe(const struct amx_child *c, int timeout_s, char *buf, size_t len);
+bool amx_child_succeeded(const struct amx_child *c);
+
+/* Blocking convenience for `amexbpf check`: spawn, collect output, wait up to timeout_s,
+ * kill the group on time-out. Returns 0 with *c filled, or -errno. */
+int amx_run_wait(struct amx_child *c, const struct amx_argv *argv, const struct amx_user *u,
+		 const char *pm2_home, int timeout_s, char *err, size_t errlen);
+
+#endif
