@@ -29,8 +29,8 @@
 #include "core/control.h"
 #include "core/event.h"
 #include "core/options.h"
+#include "sys/control_client.h"
 #include "top/top.h"
-#include "top/top_client.h"
 #include "top/top_render.h"
 
 #define EVENT_RING 1000
@@ -191,7 +191,7 @@ struct top_state {
 	bool connected, ever_connected;
 	char problem[256];
 	double daemon_pid;
-	struct top_stream stream;
+	struct amx_control_lines stream; /* EVENTS; fd -1 while none is open */
 	unsigned long long last_seq;
 	struct top_events events;
 	struct top_view view;
@@ -218,21 +218,50 @@ static void note(struct top_state *s, const char *level, const char *fmt, ...)
 
 static void open_stream(struct top_state *s)
 {
-	char req[64], err[256];
+	char req[64];
+	struct amx_control_error e;
 	if (s->last_seq)
 		snprintf(req, sizeof(req), "EVENTS since=%llu\n", s->last_seq);
 	else
 		snprintf(req, sizeof(req), "EVENTS\n");
-	int fd = top_request(s->socket_path, req, err, sizeof(err));
+	int fd = amx_control_request(s->socket_path, req, &e);
 	if (fd >= 0)
-		top_stream_init(&s->stream, fd);
+		amx_control_lines_init(&s->stream, fd, AMX_CONTROL_EVENT_MAX);
+}
+
+/* STATUS: the status document, or NULL with a reason in err (no answer within
+ * timeout_ms, not JSON, or the server's {"error":...}). */
+static json_t *fetch_status(const char *path, int timeout_ms, char *err, size_t errlen)
+{
+	struct amx_control_error e;
+	char *line = amx_control_fetch_line(path, "STATUS\n", timeout_ms, AMX_CONTROL_STATUS_MAX, &e);
+	if (!line) {
+		char why[128];
+		snprintf(err, errlen, "%s%s", e.stage == AMX_CONTROL_RECEIVE ? "STATUS " : "",
+			 amx_control_strerror(&e, timeout_ms, why, sizeof(why)));
+		return NULL;
+	}
+	json_error_t je;
+	json_t *doc = json_loads(line, 0, &je);
+	free(line);
+	if (!json_is_object(doc)) {
+		snprintf(err, errlen, "STATUS answer is not a JSON object: %s", je.text);
+		json_decref(doc);
+		return NULL;
+	}
+	if (json_is_string(json_object_get(doc, "error"))) {
+		snprintf(err, errlen, "server says: %s", json_string_value(json_object_get(doc, "error")));
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
 }
 
 /* Asks for STATUS; notices a daemon that went away, came back, or restarted. */
 static void refresh_status(struct top_state *s)
 {
 	char err[256];
-	json_t *doc = top_fetch_status(s->socket_path, STATUS_TIMEOUT_MS, err, sizeof(err));
+	json_t *doc = fetch_status(s->socket_path, STATUS_TIMEOUT_MS, err, sizeof(err));
 	if (!doc) {
 		if (s->connected)
 			note(s, "error", "amexbpf stopped answering on %s: %s", s->socket_path, err);
@@ -245,7 +274,7 @@ static void refresh_status(struct top_state *s)
 	if (s->ever_connected && pid != s->daemon_pid) {
 		note(s, "warn", "amexbpf restarted (pid %.0f, was %.0f); reconnected", pid, s->daemon_pid);
 		s->last_seq = 0; /* event.sequence starts again at 1 in a new run */
-		top_stream_close(&s->stream);
+		amx_control_lines_close(&s->stream);
 	} else if (s->ever_connected && !s->connected) {
 		note(s, "info", "reconnected to amexbpf (pid %.0f)", pid);
 	}
@@ -261,12 +290,11 @@ static void refresh_status(struct top_state *s)
 /* Takes the complete lines off the event stream; false when it ended. */
 static bool drain_stream(struct top_state *s)
 {
-	int st = top_stream_fill(&s->stream);
+	int st = amx_control_lines_fill(&s->stream, 0);
 	char *line;
-	size_t used;
-	while ((line = top_stream_line(&s->stream, &used))) {
+	size_t len;
+	while ((line = amx_control_lines_next(&s->stream, &len))) {
 		json_t *ev = json_loads(line, 0, NULL);
-		top_stream_consume(&s->stream, used);
 		if (!json_is_object(ev)) {
 			json_decref(ev);
 			continue;
@@ -290,7 +318,7 @@ static bool drain_stream(struct top_state *s)
 		top_events_push(&s->events, ev);
 	}
 	if (st <= 0) {
-		top_stream_close(&s->stream);
+		amx_control_lines_close(&s->stream);
 		return false;
 	}
 	return true;
@@ -491,15 +519,16 @@ static int once_width(void)
 static int run_once(struct top_state *s)
 {
 	char err[256];
-	s->status = top_fetch_status(s->socket_path, 2000, err, sizeof(err));
+	s->status = fetch_status(s->socket_path, 2000, err, sizeof(err));
 	if (!s->status) {
 		fprintf(stderr, "amexbpf top: no answer on %s: %s\n", s->socket_path, err);
 		return AMX_TOP_EXIT_NO_DAEMON;
 	}
 	s->connected = true;
-	int fd = top_request(s->socket_path, "EVENTS follow=0\n", err, sizeof(err));
+	struct amx_control_error e;
+	int fd = amx_control_request(s->socket_path, "EVENTS follow=0\n", &e);
 	if (fd >= 0) {
-		top_stream_init(&s->stream, fd);
+		amx_control_lines_init(&s->stream, fd, AMX_CONTROL_EVENT_MAX);
 		long long deadline = mono_ms() + 2000;
 		while (mono_ms() < deadline) {
 			struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -508,7 +537,7 @@ static int run_once(struct top_state *s)
 			if (!drain_stream(s))
 				break;
 		}
-		top_stream_close(&s->stream);
+		amx_control_lines_close(&s->stream);
 	}
 	struct top_view *v = &s->view;
 	v->status = s->status;
@@ -671,7 +700,7 @@ int amx_top_main(int argc, char **argv)
 	s.view.socket_path = s.socket_path;
 	s.view.utf8 = locale_is_utf8();
 	int rc = once ? run_once(&s) : run_live(&s, no_color);
-	top_stream_close(&s.stream);
+	amx_control_lines_close(&s.stream);
 	top_events_free(&s.events);
 	json_decref(s.status);
 	return rc;
