@@ -16,10 +16,14 @@
 #include "check.h"
 #include "sys/control_client.h"
 
-static void pair(int sv[2])
+/* A reader of lines up to max bytes over one end of a socketpair; returns the other end. */
+static int reader(struct amx_control_lines *r, size_t max)
 {
+	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		abort();
+	amx_control_lines_init(r, sv[0], max);
+	return sv[1];
 }
 
 static void put(int fd, const char *s)
@@ -52,51 +56,45 @@ static void unlisten(int fd, const char *dir, const char *path)
 
 TEST(lines_split_across_reads_come_whole)
 {
-	int sv[2];
-	pair(sv);
 	struct amx_control_lines r;
-	amx_control_lines_init(&r, sv[0], 64);
+	int w = reader(&r, 64);
 	size_t n;
-	put(sv[1], "{\"a\":1}\n{\"b\"");
+	put(w, "{\"a\":1}\n{\"b\"");
 	CHECK(amx_control_lines_fill(&r, 0) == 1);
 	char *l = amx_control_lines_next(&r, &n);
 	CHECK(l && !strcmp(l, "{\"a\":1}") && n == 7);
 	CHECK(amx_control_lines_next(&r, &n) == NULL); /* half a line waits */
-	put(sv[1], ":2}\n");
+	put(w, ":2}\n");
 	CHECK(amx_control_lines_fill(&r, 1000) == 1);
 	l = amx_control_lines_next(&r, &n);
 	CHECK(l && !strcmp(l, "{\"b\":2}"));
 	CHECK(amx_control_lines_next(&r, &n) == NULL);
-	close(sv[1]);
+	close(w);
 	amx_control_lines_close(&r);
 	CHECK(r.fd == -1 && r.buf == NULL);
 }
 
 TEST(nothing_there_does_not_wait)
 {
-	int sv[2];
-	pair(sv);
 	struct amx_control_lines r;
-	amx_control_lines_init(&r, sv[0], 64);
+	int w = reader(&r, 64);
 	size_t n;
 	time_t t0 = time(NULL);
 	CHECK(amx_control_lines_fill(&r, 0) == 1);
 	CHECK(amx_control_lines_fill(&r, 20) == 1); /* a short wait, then still open */
 	CHECK(time(NULL) - t0 < 2);
 	CHECK(amx_control_lines_next(&r, &n) == NULL);
-	close(sv[1]);
+	close(w);
 	amx_control_lines_close(&r);
 }
 
 TEST(end_of_stream_gives_the_unterminated_rest)
 {
-	int sv[2];
-	pair(sv);
 	struct amx_control_lines r;
-	amx_control_lines_init(&r, sv[0], 64);
+	int w = reader(&r, 64);
 	size_t n;
-	put(sv[1], "one\ntwo");
-	close(sv[1]);
+	put(w, "one\ntwo");
+	close(w);
 	CHECK(amx_control_lines_fill(&r, -1) == 0);
 	char *l = amx_control_lines_next(&r, &n);
 	CHECK(l && !strcmp(l, "one"));
@@ -109,37 +107,33 @@ TEST(end_of_stream_gives_the_unterminated_rest)
 
 TEST(a_line_over_the_bound_breaks_the_stream)
 {
-	int sv[2];
-	pair(sv);
 	struct amx_control_lines r;
-	amx_control_lines_init(&r, sv[0], 16);
+	int w = reader(&r, 16);
 	size_t n;
-	put(sv[1], "0123456789abcdef\n"); /* exactly the bound: fine */
+	put(w, "0123456789abcdef\n"); /* exactly the bound: fine */
 	CHECK(amx_control_lines_fill(&r, 0) == 1);
 	char *l = amx_control_lines_next(&r, &n);
 	CHECK(l && n == 16);
-	put(sv[1], "0123456789abcdefX");
+	put(w, "0123456789abcdefX");
 	CHECK(amx_control_lines_fill(&r, 0) == -EMSGSIZE);
 	CHECK(amx_control_lines_next(&r, &n) == NULL);
-	close(sv[1]);
+	close(w);
 	amx_control_lines_close(&r);
 }
 
 TEST(many_lines_through_a_small_bound_in_order)
 {
-	int sv[2];
-	pair(sv);
 	struct amx_control_lines r;
-	amx_control_lines_init(&r, sv[0], 40);
+	int w = reader(&r, 40);
 	/* One write: each small write would take a whole buffer's worth of the socket's room. */
 	char want[64], *all = malloc(2000 * 24 + 1);
 	size_t off = 0;
 	for (int i = 0; all && i < 2000; i++)
 		off += (size_t)snprintf(all + off, 24, "{\"sequence\":%d}\n", i);
 	if (all)
-		put(sv[1], all);
+		put(w, all);
 	free(all);
-	close(sv[1]);
+	close(w);
 	int got = 0, rc = 1;
 	size_t n;
 	bool in_order = true;
