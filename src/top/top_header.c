@@ -155,16 +155,16 @@ int top_draw_header(const struct top_view *v, struct top_pen *p, int r)
 	r = draw_daemon(v, p, r);
 	json_t *homes = jget(v->status, "homes"), *home;
 	size_t i;
-	if (json_is_array(homes))
-		json_array_foreach(homes, i, home) {
-			if (i == TOP_MAX_HOME_ROWS) {
-				char a[64];
-				top_row_clear(p->f, r, TS_DIM);
-				snprintf(a, sizeof(a), "... and %zu more PM2 homes", json_array_size(homes) - i);
-				top_put(p, r++, 0, p->f->w, a, TS_DIM, false, false);
-				break;
-			}
-			draw_home(p, r++, home);
+	/* json_array_foreach runs no round for what is not an array. */
+	json_array_foreach(homes, i, home) {
+		if (i == TOP_MAX_HOME_ROWS) {
+			char a[64];
+			top_row_clear(p->f, r, TS_DIM);
+			snprintf(a, sizeof(a), "... and %zu more PM2 homes", json_array_size(homes) - i);
+			top_put(p, r++, 0, p->f->w, a, TS_DIM, false, false);
+			break;
 		}
+		draw_home(p, r++, home);
+	}
 	return r;
 }
