@@ -94,9 +94,15 @@ void amx_child_release(struct amx_child *c);
 void amx_child_describe(const struct amx_child *c, int timeout_s, char *buf, size_t len);
 bool amx_child_succeeded(const struct amx_child *c);
 
-/* Blocking convenience for `amexbpf check`: spawn, collect output, wait up to timeout_s,
- * kill the group on time-out. Returns 0 with *c filled, or -errno. */
+/* Blocking: wait for a spawned child up to timeout_s, collecting its output; kill its group
+ * on time-out (then it is reaped, and timed_out set). what names it in err. 0, or -errno. */
+int amx_child_wait(struct amx_child *c, const char *what, int timeout_s, char *err, size_t errlen);
+/* Blocking convenience for `amexbpf check` and one-off questions: spawn, then
+ * amx_child_wait. Returns 0 with *c filled, or -errno. */
 int amx_run_wait(struct amx_child *c, const struct amx_argv *argv, const struct amx_user *u,
 		 const char *pm2_home, int timeout_s, char *err, size_t errlen);
+/* root, for commands that talk to systemd (systemctl, systemd-run) rather than run as a
+ * home's owner. */
+const struct amx_user *amx_user_root(void);
 
 #endif
