@@ -73,67 +73,6 @@ bool amx_user_from_uid(uid_t uid, struct amx_user *u, char *err, size_t errlen)
 	return true;
 }
 
-static void argv_push(struct amx_argv *a, const char *s)
-{
-	if (a->n < AMX_ARGV_MAX)
-		a->v[a->n++] = s;
-	a->v[a->n] = NULL;
-}
-
-bool amx_pm2_argv(struct amx_argv *out, int tier, const char *pm2, const char *app,
-		  const char *ecosystem)
-{
-	bool has_app = app && app[0];
-
-	memset(out, 0, sizeof(*out));
-	if (!pm2 || !pm2[0])
-		return false;
-	argv_push(out, pm2);
-	switch (tier) {
-	case AMX_TIER_STATUS:
-		argv_push(out, "jlist");
-		return true;
-	case 1:
-		if (!has_app)
-			return false;
-		argv_push(out, "restart");
-		argv_push(out, app);
-		return true;
-	case 2:
-		argv_push(out, "resurrect");
-		return true;
-	case 3:
-		if (!has_app || !ecosystem || !ecosystem[0])
-			return false;
-		argv_push(out, "start");
-		argv_push(out, ecosystem);
-		argv_push(out, "--env");
-		argv_push(out, "production");
-		argv_push(out, "--only");
-		argv_push(out, app);
-		return true;
-	default:
-		return false;
-	}
-}
-
-bool amx_tier2_use_systemd(bool systemd_booted, bool unit_active)
-{
-	return systemd_booted && unit_active;
-}
-
-void amx_pm2_unit_name(const char *user, char *unit_buf, size_t len)
-{
-	snprintf(unit_buf, len, "pm2-%s.service", user);
-}
-
-bool amx_systemd_booted(void)
-{
-	struct stat st;
-
-	return lstat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 /* ---- the environment ---- */
 
 /* Everything the child needs, prepared before fork(): after fork only async-signal-safe
