@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The event model: one JSON object per event, as in ../shared/docs/events.md (ECS 8.11).
+/* The event model: one JSON object per event, as in docs/events.md (ECS 8.11).
  * One encoder serves every sink. Built on jansson. */
 #ifndef AMX_EVENT_H
 #define AMX_EVENT_H
