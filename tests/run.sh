@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# tests/run.sh check|unit|e2e|all: runs the static checks, the built unit tests and/or the
-# end-to-end tests (all: the three), prints
+# tests/run.sh check|docs|unit|e2e|all: runs the static checks, the documentation check, the
+# built unit tests and/or the end-to-end tests (all: the four), prints
 # "PASS name" / "FAIL name" as it goes and, as its very last line, "N passed, N failed".
 # T=pattern runs only the tests whose name contains pattern. `all` runs the end-to-end tests
 # twice: with BPF, then with AMX_MODE=no-bpf (the process-connector fallback). Exit 0 only if nothing failed.
@@ -116,18 +116,33 @@ run_check() {
 	fi
 }
 
+# The documentation check (tests/docs_check.sh: README size, the event contract against the
+# code's actions, links) counts as one test.
+run_docs() {
+	selected docs || return 0
+	mkdir -p "$LOG_DIR"
+	if bash tests/docs_check.sh >"$LOG_DIR/docs.log" 2>&1; then
+		pass docs
+	else
+		fail docs "see $LOG_DIR/docs.log"
+		grep -v '^docs: [0-9]* event actions in the code' "$LOG_DIR/docs.log" | tail -n 20
+	fi
+}
+
 case "$mode" in
 check) run_check ;;
+docs) run_docs ;;
 unit) run_unit ;;
 e2e) run_e2e ;;
 all)
 	run_check
+	run_docs
 	run_unit
 	run_e2e
 	AMX_MODE=no-bpf run_e2e
 	;;
 *)
-	echo "usage: tests/run.sh check|unit|e2e|all" >&2
+	echo "usage: tests/run.sh check|docs|unit|e2e|all" >&2
 	exit 2
 	;;
 esac
