@@ -11,23 +11,11 @@ setup_test
 start_app
 common=(--pm2-home "$PM2_HOME" --pm2 "$PM2_BIN")
 
-# run_check WANT_RC ARGS...: amexbpf check with its exit code checked; stderr in $T/check.err.
-run_check() {
-	local want=$1 rc=0
-	shift
-	"$AMX_BIN" check "${common[@]}" "$@" >"$T/check.out" 2>"$T/check.err" </dev/null || rc=$?
-	[ "$rc" -eq "$want" ] || { cat "$T/check.err" >&2; fail "check $* exited $rc, expected $want"; }
-}
-
-said() {
-	grep -qE "$1" "$T/check.err" || { cat "$T/check.err" >&2; fail "check did not say: $1"; }
-}
-
 # restarted_by_check OLD: check restarted the app (tier 1): it answers from another pid.
 restarted_by_check() {
-	said "$APP_NAME uses [0-9]+ MiB, over its limit of 5 MiB"
-	said "tier 1 for $APP_NAME \(attempt 1\): [^ ]*pm2 restart $APP_NAME\$"
-	said "$APP_NAME is back \(tier 1, attempt 1,"
+	check_said "$APP_NAME uses [0-9]+ MiB, over its limit of 5 MiB"
+	check_said "tier 1 for $APP_NAME \(attempt 1\): [^ ]*pm2 restart $APP_NAME\$"
+	check_said "$APP_NAME is back \(tier 1, attempt 1,"
 	local new
 	new=$(wait_http_new_pid "$PORT" "$1" 20)
 	record_pid "$new"
@@ -36,12 +24,12 @@ restarted_by_check() {
 
 pid=$(app_pid "$PORT")
 log "app RSS $(($(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status") / 1024)) MiB"
-run_check 0 --state-dir "$T/state-default"
-said "healthy"
+run_check 0 "${common[@]}" --state-dir "$T/state-default"
+check_said "healthy"
 [ "$(app_pid "$PORT")" = "$pid" ] || fail "check restarted a healthy app"
 
 # --memory-limit
-run_check 1 --state-dir "$T/state-flag" --memory-limit "$APP_NAME=5M"
+run_check 1 "${common[@]}" --state-dir "$T/state-flag" --memory-limit "$APP_NAME=5M"
 pid=$(restarted_by_check "$pid")
 
 # [app NAME] memory_limit in the config file
@@ -49,17 +37,17 @@ cat >"$T/amexbpf.conf" <<CONF
 [app $APP_NAME]
 memory_limit = 5M
 CONF
-run_check 1 --state-dir "$T/state-conf" --config "$T/amexbpf.conf"
+run_check 1 "${common[@]}" --state-dir "$T/state-conf" --config "$T/amexbpf.conf"
 pid=$(restarted_by_check "$pid")
 
 # A budget of 1 attempt: the first run spends it, the second parks.
 budget=(--state-dir "$T/state-budget" --budget 1/600 --memory-limit "$APP_NAME=5M")
-run_check 1 "${budget[@]}"
+run_check 1 "${common[@]}" "${budget[@]}"
 pid=$(restarted_by_check "$pid")
 jq -e ".apps[\"$APP_NAME\"] | length == 1" "$T"/state-budget/budget*.json >/dev/null ||
 	fail "the attempt is not kept in the state directory's budget file"
-run_check 2 "${budget[@]}"
-said "restart budget of $APP_NAME spent \(1 attempts in 600 s\): parked"
+run_check 2 "${common[@]}" "${budget[@]}"
+check_said "restart budget of $APP_NAME spent \(1 attempts in 600 s\): parked"
 grep -q "tier 1 for" "$T/check.err" && fail "check ran tier 1 with the budget spent"
 [ "$(app_pid "$PORT")" = "$pid" ] || fail "check restarted the app with the budget spent"
 exit 0

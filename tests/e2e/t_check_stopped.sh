@@ -10,25 +10,15 @@ setup_test
 start_app
 args=(--pm2-home "$PM2_HOME" --pm2 "$PM2_BIN" --state-dir "$T/state")
 
-run_check() {
-	local want=$1 rc=0
-	"$AMX_BIN" check "${args[@]}" >"$T/check.out" 2>"$T/check.err" </dev/null || rc=$?
-	[ "$rc" -eq "$want" ] || { cat "$T/check.err" >&2; fail "check exited $rc, expected $want"; }
-}
-
-said() {
-	grep -qE "$1" "$T/check.err" || { cat "$T/check.err" >&2; fail "check did not say: $1"; }
-}
-
 old=$(app_pid "$PORT")
 pm2u stop "$APP_NAME" >/dev/null || fail "pm2 stop $APP_NAME failed"
 wait_gone "$old" 10
-run_check 1
-said "$APP_NAME is not online"
-said "$APP_NAME is stopped in PM2 but saved online in dump.pm2"
-said "tier 1 for $APP_NAME \(attempt 1\): [^ ]*pm2 restart $APP_NAME\$"
-said "$APP_NAME is back \(tier 1, attempt 1,"
+run_check 1 "${args[@]}"
+check_said "$APP_NAME is not online"
+check_said "$APP_NAME is stopped in PM2 but saved online in dump.pm2"
+check_said "tier 1 for $APP_NAME \(attempt 1\): [^ ]*pm2 restart $APP_NAME\$"
+check_said "$APP_NAME is back \(tier 1, attempt 1,"
 record_pid "$(wait_http_new_pid "$PORT" "$old" 20)"
-run_check 0
-said "healthy"
+run_check 0 "${args[@]}"
+check_said "healthy"
 exit 0

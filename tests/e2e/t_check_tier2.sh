@@ -10,16 +10,6 @@ setup_test
 start_app
 args=(--pm2-home "$PM2_HOME" --pm2 "$PM2_BIN" --state-dir "$T/state" --budget 1/600)
 
-run_check() {
-	local want=$1 rc=0
-	"$AMX_BIN" check "${args[@]}" >"$T/check.out" 2>"$T/check.err" </dev/null || rc=$?
-	[ "$rc" -eq "$want" ] || { cat "$T/check.err" >&2; fail "check exited $rc, expected $want"; }
-}
-
-said() {
-	grep -qE "$1" "$T/check.err" || { cat "$T/check.err" >&2; fail "check did not say: $1"; }
-}
-
 killed=""
 kill_god() {
 	killed=$(god_pid)
@@ -36,11 +26,11 @@ running() {
 
 old=$(app_pid "$PORT")
 kill_god
-run_check 1
-said "PM2 daemon down"
-said "tier 2 for the PM2 daemon \(attempt 1\): [^ ]*pm2 resurrect\$"
-said "the PM2 daemon is back \(tier 2, attempt 1,"
-said "$APP_NAME is back \(tier 2, attempt 1,"
+run_check 1 "${args[@]}"
+check_said "PM2 daemon down"
+check_said "tier 2 for the PM2 daemon \(attempt 1\): [^ ]*pm2 resurrect\$"
+check_said "the PM2 daemon is back \(tier 2, attempt 1,"
+check_said "$APP_NAME is back \(tier 2, attempt 1,"
 new=$(wait_http_new_pid "$PORT" "$old" 20)
 record_pid "$new"
 record_pid "$(god_pid)"
@@ -49,8 +39,8 @@ jq -e '.daemon | length == 1' "$T"/state/budget*.json >/dev/null ||
 	fail "the tier 2 attempt is not kept in the budget file"
 
 kill_god
-run_check 2
-said "restart budget of the PM2 daemon spent \(1 attempts in 600 s\): parked"
+run_check 2 "${args[@]}"
+check_said "restart budget of the PM2 daemon spent \(1 attempts in 600 s\): parked"
 grep -q "tier 2 for" "$T/check.err" && fail "check ran tier 2 with the budget spent"
 god=$(cat "$PM2_HOME/pm2.pid" 2>/dev/null || true)
 [ -z "$god" ] || [ "$god" = "$killed" ] || ! running "$god" ||
