@@ -104,9 +104,7 @@ static void feed(struct amx_check_ctx *k, struct amx_app *a, struct amx_input in
 		k->h->pol.wants_daemon = amx_home_wants_daemon(k->h);
 		k->h->pol.dump_valid = k->h->dump_valid;
 		in.dump_valid = k->h->dump_valid;
-		struct amx_policy_config cfg = k->cfg;
-		cfg.manual_grace_ms = 0; /* as for apps (app_cfg) */
-		amx_home_step(&k->h->pol, &cfg, &in, &acts);
+		amx_home_step(&k->h->pol, &k->cfg, &in, &acts);
 	}
 	run_actions(k, a, &acts);
 }
