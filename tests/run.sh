@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# tests/run.sh check|layering|unit|e2e|all: runs the static checks, the layering check, the
-# built unit tests and/or the end-to-end tests (all: every one), prints
+# tests/run.sh check|layering|options|unit|e2e|all: runs the static checks, the layering
+# check, the options check, the built unit tests and/or the end-to-end tests (all: every one), prints
 # "PASS name" / "FAIL name" as it goes and, as its very last line, "N passed, N failed".
 # T=pattern runs only the tests whose name contains pattern. `all` runs the end-to-end tests
 # twice: with BPF, then with AMX_MODE=no-bpf (the process-connector fallback). Exit 0 only if nothing failed.
@@ -104,44 +104,42 @@ run_e2e() {
 	done
 }
 
-# Static checks (tests/check.sh: cppcheck, clang-tidy) count as one test.
-run_check() {
-	selected check || return 0
+# A check script that counts as one test: run_script NAME SCRIPT head|tail (which end of
+# its log to show when it fails).
+run_script() {
+	local name=$1 script=$2 end=$3
+	selected "$name" || return 0
 	mkdir -p "$LOG_DIR"
-	if tests/check.sh >"$LOG_DIR/check.log" 2>&1; then
-		pass check
+	if "$script" >"$LOG_DIR/$name.log" 2>&1; then
+		pass "$name"
 	else
-		fail check "see $LOG_DIR/check.log"
-		tail -n 20 "$LOG_DIR/check.log"
+		fail "$name" "see $LOG_DIR/$name.log"
+		"$end" -n 20 "$LOG_DIR/$name.log"
 	fi
 }
 
-# The layering of src/ (tests/layering.sh) counts as one test.
-run_layering() {
-	selected layering || return 0
-	mkdir -p "$LOG_DIR"
-	if tests/layering.sh >"$LOG_DIR/layering.log" 2>&1; then
-		pass layering
-	else
-		fail layering "see $LOG_DIR/layering.log"
-		head -n 20 "$LOG_DIR/layering.log"
-	fi
-}
+# Static checks (cppcheck, clang-tidy); the layering of src/; the documents naming every
+# option of the table.
+run_check() { run_script check tests/check.sh tail; }
+run_layering() { run_script layering tests/layering.sh head; }
+run_options() { run_script options tests/options_check.sh head; }
 
 case "$mode" in
 check) run_check ;;
 layering) run_layering ;;
+options) run_options ;;
 unit) run_unit ;;
 e2e) run_e2e ;;
 all)
 	run_check
 	run_layering
+	run_options
 	run_unit
 	run_e2e
 	AMX_MODE=no-bpf run_e2e
 	;;
 *)
-	echo "usage: tests/run.sh check|layering|unit|e2e|all" >&2
+	echo "usage: tests/run.sh check|layering|options|unit|e2e|all" >&2
 	exit 2
 	;;
 esac
