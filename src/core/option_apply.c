@@ -223,7 +223,8 @@ void amx_options_defaults(struct amx_options *o)
 		char buf[64], msg[256];
 		const char *def = amx_option_default(r, buf, sizeof(buf));
 		/* A default that does not parse is a bug of the table; test_option_table
-		 * catches it, and the zero value stays. */
+		 * catches it, and the zero value stays. Only numbers are formatted into buf
+		 * (the policy's defaults), so no string field is left pointing at it. */
 		if (r->section == AMX_SECTION_GLOBAL && def)
 			(void)amx_option_set(r, def, AMX_FROM_DEFAULT, o, msg, sizeof(msg));
 	}

@@ -63,7 +63,7 @@ struct amx_option {
 	const char *example;       /* a valid value when there is no default (tests, docs) */
 	size_t field, field2;      /* offsetof in the section's struct */
 	const char *const *choices; /* CHOICE, WORD: NULL-terminated */
-	bool (*valid)(const char *v); /* LIST: one value */
+	bool (*valid)(const char *v); /* LIST: checks one value; NULL: a path (AMX_OPT_PATH) */
 	const char *accepts;       /* LIST: what valid accepts, for the error message */
 	const char *implied;       /* the flag takes no value: it means this one ("yes") */
 	bool negated;              /* BOOL: the field holds the opposite (journal: no_journal) */
