@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# tests/run.sh check|layering|docs|unit|e2e|all: runs the whole-tree checks (static analysis,
-# layering, docs), the built unit tests and/or the end-to-end tests (all: every one), prints
-# "PASS name" / "FAIL name" as it goes and, as its very last line, "N passed, N failed".
+# tests/run.sh check|layering|docs|options|unit|e2e|all: runs the whole-tree checks (static
+# analysis, layering, docs, options), the built unit tests and/or the end-to-end tests (all:
+# every one), prints "PASS name" / "FAIL name" as it goes and, as its very last line,
+# "N passed, N failed".
 # T=pattern runs only the tests whose name contains pattern. `all` runs the end-to-end tests
 # twice: with BPF, then with AMX_MODE=no-bpf (the process-connector fallback). Exit 0 only if nothing failed.
 # An end-to-end test that skips (exit 77) counts as failed in CI or as root: there it must run.
@@ -122,7 +123,10 @@ run_script() {
 #   check     cppcheck and clang-tidy (tests/check.sh)
 #   layering  dependencies between the layers of src/ point one way (tests/layering.sh)
 #   docs      README size, the event contract against the code's actions, links (tests/docs_check.sh)
-CHECKS=(check:tests/check.sh layering:tests/layering.sh docs:tests/docs_check.sh)
+#   options   the man page, the example config and the README name every option of the
+#             option table, with its default (tests/options_check.sh)
+CHECKS=(check:tests/check.sh layering:tests/layering.sh docs:tests/docs_check.sh
+	options:tests/options_check.sh)
 
 run_checks() {
 	local c
@@ -133,7 +137,7 @@ run_checks() {
 }
 
 case "$mode" in
-check | layering | docs) run_checks "$mode" ;;
+check | layering | docs | options) run_checks "$mode" ;;
 unit) run_unit ;;
 e2e) run_e2e ;;
 all)
@@ -143,7 +147,7 @@ all)
 	AMX_MODE=no-bpf run_e2e
 	;;
 *)
-	echo "usage: tests/run.sh check|layering|docs|unit|e2e|all" >&2
+	echo "usage: tests/run.sh check|layering|docs|options|unit|e2e|all" >&2
 	exit 2
 	;;
 esac
