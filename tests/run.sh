@@ -116,6 +116,18 @@ run_check() {
 	fi
 }
 
+# The end-to-end tests run the pinned PM2 from a root-owned copy (tests/pm2-place.sh); the run
+# holds it, so its tests share one copy, removed when the run ends.
+hold_pm2_copy() {
+	[ "$(id -u)" -eq 0 ] || return 0
+	# shellcheck source=tests/pm2-place.sh
+	source tests/pm2-place.sh
+	pm2_place_acquire "$PWD" $$ || { echo "note: $PM2_PLACE_ERR"; return 0; }
+	trap 'pm2_place_release $$' EXIT
+}
+
+case "$mode" in e2e | all) hold_pm2_copy ;; esac
+
 case "$mode" in
 check) run_check ;;
 unit) run_unit ;;

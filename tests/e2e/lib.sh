@@ -32,6 +32,7 @@ EV_NAME=""     # available as $name in event filters (for names jq cannot quote 
 ECO_STARTED=0  # 1 once the app was started from ECO: amexbpf then gets --ecosystem
 RECORDED_PIDS=()
 CLEANUP_HOOKS=()
+PM2_HELD=0     # 1 while this test is registered as a user of the PM2 copy (tests/pm2-place.sh)
 
 # ---------------------------------------------------------------------------- outcome
 
@@ -83,20 +84,19 @@ ensure_test_user() {
 		"$TEST_USER" || fail "cannot create user $TEST_USER"
 }
 
-# The repository may live where amxtest cannot read it (a clone under /root): then run a
-# copy of the pinned PM2 from the test user's home instead.
-ensure_pm2_readable() {
-	if as_test_user test -r "$REPO/tests/pm2/node_modules/pm2/package.json" -a -x "$PM2_BIN"; then
-		return 0
-	fi
-	local copy=$TEST_HOME/pm2-copy
-	if ! cmp -s "$REPO/tests/pm2/package-lock.json" "$copy/package-lock.json" 2>/dev/null; then
-		rm -rf "$copy"
-		mkdir -p "$copy"
-		cp -a "$REPO/tests/pm2/node_modules" "$REPO/tests/pm2/package-lock.json" "$copy/"
-		chmod -R a+rX "$copy"
-	fi
-	PM2_BIN=$copy/node_modules/.bin/pm2
+# The test user runs the pinned PM2 from a root-owned copy outside the checkout
+# (tests/pm2-place.sh says why), and Node from /usr/bin: the checkout may live where it
+# cannot go (a clone under /root). Fails in one line saying what to do when it cannot.
+ensure_pm2_reachable() {
+	# shellcheck source=tests/pm2-place.sh
+	source "$REPO/tests/pm2-place.sh"
+	pm2_place_acquire "$REPO" $$ || fail "cannot set up the pinned PM2 for $TEST_USER: $PM2_PLACE_ERR"
+	PM2_HELD=1
+	PM2_BIN=$PM2_PLACE_BIN
+	as_test_user node -e 0 >/dev/null 2>&1 ||
+		fail "$TEST_USER cannot run node from /usr/bin (PATH=/usr/bin:/bin): install Debian's nodejs (make deps)"
+	as_test_user test -x "$PM2_BIN" -a -r "${PM2_BIN%/.bin/pm2}/pm2/package.json" ||
+		fail "$TEST_USER cannot run $PM2_BIN: make $PM2_PLACE and the path to it readable by all"
 }
 
 # free_port [PREFERRED]: PREFERRED if nobody listens on it, else a random free port from a
@@ -129,7 +129,7 @@ setup_test() {
 	chmod 755 "$T"
 	trap cleanup EXIT
 	trap 'exit 130' INT TERM
-	ensure_pm2_readable
+	ensure_pm2_reachable
 	PM2_HOME=$T/pm2
 	mkdir -p "$PM2_HOME" "$T/app"
 	chown "$TEST_USER:$TEST_USER" "$PM2_HOME"
@@ -150,17 +150,19 @@ setup_test() {
 
 # ---------------------------------------------------------------------------- PM2
 
-# Runs CMD as the test user with a clean environment (argv only, never a shell string).
+# Runs CMD as the test user with a clean environment (argv only, never a shell string), in the
+# work dir: the caller's (the checkout) may be closed to the user, and PM2 spawns its daemon
+# and apps there, which then fails with "spawn /usr/bin/node EACCES".
 as_test_user() {
 	setpriv --reuid "$TEST_USER" --regid "$TEST_USER" --init-groups \
-		env -i HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH=/usr/bin:/bin "$@"
+		env -i -C "${T:-/}" HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH=/usr/bin:/bin "$@"
 }
 
 # pm2u ARGS...: the pinned pm2 as the test user, bounded by PM2U_TIMEOUT seconds (60).
 pm2u() {
 	timeout -k 5 "${PM2U_TIMEOUT:-60}" \
 		setpriv --reuid "$TEST_USER" --regid "$TEST_USER" --init-groups \
-		env -i HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH=/usr/bin:/bin "$PM2_BIN" "$@"
+		env -i -C "${T:-/}" HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH=/usr/bin:/bin "$PM2_BIN" "$@"
 }
 
 # pm2u_env VAR=VALUE... -- ARGS...: pm2u with extra environment (it reaches the app).
@@ -173,7 +175,7 @@ pm2u_env() {
 	[ $# -gt 0 ] && shift
 	timeout -k 5 "${PM2U_TIMEOUT:-60}" \
 		setpriv --reuid "$TEST_USER" --regid "$TEST_USER" --init-groups \
-		env -i HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH=/usr/bin:/bin "${extra[@]}" \
+		env -i -C "${T:-/}" HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH=/usr/bin:/bin "${extra[@]}" \
 		"$PM2_BIN" "$@"
 }
 
@@ -505,6 +507,7 @@ cleanup() {
 	for hook in "${CLEANUP_HOOKS[@]}"; do
 		"$hook"
 	done
+	[ "$PM2_HELD" = 1 ] && pm2_place_release $$
 	if [ -n "$T" ]; then
 		if [ "${KEEP:-0}" = 1 ]; then
 			echo "kept work dir $T" >&2
