@@ -32,6 +32,8 @@ EV_NAME=""     # available as $name in event filters (for names jq cannot quote 
 ECO_STARTED=0  # 1 once the app was started from ECO: amexbpf then gets --ecosystem
 RECORDED_PIDS=()
 CLEANUP_HOOKS=()
+INT_STATUS=130 # the exit status after SIGINT (the demo's is 0: Ctrl-C is how it ends)
+DONE_MSG=""    # cleanup's last line when all went well (default "ok TEST_NAME")
 PM2_HELD=0     # 1 while this test is registered as a user of the PM2 copy (tests/pm2-place.sh)
 
 # ---------------------------------------------------------------------------- outcome
@@ -128,7 +130,8 @@ setup_test() {
 	T=$(mktemp -d /tmp/amx.XXXXXX) || fail "cannot create a work dir under /tmp"
 	chmod 755 "$T"
 	trap cleanup EXIT
-	trap 'exit 130' INT TERM
+	trap 'exit 130' TERM
+	trap 'exit $INT_STATUS' INT
 	ensure_pm2_reachable
 	PM2_HOME=$T/pm2
 	mkdir -p "$PM2_HOME" "$T/app"
@@ -516,6 +519,6 @@ cleanup() {
 		fi
 	fi
 	[ "$rc" -ne 0 ] && [ -n "$FAIL_MSG" ] && echo "FAIL $TEST_NAME: $FAIL_MSG" >&2
-	[ "$rc" -eq 0 ] && echo "ok $TEST_NAME" >&2
+	[ "$rc" -eq 0 ] && echo "${DONE_MSG:-ok $TEST_NAME}" >&2
 	exit "$rc"
 }
