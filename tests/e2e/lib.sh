@@ -151,6 +151,35 @@ setup_test() {
 	log "work dir $T, PM2_HOME $PM2_HOME, app $APP_NAME on port $PORT"
 }
 
+# private_checkout: a checkout of $REPO where a new user gets one, `git clone` as root into
+# root's home: below a directory of mode 0700 ($T/private), which the test user cannot enter.
+# The working tree's files go on top of the clone, so what runs is what is in $REPO,
+# committed or not; the build products and the pinned PM2 are copied with their times, so
+# make and make deps find nothing to redo there. Sets CLONE.
+private_checkout() {
+	local parent=$T/private
+	mkdir -m 0700 "$parent" || fail "cannot create $parent"
+	CLONE=$parent/amexbpf
+	if command -v git >/dev/null && git -C "$REPO" rev-parse --git-dir >/dev/null 2>&1; then
+		git clone -q "$REPO" "$CLONE" >"$T/clone.out" 2>&1 ||
+			{ cat "$T/clone.out" >&2; fail "git clone $REPO $CLONE failed"; }
+		(cd "$REPO" && git ls-files -z -co --exclude-standard |
+			tar --null --ignore-failed-read -T - -cf - 2>/dev/null) | tar -xf - -C "$CLONE" ||
+			fail "cannot copy the working tree of $REPO into $CLONE"
+	else
+		mkdir "$CLONE"
+		tar -C "$REPO" --exclude=./.output --exclude=./amexbpf --exclude=./tests/pm2/node_modules \
+			-cf - . | tar -xf - -C "$CLONE" || fail "cannot copy $REPO into $CLONE"
+	fi
+	# Build products only: not the logs of the run in progress.
+	tar -C "$REPO" --exclude=./.output/test-logs --exclude=./.output/demo \
+		--exclude=./.output/sanitizer -cf - ./.output ./amexbpf ./tests/pm2/node_modules |
+		tar -xf - -C "$CLONE" || fail "cannot copy the build products into $CLONE"
+	[ "$(stat -c %a "$parent")" = 700 ] || fail "$parent is not mode 0700"
+	! as_test_user test -r "$CLONE/Makefile" || fail "$TEST_USER can read $CLONE: nothing would be tested"
+	log "private checkout $CLONE"
+}
+
 # ---------------------------------------------------------------------------- PM2
 
 # Runs CMD as the test user with a clean environment (argv only, never a shell string), in the
