@@ -53,6 +53,7 @@ static struct {
 	double threshold;
 	struct amx_event_stream *stream;
 	amx_emit_fn emit;
+	void *emit_ctx;
 	uint64_t next_ms;
 } K;
 
@@ -74,7 +75,7 @@ static void check_fs(struct watched_fs *f)
 	amx_event_set(ev, "amexbpf.disk.used_pct", json_real((double)(long)(pct * 10) / 10));
 	amx_event_set(ev, "amexbpf.disk.threshold_pct", json_real(K.threshold));
 	amx_event_set_int(ev, "amexbpf.disk.free_bytes", (int64_t)((unsigned long long)v.f_bavail * v.f_frsize));
-	K.emit(ev);
+	K.emit(K.emit_ctx, ev);
 }
 
 static void disk_tick(void *ctx, uint64_t now_ms)
@@ -111,11 +112,12 @@ static void mount_point_of(const char *path, dev_t dev, char *out, size_t len)
 }
 
 int amx_disk_start(const char *const *paths, int n, double threshold_pct,
-		   struct amx_event_stream *s, amx_emit_fn emit)
+		   struct amx_event_stream *s, amx_emit_fn emit, void *emit_ctx)
 {
 	K.threshold = threshold_pct;
 	K.stream = s;
 	K.emit = emit;
+	K.emit_ctx = emit_ctx;
 	K.n = 0;
 	for (int i = 0; i < n && K.n < AMX_DISK_MAX; i++) {
 		struct stat st;

@@ -103,6 +103,7 @@ static struct {
 	int n;
 	struct amx_event_stream *stream;
 	amx_emit_fn emit;
+	void *emit_ctx;
 	uint64_t next_ms;
 } R;
 
@@ -122,7 +123,7 @@ static void report(const char *dir, unsigned days, struct amx_retain_result *r)
 		amx_event_set_int(ev, "amexbpf.retain.errors", r->errors);
 		amx_event_set_str(ev, "event.reason", r->error);
 	}
-	R.emit(ev);
+	R.emit(R.emit_ctx, ev);
 }
 
 static void retain_all(void)
@@ -154,12 +155,14 @@ static void retain_tick(void *ctx, uint64_t now_ms)
 	amx_loop_wake_at(R.next_ms);
 }
 
-int amx_retain_start(const char *const *specs, int n, struct amx_event_stream *s, amx_emit_fn emit)
+int amx_retain_start(const char *const *specs, int n, struct amx_event_stream *s, amx_emit_fn emit,
+		     void *emit_ctx)
 {
 	R.specs = specs;
 	R.n = n;
 	R.stream = s;
 	R.emit = emit;
+	R.emit_ctx = emit_ctx;
 	R.next_ms = 0; /* the first tick runs it: at start-up */
 	return n ? amx_loop_add_ticker(retain_tick, NULL) : 0;
 }
