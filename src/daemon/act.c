@@ -134,28 +134,28 @@ static void emit_policy_event(struct amx_engine *e, int hi, int ai, const struct
 	json_t *ev = NULL;
 	switch (x->emit) {
 	case AMX_EMIT_PM2_RESTARTED_APP:
-		ev = amx_event_new(&e->stream, "pm2-restarted-app", "info", "event", "process",
-				   "start", 0, "PM2 restarted %s in %llu ms", who,
-				   (unsigned long long)x->ms);
+		ev = amx_event_new(&e->stream, AMX_EVT_PM2_RESTARTED_APP, 0,
+				   "PM2 restarted %s in %llu ms", who, (unsigned long long)x->ms);
 		amx_event_set_int(ev, "process.pid", a ? a->pid : 0);
 		amx_event_set_int(ev, "amexbpf.pm2_restart_ms", (int64_t)x->ms);
 		if (a)
 			a->pm2_restarts++;
 		break;
 	case AMX_EMIT_APP_STOPPED:
-		ev = amx_event_new(&e->stream, "app-stopped", "warn", "event", "process", "end", 0,
-				   "%s was %s on purpose", who, x->deleted ? "deleted" : "stopped");
+		ev = amx_event_new(&e->stream, AMX_EVT_APP_STOPPED, 0, "%s was %s on purpose", who,
+				   x->deleted ? "deleted" : "stopped");
 		amx_event_set_bool(ev, "amexbpf.intentional", true);
 		amx_event_set_bool(ev, "amexbpf.deleted", x->deleted);
 		amx_event_set_int(ev, "amexbpf.manual_grace_s", (int64_t)(e->o->manual_grace_s));
 		break;
 	case AMX_EMIT_APP_ERRORED:
-		ev = amx_event_new(&e->stream, "app-errored", "error", "alert", "process", "error", 0,
+		ev = amx_event_new(&e->stream, AMX_EVT_APP_ERRORED, 0,
 				   "PM2 gave up on %s (errored)", who);
 		break;
 	case AMX_EMIT_DAEMON_DOWN_NO_APPS:
-		ev = amx_event_new(&e->stream, "recovery-failed", "warn", "event", "process", "info", 0,
-				   "the PM2 daemon of %s is down and no saved app wants it", h->path);
+		ev = amx_event_new_level(&e->stream, AMX_EVT_RECOVERY_FAILED, "warn", 0,
+					 "the PM2 daemon of %s is down and no saved app wants it",
+					 h->path);
 		amx_event_set_int(ev, "amexbpf.tier", 2);
 		amx_event_set_int(ev, "amexbpf.attempt", x->attempt);
 		amx_event_set_str(ev, "event.reason", "no app desired online");
@@ -163,8 +163,8 @@ static void emit_policy_event(struct amx_engine *e, int hi, int ai, const struct
 	case AMX_EMIT_RECOVERY_STARTED: {
 		struct amx_argv argv = { 0 };
 		eng_build_argv(e, &argv, x->tier, h, a);
-		ev = amx_event_new(&e->stream, "recovery-started", "warn", "event", "process", "start",
-				   0, "recovering %s: tier %d, attempt %d", who, x->tier, x->attempt);
+		ev = amx_event_new(&e->stream, AMX_EVT_RECOVERY_STARTED, 0,
+				   "recovering %s: tier %d, attempt %d", who, x->tier, x->attempt);
 		amx_event_set_int(ev, "amexbpf.tier", x->tier);
 		amx_event_set_int(ev, "amexbpf.attempt", x->attempt);
 		amx_event_set_int(ev, "amexbpf.backoff_ms", (int64_t)x->backoff_ms);
@@ -173,8 +173,8 @@ static void emit_policy_event(struct amx_engine *e, int hi, int ai, const struct
 		break;
 	}
 	case AMX_EMIT_RECOVERY_SUCCEEDED:
-		ev = amx_event_new(&e->stream, "recovery-succeeded", "info", "event", "process",
-				   "start", 0, "%s is back (tier %d, attempt %d, %llu ms)", who, x->tier,
+		ev = amx_event_new(&e->stream, AMX_EVT_RECOVERY_SUCCEEDED, 0,
+				   "%s is back (tier %d, attempt %d, %llu ms)", who, x->tier,
 				   x->attempt, (unsigned long long)x->ms);
 		amx_event_set_int(ev, "amexbpf.tier", x->tier);
 		amx_event_set_int(ev, "amexbpf.attempt", x->attempt);
@@ -184,8 +184,8 @@ static void emit_policy_event(struct amx_engine *e, int hi, int ai, const struct
 			a->recoveries[x->tier]++;
 		break;
 	case AMX_EMIT_RECOVERY_FAILED: {
-		ev = amx_event_new(&e->stream, "recovery-failed", "error", "event", "process", "error",
-				   0, "tier %d did not bring %s back: %s", x->tier, who, x->reason);
+		ev = amx_event_new(&e->stream, AMX_EVT_RECOVERY_FAILED, 0,
+				   "tier %d did not bring %s back: %s", x->tier, who, x->reason);
 		amx_event_set_int(ev, "amexbpf.tier", x->tier);
 		amx_event_set_int(ev, "amexbpf.attempt", x->attempt);
 		amx_event_set_str(ev, "event.reason", x->reason);
@@ -196,8 +196,7 @@ static void emit_policy_event(struct amx_engine *e, int hi, int ai, const struct
 		break;
 	}
 	case AMX_EMIT_RECOVERY_PARKED:
-		ev = amx_event_new(&e->stream, "recovery-parked", "critical", "alert", "process",
-				   "info", 0,
+		ev = amx_event_new(&e->stream, AMX_EVT_RECOVERY_PARKED, 0,
 				   "restart budget of %s spent (%u attempts in %llu s): waiting %llu s",
 				   who, x->budget_attempts,
 				   (unsigned long long)(x->budget_window_ms / 1000),
@@ -207,9 +206,9 @@ static void emit_policy_event(struct amx_engine *e, int hi, int ai, const struct
 		amx_event_set_int(ev, "amexbpf.budget.retry_in_ms", (int64_t)x->ms);
 		break;
 	case AMX_EMIT_NO_ECOSYSTEM:
-		ev = amx_event_new(&e->stream, "recovery-failed", "warn", "event", "process", "info", 0,
-				   "tier 3 skipped for %s: no ecosystem file configured (--ecosystem)",
-				   who);
+		ev = amx_event_new_level(&e->stream, AMX_EVT_RECOVERY_FAILED, "warn", 0,
+					 "tier 3 skipped for %s: no ecosystem file configured (--ecosystem)",
+					 who);
 		amx_event_set_int(ev, "amexbpf.tier", 3);
 		amx_event_set_int(ev, "amexbpf.attempt", x->attempt);
 		amx_event_set_str(ev, "event.reason", "no ecosystem file configured");
@@ -265,13 +264,13 @@ static void restore_dump(struct amx_engine *e, int hi)
 	int rc = amx_home_restore_dump(h);
 	json_t *ev;
 	if (rc == 0) {
-		ev = amx_event_new(&e->stream, "dump-restored", "warn", "event", "file", "change", 0,
+		ev = amx_event_new(&e->stream, AMX_EVT_DUMP_RESTORED, 0,
 				   "put back the last good dump.pm2 of %s (%zu apps)", h->path,
 				   h->good.n_apps);
 		amx_event_set_int(ev, "amexbpf.dump.apps", (int64_t)h->good.n_apps);
 		h->dump_valid = true;
 	} else {
-		ev = amx_event_new(&e->stream, "recovery-failed", "error", "event", "file", "error", 0,
+		ev = amx_event_new(&e->stream, AMX_EVT_RECOVERY_FAILED, 0,
 				   "could not put back dump.pm2 of %s: %s", h->path, strerror(-rc));
 		amx_event_set_str(ev, "event.reason", strerror(-rc));
 		amx_event_set_int(ev, "amexbpf.tier", 2);

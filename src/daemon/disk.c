@@ -67,10 +67,9 @@ static void check_fs(struct watched_fs *f)
 	if (c == AMX_DISK_SAME)
 		return;
 	bool over = c == AMX_DISK_WENT_OVER;
-	json_t *ev = amx_event_new(K.stream, over ? "disk-over-threshold" : "disk-ok",
-				   over ? "warn" : "info", over ? "alert" : "event", "host",
-				   over ? "info,error" : "info", 0, "%s is %.1f%% full (threshold %.0f%%)",
-				   f->path, pct, K.threshold);
+	json_t *ev = amx_event_new(K.stream, over ? AMX_EVT_DISK_OVER_THRESHOLD : AMX_EVT_DISK_OK,
+				   0, "%s is %.1f%% full (threshold %.0f%%)", f->path, pct,
+				   K.threshold);
 	amx_event_set_str(ev, "amexbpf.disk.mount", f->path);
 	amx_event_set(ev, "amexbpf.disk.used_pct", json_real((double)(long)(pct * 10) / 10));
 	amx_event_set(ev, "amexbpf.disk.threshold_pct", json_real(K.threshold));

@@ -32,9 +32,10 @@ void eng_emit(struct amx_engine *e, json_t *ev)
 	int err;
 	/* The file took a line again after ENOSPC/EIO: say how many it lost (in the file too). */
 	if (written && amx_eventfile_take_recovery(&e->events, &lost, &err)) {
-		json_t *lost_ev = amx_event_new(&e->stream, "events-lost", "error", "alert", "host", "error", 0,
-					  "%llu events could not be written to %s (%s); writing again",
-					  (unsigned long long)lost, e->o->events_path, strerror(err));
+		json_t *lost_ev = amx_event_new(&e->stream, AMX_EVT_EVENTS_LOST, 0,
+						"%llu events could not be written to %s (%s); writing again",
+						(unsigned long long)lost, e->o->events_path,
+						strerror(err));
 		amx_event_set_str(lost_ev, "amexbpf.lost.source", "file");
 		amx_event_set_int(lost_ev, "amexbpf.lost.count", (int64_t)lost);
 		amx_event_set_str(lost_ev, "event.reason", strerror(err));
@@ -97,7 +98,7 @@ void eng_set_exit_fields(struct amx_engine *e, json_t *ev, const struct amx_even
 /* monitor-started: what is watched, and how. */
 void eng_emit_started(struct amx_engine *e)
 {
-	json_t *ev = amx_event_new(&e->stream, "monitor-started", "info", "event", "host", "start", 0,
+	json_t *ev = amx_event_new(&e->stream, AMX_EVT_MONITOR_STARTED, 0,
 				   "amexbpf %s watching %d PM2 home(s)", AMX_VERSION, e->n_homes);
 	amx_event_set_str(ev, "amexbpf.source", e->bpf ? "bpf" : AMX_PROCCONN_SOURCE);
 	if (!e->bpf)

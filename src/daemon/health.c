@@ -17,9 +17,9 @@ static void memory_over(void *ctx, int hi, int ai, uint64_t rss, int64_t limit)
 	struct amx_engine *e = ctx;
 	struct amx_home *h = &e->homes[hi];
 	struct amx_app *a = &h->apps[ai];
-	json_t *ev = amx_event_new(&e->stream, "memory-over-limit", "error", "alert", "process",
-				  "info", 0, "%s uses %llu MiB, over its limit of %lld MiB", a->name,
-				  (unsigned long long)(rss >> 20), (long long)(limit >> 20));
+	json_t *ev = amx_event_new(&e->stream, AMX_EVT_MEMORY_OVER_LIMIT, 0,
+				   "%s uses %llu MiB, over its limit of %lld MiB", a->name,
+				   (unsigned long long)(rss >> 20), (long long)(limit >> 20));
 	amx_event_set_int(ev, "process.pid", a->pid);
 	amx_event_set_int(ev, "amexbpf.memory.rss_bytes", (int64_t)rss);
 	amx_event_set_int(ev, "amexbpf.memory.limit_bytes", limit);
@@ -62,8 +62,9 @@ static void probe_failed(void *ctx, const char *name, const char *url, const cha
 		return;
 	struct amx_home *h = &e->homes[hi];
 	struct amx_app *a = &h->apps[ai];
-	json_t *ev = amx_event_new(&e->stream, "probe-failed", "error", "alert", "process", "error", 0,
-				  "%s failed its probe %u times in a row: %s", a->name, failures, reason);
+	json_t *ev = amx_event_new(&e->stream, AMX_EVT_PROBE_FAILED, 0,
+				   "%s failed its probe %u times in a row: %s", a->name, failures,
+				   reason);
 	amx_event_set_int(ev, "process.pid", a->pid);
 	amx_event_set_str(ev, "amexbpf.probe.url", url);
 	amx_event_set_str(ev, "amexbpf.probe.reason", reason);

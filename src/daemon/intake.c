@@ -40,10 +40,10 @@ static void on_kernel_event(void *ctx, const struct amx_event *ev)
 			    amx_ns_to_ticks(ev->start_boottime_ns) == h->god_start_ticks) {
 				/* the process-exited of the daemon itself */
 				struct amx_exit_status xs = amx_decode_exit(ev->exit_code);
-				json_t *xev = amx_event_new(&e->stream, "process-exited", "error", "event",
-							  "process", "end", ev->ts_ns,
-							  "the PM2 daemon of %s exited (%s)", h->path,
-							  xs.signal ? amx_signal_name(xs.signal) : "exit");
+				const char *how = xs.signal ? amx_signal_name(xs.signal) : "exit";
+				json_t *xev = amx_event_new(&e->stream, AMX_EVT_PROCESS_EXITED,
+							    ev->ts_ns, "the PM2 daemon of %s exited (%s)",
+							    h->path, how);
 				amx_event_set_int(xev, "process.pid", (int)ev->pid);
 				eng_set_exit_fields(e, xev, ev);
 				eng_set_app_fields(xev, h, NULL);
@@ -115,9 +115,9 @@ static void on_fs_event(struct amx_engine *e, const struct amx_fs_event *fe)
 		break;
 	case AMX_FS_RESCAN:
 		if (strcmp(fe->name, "overflow") == 0 || strcmp(fe->name, "queue-overflow") == 0) {
-			json_t *ev = amx_event_new(&e->stream, "events-lost", "error", "alert", "host",
-						   "error", 0,
-						   "the inotify queue overflowed; re-scanning %s", h->path);
+			json_t *ev = amx_event_new(&e->stream, AMX_EVT_EVENTS_LOST, 0,
+						   "the inotify queue overflowed; re-scanning %s",
+						   h->path);
 			amx_event_set_str(ev, "amexbpf.lost.source", "inotify");
 			amx_event_set_int(ev, "amexbpf.lost.count", 1);
 			eng_set_app_fields(ev, h, NULL);
@@ -191,7 +191,7 @@ static void check_bpf_lost(struct amx_engine *e)
 	uint64_t lost = e->bpf ? amx_bpf_lost(e->bpf) : amx_procconn_lost(e->pc);
 	if (lost == e->bpf_lost_seen)
 		return;
-	json_t *ev = amx_event_new(&e->stream, "events-lost", "error", "alert", "host", "error", 0,
+	json_t *ev = amx_event_new(&e->stream, AMX_EVT_EVENTS_LOST, 0,
 				   "the %s overflowed (%llu events lost); re-scanning",
 				   e->bpf ? "kernel ring buffer" : "process connector socket",
 				   (unsigned long long)(lost - e->bpf_lost_seen));

@@ -132,8 +132,7 @@ static void say_goodbye(struct amx_engine *e)
 	struct amx_oom_outcome unknown = { .result = AMX_OOM_RESULT_UNKNOWN };
 	while ((held = amx_oomwait_any(&e->oomwait)))
 		eng_send_held_oom(e, held, &unknown);
-	json_t *ev = amx_event_new(&e->stream, "monitor-stopping", "info", "event", "host", "end", 0,
-				   "amexbpf is stopping");
+	json_t *ev = amx_event_new(&e->stream, AMX_EVT_MONITOR_STOPPING, 0, "amexbpf is stopping");
 	eng_emit(e, ev);
 	amx_metrics_flush();
 }

@@ -126,8 +126,8 @@ void eng_scan_god_children(struct amx_engine *e, int hi)
 static void dump_found_invalid(struct amx_engine *e, struct amx_home *h, const char *problem)
 {
 	if (h->dump_valid || strcmp(h->dump_problem, problem) != 0) {
-		json_t *ev = amx_event_new(&e->stream, "dump-invalid", "error", "alert", "file",
-					   "error", 0, "dump.pm2 of %s is %s", h->path, problem);
+		json_t *ev = amx_event_new(&e->stream, AMX_EVT_DUMP_INVALID, 0,
+					   "dump.pm2 of %s is %s", h->path, problem);
 		char p[4200];
 		snprintf(p, sizeof(p), "%s/dump.pm2", h->path);
 		amx_event_set_str(ev, "amexbpf.dump.path", p);
@@ -160,10 +160,10 @@ void eng_god_died(struct amx_engine *e, int hi, const struct amx_event *kev)
 		dump_found_invalid(e, h, amx_dump_read_problem(&r));
 	amx_dump_read_free(&r);
 
-	json_t *ev = amx_event_new(&e->stream, "pm2-daemon-down", intentional ? "warn" : "critical",
-				   "alert", "process,host", "end", kev ? kev->ts_ns : 0,
-				   "the PM2 daemon of %s (pid %d) is down%s", h->path, pid,
-				   intentional ? " (stopped on purpose)" : "");
+	json_t *ev = amx_event_new_level(&e->stream, AMX_EVT_PM2_DAEMON_DOWN,
+					 intentional ? "warn" : "critical", kev ? kev->ts_ns : 0,
+					 "the PM2 daemon of %s (pid %d) is down%s", h->path, pid,
+					 intentional ? " (stopped on purpose)" : "");
 	amx_event_set_int(ev, "amexbpf.pm2.daemon_pid", pid);
 	amx_event_set_bool(ev, "amexbpf.intentional", intentional);
 	amx_event_set_int(ev, "process.pid", pid);
@@ -235,9 +235,9 @@ void eng_app_exited(struct amx_engine *e, int hi, struct amx_app *a,
 			 xs.core_dumped ? ", core dumped" : "");
 	else
 		snprintf(how, sizeof(how), "status %d", xs.status);
-	json_t *ev = amx_event_new(&e->stream, "process-exited",
-				   kev && xs.exit_code == 0 ? "warn" : "error", "event", "process",
-				   "end", kev ? kev->ts_ns : 0, "%.300s exited (%s)", a->name, how);
+	json_t *ev = amx_event_new_level(&e->stream, AMX_EVT_PROCESS_EXITED,
+					 kev && xs.exit_code == 0 ? "warn" : "error",
+					 kev ? kev->ts_ns : 0, "%.300s exited (%s)", a->name, how);
 	amx_event_set_int(ev, "process.pid", pid);
 	if (kev) {
 		eng_set_exit_fields(e, ev, kev);
@@ -286,9 +286,9 @@ void eng_on_dump_event(struct amx_engine *e, int hi)
 		size_t n = r.dump.n_apps;
 		amx_home_adopt_dump(h, &r, e->o->only, e->o->n_only);
 		if (!same) {
-			json_t *ev = amx_event_new(&e->stream, "dump-changed", "info", "event", "file,configuration",
-						   "change", 0, "dump.pm2 of %s saved with %zu apps",
-						   h->path, n);
+			json_t *ev = amx_event_new(&e->stream, AMX_EVT_DUMP_CHANGED, 0,
+						   "dump.pm2 of %s saved with %zu apps", h->path,
+						   n);
 			amx_event_set_str(ev, "amexbpf.dump.path", p);
 			amx_event_set_int(ev, "amexbpf.dump.apps", (int64_t)n);
 			eng_set_app_fields(ev, h, NULL);
@@ -326,8 +326,7 @@ void eng_initial_home_state(struct amx_engine *e, int hi)
 			struct amx_input in = { .kind = AMX_IN_HOME_DOWN };
 			eng_feed_app(e, hi, (int)i, in);
 		}
-		json_t *ev = amx_event_new(&e->stream, "pm2-daemon-down", "critical", "alert",
-					   "process,host", "end", 0,
+		json_t *ev = amx_event_new(&e->stream, AMX_EVT_PM2_DAEMON_DOWN, 0,
 					   "the PM2 daemon of %s is not running", h->path);
 		/* the stale pid pm2.pid still names, or 0 */
 		amx_event_set_int(ev, "amexbpf.pm2.daemon_pid", amx_home_read_god_pid(h));

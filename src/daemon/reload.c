@@ -59,8 +59,7 @@ void eng_reload_config(struct amx_engine *e)
 	while (n && err[n - 1] == '\n')
 		err[--n] = '\0';
 	if (rc) {
-		json_t *ev = amx_event_new(&e->stream, "config-invalid", "error", "alert",
-					   "configuration", "error", 0,
+		json_t *ev = amx_event_new(&e->stream, AMX_EVT_CONFIG_INVALID, 0,
 					   "the config file did not validate; the running settings stay");
 		amx_event_set_str(ev, "event.reason", err[0] ? err : "invalid");
 		eng_emit(e, ev);
@@ -80,9 +79,9 @@ void eng_reload_config(struct amx_engine *e)
 	snprintf(reason, sizeof(reason), "%s: %d new PM2 home(s)%s%s",
 		 e->o->config_path ? e->o->config_path : "no config file", e->n_homes - before,
 		 rc && herr[0] ? "; " : "", rc ? herr : "");
-	json_t *ev = amx_event_new(&e->stream, "config-reloaded", rc ? "warn" : "info", "event",
-				   "configuration", "change", 0,
-				   "re-read the configuration; watching %d PM2 home(s)", e->n_homes);
+	json_t *ev = amx_event_new_level(&e->stream, AMX_EVT_CONFIG_RELOADED, rc ? "warn" : "info",
+					 0, "re-read the configuration; watching %d PM2 home(s)",
+					 e->n_homes);
 	amx_event_set_str(ev, "event.reason", reason);
 	eng_emit(e, ev);
 	for (int hi = 0; hi < before; hi++) {

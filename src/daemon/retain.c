@@ -110,10 +110,10 @@ static struct {
 static void report(const char *dir, unsigned days, struct amx_retain_result *r)
 {
 	size_t n = json_array_size(r->removed);
-	json_t *ev = amx_event_new(R.stream, "logs-retained", r->errors ? "warn" : "info", "event",
-				   "file", r->errors ? "change,error" : "change", 0,
-				   "removed %zu log file(s) older than %u days from %s%s", n, days, dir,
-				   r->errors ? " (with errors)" : "");
+	json_t *ev = amx_event_new_level(R.stream, AMX_EVT_LOGS_RETAINED,
+					 r->errors ? "warn" : "info", 0,
+					 "removed %zu log file(s) older than %u days from %s%s", n,
+					 days, dir, r->errors ? " (with errors)" : "");
 	amx_event_set_str(ev, "amexbpf.retain.dir", dir);
 	amx_event_set_int(ev, "amexbpf.retain.days", days);
 	amx_event_set_int(ev, "amexbpf.retain.count", (int64_t)n);
