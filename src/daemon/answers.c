@@ -38,7 +38,8 @@ static void read_status_answer(struct amx_engine *e, struct amx_command *c, bool
 	h->status_query = -1;
 	struct amx_dump list = { 0 };
 	size_t jlen = 0;
-	char *jlist = ok ? amx_child_read_all(&c->child, AMX_DUMP_MAX_BYTES, &jlen) : NULL;
+	char *jlist = ok ? e->spawner.read_all(e->spawner.ctx, &c->child, AMX_DUMP_MAX_BYTES, &jlen)
+			 : NULL;
 	bool parsed = jlist && amx_jlist_parse(jlist, jlen, &list) == AMX_DUMP_OK;
 	free(jlist);
 	for (size_t i = 0; i < h->n_apps; i++) {

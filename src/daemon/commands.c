@@ -92,8 +92,9 @@ static void forget_running(const struct amx_home *h, pid_t pid)
  * answers.c; its slot is free afterwards. */
 static void finish_command(struct amx_engine *e, struct amx_command *c)
 {
-	amx_child_read_output(&c->child);
-	if (!amx_child_reap(&c->child))
+	const struct amx_spawner *sp = &e->spawner;
+	sp->read_output(sp->ctx, &c->child);
+	if (!sp->reap(sp->ctx, &c->child))
 		return;
 	if (c->child.pidfd >= 0)
 		amx_loop_del_fd(c->child.pidfd);
@@ -104,7 +105,7 @@ static void finish_command(struct amx_engine *e, struct amx_command *c)
 	amx_child_describe(&c->child, (int)e->o->action_timeout_s, reason, sizeof(reason));
 	eng_log(e, "%s finished: %s", c->argv.v[0], reason);
 	e->up.command_done(e, c, ok, reason);
-	amx_child_release(&c->child);
+	sp->release(sp->ctx, &c->child);
 	c->used = false;
 }
 
@@ -142,7 +143,8 @@ int eng_start_command(struct amx_engine *e, int hi, int ai, int tier, int attemp
 	static const struct amx_user root = { .uid = 0, .gid = 0, .name = "root", .home = "/" };
 	bool as_root = !strcmp(argv->v[0], "/usr/bin/systemctl") ||
 		       !strcmp(argv->v[0], "/usr/bin/systemd-run");
-	int rc = amx_spawn(&c->child, argv, as_root ? &root : &h->owner, h->path, err, errlen);
+	int rc = e->spawner.spawn(e->spawner.ctx, &c->child, argv, as_root ? &root : &h->owner,
+				  h->path, err, errlen);
 	if (rc < 0) {
 		c->used = false;
 		return -1;
@@ -161,14 +163,15 @@ int eng_start_command(struct amx_engine *e, int hi, int ai, int tier, int attemp
  * without a pidfd reaped if it is done. */
 void eng_check_command_deadlines(struct amx_engine *e, uint64_t now)
 {
+	const struct amx_spawner *sp = &e->spawner;
 	for (int i = 0; i < AMX_ENGINE_COMMANDS; i++) {
 		struct amx_command *c = &e->cmds[i];
 		if (!c->used)
 			continue;
 		/* Take output in as it comes, so that what overflows is dropped early. */
-		amx_child_read_output(&c->child);
+		sp->read_output(sp->ctx, &c->child);
 		if (!c->child.timed_out && now >= c->deadline_ms)
-			amx_child_kill_group(&c->child);
+			sp->kill_group(sp->ctx, &c->child);
 		if (c->used && c->child.pidfd < 0)
 			finish_command(e, c);
 	}
@@ -177,16 +180,18 @@ void eng_check_command_deadlines(struct amx_engine *e, uint64_t now)
 /* At shutdown: every command still running is killed with its group and reaped. */
 void eng_kill_commands(struct amx_engine *e)
 {
+	const struct amx_spawner *sp = &e->spawner;
 	for (int i = 0; i < AMX_ENGINE_COMMANDS; i++) {
 		if (e->cmds[i].used) {
-			amx_child_kill_group(&e->cmds[i].child);
 			struct amx_child *c = &e->cmds[i].child;
+			sp->kill_group(sp->ctx, c);
 			/* blocking reap of a SIGKILLed group leader is immediate */
-			while (!amx_child_reap(c)) {
+			while (!sp->reap(sp->ctx, c)) {
 				struct timespec ts = { 0, 10 * 1000 * 1000 };
 				nanosleep(&ts, NULL);
 			}
-			amx_child_release(c);
+			sp->release(sp->ctx, c);
+			e->cmds[i].used = false;
 		}
 	}
 }

@@ -9,8 +9,6 @@
 #include <unistd.h>
 
 #include "daemon/engine.h"
-#include "sources/bpf_loader.h"
-#include "sources/procconn.h"
 #include "sys/loop.h"
 
 /* Emit ev (taken over). */
@@ -100,10 +98,10 @@ void eng_emit_started(struct amx_engine *e)
 {
 	json_t *ev = amx_event_new(&e->stream, AMX_EVT_MONITOR_STARTED, 0,
 				   "amexbpf %s watching %d PM2 home(s)", AMX_VERSION, e->n_homes);
-	amx_event_set_str(ev, "amexbpf.source", e->bpf ? "bpf" : AMX_PROCCONN_SOURCE);
-	if (!e->bpf)
-		amx_event_set_str(ev, "amexbpf.source_lost", AMX_PROCCONN_LOST);
-	amx_event_set_str(ev, "amexbpf.attach", e->bpf ? amx_bpf_attach_kind(e->bpf) : "none");
+	amx_event_set_str(ev, "amexbpf.source", amx_exit_source_name(&e->src));
+	if (amx_exit_source_limits(&e->src))
+		amx_event_set_str(ev, "amexbpf.source_lost", amx_exit_source_limits(&e->src));
+	amx_event_set_str(ev, "amexbpf.attach", amx_exit_source_attach_kind(&e->src));
 	json_t *homes = json_array(), *apps = json_array();
 	for (int hi = 0; hi < e->n_homes; hi++) {
 		json_array_append_new(homes, json_string(e->homes[hi].path));

@@ -43,12 +43,11 @@
 #include "core/policy.h"
 #include "daemon/home.h"
 #include "report/eventfile.h"
+#include "sources/exit_source.h"
 #include "sources/watch.h"
 #include "sys/sdrun.h"
 #include "sys/spawn.h"
 
-struct amx_bpf;
-struct amx_procconn;
 struct amx_engine;
 
 #define AMX_ENGINE_COMMANDS 64
@@ -74,6 +73,21 @@ struct amx_unclaimed_exit {
 	struct amx_event ev;
 };
 
+/* Seams: what the engine takes from the world, which a test replaces
+ * (tests/unit/test_engine.c). The clock (e->clock_ms), the pm2 commands (e->spawner, with
+ * the contracts of sys/spawn.h's amx_spawn and amx_child_*), and the kernel's events
+ * (e->src, an exit source: sources/exit_source.h). amx_engine_init puts the real ones. */
+struct amx_spawner {
+	int (*spawn)(void *ctx, struct amx_child *c, const struct amx_argv *argv,
+		     const struct amx_user *u, const char *pm2_home, char *err, size_t errlen);
+	void (*read_output)(void *ctx, struct amx_child *c);
+	bool (*reap)(void *ctx, struct amx_child *c);
+	char *(*read_all)(void *ctx, const struct amx_child *c, size_t max, size_t *len);
+	void (*kill_group)(void *ctx, struct amx_child *c);
+	void (*release)(void *ctx, struct amx_child *c);
+	void *ctx;
+};
+
 /* The calls that go up the chain of job files (see above), set by lifecycle.c. */
 struct amx_engine_up {
 	void (*rescan_home)(struct amx_engine *e, int hi);             /* act -> observe */
@@ -89,15 +103,14 @@ struct amx_engine {
 	struct amx_policy_config cfg;
 	struct amx_home homes[AMX_MAX_HOMES];
 	int n_homes;
-	struct amx_bpf *bpf;
-	struct amx_procconn *pc;  /* the fallback, when BPF is off or unavailable */
+	struct amx_exit_source src; /* BPF, or the process connector (or a test's fake) */
 	struct amx_watcher *watcher;
 	int sigfd;
 	struct amx_eventfile events;
 	uint64_t started_ms;
 	struct amx_event_stream stream;
 	struct amx_command cmds[AMX_ENGINE_COMMANDS];
-	uint64_t bpf_lost_seen;
+	struct amx_exit_source_lost lost_seen; /* what src had lost when last reported */
 	bool stopping;
 	/* When the kernel event being handled was taken off the ring buffer: the end point
 	 * of amexbpf.detect_latency_us. */
@@ -112,7 +125,14 @@ struct amx_engine {
 	struct amx_options reloaded;        /* the options a SIGHUP built (e->o copies them) */
 	struct amx_fs_event fs_batch[8];    /* file events taken from the watcher at once */
 	struct amx_engine_up up;
+	uint64_t (*clock_ms)(void *ctx); /* the boot clock, in ms */
+	void *clock_ctx;
+	struct amx_spawner spawner;
 };
+
+/* lifecycle.c: an engine ready to be set up (or driven by a test): options, policy
+ * settings, the calls up the chain and the real seams; nothing opened. */
+void amx_engine_init(struct amx_engine *e, struct amx_options *o);
 
 /* emit.c */
 void eng_emit(struct amx_engine *e, json_t *ev);
@@ -134,9 +154,12 @@ void eng_kill_commands(struct amx_engine *e);
 /* The boot clock, in ms: every deadline of the policy is on it. */
 static inline uint64_t eng_now_ms(const struct amx_engine *e)
 {
-	(void)e;
-	return amx_boot_ms();
+	return e->clock_ms(e->clock_ctx);
 }
+
+/* seams.c */
+uint64_t eng_real_clock_ms(void *ctx);
+extern const struct amx_spawner eng_real_spawner;
 
 /* act.c */
 static inline int eng_app_index(const struct amx_home *h, const struct amx_app *a)
@@ -173,6 +196,8 @@ int eng_open_event_source(struct amx_engine *e, char *err, size_t errlen);
 void eng_read_kernel_events(struct amx_engine *e);
 void eng_on_kernel_ready(void *ctx, int fd, uint32_t events);
 void eng_on_watcher_ready(void *ctx, int fd, uint32_t events);
+/* One file event, handled as the watcher's are: the kernel's events read first. */
+void eng_handle_fs_event(struct amx_engine *e, const struct amx_fs_event *fe);
 void eng_tick_policies(void *ctx, uint64_t now);
 
 /* health.c */

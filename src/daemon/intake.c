@@ -8,8 +8,6 @@
 #include <unistd.h>
 
 #include "daemon/engine.h"
-#include "sources/bpf_loader.h"
-#include "sources/procconn.h"
 #include "sys/loop.h"
 #include "sys/proc.h"
 
@@ -183,37 +181,46 @@ void eng_tick_policies(void *ctx, uint64_t now)
 	}
 }
 
-/* The kernel has lost events: say so, and look at every home afresh. */
-static void check_bpf_lost(struct amx_engine *e)
+/* One events-lost for what the kernel-event source lost. */
+static void report_lost(struct amx_engine *e, uint64_t count, const char *what)
 {
-	if (!e->bpf && !e->pc)
-		return;
-	uint64_t lost = e->bpf ? amx_bpf_lost(e->bpf) : amx_procconn_lost(e->pc);
-	if (lost == e->bpf_lost_seen)
-		return;
-	json_t *ev = amx_event_new(&e->stream, AMX_EVT_EVENTS_LOST, 0,
-				   "the %s overflowed (%llu events lost); re-scanning",
-				   e->bpf ? "kernel ring buffer" : "process connector socket",
-				   (unsigned long long)(lost - e->bpf_lost_seen));
-	amx_event_set_str(ev, "amexbpf.lost.source", e->bpf ? "bpf" : AMX_PROCCONN_SOURCE);
-	amx_event_set_int(ev, "amexbpf.lost.count", (int64_t)(lost - e->bpf_lost_seen));
+	json_t *ev = amx_event_new(&e->stream, AMX_EVT_EVENTS_LOST, 0, "%s (%llu events lost); "
+				   "re-scanning", what, (unsigned long long)count);
+	amx_event_set_str(ev, "amexbpf.lost.source", amx_exit_source_name(&e->src));
+	amx_event_set_int(ev, "amexbpf.lost.count", (int64_t)count);
 	eng_emit(e, ev);
-	e->bpf_lost_seen = lost;
+}
+
+/* The source has lost events: its way up overflowed, or it could not follow a new child of
+ * a watched process (its watched set full). Say so, and look at every home afresh. */
+static void check_lost(struct amx_engine *e)
+{
+	struct amx_exit_source_lost now = amx_exit_source_lost(&e->src);
+	uint64_t overflowed = now.overflow - e->lost_seen.overflow;
+	uint64_t unwatched = now.unwatched_forks - e->lost_seen.unwatched_forks;
+	if (!overflowed && !unwatched)
+		return;
+	char what[128];
+	if (overflowed) {
+		snprintf(what, sizeof(what), "the %s overflowed", amx_exit_source_channel(&e->src));
+		report_lost(e, overflowed, what);
+	}
+	if (unwatched)
+		report_lost(e, unwatched, "new processes of a watched PM2 daemon could not be "
+					  "followed (the watched set is full)");
+	e->lost_seen = now;
 	for (int hi = 0; hi < e->n_homes; hi++)
 		eng_rescan_home(e, hi);
 }
 
-/* The ring buffer (or the connector) is readable; also called directly to read it first. */
+/* The source is readable; also called directly, to read the kernel's events first. */
 void eng_on_kernel_ready(void *ctx, int fd, uint32_t events)
 {
 	struct amx_engine *e = ctx;
 	(void)fd;
 	(void)events;
-	if (e->bpf)
-		amx_bpf_consume(e->bpf);
-	else
-		amx_procconn_consume(e->pc);
-	check_bpf_lost(e);
+	amx_exit_source_consume(&e->src);
+	check_lost(e);
 }
 
 /* The watcher thread handed file events over. */
@@ -227,38 +234,28 @@ void eng_on_watcher_ready(void *ctx, int fd, uint32_t events)
 	 * emitted, up to a millisecond on a busy host) delays an exit by one of them at
 	 * most; reading an empty ring or socket costs a syscall or two. */
 	int k = amx_watcher_take(e->watcher, e->fs_batch, 8);
-	for (int j = 0; j < k; j++) {
-		eng_read_kernel_events(e);
-		on_fs_event(e, &e->fs_batch[j]);
-	}
+	for (int j = 0; j < k; j++)
+		eng_handle_fs_event(e, &e->fs_batch[j]);
+}
+
+void eng_handle_fs_event(struct amx_engine *e, const struct amx_fs_event *fe)
+{
+	eng_read_kernel_events(e);
+	on_fs_event(e, fe);
 }
 
 /* BPF, or the process connector: by choice (--no-bpf, bpf = off), or because BPF cannot
- * load here (no BTF, no CAP_BPF) unless bpf = required. Both feed on_kernel_event. */
+ * load here (no BTF, no CAP_BPF) unless bpf = required. Either feeds on_kernel_event. */
 int eng_open_event_source(struct amx_engine *e, char *err, size_t errlen)
 {
-	const char *why = "--no-bpf";
-	if (e->o->bpf_mode != AMX_BPF_OFF) {
-		if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-			snprintf(err, errlen, "this kernel has no BTF (/sys/kernel/btf/vmlinux)");
-		} else {
-			e->bpf = amx_bpf_open(e->o->verbose, on_kernel_event, e, err, errlen);
-			if (e->bpf)
-				return 0;
-		}
-		if (e->o->bpf_mode == AMX_BPF_REQUIRED) {
-			fprintf(stderr, "amexbpf: %s\n", err);
-			return AMX_EXIT_NO_BPF;
-		}
-		why = err;
-	}
-	char pcerr[512];
-	e->pc = amx_procconn_open(on_kernel_event, e, pcerr, sizeof(pcerr));
-	if (!e->pc) {
-		fprintf(stderr, "amexbpf: no BPF (%s), and %s\n", why, pcerr);
+	struct amx_exit_source_want want = { .mode = e->o->bpf_mode, .verbose = e->o->verbose,
+					     .handler = on_kernel_event, .handler_ctx = e };
+	if (amx_exit_source_open(&e->src, &want, err, errlen) < 0) {
+		fprintf(stderr, "amexbpf: %s\n", err);
 		return AMX_EXIT_NO_BPF;
 	}
-	fprintf(stderr, "amexbpf: BPF off (%s): using the netlink process connector; lost: %s\n",
-		why, AMX_PROCCONN_LOST);
+	if (amx_exit_source_limits(&e->src))
+		fprintf(stderr, "amexbpf: BPF off (%s): using the netlink process connector; "
+				"lost: %s\n", e->src.why_not_bpf, amx_exit_source_limits(&e->src));
 	return 0;
 }

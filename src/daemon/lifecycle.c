@@ -19,8 +19,6 @@
 #include "report/metrics.h"
 #include "report/notify.h"
 #include "report/status.h"
-#include "sources/bpf_loader.h"
-#include "sources/procconn.h"
 #include "sys/loop.h"
 #include "sys/sdnotify.h"
 #include "sys/userfile.h"
@@ -34,10 +32,10 @@ static void report_view(void *ctx, struct amx_report_view *v)
 	v->cfg = &e->cfg;
 	v->started_ms = e->started_ms;
 	v->last_sequence = e->stream.next_seq ? e->stream.next_seq - 1 : 0;
-	v->attach = e->bpf ? amx_bpf_attach_kind(e->bpf) : "none";
-	v->bpf_watched = e->bpf ? amx_bpf_watched_count(e->bpf) : 0;
+	v->attach = amx_exit_source_attach_kind(&e->src);
+	v->bpf_watched = amx_exit_source_watched_count(&e->src);
 	struct amx_bpf_prog_stat ps[AMX_REPORT_PROGS];
-	v->n_progs = e->bpf ? amx_bpf_prog_stats(e->bpf, ps, AMX_REPORT_PROGS) : 0;
+	v->n_progs = amx_exit_source_prog_stats(&e->src, ps, AMX_REPORT_PROGS);
 	for (int i = 0; i < v->n_progs; i++) {
 		snprintf(v->progs[i].name, sizeof(v->progs[i].name), "%s", ps[i].name);
 		v->progs[i].run_cnt = ps[i].run_cnt;
@@ -198,8 +196,7 @@ static int run(struct amx_engine *e)
 		rc = AMX_EXIT_OS;
 		goto out_source;
 	}
-	amx_loop_add_fd(e->bpf ? amx_bpf_epoll_fd(e->bpf) : amx_procconn_epoll_fd(e->pc), EPOLLIN,
-			eng_on_kernel_ready, e);
+	amx_loop_add_fd(amx_exit_source_fd(&e->src), EPOLLIN, eng_on_kernel_ready, e);
 	amx_loop_add_fd(amx_watcher_fd(e->watcher), EPOLLIN, eng_on_watcher_ready, e);
 	amx_loop_add_fd(e->sigfd, EPOLLIN, on_signal, e);
 	amx_loop_add_ticker(eng_tick_policies, e);
@@ -227,8 +224,7 @@ out_commands:
 	eng_kill_commands(e);
 	amx_watcher_stop(e->watcher);
 out_source:
-	amx_bpf_close(e->bpf);
-	amx_procconn_close(e->pc);
+	amx_exit_source_close(&e->src);
 out_reporting:
 	amx_notify_stop();
 	amx_control_stop();
@@ -243,22 +239,30 @@ out_homes:
 	return rc;
 }
 
+void amx_engine_init(struct amx_engine *e, struct amx_options *o)
+{
+	memset(e, 0, sizeof(*e));
+	e->o = o;
+	e->events.fd = -1;
+	e->sigfd = -1;
+	e->clock_ms = eng_real_clock_ms;
+	e->spawner = eng_real_spawner;
+	wire_up_calls(e);
+	e->started_ms = eng_now_ms(e);
+	amx_policy_config_defaults(&e->cfg);
+	eng_apply_policy_options(e, o);
+}
+
 int amx_daemon_run(struct amx_options *o)
 {
 	/* Over a megabyte (each command keeps 16 kB of output): on the heap, not the stack. */
-	struct amx_engine *e = calloc(1, sizeof(*e));
+	struct amx_engine *e = malloc(sizeof(*e));
 	if (!e) {
 		fprintf(stderr, "amexbpf: out of memory\n");
 		return AMX_EXIT_OS;
 	}
-	e->o = o;
-	e->events.fd = -1;
-	e->sigfd = -1;
-	e->started_ms = eng_now_ms(e);
+	amx_engine_init(e, o);
 	srandom((unsigned)(amx_boot_ns() ^ (uint64_t)getpid()));
-	amx_policy_config_defaults(&e->cfg);
-	eng_apply_policy_options(e, o);
-	wire_up_calls(e);
 	int rc = run(e);
 	free(e);
 	return rc;

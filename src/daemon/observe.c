@@ -9,8 +9,6 @@
 
 #include "core/dump.h"
 #include "daemon/engine.h"
-#include "sources/bpf_loader.h"
-#include "sources/procconn.h"
 #include "sys/proc.h"
 
 #define MAX_CHILDREN_SCAN 1024
@@ -19,10 +17,7 @@ static void watch_pid(struct amx_engine *e, int pid, uint32_t flags)
 {
 	/* /proc gives the start time only to the tick; the kernel compares nanoseconds, so
 	 * pass 0 ("unknown") and check the start tick ourselves when the exit arrives. */
-	if (e->bpf)
-		amx_bpf_watch(e->bpf, pid, flags, 0);
-	else if (e->pc)
-		amx_procconn_watch(e->pc, pid, flags, 0);
+	amx_exit_source_watch(&e->src, pid, flags, 0);
 }
 
 /* The app has a (new) live pid. */
