@@ -194,6 +194,8 @@ void eng_command_done(struct amx_engine *e, struct amx_command *c, bool ok, cons
 /* intake.c */
 int eng_open_event_source(struct amx_engine *e, char *err, size_t errlen);
 void eng_read_kernel_events(struct amx_engine *e);
+/* The exit source's handler (ctx: the engine): one event from the kernel. */
+void eng_on_kernel_event(void *ctx, const struct amx_event *ev);
 void eng_on_kernel_ready(void *ctx, int fd, uint32_t events);
 void eng_on_watcher_ready(void *ctx, int fd, uint32_t events);
 /* One file event, handled as the watcher's are: the kernel's events read first. */

@@ -26,7 +26,7 @@ void eng_read_kernel_events(struct amx_engine *e)
 }
 
 /* One event from the kernel: an exit, an exec of a God daemon's child, an OOM kill. */
-static void on_kernel_event(void *ctx, const struct amx_event *ev)
+void eng_on_kernel_event(void *ctx, const struct amx_event *ev)
 {
 	struct amx_engine *e = ctx;
 	e->handled_ns = amx_boot_ns();
@@ -245,11 +245,11 @@ void eng_handle_fs_event(struct amx_engine *e, const struct amx_fs_event *fe)
 }
 
 /* BPF, or the process connector: by choice (--no-bpf, bpf = off), or because BPF cannot
- * load here (no BTF, no CAP_BPF) unless bpf = required. Either feeds on_kernel_event. */
+ * load here (no BTF, no CAP_BPF) unless bpf = required. Either feeds eng_on_kernel_event. */
 int eng_open_event_source(struct amx_engine *e, char *err, size_t errlen)
 {
 	struct amx_exit_source_want want = { .mode = e->o->bpf_mode, .verbose = e->o->verbose,
-					     .handler = on_kernel_event, .handler_ctx = e };
+					     .handler = eng_on_kernel_event, .handler_ctx = e };
 	if (amx_exit_source_open(&e->src, &want, err, errlen) < 0) {
 		fprintf(stderr, "amexbpf: %s\n", err);
 		return AMX_EXIT_NO_BPF;
