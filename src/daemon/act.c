@@ -19,7 +19,7 @@
 /* The policy settings of one app: the global ones, with its [app] section's manual grace,
  * budget and ecosystem file over them. */
 static struct amx_policy_config app_cfg(const struct amx_engine *e, const struct amx_home *h,
-					 const struct amx_app *a)
+					const struct amx_app *a)
 {
 	struct amx_policy_config cfg = e->cfg;
 	amx_config_app_policy(e->o, h->path, a->name, &cfg);

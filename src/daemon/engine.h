@@ -6,8 +6,9 @@
  * homes with their apps (and each one's recovery-policy state), the kernel-event source,
  * the file watcher, the events file and stream, the pm2 commands in flight, the exits no
  * app claimed yet and the oom-killed events held for their outcome. amx_daemon_run
- * (lifecycle.c) allocates it, sets it up in order and tears it down in reverse; nothing
- * else makes one. Every engine function takes it as its first argument, and every callback
+ * (lifecycle.c) makes it with amx_engine_init, sets it up in order and tears it down in
+ * reverse; a unit test makes one the same way and replaces its seams (below). Every engine
+ * function takes it as its first argument, and every callback
  * the engine registers (loop descriptors and tickers, the kernel-event handler, the
  * memory, probe, disk and retention modules, the status view) gets it as its ctx: no engine
  * file keeps state at file scope. It is touched from the loop's thread only; the watcher
@@ -26,6 +27,7 @@
  *   health    memory limit, probes, disk, log retention
  *   reload    homes set up at start and on SIGHUP, options re-applied, events file
  *   lifecycle amx_daemon_run: set-up, the loop, one cleanup ladder
+ * and seams.c, the real clock and spawner (below).
  * The few calls that must go back up that chain (a tier finding the daemon down asks for
  * a re-scan; a finished command is read by answers; ...) go through e->up, filled once by
  * lifecycle.c. */
