@@ -75,11 +75,14 @@ static const char *const RUN_HELP =
 
 static const char *const CHECK_HELP =
 	"Usage: amexbpf check [OPTION]...\n"
-	"One pass of the old cron check, with the same tiers: is each PM2 daemon up, is each\n"
-	"saved app online and under its memory limit? Recover what is not.\n"
-	"Takes the options of `amexbpf run` (--events defaults to none here).\n"
-	"Exit codes: 0 healthy, 1 something was recovered, 2 something could not be recovered,\n"
-	"and the start-up codes of `amexbpf run` (64, 65, 66, 77).\n";
+	"One pass, for hosts that keep cron: is each PM2 daemon up, is each saved app online and\n"
+	"under its memory limit? What is not is recovered as `amexbpf run` would: the same tiers\n"
+	"and commands, backoff, and restart budget (kept in --state-dir, shared by every run).\n"
+	"Takes the options of `amexbpf run` (--events defaults to none here). A manual grace is\n"
+	"not waited for: an app saved online and found stopped is restarted.\n"
+	"Exit codes: 0 healthy, 1 something was down or over its limit and is back, 2 something\n"
+	"could not be recovered or its restart budget is spent, and the start-up codes of\n"
+	"`amexbpf run` (64, 65, 66, 77).\n";
 
 static const char *const MAIN_HELP =
 	"Usage: amexbpf COMMAND [OPTION]...\n"

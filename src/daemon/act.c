@@ -244,7 +244,7 @@ static void start_status_query(struct amx_engine *e, int hi, int ai)
 		return;
 	}
 	struct amx_argv argv;
-	amx_pm2_argv(&argv, AMX_TIER_STATUS, e->o->pm2, NULL, NULL);
+	eng_build_argv(e, &argv, AMX_TIER_STATUS, h, NULL);
 	char err[256];
 	int idx = eng_start_command(e, hi, -1, 0, 0, &argv, err, sizeof(err));
 	if (idx < 0) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "core/dump.h"
+#include "core/tier_command.h"
 #include "daemon/engine.h"
 
 /* pm2 colours its output: drop escape sequences and control characters. */
@@ -47,28 +48,13 @@ static void read_status_answer(struct amx_engine *e, struct amx_command *c, bool
 		if (!a->awaiting_status)
 			continue;
 		a->awaiting_status = false;
-		struct amx_input in = { .kind = AMX_IN_STATUS, .status = AMX_PM2_UNKNOWN };
 		const struct amx_dump_app *j = parsed ? amx_dump_find(&list, a->name) : NULL;
-		if (parsed && !j)
-			in.status = AMX_PM2_MISSING;
-		else if (j) {
-			switch (j->status) {
-			case AMX_ST_ONLINE:
-				if (j->pid > 0)
-					eng_consider_child(e, hi, j->pid);
-				in.status = a->pid ? AMX_PM2_ONLINE : AMX_PM2_TRANSIENT;
-				break;
-			case AMX_ST_STOPPED:
-				in.status = AMX_PM2_STOPPED;
-				break;
-			case AMX_ST_ERRORED:
-				in.status = AMX_PM2_ERRORED;
-				break;
-			default:
-				in.status = AMX_PM2_TRANSIENT;
-				break;
-			}
-		}
+		if (j && j->status == AMX_ST_ONLINE && j->pid > 0)
+			eng_consider_child(e, hi, j->pid);
+		struct amx_input in = {
+			.kind = AMX_IN_STATUS,
+			.status = amx_jlist_status(parsed ? &list : NULL, a->name, a->pid != 0)
+		};
 		if (a->pol.state == AMX_APP_QUERYING)
 			eng_feed_app(e, hi, (int)i, in);
 	}

@@ -11,41 +11,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/config.h"
 #include "daemon/engine.h"
+#include "daemon/recovery_command.h"
 #include "sys/loop.h"
 #include "sys/proc.h"
 #include "sys/userfile.h"
 
+/* The command of a tier: built by the one builder (core/tier_command.h), through
+ * daemon/recovery_command.h. The argv points into e->tier_cmd, which the next call reuses;
+ * a command keeps only argv[0], a literal or o->pm2. */
 bool eng_build_argv(struct amx_engine *e, struct amx_argv *argv, int tier,
 		    const struct amx_home *h, const struct amx_app *a)
 {
-	if (tier == 2 && amx_systemd_booted()) {
-		/* Where systemd runs PM2 for this user, restarting its unit avoids a race and
-		 * a daemon that would land in our own cgroup. Whether the unit is active is
-		 * asked with argv only. */
-		char *unit = e->tier2_unit;
-		amx_pm2_unit_name(h->owner.name, unit, sizeof(e->tier2_unit));
-		struct amx_argv q = { .v = { "/usr/bin/systemctl", "is-active", "--quiet", unit, NULL }, .n = 4 };
-		struct amx_child c;
-		char err[256];
-		struct amx_user root = { .uid = 0, .gid = 0, .name = "root", .home = "/" };
-		bool active = amx_run_wait(&c, &q, &root, NULL, 5, err, sizeof(err)) == 0 &&
-			      amx_child_succeeded(&c);
-		if (amx_tier2_use_systemd(true, active)) {
-			argv->v[0] = "/usr/bin/systemctl";
-			argv->v[1] = "restart";
-			argv->v[2] = unit;
-			argv->v[3] = NULL;
-			argv->n = 3;
-			return true;
-		}
-		/* No unit of its own: a transient one, outside our cgroup and sandbox. */
-		if (amx_sdrun_tier2_argv(argv, &e->sdrun, e->o->pm2, &h->owner, h->path))
-			return true;
-	}
-	return amx_pm2_argv(argv, tier, e->o->pm2, a ? a->name : NULL,
-			    amx_config_ecosystem(e->o, h->path, a ? a->name : NULL));
+	if (!amx_recovery_command(&e->tier_cmd, tier, e->o, h, a))
+		return false;
+	*argv = e->tier_cmd.argv;
+	return true;
 }
 
 static struct amx_command *new_command(struct amx_engine *e)

@@ -560,6 +560,17 @@ const char *amx_config_ecosystem(const struct amx_options *o, const char *home, 
 	return o->ecosystem;
 }
 
+void amx_config_policy(const struct amx_options *o, struct amx_policy_config *cfg)
+{
+	amx_policy_config_defaults(cfg);
+	cfg->grace_ms = (uint64_t)(o->grace_s * 1000);
+	cfg->manual_grace_ms = (uint64_t)(o->manual_grace_s * 1000);
+	cfg->verify_ms = (uint64_t)(o->verify_timeout_s * 1000);
+	cfg->budget_attempts = o->budget_attempts;
+	cfg->budget_window_ms = (uint64_t)(o->budget_window_s * 1000);
+	cfg->have_ecosystem = o->ecosystem != NULL;
+}
+
 void amx_config_app_policy(const struct amx_options *o, const char *home, const char *app,
 			   struct amx_policy_config *cfg)
 {

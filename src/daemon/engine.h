@@ -47,7 +47,7 @@
 #include "report/eventfile.h"
 #include "sources/exit_source.h"
 #include "sources/watch.h"
-#include "sys/sdrun.h"
+#include "core/tier_command.h"
 #include "sys/spawn.h"
 
 struct amx_engine;
@@ -121,9 +121,7 @@ struct amx_engine {
 	struct amx_oomwait oomwait; /* oom-killed events waiting for their outcome */
 	struct amx_unclaimed_exit unclaimed[AMX_ENGINE_UNCLAIMED];
 	unsigned unclaimed_next;
-	/* What a tier-2 argv points into (eng_build_argv): it lives as long as the command. */
-	char tier2_unit[128];
-	struct amx_sdrun_buf sdrun;
+	struct amx_tier_command tier_cmd; /* what eng_build_argv's argv points into */
 	struct amx_options reloaded;        /* the options a SIGHUP built (e->o copies them) */
 	struct amx_fs_event fs_batch[8];    /* file events taken from the watcher at once */
 	struct amx_engine_up up;

@@ -9,6 +9,7 @@
 
 #include "core/dump.h"
 #include "daemon/budgetfile.h"
+#include "daemon/config.h"
 #include "daemon/engine.h"
 
 /* logrotate moved the file (same path): open it anew. A reload that names another file:
@@ -29,12 +30,7 @@ static void reopen_events_sink(struct amx_engine *e, const char *old_path)
 /* The options the recovery policy reads, in its units. */
 void eng_apply_policy_options(struct amx_engine *e, const struct amx_options *o)
 {
-	e->cfg.grace_ms = (uint64_t)(o->grace_s * 1000);
-	e->cfg.manual_grace_ms = (uint64_t)(o->manual_grace_s * 1000);
-	e->cfg.verify_ms = (uint64_t)(o->verify_timeout_s * 1000);
-	e->cfg.budget_attempts = o->budget_attempts;
-	e->cfg.budget_window_ms = (uint64_t)(o->budget_window_s * 1000);
-	e->cfg.have_ecosystem = o->ecosystem != NULL;
+	amx_config_policy(o, &e->cfg);
 }
 
 /* Watch the homes a reload added; whatever happened in them before is caught by the
