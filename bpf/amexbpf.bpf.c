@@ -29,6 +29,15 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
 
+/* The last fatal signal generated for each watched process, read and deleted at its exit.
+ * LRU: an entry whose exit is never seen (unwatched meanwhile) ages out by itself. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct amx_kill);
+} last_kill SEC(".maps");
+
 /* Events we could not reserve ring-buffer space for: reported, never silently dropped. */
 __u64 lost_events = 0;
 /* Forked children we could not add to `watched` because the map was full. */
@@ -117,6 +126,7 @@ static __always_inline int handle_exit(struct task_struct *task)
 	__u32 tgid = BPF_CORE_READ(task, tgid);
 	struct amx_watch *found, watch;
 	struct signal_struct *signal;
+	struct amx_kill *kill;
 	struct amx_event *ev;
 	__u32 code;
 
@@ -154,6 +164,15 @@ static __always_inline int handle_exit(struct task_struct *task)
 	ev->type = AMX_EV_EXIT;
 	fill_process(ev, task);
 	ev->exit_code = code;
+	kill = bpf_map_lookup_elem(&last_kill, &tgid);
+	if (kill) {
+		ev->killer_pid = kill->sender_pid;
+		ev->killer_uid = kill->sender_uid;
+		ev->killer_sig = kill->sig;
+		ev->killer_code = kill->code;
+		__builtin_memcpy(ev->killer_comm, kill->sender_comm, AMX_COMM_LEN);
+		bpf_map_delete_elem(&last_kill, &tgid);
+	}
 	bpf_ringbuf_submit(ev, 0);
 	return 0;
 }
@@ -168,6 +187,69 @@ SEC("raw_tp/sched_process_exit")
 int BPF_PROG(exit_raw, struct task_struct *task)
 {
 	return handle_exit(task);
+}
+
+/* ---- fatal signal ------------------------------------------------------------------ */
+
+#define TRACE_SIGNAL_DELIVERED 0  /* enum trace_signal_result, not in every BTF */
+#define TRACE_SIGNAL_LOSE_INFO 4
+#define SEND_SIG_PRIV_PTR 1       /* SEND_SIG_PRIV: a kernel-internal signal, no siginfo */
+#define SI_KERNEL_CODE 0x80
+
+/* Signals whose default action is not to end the process: never a cause of death. */
+static __always_inline bool never_fatal(int sig)
+{
+	return sig <= 0 || sig == 17 /* SIGCHLD */ || sig == 18 /* SIGCONT */ ||
+	       sig == 19 /* SIGSTOP */ || sig == 20 /* SIGTSTP */ || sig == 21 /* SIGTTIN */ ||
+	       sig == 22 /* SIGTTOU */ || sig == 23 /* SIGURG */ || sig == 28 /* SIGWINCH */ ||
+	       sig >= 32 /* real-time signals */;
+}
+
+/* Who generated a possibly fatal signal for a watched process: the current task (the
+ * sender of kill(2), tgkill(2), or the faulting task itself), kept until the exit. The
+ * cheap checks come first: the signal number, then the watched map; nothing else runs for
+ * the signals of unwatched processes. */
+static __always_inline int handle_signal(int sig, struct kernel_siginfo *info,
+					 struct task_struct *task, int result)
+{
+	struct amx_kill kill = {};
+	struct task_struct *cur;
+	struct amx_watch *found;
+	__u32 tgid;
+
+	if (never_fatal(sig) || (result != TRACE_SIGNAL_DELIVERED && result != TRACE_SIGNAL_LOSE_INFO))
+		return 0;
+	tgid = BPF_CORE_READ(task, tgid);
+	found = bpf_map_lookup_elem(&watched, &tgid);
+	if (!found || !(found->flags & AMX_WATCH_PROC))
+		return 0;
+	cur = (struct task_struct *)bpf_get_current_task();
+	kill.ts_ns = bpf_ktime_get_boot_ns();
+	kill.sender_pid = bpf_get_current_pid_tgid() >> 32;
+	kill.sender_uid = (__u32)bpf_get_current_uid_gid();
+	kill.sig = sig;
+	/* SEND_SIG_NOINFO (NULL) is a kill from user space; SEND_SIG_PRIV (1) the kernel's. */
+	if ((unsigned long)info == SEND_SIG_PRIV_PTR)
+		kill.code = SI_KERNEL_CODE;
+	else if (info)
+		kill.code = BPF_CORE_READ(info, si_code);
+	BPF_CORE_READ_STR_INTO(&kill.sender_comm, cur, group_leader, comm);
+	bpf_map_update_elem(&last_kill, &tgid, &kill, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/signal_generate")
+int BPF_PROG(signal_btf, int sig, struct kernel_siginfo *info, struct task_struct *task,
+	     int group, int result)
+{
+	return handle_signal(sig, info, task, result);
+}
+
+SEC("raw_tp/signal_generate")
+int BPF_PROG(signal_raw, int sig, struct kernel_siginfo *info, struct task_struct *task,
+	     int group, int result)
+{
+	return handle_signal(sig, info, task, result);
 }
 
 /* ---- fork ------------------------------------------------------------------------ */

@@ -38,10 +38,12 @@ static void select_twins(struct amexbpf_bpf *skel, bool use_btf)
 	bpf_program__set_autoload(skel->progs.fork_btf, use_btf);
 	bpf_program__set_autoload(skel->progs.exec_btf, use_btf);
 	bpf_program__set_autoload(skel->progs.oom_btf, use_btf);
+	bpf_program__set_autoload(skel->progs.signal_btf, use_btf);
 	bpf_program__set_autoload(skel->progs.exit_raw, !use_btf);
 	bpf_program__set_autoload(skel->progs.fork_raw, !use_btf);
 	bpf_program__set_autoload(skel->progs.exec_raw, !use_btf);
 	bpf_program__set_autoload(skel->progs.oom_raw, !use_btf);
+	bpf_program__set_autoload(skel->progs.signal_raw, !use_btf);
 }
 
 /* AMEXBPF_TEST_RINGBUF_BYTES (a power of two, >= 4096; unset in production) shrinks the
