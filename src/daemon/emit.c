@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/exit_cause.h"
 #include "daemon/engine.h"
 #include "sys/loop.h"
 
@@ -78,7 +79,35 @@ void eng_log(struct amx_engine *e, const char *fmt, ...)
 }
 
 /* The fields every process-exited from the kernel carries. */
-void eng_set_exit_fields(struct amx_engine *e, json_t *ev, const struct amx_event *kev)
+/* amexbpf.cause, and amexbpf.killer where the kernel named the sender. */
+static void set_cause(struct amx_engine *e, json_t *ev, const struct amx_event *kev,
+		      const struct amx_exit_status *xs, const struct amx_home *h,
+		      const struct amx_app *a)
+{
+	struct amx_cause_facts f = {
+		.pid = (int)kev->pid, .status = xs->status, .signal = xs->signal,
+		.oom = a && a->last_oom, .asked = a && a->restart_asked,
+		.god_pid = h ? h->god_pid : 0, .self_pid = (int)getpid(),
+		.killer_pid = (int)kev->killer_pid, .killer_sig = kev->killer_sig,
+		.killer_code = kev->killer_code,
+	};
+	bool known;
+	(void)e;
+	amx_event_set_str(ev, "amexbpf.cause", amx_cause_name(amx_exit_cause(&f, &known)));
+	if (!known)
+		return;
+	char comm[AMX_COMM_LEN + 1];
+	snprintf(comm, sizeof(comm), "%.*s", AMX_COMM_LEN, kev->killer_comm);
+	amx_event_set_int(ev, "amexbpf.killer.pid", kev->killer_pid);
+	amx_event_set_str(ev, "amexbpf.killer.name", comm);
+	amx_event_set_int(ev, "amexbpf.killer.uid", kev->killer_uid);
+	const char *sig = amx_signal_name(kev->killer_sig);
+	if (sig)
+		amx_event_set_str(ev, "amexbpf.killer.signal", sig);
+}
+
+void eng_set_exit_fields(struct amx_engine *e, json_t *ev, const struct amx_event *kev,
+			 const struct amx_home *h, const struct amx_app *a)
 {
 	struct amx_exit_status xs = amx_decode_exit(kev->exit_code);
 	const char *sig = xs.signal ? amx_signal_name(xs.signal) : NULL;
@@ -91,6 +120,7 @@ void eng_set_exit_fields(struct amx_engine *e, json_t *ev, const struct amx_even
 			  (int64_t)((kev->ts_ns - kev->start_boottime_ns) / 1000000000ull));
 	amx_event_set_int(ev, "amexbpf.detect_latency_us",
 			  (int64_t)((e->handled_ns - kev->ts_ns) / 1000));
+	set_cause(e, ev, kev, &xs, h, a);
 }
 
 /* monitor-started: what is watched, and how. */

@@ -137,7 +137,10 @@ void amx_engine_init(struct amx_engine *e, struct amx_options *o);
 /* emit.c */
 void eng_emit(struct amx_engine *e, json_t *ev);
 void eng_set_app_fields(json_t *ev, const struct amx_home *h, const struct amx_app *a);
-void eng_set_exit_fields(struct amx_engine *e, json_t *ev, const struct amx_event *kev);
+/* Exit status, uptime, latency, and amexbpf.cause/killer. h: the home whose app or
+ * daemon it was (NULL when none); a: the app (NULL for the daemon). */
+void eng_set_exit_fields(struct amx_engine *e, json_t *ev, const struct amx_event *kev,
+			 const struct amx_home *h, const struct amx_app *a);
 json_t *eng_argv_json(const struct amx_argv *argv);
 void eng_log(struct amx_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void eng_emit_started(struct amx_engine *e);

@@ -25,6 +25,7 @@ static void memory_over(void *ctx, int hi, int ai, uint64_t rss, int64_t limit)
 	amx_event_set_int(ev, "amexbpf.memory.limit_bytes", limit);
 	eng_set_app_fields(ev, h, a);
 	eng_emit(e, ev);
+	a->restart_asked = true;
 	eng_feed_app(e, hi, ai, (struct amx_input){ .kind = AMX_IN_UNHEALTHY });
 }
 
@@ -71,6 +72,7 @@ static void probe_failed(void *ctx, const char *name, const char *url, const cha
 	amx_event_set_int(ev, "amexbpf.probe.failures", failures);
 	eng_set_app_fields(ev, h, a);
 	eng_emit(e, ev);
+	a->restart_asked = true;
 	eng_feed_app(e, hi, ai, (struct amx_input){ .kind = AMX_IN_UNHEALTHY });
 }
 

@@ -235,7 +235,7 @@ void eng_app_exited(struct amx_engine *e, int hi, struct amx_app *a,
 					 kev ? kev->ts_ns : 0, "%.300s exited (%s)", a->name, how);
 	amx_event_set_int(ev, "process.pid", pid);
 	if (kev) {
-		eng_set_exit_fields(e, ev, kev);
+		eng_set_exit_fields(e, ev, kev, h, a);
 		amx_event_set_bool(ev, "amexbpf.oom_killed", a->last_oom);
 	}
 	/* Found gone by a re-scan (its exit lost, or before we watched it): how it ended is
@@ -246,6 +246,7 @@ void eng_app_exited(struct amx_engine *e, int hi, struct amx_app *a,
 	a->pid = 0;
 	a->start_ticks = 0;
 	a->last_oom = false;
+	a->restart_asked = false;
 	struct amx_input in = { .kind = AMX_IN_EXITED };
 	eng_feed_app(e, hi, eng_app_index(h, a), in);
 }
