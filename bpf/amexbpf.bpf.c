@@ -212,7 +212,7 @@ static __always_inline bool never_fatal(int sig)
 static __always_inline int handle_signal(int sig, struct kernel_siginfo *info,
 					 struct task_struct *task, int result)
 {
-	struct amx_kill kill = {};
+	struct amx_kill kill = {}, *prev;
 	struct task_struct *cur;
 	struct amx_watch *found;
 	__u32 tgid;
@@ -223,9 +223,14 @@ static __always_inline int handle_signal(int sig, struct kernel_siginfo *info,
 	found = bpf_map_lookup_elem(&watched, &tgid);
 	if (!found || !(found->flags & AMX_WATCH_PROC))
 		return 0;
+	kill.sender_pid = bpf_get_current_pid_tgid() >> 32;
+	/* A handler that re-raises the signal it got (Node under PM2 does, on SIGINT) must
+	 * not hide who sent it first. */
+	prev = bpf_map_lookup_elem(&last_kill, &tgid);
+	if (prev && kill.sender_pid == tgid && prev->sig == sig && prev->sender_pid != tgid)
+		return 0;
 	cur = (struct task_struct *)bpf_get_current_task();
 	kill.ts_ns = bpf_ktime_get_boot_ns();
-	kill.sender_pid = bpf_get_current_pid_tgid() >> 32;
 	kill.sender_uid = (__u32)bpf_get_current_uid_gid();
 	kill.sig = sig;
 	/* SEND_SIG_NOINFO (NULL) is a kill from user space; SEND_SIG_PRIV (1) the kernel's. */
