@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "core/exit_cause.h"
+#include "core/stderr_tail.h"
+#include "sys/userfile.h"
 #include "daemon/engine.h"
 #include "sys/loop.h"
 
@@ -121,6 +123,34 @@ void eng_set_exit_fields(struct amx_engine *e, json_t *ev, const struct amx_even
 	amx_event_set_int(ev, "amexbpf.detect_latency_us",
 			  (int64_t)((e->handled_ns - kev->ts_ns) / 1000));
 	set_cause(e, ev, kev, &xs, h, a);
+}
+
+/* amexbpf.stderr_tail: the end of the app's PM2 error log (pm_err_log_path from the dump,
+ * else PM2's default logs/<name>-error.log), read as the home's owner. Nothing when it
+ * cannot be read or is empty. */
+void eng_set_stderr_tail(json_t *ev, const struct amx_home *h, const struct amx_app *a)
+{
+	char path[AMX_PATH_MAX + 8] = "";
+	for (size_t i = 0; i < h->good.n_apps; i++)
+		if (!strcmp(h->good.apps[i].name, a->name) && h->good.apps[i].err_log_path[0])
+			snprintf(path, sizeof(path), "%s", h->good.apps[i].err_log_path);
+	if (!path[0] &&
+	    snprintf(path, sizeof(path), "%s/logs/%s-error.log", h->path, a->name) >= (int)sizeof(path))
+		return;
+	char *buf;
+	size_t len;
+	if (amx_userfile_tail(path, h->owner.uid, h->owner.gid, AMX_STDERR_TAIL_BYTES, &buf,
+			      &len) < 0)
+		return;
+	/* A full buffer may start mid-line: its first line goes (a file of exactly the
+	 * limit loses its first line too, which is harmless). */
+	json_t *lines = amx_stderr_tail_lines(buf, len, len == AMX_STDERR_TAIL_BYTES,
+					      AMX_STDERR_TAIL_LINES);
+	free(buf);
+	if (json_array_size(lines))
+		amx_event_set(ev, "amexbpf.stderr_tail", lines);
+	else
+		json_decref(lines);
 }
 
 /* monitor-started: what is watched, and how. */

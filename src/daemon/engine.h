@@ -141,6 +141,8 @@ void eng_set_app_fields(json_t *ev, const struct amx_home *h, const struct amx_a
  * daemon it was (NULL when none); a: the app (NULL for the daemon). */
 void eng_set_exit_fields(struct amx_engine *e, json_t *ev, const struct amx_event *kev,
 			 const struct amx_home *h, const struct amx_app *a);
+/* amexbpf.stderr_tail: the last lines of the app's PM2 error log, when there are any. */
+void eng_set_stderr_tail(json_t *ev, const struct amx_home *h, const struct amx_app *a);
 json_t *eng_argv_json(const struct amx_argv *argv);
 void eng_log(struct amx_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void eng_emit_started(struct amx_engine *e);

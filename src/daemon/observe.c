@@ -237,6 +237,8 @@ void eng_app_exited(struct amx_engine *e, int hi, struct amx_app *a,
 	if (kev) {
 		eng_set_exit_fields(e, ev, kev, h, a);
 		amx_event_set_bool(ev, "amexbpf.oom_killed", a->last_oom);
+		if (xs.exit_code != 0)
+			eng_set_stderr_tail(ev, h, a);
 	}
 	/* Found gone by a re-scan (its exit lost, or before we watched it): how it ended is
 	 * not known, and no exit code is made up. */
