@@ -38,6 +38,19 @@ struct {
 	__type(value, struct amx_kill);
 } last_kill SEC(".maps");
 
+/* One bit per tgid modulo AMX_HINT_BITS, set for every tgid ever watched (by user space in
+ * amx_bpf_watch, here for a forked child). A clear bit proves "not watched" with one load,
+ * before the hash lookup: the signal hook runs for every signal of every process. Bits are
+ * never cleared; a stale one costs only the lookup it would have cost anyway. */
+__u64 watched_hint[AMX_HINT_WORDS] = {};
+
+static __always_inline bool maybe_watched(__u32 tgid)
+{
+	__u32 word = (tgid / 64) % AMX_HINT_WORDS;
+
+	return watched_hint[word] & (1ull << (tgid % 64));
+}
+
 /* Events we could not reserve ring-buffer space for: reported, never silently dropped. */
 __u64 lost_events = 0;
 /* Forked children we could not add to `watched` because the map was full. */
@@ -207,19 +220,16 @@ static __always_inline bool never_fatal(int sig)
 
 /* Who generated a possibly fatal signal for a watched process: the current task (the
  * sender of kill(2), tgkill(2), or the faulting task itself), kept until the exit. The
- * cheap checks come first: the signal number, then the watched map; nothing else runs for
- * the signals of unwatched processes. */
-static __always_inline int handle_signal(int sig, struct kernel_siginfo *info,
-					 struct task_struct *task, int result)
+ * cheap checks come first: the signal number and result, the tgid's hint bit, then the
+ * watched map; nothing else runs for the signals of unwatched processes. */
+static __always_inline int handle_signal(int sig, struct kernel_siginfo *info, __u32 tgid)
 {
 	struct amx_kill kill = {}, *prev;
 	struct task_struct *cur;
 	struct amx_watch *found;
-	__u32 tgid;
 
-	if (never_fatal(sig) || (result != TRACE_SIGNAL_DELIVERED && result != TRACE_SIGNAL_LOSE_INFO))
+	if (!maybe_watched(tgid))
 		return 0;
-	tgid = BPF_CORE_READ(task, tgid);
 	found = bpf_map_lookup_elem(&watched, &tgid);
 	if (!found || !(found->flags & AMX_WATCH_PROC))
 		return 0;
@@ -243,18 +253,31 @@ static __always_inline int handle_signal(int sig, struct kernel_siginfo *info,
 	return 0;
 }
 
+/* The first filter, before anything is read from the kernel. */
+static __always_inline bool worth_a_look(int sig, int result)
+{
+	return !never_fatal(sig) &&
+	       (result == TRACE_SIGNAL_DELIVERED || result == TRACE_SIGNAL_LOSE_INFO);
+}
+
 SEC("tp_btf/signal_generate")
 int BPF_PROG(signal_btf, int sig, struct kernel_siginfo *info, struct task_struct *task,
 	     int group, int result)
 {
-	return handle_signal(sig, info, task, result);
+	if (!worth_a_look(sig, result))
+		return 0;
+	/* A BTF pointer: a plain load, no probe-read helper, on the path every signal of
+	 * every process takes. */
+	return handle_signal(sig, info, task->tgid);
 }
 
 SEC("raw_tp/signal_generate")
 int BPF_PROG(signal_raw, int sig, struct kernel_siginfo *info, struct task_struct *task,
 	     int group, int result)
 {
-	return handle_signal(sig, info, task, result);
+	if (!worth_a_look(sig, result))
+		return 0;
+	return handle_signal(sig, info, BPF_CORE_READ(task, tgid));
 }
 
 /* ---- fork ------------------------------------------------------------------------ */
@@ -278,6 +301,9 @@ static __always_inline int handle_fork(struct task_struct *parent, struct task_s
 	child_watch.start_boottime_ns = task_start_boottime(child);
 	if (bpf_map_update_elem(&watched, &child_tgid, &child_watch, BPF_ANY) != 0)
 		__sync_fetch_and_add(&watch_insert_failed, 1);
+	else
+		__sync_fetch_and_or(&watched_hint[(child_tgid / 64) % AMX_HINT_WORDS],
+				    1ull << (child_tgid % 64));
 
 	ev = reserve_event();
 	if (!ev)

@@ -5,6 +5,7 @@
 #define AMEXBPF_H
 
 #define AMX_COMM_LEN 16
+#define AMX_HINT_WORDS 1024 /* watched_hint: 65536 bits, one per tgid modulo that */
 #define AMX_MEMCG_LEN 256 /* a memory cgroup path, NUL-terminated, cut to fit */
 #define AMX_MEMCG_DEPTH 8 /* levels walked up from the victim's memory cgroup */
 

@@ -191,6 +191,9 @@ int amx_bpf_watch(struct amx_bpf *b, pid_t tgid, uint32_t flags, uint64_t start_
 
 	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.watched), &key, &value, BPF_ANY))
 		return -errno;
+	/* The kernel side's first filter (watched_hint): shared memory, set atomically. */
+	__atomic_fetch_or(&b->skel->bss->watched_hint[(key / 64) % AMX_HINT_WORDS],
+			  1ull << (key % 64), __ATOMIC_RELAXED);
 	return 0;
 }
 
