@@ -233,6 +233,19 @@ TEST(sigkill_reported_as_signal)
 
 /* ---- (b2) killed by another process: who sent it ------------------------------ */
 
+/* A child running body, watched (AMX_WATCH_PROC) before it is let go. */
+static pid_t start_watched(struct loaded *l, void (*body)(int held_fd))
+{
+	int release;
+	pid_t pid = fork_held_child(&release, body);
+
+	if (pid > 0 && amx_bpf_watch(l->bpf, pid, AMX_WATCH_PROC, 0) != 0)
+		printf("# failed to watch %d\n", (int)pid);
+	if (pid > 0)
+		release_child(release);
+	return pid;
+}
+
 /* Runs as nobody, so that a process of nobody's may kill it. */
 static void wait_forever_as_nobody(int fd)
 {
@@ -244,12 +257,9 @@ static void wait_forever_as_nobody(int fd)
 TEST(killer_named_by_pid_comm_and_uid)
 {
 	LOAD_OR_FAIL(l);
-	int release;
-	pid_t pid = fork_held_child(&release, wait_forever_as_nobody);
+	pid_t pid = start_watched(&l, wait_forever_as_nobody);
 
 	CHECK(pid > 0);
-	CHECK(amx_bpf_watch(l.bpf, pid, AMX_WATCH_PROC, 0) == 0);
-	release_child(release);
 	kill(pid, SIGCHLD); /* never fatal: not kept, and the SIGKILL below is what counts */
 	pid_t killer = fork();
 	if (killer == 0) {
@@ -291,12 +301,9 @@ static void segfault(int fd)
 TEST(fault_signal_names_the_process_itself)
 {
 	LOAD_OR_FAIL(l);
-	int release;
-	pid_t pid = fork_held_child(&release, segfault);
+	pid_t pid = start_watched(&l, segfault);
 
 	CHECK(pid > 0);
-	CHECK(amx_bpf_watch(l.bpf, pid, AMX_WATCH_PROC, 0) == 0);
-	release_child(release);
 	int status = wait_child(pid);
 	const struct amx_event *ev = wait_event(&l, AMX_EV_EXIT, pid);
 
@@ -313,12 +320,9 @@ TEST(fault_signal_names_the_process_itself)
 TEST(plain_exit_has_no_killer)
 {
 	LOAD_OR_FAIL(l);
-	int release;
-	pid_t pid = fork_held_child(&release, exit_seven);
+	pid_t pid = start_watched(&l, exit_seven);
 
 	CHECK(pid > 0);
-	CHECK(amx_bpf_watch(l.bpf, pid, AMX_WATCH_PROC, 0) == 0);
-	release_child(release);
 	wait_child(pid);
 	const struct amx_event *ev = wait_event(&l, AMX_EV_EXIT, pid);
 
