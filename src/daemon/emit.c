@@ -117,4 +117,21 @@ void eng_emit_started(struct amx_engine *e)
 	amx_event_set(ev, "amexbpf.apps", apps);
 	amx_event_set_int(ev, "process.pid", getpid());
 	eng_emit(e, ev);
+	eng_emit_skipped_homes(e);
+}
+
+/* home-skipped for each discovered home left out since the last call. */
+void eng_emit_skipped_homes(struct amx_engine *e)
+{
+	for (int i = 0; i < e->n_skipped; i++) {
+		const struct amx_skipped_home *s = &e->skipped[i];
+		json_t *ev = amx_event_new(&e->stream, AMX_EVT_HOME_SKIPPED, 0,
+					   "not watching %s: %s", s->path, s->reason);
+		amx_event_set_str(ev, "amexbpf.pm2.home", s->path);
+		if (s->user[0])
+			amx_event_set_str(ev, "user.name", s->user);
+		amx_event_set_str(ev, "event.reason", s->reason);
+		eng_emit(e, ev);
+	}
+	e->n_skipped = 0;
 }

@@ -75,6 +75,14 @@ struct amx_unclaimed_exit {
 	struct amx_event ev;
 };
 
+/* A discovered home left out (its dump, its owner's self-test): said by a home-skipped
+ * event once the events are out (eng_emit_skipped_homes). */
+struct amx_skipped_home {
+	char path[512];
+	char user[64];
+	char reason[320];
+};
+
 /* Seams: what the engine takes from the world, which a test replaces
  * (tests/unit/test_engine.c). The clock (e->clock_ms), the pm2 commands (e->spawner, with
  * the contracts of sys/spawn.h's amx_spawn and amx_child_*), and the kernel's events
@@ -128,6 +136,11 @@ struct amx_engine {
 	uint64_t (*clock_ms)(void *ctx); /* the boot clock, in ms */
 	void *clock_ctx;
 	struct amx_spawner spawner;
+	/* The pm2 self-test of one owner (daemon/selftest.h's amx_selftest_pm2): a seam. */
+	bool (*selftest_pm2)(const char *pm2, const struct amx_home *h, char *version,
+			     size_t versionlen, char *err, size_t errlen);
+	struct amx_skipped_home skipped[AMX_MAX_HOMES]; /* not said yet */
+	int n_skipped;
 };
 
 /* lifecycle.c: an engine ready to be set up (or driven by a test): options, policy
@@ -141,6 +154,7 @@ void eng_set_exit_fields(struct amx_engine *e, json_t *ev, const struct amx_even
 json_t *eng_argv_json(const struct amx_argv *argv);
 void eng_log(struct amx_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void eng_emit_started(struct amx_engine *e);
+void eng_emit_skipped_homes(struct amx_engine *e);
 
 /* commands.c */
 bool eng_build_argv(struct amx_engine *e, struct amx_argv *argv, int tier,
@@ -207,6 +221,7 @@ int eng_start_health_checks(struct amx_engine *e, char *err, size_t errlen);
 
 /* reload.c */
 int eng_setup_homes(struct amx_engine *e, char *err, size_t errlen);
+int eng_selftest_homes(struct amx_engine *e);
 void eng_apply_policy_options(struct amx_engine *e, const struct amx_options *o);
 void eng_reload_config(struct amx_engine *e);
 

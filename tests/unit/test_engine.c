@@ -488,12 +488,55 @@ static int fake_rebuild(struct amx_options *out, char *err, size_t errlen)
 	return 0;
 }
 
+/* More homes next to the test's own (set before engine_up; cleared by engine_down), and
+ * whether they are all discovered (not named by the operator) and go through the self-test
+ * (with fake_selftest_pm2). */
+static const char *extra_homes[4];
+static int n_extra_homes;
+static bool homes_discovered, with_selftest;
+static int setup_rc;
+
+/* pm2 cannot run for any owner but root (as if that owner broke their node). */
+static bool fake_selftest_pm2(const char *pm2, const struct amx_home *h, char *version,
+			      size_t versionlen, char *err, size_t errlen)
+{
+	(void)pm2;
+	if (version && versionlen)
+		snprintf(version, versionlen, "7.0.4");
+	if (h->owner.uid == 0)
+		return true;
+	snprintf(err, errlen, "cannot run node for pm2 as %s: killed", h->owner.name);
+	return false;
+}
+
+/* A PM2 home dir/NAME with this dump.pm2 (NULL: none), owned by uid; its path. */
+static const char *make_home(const char *name, const char *dump, uid_t uid)
+{
+	static char paths[4][4400];
+	static int next;
+	char *p = paths[next++ % 4], f[4500];
+	snprintf(p, sizeof(paths[0]), "%s/%s", dir, name);
+	mkdir(p, 0755);
+	if (dump) {
+		snprintf(f, sizeof(f), "%s/dump.pm2", p);
+		write_file(f, "%s", dump);
+		if (chown(f, uid, uid) < 0)
+			return NULL;
+	}
+	return chown(p, uid, uid) < 0 ? NULL : p;
+}
+
 /* The engine over a new home with these apps, each running under a new God daemon; the
  * start-up done (monitor-started, first look). */
-static bool engine_up(const char *const *apps, int n, double manual_grace_s, unsigned budget)
+static bool make_dir(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/amx-engine-test.XXXXXX");
-	if (!mkdtemp(dir))
+	return mkdtemp(dir) != NULL && chmod(dir, 0755) == 0; /* other owners' homes inside */
+}
+
+static bool engine_up(const char *const *apps, int n, double manual_grace_s, unsigned budget)
+{
+	if (!n_extra_homes && !make_dir())
 		return false;
 	snprintf(home, sizeof(home), "%s/pm2", dir);
 	snprintf(state, sizeof(state), "%s/state", dir);
@@ -507,8 +550,10 @@ static bool engine_up(const char *const *apps, int n, double manual_grace_s, uns
 
 	memset(&O, 0, sizeof(O));
 	O.homes[0] = home;
-	O.n_homes = 1;
-	O.homes_given = true;
+	O.n_homes = 1 + n_extra_homes;
+	for (int i = 0; i < n_extra_homes; i++)
+		O.homes[1 + i] = extra_homes[i];
+	O.homes_given = !homes_discovered;
 	O.state_dir = state;
 	O.events_path = events;
 	O.pm2 = "/usr/bin/pm2";
@@ -526,9 +571,14 @@ static bool engine_up(const char *const *apps, int n, double manual_grace_s, uns
 	amx_engine_init(&E, &O);
 	E.clock_ms = fake_clock;
 	E.spawner = fake_spawner;
+	E.selftest_pm2 = fake_selftest_pm2;
 	char err[1024];
-	if (fake_exit_source_open(&FX, &E.src, eng_on_kernel_event, &E) < 0 ||
-	    eng_setup_homes(&E, err, sizeof(err)) != 0 || amx_eventfile_open(&E.events, events) < 0)
+	if (fake_exit_source_open(&FX, &E.src, eng_on_kernel_event, &E) < 0)
+		return false;
+	setup_rc = eng_setup_homes(&E, err, sizeof(err));
+	if (!setup_rc && with_selftest)
+		setup_rc = eng_selftest_homes(&E);
+	if (setup_rc || amx_eventfile_open(&E.events, events) < 0)
 		return false;
 	amx_event_stream_init(&E.stream);
 	eng_emit_started(&E);
@@ -560,6 +610,8 @@ static void engine_down(void)
 	}
 	if (nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
 		printf("note: could not remove %s\n", dir);
+	n_extra_homes = 0;
+	homes_discovered = with_selftest = false;
 }
 
 static const char *const ONE_APP[] = { "api" };
@@ -797,6 +849,68 @@ TEST(events_file_has_every_event_in_sequence)
 	engine_down();
 }
 
+/* ---------------------------------------------------------------- tenants (issue 14) */
+
+static const char *const GOOD_DUMP_WEB =
+	"[{\"name\":\"web\",\"status\":\"online\",\"pm_exec_path\":\"/srv/web.js\"}]";
+
+/* A discovered home whose dump.pm2 is garbage and has no good copy (never had one, or
+ * only of [], which is no good copy): reported (home-skipped) and left out; the others are
+ * watched. */
+TEST(a_discovered_home_with_a_bad_dump_is_skipped_not_fatal)
+{
+	CHECK(make_dir());
+	extra_homes[0] = make_home("garbage", "{{{ not json", 0);
+	n_extra_homes = 1;
+	homes_discovered = true;
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	CHECK(setup_rc == 0);
+	CHECK(E.n_homes == 1 && !strcmp(E.homes[0].path, home));
+	CHECK(E.homes[0].apps[0].pol.state == AMX_APP_ALIVE);
+	int at = 0;
+	CHECK(next_event(&at, "monitor-started") != NULL);
+	json_t *ev = next_event(&at, "home-skipped");
+	CHECK(ev && !strcmp(str_of(ev, "amexbpf.pm2.home"), extra_homes[0]));
+	CHECK(strstr(str_of(ev, "event.reason"), "no good copy") != NULL);
+	CHECK_STR(str_of(ev, "user.name"), "root");
+	engine_down();
+	/* Named by the operator, the same home stops the start-up (65). */
+	CHECK(make_dir());
+	extra_homes[0] = make_home("garbage", "{{{ not json", 0);
+	n_extra_homes = 1;
+	CHECK(!engine_up(ONE_APP, 1, 300, 5));
+	CHECK(setup_rc == AMX_EXIT_BAD_DUMP);
+	engine_down();
+}
+
+/* The pm2 self-test failing for one owner (who can kill their own self-test child) leaves
+ * that owner's discovered homes out, and only theirs. */
+TEST(a_failing_self_test_of_one_owner_skips_only_that_owner)
+{
+	CHECK(make_dir());
+	extra_homes[0] = make_home("nobody-home", GOOD_DUMP_WEB, 65534);
+	CHECK(extra_homes[0] != NULL);
+	n_extra_homes = 1;
+	homes_discovered = with_selftest = true;
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	CHECK(setup_rc == 0);
+	CHECK(E.n_homes == 1 && !strcmp(E.homes[0].path, home));
+	int at = 0;
+	json_t *ev = next_event(&at, "home-skipped");
+	CHECK(ev && !strcmp(str_of(ev, "amexbpf.pm2.home"), extra_homes[0]));
+	CHECK(strstr(str_of(ev, "event.reason"), "cannot run node") != NULL);
+	CHECK(E.homes[0].apps[0].pol.state == AMX_APP_ALIVE);
+	engine_down();
+	/* A home named by the operator: fatal, as before. */
+	CHECK(make_dir());
+	extra_homes[0] = make_home("nobody-home", GOOD_DUMP_WEB, 65534);
+	n_extra_homes = 1;
+	with_selftest = true;
+	CHECK(!engine_up(ONE_APP, 1, 300, 5));
+	CHECK(setup_rc == AMX_EXIT_NO_INPUT);
+	engine_down();
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -819,6 +933,8 @@ int main(int argc, char **argv)
 	RUN(crash_loop_ends_parked);
 	RUN(reload_applies_new_options_or_keeps_the_old);
 	RUN(events_file_has_every_event_in_sequence);
+	RUN(a_discovered_home_with_a_bad_dump_is_skipped_not_fatal);
+	RUN(a_failing_self_test_of_one_owner_skips_only_that_owner);
 	forget_seen();
 	amx_loop_close();
 	CHECK_DONE();
