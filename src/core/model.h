@@ -58,6 +58,7 @@ struct amx_home {
 	struct amx_home_policy pol;
 	int running;             /* tier-2 command, -1 none */
 	int status_query;        /* jlist command, -1 none */
+	bool deferral_said;      /* recovery-deferred was emitted; cleared when a command starts */
 	char last_output[512];   /* tail of a failed tier-2 command's output */
 	char state_file[4200];   /* where the last good dump is kept */
 	char run_prefix[4200];   /* state-dir prefix of the files naming our running commands */

@@ -292,6 +292,14 @@ bool eng_app_process_runs(const struct amx_app *a)
 	       st.start_ticks == a->start_ticks;
 }
 
+/* The app's process still runs and belongs to the home's owner: root never kills, on the
+ * word of a user's files, a process that is not that user's. */
+static bool orphan_of_owner(const struct amx_home *h, const struct amx_app *a)
+{
+	struct amx_proc_stat st;
+	return eng_app_process_runs(a) && amx_proc_read_stat(a->pid, &st) && st.uid == h->owner.uid;
+}
+
 /* A quiet app can outlive a killed PM2 daemon, re-parented to PID 1, still holding its
  * port: the resurrected copy would then crash-loop on EADDRINUSE. Nothing supervises the
  * orphan any more, so it goes before tier 2 brings the app back. The pid is checked
@@ -301,13 +309,13 @@ static void stop_orphaned_apps(struct amx_engine *e, int hi)
 	struct amx_home *h = &e->homes[hi];
 	for (size_t i = 0; i < h->n_apps; i++) {
 		struct amx_app *a = &h->apps[i];
-		if (!eng_app_process_runs(a))
+		if (!orphan_of_owner(h, a))
 			continue;
 		int pidfd = (int)syscall(SYS_pidfd_open, a->pid, 0);
 		if (pidfd < 0)
 			continue;
 		/* Checked again through the pidfd: it now pins this very process. */
-		if (eng_app_process_runs(a) &&
+		if (orphan_of_owner(h, a) &&
 		    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) == 0)
 			fprintf(stderr, "amexbpf: %s: stopped %s (pid %d), left running by the dead "
 					"PM2 daemon, so that the resurrected copy can take its place\n",
@@ -316,13 +324,44 @@ static void stop_orphaned_apps(struct amx_engine *e, int hi)
 	}
 }
 
-/* Run a tier as a pm2 command; a tier that cannot start is a failed attempt at once. */
+/* No command slot for this home: the tier waits (not an attempt, no budget spent), said
+ * once until a command of the home starts again. */
+static void defer_tier(struct amx_engine *e, int hi, int ai, const struct amx_action *x,
+		       const char *why)
+{
+	struct amx_home *h = &e->homes[hi];
+	struct amx_app *a = ai >= 0 ? &h->apps[ai] : NULL;
+	if (!h->deferral_said) {
+		h->deferral_said = true;
+		json_t *ev = amx_event_new(&e->stream, AMX_EVT_RECOVERY_DEFERRED, 0,
+					   "tier %d of %s waits for a command slot: %s", x->tier,
+					   a ? a->name : "the PM2 daemon", why);
+		amx_event_set_int(ev, "amexbpf.tier", x->tier);
+		amx_event_set_int(ev, "amexbpf.attempt", x->attempt);
+		amx_event_set_str(ev, "event.reason", why);
+		amx_event_set_int(ev, "amexbpf.retry_in_ms", AMX_DEFER_RETRY_MS);
+		eng_set_app_fields(ev, h, a);
+		eng_emit(e, ev);
+	}
+	struct amx_input in = { .kind = AMX_IN_ACTION_DONE, .deferred = true };
+	if (a)
+		eng_feed_app(e, hi, ai, in);
+	else
+		eng_feed_home(e, hi, in);
+}
+
+/* Run a tier as a pm2 command; a tier that cannot start is a failed attempt at once, but
+ * one that finds no command slot waits (defer_tier). */
 static void run_tier(struct amx_engine *e, int hi, int ai, const struct amx_action *x)
 {
 	struct amx_home *h = &e->homes[hi];
 	struct amx_app *a = ai >= 0 ? &h->apps[ai] : NULL;
 	char err[512];
 	struct amx_argv argv;
+	if (!eng_command_slot_free(e, hi, err, sizeof(err))) {
+		defer_tier(e, hi, ai, x, err);
+		return;
+	}
 	if (x->tier != 2 && (!h->god_pid || !amx_home_is_god(h, h->god_pid))) {
 		/* Tier 1 or 3 against a dead daemon would spawn an empty one: tier 2 first. */
 		struct amx_input in = { .kind = AMX_IN_ACTION_DONE, .ok = false,

@@ -53,6 +53,11 @@
 struct amx_engine;
 
 #define AMX_ENGINE_COMMANDS 64
+/* One home runs at most this many commands at once; and once it runs one, it takes another
+ * only while more than AMX_ENGINE_COMMANDS_RESERVED slots are free: those are kept for
+ * the first command of the other homes. One home's hanging pm2 never takes the others'. */
+#define AMX_HOME_COMMANDS 8
+#define AMX_ENGINE_COMMANDS_RESERVED 16
 /* Exits of the God daemon's children kept until a pid file claims them. */
 #define AMX_ENGINE_UNCLAIMED 64
 
@@ -159,6 +164,9 @@ void eng_emit_skipped_homes(struct amx_engine *e);
 /* commands.c */
 bool eng_build_argv(struct amx_engine *e, struct amx_argv *argv, int tier,
 		    const struct amx_home *h, const struct amx_app *a);
+/* Whether home hi may start a command now (its quota, the reserve); when not, why in
+ * err. */
+bool eng_command_slot_free(const struct amx_engine *e, int hi, char *err, size_t errlen);
 int eng_start_command(struct amx_engine *e, int hi, int ai, int tier, int attempt,
 		      const struct amx_argv *argv, char *err, size_t errlen);
 void eng_check_command_deadlines(struct amx_engine *e, uint64_t now);

@@ -911,6 +911,83 @@ TEST(a_failing_self_test_of_one_owner_skips_only_that_owner)
 	engine_down();
 }
 
+/* A hanging pm2 command of home hi (as a flood of `pm2 restart`s leaves them); its index,
+ * or -1 when refused. */
+static int hang_command(int hi)
+{
+	static const struct amx_argv hang = { .v = { "/usr/bin/pm2", "restart", "hang", NULL },
+					      .n = 3 };
+	char err[256];
+	return eng_start_command(&E, hi, -1, 1, 1, &hang, err, sizeof(err));
+}
+
+/* Home B floods the command table: it gets its quota, no more, and A's recovery runs as
+ * if B were quiet. */
+TEST(one_home_cannot_take_the_command_slots_of_another)
+{
+	CHECK(make_dir());
+	extra_homes[0] = make_home("flooder", GOOD_DUMP_WEB, 0);
+	n_extra_homes = 1;
+	CHECK(engine_up(ONE_APP, 1, 60, 5));
+	CHECK(E.n_homes == 2);
+	int taken = 0; /* with its own pm2 resurrect (its daemon is down), if any */
+	for (int i = 0; i < AMX_ENGINE_COMMANDS; i++)
+		taken += E.cmds[i].used && E.cmds[i].home == 1;
+	for (int i = 0; i < 2 * AMX_ENGINE_COMMANDS; i++)
+		taken += hang_command(1) >= 0;
+	CHECK(taken == AMX_HOME_COMMANDS);
+	int first = n_cmds;
+	CHECK(app_dies_and_pm2_says("errored"));
+	CHECK(n_cmds == first + 2 && !strcmp(cmds[first + 1].line, "restart api"));
+	CHECK(count_events("recovery-failed") == 0);
+	CHECK(count_events("recovery-deferred") == 0);
+	engine_down();
+}
+
+/* A home whose own slots are all taken: its tier waits for a slot, is said once, never
+ * charged to the budget, and runs once a slot is free, with one recovery-started. */
+TEST(no_command_slot_defers_without_charging_the_budget)
+{
+	CHECK(engine_up(ONE_APP, 1, 60, 2));
+	for (int i = 0; i < AMX_HOME_COMMANDS; i++)
+		CHECK(hang_command(0) >= 0);
+	CHECK(hang_command(0) < 0);
+	int hung = n_cmds;
+	push_kernel_event(kill_and_wait(E.homes[0].apps[0].pid));
+	for (int i = 0; i < 10; i++)
+		advance(2000); /* the jlist cannot start: unknown, tier 1, no slot, and again */
+	const struct amx_app *a = &E.homes[0].apps[0];
+	CHECK(n_cmds == hung);
+	CHECK(count_events("recovery-deferred") == 1);
+	CHECK(count_events("recovery-started") == 1);
+	CHECK(count_events("recovery-failed") == 0);
+	CHECK(count_events("recovery-parked") == 0);
+	CHECK(a->pol.budget.n == 0);
+	int at = 0;
+	json_t *ev = next_event(&at, "recovery-deferred");
+	CHECK(ev && int_of(ev, "amexbpf.tier") == 1);
+	CHECK_STR(str_of(ev, "amexbpf.pm2.app"), "api");
+	finish_cmd(0, 1, NULL); /* one hanging command ends */
+	advance(AMX_DEFER_RETRY_MS);
+	CHECK(count_cmds("restart api") == 1);
+	CHECK(count_events("recovery-started") == 1);
+	CHECK(a->pol.budget.n == 1 && a->pol.state == AMX_APP_RECOVERING);
+	engine_down();
+}
+
+/* Tier 2 stops the dead daemon's orphaned apps, but only processes of the home's owner. */
+TEST(an_orphan_of_another_owner_is_never_killed)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	pid_t orphan = E.homes[0].apps[0].pid;
+	E.homes[0].owner.uid = 65534; /* the app's process (ours, root's) is not the owner's */
+	push_kernel_event(kill_and_wait(god.pid));
+	god_close(&god);
+	CHECK(n_cmds == 1 && !strcmp(cmds[0].line, "resurrect"));
+	CHECK(!process_gone(orphan));
+	engine_down();
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -935,6 +1012,9 @@ int main(int argc, char **argv)
 	RUN(events_file_has_every_event_in_sequence);
 	RUN(a_discovered_home_with_a_bad_dump_is_skipped_not_fatal);
 	RUN(a_failing_self_test_of_one_owner_skips_only_that_owner);
+	RUN(one_home_cannot_take_the_command_slots_of_another);
+	RUN(no_command_slot_defers_without_charging_the_budget);
+	RUN(an_orphan_of_another_owner_is_never_killed);
 	forget_seen();
 	amx_loop_close();
 	CHECK_DONE();
