@@ -290,15 +290,21 @@ void eng_on_dump_event(struct amx_engine *e, int hi)
 			eng_emit(e, ev);
 		}
 		/* A saved stop is the new desired state; a saved start likewise. */
+		bool unknown = false;
 		for (size_t i = 0; i < h->n_apps; i++) {
 			struct amx_app *a = &h->apps[i];
 			bool alive = a->pid && amx_proc_alive(a->pid);
 			struct amx_input in = { .kind = AMX_IN_DESIRED,
 						.desired_online = a->desired_online, .alive = alive };
 			eng_feed_app(e, hi, (int)i, in);
-			if (a->pol.state == AMX_APP_UNKNOWN && h->god_pid) {
-				eng_scan_god_children(e, hi);
-				if (!a->pid) {
+			unknown |= a->pol.state == AMX_APP_UNKNOWN;
+		}
+		/* New names: one look at the daemon's children for all of them (a dump of
+		 * thousands of names is one look, not one each), then the ones not found. */
+		if (unknown && h->god_pid) {
+			eng_scan_god_children(e, hi);
+			for (size_t i = 0; i < h->n_apps; i++) {
+				if (h->apps[i].pol.state == AMX_APP_UNKNOWN && !h->apps[i].pid) {
 					struct amx_input ab = { .kind = AMX_IN_ABSENT };
 					eng_feed_app(e, hi, (int)i, ab);
 				}

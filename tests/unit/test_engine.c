@@ -988,6 +988,36 @@ TEST(an_orphan_of_another_owner_is_never_killed)
 	engine_down();
 }
 
+/* A dump rewritten with thousands of new app names: one look at the daemon's children for
+ * the whole event, not one (a walk of /proc) per name, and the loop is back soon. */
+TEST(many_new_app_names_cost_one_look_at_the_children)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	enum { NAMES = 4096 };
+	size_t cap = (size_t)NAMES * 128 + 64, len = 0;
+	char *body = malloc(cap), path[4400];
+	CHECK(body != NULL);
+	len += (size_t)snprintf(body + len, cap - len, "[");
+	for (int i = 0; i < NAMES; i++)
+		len += (size_t)snprintf(body + len, cap - len,
+					"%s{\"name\":\"n%d\",\"status\":\"online\",\"pm_exec_path\":\"/srv/n.js\"}",
+					i ? "," : "", i);
+	snprintf(body + len, cap - len, "]");
+	snprintf(path, sizeof(path), "%s/dump.pm2", home);
+	write_file(path, "%s", body);
+	free(body);
+	unsigned long calls = amx_proc_children_calls;
+	uint64_t t0 = amx_boot_ns();
+	file_event(AMX_FS_DUMP, "dump.pm2");
+	uint64_t ms = (amx_boot_ns() - t0) / 1000000;
+	printf("note: a dump of %d new names handled in %llu ms, %lu look(s) at the children\n",
+	       NAMES, (unsigned long long)ms, amx_proc_children_calls - calls);
+	CHECK(E.homes[0].n_apps == NAMES);
+	CHECK(amx_proc_children_calls - calls <= 1);
+	CHECK(ms < 1000); /* 3.4 s before, on a quiet host */
+	engine_down();
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -1015,6 +1045,7 @@ int main(int argc, char **argv)
 	RUN(one_home_cannot_take_the_command_slots_of_another);
 	RUN(no_command_slot_defers_without_charging_the_budget);
 	RUN(an_orphan_of_another_owner_is_never_killed);
+	RUN(many_new_app_names_cost_one_look_at_the_children);
 	forget_seen();
 	amx_loop_close();
 	CHECK_DONE();
