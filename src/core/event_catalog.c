@@ -69,6 +69,9 @@ static const struct amx_event_info CATALOG[AMX_EVT_COUNT] = {
 	[AMX_EVT_HOME_SKIPPED] = {
 		AMX_EVT_HOME_SKIPPED, "home-skipped", "error", "alert", "configuration,file",
 		"error", NULL },
+	[AMX_EVT_EVENTS_SUPPRESSED] = {
+		AMX_EVT_EVENTS_SUPPRESSED, "events-suppressed", "warn", "event", "file", "info",
+		NULL },
 	[AMX_EVT_RECOVERY_DEFERRED] = {
 		AMX_EVT_RECOVERY_DEFERRED, "recovery-deferred", "warn", "event", "process", "info",
 		NULL },

@@ -13,6 +13,7 @@
 
 #include "core/dump.h"
 #include "core/policy.h"
+#include "core/ratelimit.h"
 
 /* A user as the passwd database names it: whom a PM2 home's commands run as. */
 struct amx_user {
@@ -59,6 +60,7 @@ struct amx_home {
 	int running;             /* tier-2 command, -1 none */
 	int status_query;        /* jlist command, -1 none */
 	bool deferral_said;      /* recovery-deferred was emitted; cleared when a command starts */
+	struct amx_bucket file_events; /* events its files cause (dump-changed, dump-invalid) */
 	char last_output[512];   /* tail of a failed tier-2 command's output */
 	char state_file[4200];   /* where the last good dump is kept */
 	char run_prefix[4200];   /* state-dir prefix of the files naming our running commands */

@@ -58,6 +58,11 @@ struct amx_engine;
  * the first command of the other homes. One home's hanging pm2 never takes the others'. */
 #define AMX_HOME_COMMANDS 8
 #define AMX_ENGINE_COMMANDS_RESERVED 16
+/* The events a home's files cause (dump-changed, dump-invalid): at most this many at once,
+ * one more each AMX_HOME_FILE_EVENTS_REFILL_MS; the rest are counted and said once
+ * (events-suppressed). Exits and recoveries are never held back. */
+#define AMX_HOME_FILE_EVENTS_BURST 20
+#define AMX_HOME_FILE_EVENTS_REFILL_MS 3000
 /* Exits of the God daemon's children kept until a pid file claims them. */
 #define AMX_ENGINE_UNCLAIMED 64
 
@@ -160,6 +165,8 @@ json_t *eng_argv_json(const struct amx_argv *argv);
 void eng_log(struct amx_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void eng_emit_started(struct amx_engine *e);
 void eng_emit_skipped_homes(struct amx_engine *e);
+bool eng_file_event_allowed(struct amx_engine *e, int hi);
+void eng_report_suppressed(struct amx_engine *e, int hi, uint64_t now);
 
 /* commands.c */
 bool eng_build_argv(struct amx_engine *e, struct amx_argv *argv, int tier,

@@ -167,6 +167,7 @@ void eng_tick_policies(void *ctx, uint64_t now)
 	eng_check_command_deadlines(e, now);
 	for (int hi = 0; hi < e->n_homes; hi++) {
 		struct amx_home *h = &e->homes[hi];
+		eng_report_suppressed(e, hi, now);
 		amx_loop_wake_at(h->pol.deadline_ms);
 		for (size_t i = 0; i < h->n_apps; i++)
 			amx_loop_wake_at(h->apps[i].pol.deadline_ms);

@@ -118,9 +118,11 @@ void eng_scan_god_children(struct amx_engine *e, int hi)
 
 /* dump.pm2 does not parse: dump-invalid, once per problem (not again while it stays the
  * same); tier 2 restores the good copy. */
-static void dump_found_invalid(struct amx_engine *e, struct amx_home *h, const char *problem)
+static void dump_found_invalid(struct amx_engine *e, int hi, const char *problem)
 {
-	if (h->dump_valid || strcmp(h->dump_problem, problem) != 0) {
+	struct amx_home *h = &e->homes[hi];
+	if ((h->dump_valid || strcmp(h->dump_problem, problem) != 0) &&
+	    eng_file_event_allowed(e, hi)) {
 		json_t *ev = amx_event_new(&e->stream, AMX_EVT_DUMP_INVALID, 0,
 					   "dump.pm2 of %s is %s", h->path, problem);
 		char p[4200];
@@ -152,7 +154,7 @@ void eng_god_died(struct amx_engine *e, int hi, const struct amx_event *kev)
 	if (r.problem == AMX_DUMP_OK)
 		amx_home_adopt_dump(h, &r, e->o->only, e->o->n_only);
 	else
-		dump_found_invalid(e, h, amx_dump_read_problem(&r));
+		dump_found_invalid(e, hi, amx_dump_read_problem(&r));
 	amx_dump_read_free(&r);
 
 	json_t *ev = amx_event_new_level(&e->stream, AMX_EVT_PM2_DAEMON_DOWN,
@@ -280,7 +282,7 @@ void eng_on_dump_event(struct amx_engine *e, int hi)
 			    memcmp(r.raw, h->good_raw, r.raw_len) == 0;
 		size_t n = r.dump.n_apps;
 		amx_home_adopt_dump(h, &r, e->o->only, e->o->n_only);
-		if (!same) {
+		if (!same && eng_file_event_allowed(e, hi)) {
 			json_t *ev = amx_event_new(&e->stream, AMX_EVT_DUMP_CHANGED, 0,
 						   "dump.pm2 of %s saved with %zu apps", h->path,
 						   n);
@@ -311,7 +313,7 @@ void eng_on_dump_event(struct amx_engine *e, int hi)
 			}
 		}
 	} else {
-		dump_found_invalid(e, h, amx_dump_read_problem(&r));
+		dump_found_invalid(e, hi, amx_dump_read_problem(&r));
 	}
 	amx_dump_read_free(&r);
 }

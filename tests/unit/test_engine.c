@@ -1018,6 +1018,42 @@ TEST(many_new_app_names_cost_one_look_at_the_children)
 	engine_down();
 }
 
+/* A flood of dump rewrites (garbage of changing kinds, and good dumps in between): the
+ * home's file events stop at the burst, what was held back is counted and said once the
+ * bucket refills, and an app's exit still goes out at once. */
+TEST(a_flood_of_dump_rewrites_is_rate_limited_per_home)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	static const char *const garbage[] = { "{", "[1,2", "\"x\"", "null", "[{}]" };
+	static const char *const two[] = { "api", "web" };
+	char path[4400];
+	snprintf(path, sizeof(path), "%s/dump.pm2", home);
+	enum { REWRITES = 200 };
+	for (int i = 0; i < REWRITES; i++) {
+		if (i % 2)
+			write_file(path, "%s", garbage[(i / 2) % 5]);
+		else
+			write_dump(two, 1 + (i / 2) % 2);
+		file_event(AMX_FS_DUMP, "dump.pm2");
+	}
+	int said = count_events("dump-invalid") + count_events("dump-changed");
+	printf("note: %d dump rewrites, %d events\n", REWRITES, said);
+	CHECK(said == AMX_HOME_FILE_EVENTS_BURST);
+	CHECK(count_events("events-suppressed") == 0);
+	write_dump(ONE_APP, 1);
+	file_event(AMX_FS_DUMP, "dump.pm2"); /* one good dump again: api only */
+	push_kernel_event(kill_and_wait(E.homes[0].apps[0].pid));
+	CHECK(count_events("process-exited") == 1); /* never held back */
+	advance(AMX_HOME_FILE_EVENTS_REFILL_MS);
+	int at = 0;
+	json_t *ev = next_event(&at, "events-suppressed");
+	CHECK(ev != NULL);
+	CHECK(int_of(ev, "amexbpf.suppressed.count") >= REWRITES - AMX_HOME_FILE_EVENTS_BURST);
+	CHECK_STR(str_of(ev, "amexbpf.pm2.home"), home);
+	CHECK(count_events("events-suppressed") == 1);
+	engine_down();
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -1046,6 +1082,7 @@ int main(int argc, char **argv)
 	RUN(no_command_slot_defers_without_charging_the_budget);
 	RUN(an_orphan_of_another_owner_is_never_killed);
 	RUN(many_new_app_names_cost_one_look_at_the_children);
+	RUN(a_flood_of_dump_rewrites_is_rate_limited_per_home);
 	forget_seen();
 	amx_loop_close();
 	CHECK_DONE();
