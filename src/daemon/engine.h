@@ -61,6 +61,10 @@ struct amx_engine;
 /* The events a home's files cause (dump-changed, dump-invalid): at most this many at once,
  * one more each AMX_HOME_FILE_EVENTS_REFILL_MS; the rest are counted and said once
  * (events-suppressed). Exits and recoveries are never held back. */
+/* App pids of one home we put in the kernel's watched set (shared by every home); past
+ * that, up to AMX_HOME_PIDFDS are followed through a pidfd, the rest by re-scans. */
+#define AMX_HOME_WATCHED 1024
+#define AMX_HOME_PIDFDS 64
 #define AMX_HOME_FILE_EVENTS_BURST 20
 #define AMX_HOME_FILE_EVENTS_REFILL_MS 3000
 /* Exits of the God daemon's children kept until a pid file claims them. */

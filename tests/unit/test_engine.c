@@ -1054,6 +1054,64 @@ TEST(a_flood_of_dump_rewrites_is_rate_limited_per_home)
 	engine_down();
 }
 
+/* The kernel could not watch new children of this home's daemon (its cap per daemon, or a
+ * full set): that home is named, said at its rate and re-scanned; nothing is said for the
+ * others. */
+TEST(unwatched_forks_of_one_daemon_are_that_homes_trouble)
+{
+	CHECK(make_dir());
+	extra_homes[0] = make_home("other", GOOD_DUMP_WEB, 0);
+	n_extra_homes = 1;
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	struct amx_event fork_ev = fake_exit_source_event(AMX_EV_FORK, FAKE_PID_BASE + 999, 0, 0);
+	fork_ev.ppid = (uint32_t)god.pid;
+	fork_ev.exit_code = AMX_FORK_NOT_WATCHED;
+	FX.lost.unwatched_forks = 1;
+	push_kernel_event(fork_ev);
+	int at = 0;
+	json_t *ev = next_event(&at, "events-lost");
+	CHECK(ev != NULL);
+	CHECK_STR(str_of(ev, "amexbpf.lost.source"), "watched-set");
+	CHECK_STR(str_of(ev, "amexbpf.pm2.home"), home);
+	CHECK(int_of(ev, "amexbpf.lost.count") == 1);
+	CHECK(next_event(&at, "events-lost") == NULL); /* none for every home */
+	engine_down();
+}
+
+/* An app pid that cannot go in the watched set (full): followed through a pidfd, so its
+ * exit is still seen, and said. */
+TEST(an_app_left_out_of_the_watched_set_is_followed_by_pidfd)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	push_kernel_event(kill_and_wait(E.homes[0].apps[0].pid));
+	FX.watch_rc = -ENOSPC;
+	pid_t fresh = god_fork_app(&god, "api");
+	remember_kid(fresh);
+	write_pid_file("api", 0, fresh);
+	file_event(AMX_FS_PID_FILE, "api-0.pid");
+	CHECK(E.homes[0].apps[0].pid == fresh && !E.homes[0].apps[0].watched);
+	int at = 0;
+	json_t *ev = next_event(&at, "events-lost");
+	CHECK(ev != NULL);
+	CHECK_STR(str_of(ev, "amexbpf.lost.source"), "watched-set");
+	CHECK_STR(str_of(ev, "amexbpf.pm2.app"), "api");
+	kill(fresh, SIGKILL);
+	CHECK(wait_gone(fresh));
+	for (int i = 0; i < 5 && E.homes[0].apps[0].pid == fresh; i++) {
+		amx_loop_wake_at(amx_boot_ms() + 100); /* never blocks for long */
+		amx_loop_run_once();
+	}
+	at = 0;
+	json_t *exit_ev = NULL;
+	while ((ev = next_event(&at, "process-exited")))
+		if (int_of(ev, "process.pid") == fresh)
+			exit_ev = ev;
+	CHECK(exit_ev != NULL);
+	CHECK(json_is_false(amx_event_get(exit_ev, "amexbpf.exit_seen")));
+	FX.watch_rc = 0;
+	engine_down();
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -1083,6 +1141,8 @@ int main(int argc, char **argv)
 	RUN(an_orphan_of_another_owner_is_never_killed);
 	RUN(many_new_app_names_cost_one_look_at_the_children);
 	RUN(a_flood_of_dump_rewrites_is_rate_limited_per_home);
+	RUN(unwatched_forks_of_one_daemon_are_that_homes_trouble);
+	RUN(an_app_left_out_of_the_watched_set_is_followed_by_pidfd);
 	forget_seen();
 	amx_loop_close();
 	CHECK_DONE();
