@@ -1112,6 +1112,58 @@ TEST(an_app_left_out_of_the_watched_set_is_followed_by_pidfd)
 	engine_down();
 }
 
+/* Run the loop (the health checks' tickers, on the real clock) until an event with this
+ * action is seen, at most ms. */
+static json_t *loop_until(const char *action, int ms)
+{
+	uint64_t end = amx_boot_ms() + (uint64_t)ms;
+	int at = 0;
+	json_t *ev;
+	while (!(ev = next_event(&at, action)) && amx_boot_ms() < end) {
+		at = 0;
+		amx_loop_wake_at(amx_boot_ms() + 20);
+		amx_loop_run_once();
+	}
+	return ev;
+}
+
+/* [app api] home=H: its probe and its memory limit are for H's api only, not for the first
+ * home that has an app of that name. (Last: the health checks stay on the loop.) */
+TEST(app_sections_are_keyed_by_home_and_app)
+{
+	CHECK(make_dir());
+	extra_homes[0] = make_home("other", "[{\"name\":\"api\",\"status\":\"stopped\"}]", 0);
+	n_extra_homes = 1;
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	CHECK(E.n_homes == 2 && E.homes[0].apps[0].pol.state == AMX_APP_ALIVE);
+	/* For the other home's api (stopped there): never probed, never over its limit,
+	 * though this home's api of the same name runs. */
+	O.apps[0] = (struct amx_app_conf){ .name = "api", .home = extra_homes[0],
+					   .memory_limit_bytes = 1, .probe_url = "http://127.0.0.1:9/",
+					   .manual_grace_s = -1 };
+	O.n_apps = 1;
+	O.probe_interval_s = 0.1;
+	O.probe_timeout_s = 1;
+	O.probe_failures = 1;
+	char err[256];
+	CHECK(eng_start_health_checks(&E, err, sizeof(err)) == 0);
+	CHECK(loop_until("probe-failed", 1000) == NULL);
+	CHECK(count_events("memory-over-limit") == 0);
+	/* The limit made this home's: over at the next look (250 ms). */
+	O.apps[0].home = home;
+	json_t *ev = loop_until("memory-over-limit", 3000);
+	CHECK(ev != NULL);
+	CHECK_STR(str_of(ev, "amexbpf.pm2.home"), home);
+	/* The probe made this home's (probes are set up at start): it fails for this api. */
+	E.homes[0].apps[0].pol.state = AMX_APP_ALIVE; /* as if its restart were verified */
+	O.apps[0].memory_limit_bytes = 0;
+	CHECK(eng_start_health_checks(&E, err, sizeof(err)) == 0);
+	ev = loop_until("probe-failed", 3000);
+	CHECK(ev != NULL);
+	CHECK_STR(str_of(ev, "amexbpf.pm2.home"), home);
+	engine_down();
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -1143,6 +1195,7 @@ int main(int argc, char **argv)
 	RUN(a_flood_of_dump_rewrites_is_rate_limited_per_home);
 	RUN(unwatched_forks_of_one_daemon_are_that_homes_trouble);
 	RUN(an_app_left_out_of_the_watched_set_is_followed_by_pidfd);
+	RUN(app_sections_are_keyed_by_home_and_app); /* last: it leaves tickers on the loop */
 	forget_seen();
 	amx_loop_close();
 	CHECK_DONE();
