@@ -66,6 +66,8 @@ struct amx_home {
 	uint64_t unwatched_said;  /* how many of them were reported (events-lost) */
 	int n_pidfds;             /* its apps followed through a pidfd (not in the watched set) */
 	bool unwatched_app_said;  /* an app pid left out of the watched set was reported */
+	int unit_query;           /* systemctl is-active command before tier 2, -1 none */
+	bool unit_active;         /* its answer: pm2-<owner>.service is active */
 	char last_output[512];   /* tail of a failed tier-2 command's output */
 	char state_file[4200];   /* where the last good dump is kept */
 	char run_prefix[4200];   /* state-dir prefix of the files naming our running commands */

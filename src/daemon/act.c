@@ -15,6 +15,7 @@
 #include "daemon/engine.h"
 #include "sys/loop.h"
 #include "sys/proc.h"
+#include "sys/systemd.h"
 
 /* The policy settings of one app: the global ones, with its [app] section's manual grace,
  * budget and ecosystem file over them. */
@@ -398,10 +399,58 @@ static void run_tier(struct amx_engine *e, int hi, int ai, const struct amx_acti
 		h->running = idx;
 }
 
+/* Tier 2 where systemd is the init: whether pm2-<owner>.service is active decides its
+ * command. Asked with `systemctl is-active` as a command like the others (its own deadline,
+ * AMX_UNIT_QUERY_TIMEOUT_MS), never on the loop: the tier's recovery-started and its run
+ * wait for the answer (eng_unit_answered). false: not needed, go on now. */
+static bool ask_unit_first(struct amx_engine *e, int hi, const struct amx_action *started,
+			   const struct amx_action *run)
+{
+	struct amx_home *h = &e->homes[hi];
+	char unit[128], err[256];
+	if (!e->systemd_booted || !e->systemd_booted())
+		return false;
+	h->unit_active = false;
+	if (!amx_pm2_unit_name(h->owner.name, unit, sizeof(unit)))
+		return false; /* no such unit can exist */
+	e->unit_wait[hi] = (struct amx_unit_wait){ .started = *started, .run = *run };
+	if (h->unit_query >= 0)
+		return true; /* asked already: the answer runs this one */
+	struct amx_argv argv;
+	amx_unit_active_argv(&argv, unit); /* a command keeps only argv[0], a literal */
+	int idx = eng_start_command(e, hi, -1, 0, 0, &argv, err, sizeof(err));
+	if (idx < 0)
+		return false; /* as if inactive; run_tier defers it when no slot is free */
+	e->cmds[idx].unit_query = true;
+	e->cmds[idx].deadline_ms = eng_now_ms(e) + AMX_UNIT_QUERY_TIMEOUT_MS;
+	h->unit_query = idx;
+	return true;
+}
+
+void eng_unit_answered(struct amx_engine *e, int hi, bool active)
+{
+	struct amx_home *h = &e->homes[hi];
+	h->unit_active = active;
+	struct amx_unit_wait w = e->unit_wait[hi];
+	memset(&e->unit_wait[hi], 0, sizeof(e->unit_wait[hi]));
+	/* The daemon may have come back meanwhile: the policy has moved on. */
+	if (w.run.kind != AMX_ACT_RUN_TIER || h->pol.state != AMX_HOME_RECOVERING)
+		return;
+	emit_policy_event(e, hi, -1, &w.started);
+	run_tier(e, hi, -1, &w.run);
+}
+
 static void run_actions(struct amx_engine *e, int hi, int ai, struct amx_actions *acts)
 {
 	for (int i = 0; i < acts->n; i++) {
 		const struct amx_action *x = &acts->a[i];
+		const struct amx_action *next = i + 1 < acts->n ? &acts->a[i + 1] : NULL;
+		if (ai < 0 && x->kind == AMX_ACT_EMIT && x->emit == AMX_EMIT_RECOVERY_STARTED &&
+		    x->tier == 2 && next && next->kind == AMX_ACT_RUN_TIER && next->tier == 2 &&
+		    ask_unit_first(e, hi, x, next)) {
+			i++; /* both wait for systemctl's answer */
+			continue;
+		}
 		switch (x->kind) {
 		case AMX_ACT_EMIT:
 			emit_policy_event(e, hi, ai, x);

@@ -23,7 +23,10 @@
 bool eng_build_argv(struct amx_engine *e, struct amx_argv *argv, int tier,
 		    const struct amx_home *h, const struct amx_app *a)
 {
-	if (!amx_recovery_command(&e->tier_cmd, tier, e->o, h, a))
+	/* systemd's facts as last asked (the daemon asks with a command of its own, act.c):
+	 * nothing here blocks the loop. */
+	bool booted = tier == 2 && e->systemd_booted && e->systemd_booted();
+	if (!amx_recovery_command_known(&e->tier_cmd, tier, e->o, h, a, booted, h->unit_active))
 		return false;
 	*argv = e->tier_cmd.argv;
 	return true;

@@ -65,6 +65,8 @@ struct amx_engine;
  * that, up to AMX_HOME_PIDFDS are followed through a pidfd, the rest by re-scans. */
 #define AMX_HOME_WATCHED 1024
 #define AMX_HOME_PIDFDS 64
+/* systemctl is-active before a tier 2 gets this long. */
+#define AMX_UNIT_QUERY_TIMEOUT_MS 5000
 #define AMX_HOME_FILE_EVENTS_BURST 20
 #define AMX_HOME_FILE_EVENTS_REFILL_MS 3000
 /* Exits of the God daemon's children kept until a pid file claims them. */
@@ -76,7 +78,8 @@ struct amx_command {
 	struct amx_child child;
 	int home;
 	int app;          /* -1: the home's own command */
-	int tier;         /* 0: status query (jlist) */
+	int tier;         /* 0: status query (jlist), or systemctl is-active (unit_query) */
+	bool unit_query;  /* systemctl is-active before a tier 2 (the tier waits for it) */
 	int attempt;
 	uint64_t deadline_ms;
 	struct amx_argv argv;
@@ -153,6 +156,13 @@ struct amx_engine {
 	/* The pm2 self-test of one owner (daemon/selftest.h's amx_selftest_pm2): a seam. */
 	bool (*selftest_pm2)(const char *pm2, const struct amx_home *h, char *version,
 			     size_t versionlen, char *err, size_t errlen);
+	/* Is systemd the init (sys/systemd.h's amx_systemd_booted): a seam. */
+	bool (*systemd_booted)(void);
+	/* The tier 2 (its recovery-started, its run) waiting for its home's systemctl
+	 * is-active, by home. */
+	struct amx_unit_wait {
+		struct amx_action started, run;
+	} unit_wait[AMX_MAX_HOMES];
 	struct amx_skipped_home skipped[AMX_MAX_HOMES]; /* not said yet */
 	int n_skipped;
 };
@@ -207,6 +217,8 @@ void eng_feed_home(struct amx_engine *e, int hi, struct amx_input in);
 void eng_send_held_oom(struct amx_engine *e, struct amx_oom_pending *p,
 		       const struct amx_oom_outcome *o);
 void eng_tick_held_ooms(void *ctx, uint64_t now);
+/* systemctl is-active answered (active: exit 0) for home hi: its tier 2 goes on. */
+void eng_unit_answered(struct amx_engine *e, int hi, bool active);
 
 /* observe.c */
 void eng_consider_child(struct amx_engine *e, int hi, int pid);

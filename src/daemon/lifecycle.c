@@ -21,6 +21,7 @@
 #include "report/status.h"
 #include "sys/loop.h"
 #include "sys/sdnotify.h"
+#include "sys/systemd.h"
 #include "sys/userfile.h"
 
 /* The reporting modules' window on the daemon (report/status.h). */
@@ -223,6 +224,7 @@ void amx_engine_init(struct amx_engine *e, struct amx_options *o)
 	e->clock_ms = eng_real_clock_ms;
 	e->spawner = eng_real_spawner;
 	e->selftest_pm2 = amx_selftest_pm2;
+	e->systemd_booted = amx_systemd_booted;
 	wire_up_calls(e);
 	e->started_ms = eng_now_ms(e);
 	amx_policy_config_defaults(&e->cfg);

@@ -1112,6 +1112,42 @@ TEST(an_app_left_out_of_the_watched_set_is_followed_by_pidfd)
 	engine_down();
 }
 
+static bool booted_by_systemd(void)
+{
+	return true;
+}
+
+/* Where systemd is the init, tier 2 asks `systemctl is-active` first, as a command like the
+ * others (never on the loop): its recovery-started and its run wait for the answer, which
+ * picks the command (the unit restarted when active). */
+TEST(systemctl_is_active_is_a_command_not_a_wait)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	E.systemd_booted = booted_by_systemd;
+	push_kernel_event(kill_and_wait(god.pid));
+	god_close(&god);
+	CHECK(n_cmds == 1 && !strcmp(cmds[0].line, "is-active --quiet pm2-root.service"));
+	CHECK(count_events("recovery-started") == 0);
+	advance(1000); /* the loop goes on meanwhile */
+	CHECK(n_cmds == 1);
+	finish_cmd(0, 0, NULL); /* active */
+	CHECK(n_cmds == 2 && !strcmp(cmds[1].line, "restart pm2-root.service"));
+	int at = 0;
+	json_t *ev = next_event(&at, "recovery-started");
+	CHECK(ev && int_of(ev, "amexbpf.tier") == 2);
+	CHECK_STR(json_string_value(json_array_get(amx_event_get(ev, "amexbpf.command"), 1)),
+		  "restart");
+	/* Its deadline is its own: a hanging systemctl is cut after 5 s, as inactive. */
+	finish_cmd(1, 1, NULL);
+	advance(120000); /* the next attempt, after its backoff */
+	int q = n_cmds - 1;
+	CHECK(q >= 2 && !strcmp(cmds[q].line, "is-active --quiet pm2-root.service"));
+	advance(AMX_UNIT_QUERY_TIMEOUT_MS);
+	advance(1);
+	CHECK(n_cmds == q + 2 && !strncmp(cmds[q + 1].line, "--quiet --collect", 17));
+	engine_down();
+}
+
 /* Run the loop (the health checks' tickers, on the real clock) until an event with this
  * action is seen, at most ms. */
 static json_t *loop_until(const char *action, int ms)
@@ -1195,6 +1231,7 @@ int main(int argc, char **argv)
 	RUN(a_flood_of_dump_rewrites_is_rate_limited_per_home);
 	RUN(unwatched_forks_of_one_daemon_are_that_homes_trouble);
 	RUN(an_app_left_out_of_the_watched_set_is_followed_by_pidfd);
+	RUN(systemctl_is_active_is_a_command_not_a_wait);
 	RUN(app_sections_are_keyed_by_home_and_app); /* last: it leaves tickers on the loop */
 	forget_seen();
 	amx_loop_close();
