@@ -138,7 +138,10 @@ bool amx_tier_command(struct amx_tier_command *cmd, int tier, const struct amx_t
 		cmd->as_root = true;
 		return true;
 	}
-	return amx_pm2_argv(&cmd->argv, tier, f->pm2, f->app, f->ecosystem);
+	if (!amx_pm2_argv(&cmd->argv, tier, f->pm2, f->app, f->ecosystem))
+		return false;
+	cmd->argv.node = f->node && f->node[0] ? f->node : NULL;
+	return true;
 }
 
 enum amx_pm2_status amx_jlist_status(const struct amx_dump *list, const char *app, bool pid_known)
@@ -158,5 +161,17 @@ enum amx_pm2_status amx_jlist_status(const struct amx_dump *list, const char *ap
 		return AMX_PM2_ERRORED;
 	default:
 		return AMX_PM2_TRANSIENT;
+	}
+}
+
+const char *amx_tools_source_name(enum amx_tools_source s)
+{
+	switch (s) {
+	case AMX_TOOLS_CONFIG: return "config";
+	case AMX_TOOLS_DAEMON: return "daemon";
+	case AMX_TOOLS_REMEMBERED: return "remembered";
+	case AMX_TOOLS_OPTION: return "option";
+	case AMX_TOOLS_PATH: return "path";
+	default: return "none";
 	}
 }

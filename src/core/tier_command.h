@@ -30,6 +30,8 @@
 struct amx_argv {
 	const char *v[AMX_ARGV_MAX + 1]; /* NULL-terminated */
 	int n;
+	const char *node; /* the node that runs this pm2, NULL when unknown: its directory goes
+			   * first on the child's PATH, so "#!/usr/bin/env node" finds it */
 };
 
 #define AMX_TIER_STATUS 0 /* pass as tier to get the `jlist` command */
@@ -40,6 +42,7 @@ struct amx_argv {
 /* What a command depends on. Strings are borrowed: the built argv points into them. */
 struct amx_tier_facts {
 	const char *pm2;              /* absolute path of the pm2 executable */
+	const char *node;             /* the node that runs it (NULL: unknown), see amx_argv */
 	const struct amx_user *owner; /* the PM2_HOME's owner: whom pm2 runs as */
 	const char *pm2_home;
 	const char *app;              /* tiers 1 and 3 */
@@ -72,6 +75,10 @@ bool amx_tier_command(struct amx_tier_command *cmd, int tier, const struct amx_t
  * only when the caller knows the app's live pid (pid_known, after looking at the pid PM2
  * names): else PM2 is between states (TRANSIENT), as for launching or waiting restart. */
 enum amx_pm2_status amx_jlist_status(const struct amx_dump *list, const char *app, bool pid_known);
+
+/* Where a home's pm2 came from (struct amx_toolchain): "config", "daemon", "remembered",
+ * "option", "path" or "none". */
+const char *amx_tools_source_name(enum amx_tools_source s);
 
 /* The pieces, for callers and tests. */
 

@@ -66,6 +66,7 @@ struct amx_command {
 	int attempt;
 	uint64_t deadline_ms;
 	struct amx_argv argv;
+	char exe[1024];   /* argv.v[0], kept: the argv points into buffers the next build reuses */
 };
 
 /* An exit of a God daemon's child that no app claimed (yet): an app can die before it
@@ -182,6 +183,9 @@ void eng_consider_pid_file(struct amx_engine *e, int hi, const char *file, int p
 void eng_scan_god_children(struct amx_engine *e, int hi);
 void eng_god_died(struct amx_engine *e, int hi, const struct amx_event *kev);
 void eng_refresh_god(struct amx_engine *e, int hi);
+/* God daemon pid of home hi runs: learn its pm2 and node (daemon/toolchain.h), choose the
+ * home's again, and (report) emit pm2-drift when they disagree with what it runs. */
+void eng_learn_tools(struct amx_engine *e, int hi, int pid, bool report);
 void eng_app_exited(struct amx_engine *e, int hi, struct amx_app *a, const struct amx_event *kev);
 void eng_rescan_home(struct amx_engine *e, int hi);
 void eng_on_dump_event(struct amx_engine *e, int hi);

@@ -14,6 +14,7 @@
 
 #include "daemon/engine.h"
 #include "daemon/selftest.h"
+#include "daemon/toolchain.h"
 #include "report/control_server.h"
 #include "report/journal.h"
 #include "report/metrics.h"
@@ -61,7 +62,36 @@ static void on_signal(void *ctx, int fd, uint32_t events)
 }
 
 /* Before monitor-started: can pm2 run as each home's owner, can each owner read its home?
- * Each failure is one line; pm2 failing, or a home given by name failing, is fatal. */
+ * Each failure is one line. A home given by name failing is fatal; so is a pm2 we were
+ * told to use (--pm2, config) failing. One learned from a daemon that fails is forgotten
+ * for the next choice; a home with no pm2 at all waits for its daemon to name one. */
+static int selftest_tools(struct amx_engine *e, struct amx_home *h)
+{
+	char err[700], version[64];
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct amx_toolchain *t = &h->tools;
+		if (t->source == AMX_TOOLS_NONE) {
+			fprintf(stderr, "amexbpf: self-test: %s: no usable pm2 (none from the config, "
+					"its daemon, --pm2 or PATH): skipped until a daemon names one\n",
+				h->path);
+			return 0;
+		}
+		fprintf(stderr, "amexbpf: %s: pm2 %s, node %s (from %s)\n", h->path, t->pm2,
+			t->node[0] ? t->node : "on PATH", amx_tools_source_name(t->source));
+		if (amx_selftest_pm2(t, h, version, sizeof(version), err, sizeof(err))) {
+			if (!e->pm2_version[0])
+				snprintf(e->pm2_version, sizeof(e->pm2_version), "%s", version);
+			return 0;
+		}
+		fprintf(stderr, "amexbpf: self-test: %s\n", err);
+		if (t->source != AMX_TOOLS_DAEMON && t->source != AMX_TOOLS_REMEMBERED)
+			return AMX_EXIT_NO_INPUT;
+		memset(&h->learned, 0, sizeof(h->learned));
+		amx_toolchain_choose(h, e->o);
+	}
+	return 0;
+}
+
 static int run_selftest(struct amx_engine *e)
 {
 	char err[700];
@@ -73,14 +103,9 @@ static int run_selftest(struct amx_engine *e)
 			if (e->o->homes_given)
 				rc = AMX_EXIT_NO_INPUT;
 		}
-		bool owner_done = false;
-		for (int j = 0; j < hi; j++)
-			owner_done |= e->homes[j].owner.uid == h->owner.uid;
-		if (!owner_done && !amx_selftest_pm2(e->o->pm2, h, e->pm2_version,
-						     sizeof(e->pm2_version), err, sizeof(err))) {
-			fprintf(stderr, "amexbpf: self-test: %s\n", err);
-			rc = AMX_EXIT_NO_INPUT;
-		}
+		int trc = selftest_tools(e, h);
+		if (trc)
+			rc = trc;
 	}
 	return rc;
 }

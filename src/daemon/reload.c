@@ -11,6 +11,7 @@
 #include "daemon/budgetfile.h"
 #include "daemon/config.h"
 #include "daemon/engine.h"
+#include "daemon/toolchain.h"
 
 /* logrotate moved the file (same path): open it anew. A reload that names another file:
  * close the old one, open the new. */
@@ -155,6 +156,18 @@ int eng_setup_homes(struct amx_engine *e, char *err, size_t errlen)
 	if (e->n_homes == 0) {
 		snprintf(err, errlen, "no usable PM2 home");
 		return AMX_EXIT_NO_INPUT;
+	}
+	/* Each home's pm2 and node: remembered, then asked of its daemon when one runs (the
+	 * drift is reported once the daemon is watched); the config may have changed. */
+	for (int hi = 0; hi < e->n_homes; hi++) {
+		struct amx_home *h = &e->homes[hi];
+		if (!h->learned.pm2[0])
+			amx_toolchain_recall(h);
+		int god = amx_home_read_god_pid(h);
+		if (god && amx_home_is_god(h, god))
+			eng_learn_tools(e, hi, god, false);
+		else
+			amx_toolchain_choose(h, e->o);
 	}
 	return 0;
 }

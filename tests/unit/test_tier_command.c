@@ -121,6 +121,20 @@ TEST(tier3_needs_an_ecosystem_and_an_app)
 	CHECK(!amx_tier_command(&cmd, 2, NULL));
 }
 
+TEST(pm2_commands_carry_the_homes_node)
+{
+	struct amx_tier_command cmd;
+	struct amx_tier_facts f = facts("api", false, false);
+
+	f.node = "/home/u/.nvm/versions/node/v20/bin/node";
+	CHECK(amx_tier_command(&cmd, 1, &f) && cmd.argv.node == f.node);
+	CHECK(amx_tier_command(&cmd, 2, &f) && cmd.argv.node == f.node);
+	f.node = NULL;
+	CHECK(amx_tier_command(&cmd, 1, &f) && cmd.argv.node == NULL);
+	CHECK(!strcmp(amx_tools_source_name(AMX_TOOLS_DAEMON), "daemon"));
+	CHECK(!strcmp(amx_tools_source_name(AMX_TOOLS_NONE), "none"));
+}
+
 TEST(tier2_without_systemd_is_pm2_resurrect)
 {
 	struct amx_tier_command cmd;
@@ -248,6 +262,7 @@ int main(void)
 	RUN(argv_refuses_missing_parts);
 	RUN(app_tiers_are_pm2_whatever_systemd_says);
 	RUN(tier3_needs_an_ecosystem_and_an_app);
+	RUN(pm2_commands_carry_the_homes_node);
 	RUN(tier2_without_systemd_is_pm2_resurrect);
 	RUN(tier2_restarts_the_owners_active_unit);
 	RUN(tier2_without_a_unit_runs_in_a_transient_one);
