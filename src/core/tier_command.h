@@ -25,7 +25,7 @@
 #include "core/model.h" /* struct amx_user */
 #include "core/policy.h"
 
-#define AMX_ARGV_MAX 12
+#define AMX_ARGV_MAX 14
 /* An argv that owns nothing: pointers into caller strings (and string literals). */
 struct amx_argv {
 	const char *v[AMX_ARGV_MAX + 1]; /* NULL-terminated */
@@ -53,7 +53,7 @@ struct amx_tier_facts {
 
 /* Strings the systemd-run argv is made of; keep it alive as long as the argv. */
 struct amx_sdrun_buf {
-	char unit[128], uid[32], gid[32], pm2_home[4200], home[4200], pidfile[4200];
+	char unit[128], uid[32], gid[32], pm2_home[4200], home[4200], pidfile[4200], path[1200];
 };
 
 /* A command ready to spawn. */
@@ -95,9 +95,10 @@ bool amx_pm2_unit_name(const char *user, char *buf, size_t len);
 void amx_unit_active_argv(struct amx_argv *out, const char *unit);
 /* systemd-run --quiet --collect --unit=amexbpf-pm2-<user> --uid= --gid=
  *   --setenv=PM2_HOME= --setenv=HOME= --property=Type=forking --property=PIDFile=<home>/pm2.pid
- *   <pm2> resurrect
- * false when the user name is not portable or a path does not fit. Run it as root. */
+ *   [--setenv=PATH=<dir of node>:/usr/local/bin:/usr/bin:/bin] <pm2> resurrect
+ * (the PATH only when node is known: systemd's own has no nvm node). false when the user
+ * name is not portable or a path does not fit. Run it as root. */
 bool amx_sdrun_tier2_argv(struct amx_argv *out, struct amx_sdrun_buf *b, const char *pm2,
-			  const struct amx_user *owner, const char *pm2_home);
+			  const char *node, const struct amx_user *owner, const char *pm2_home);
 
 #endif
