@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "daemon/config.h"
+#include "daemon/home.h"
 #include "sys/proc.h"
 #include "sys/userfile.h"
 
@@ -300,4 +301,17 @@ void amx_toolchain_choose(struct amx_home *h, const struct amx_options *o)
 	    amx_toolchain_path_ok(t->pm2, h->owner.uid, h->owner.gid, real, sizeof(real), err,
 				  sizeof(err)))
 		pm2_version_of(real, h->owner.uid, h->owner.gid, t->version, sizeof(t->version));
+}
+
+void amx_toolchain_find(struct amx_home *h, const struct amx_options *o)
+{
+	struct amx_daemon_tools d;
+	char err[512];
+	amx_toolchain_recall(h);
+	int god = amx_home_read_god_pid(h);
+	if (god && amx_home_is_god(h, god) && amx_toolchain_learn(h, god, &d, err, sizeof(err))) {
+		h->learned = d.found;
+		amx_toolchain_remember(h);
+	}
+	amx_toolchain_choose(h, o);
 }

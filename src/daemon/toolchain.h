@@ -38,6 +38,10 @@ bool amx_toolchain_learn(const struct amx_home *h, int pid, struct amx_daemon_to
 void amx_toolchain_remember(const struct amx_home *h);
 void amx_toolchain_recall(struct amx_home *h);
 
+/* For one-off runs (`amexbpf check`): remembered, then learned from the home's live
+ * daemon (and remembered), then chosen by the order above. */
+void amx_toolchain_find(struct amx_home *h, const struct amx_options *o);
+
 /* Fill h->tools by the order above (config given as cfg_pm2/cfg_node, NULL when none). */
 void amx_toolchain_choose(struct amx_home *h, const struct amx_options *o);
 

@@ -4,7 +4,8 @@
 # /usr/bin/node (hidden in a private mount namespace) and amexbpf gets no --pm2 and no node
 # or pm2 on its PATH. It learns both from the running God daemon, says so in status, brings
 # the app back after `pm2 stop` (tier 1) and after a daemon SIGKILL (tier 2), still knows
-# them from its state directory when the daemon died while it was not running, and reports
+# them from its state directory when the daemon died while it was not running (so does
+# `amexbpf check`), and reports
 # the drift when the daemon's node binary is deleted under it.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/nvm_lib.sh"
@@ -68,6 +69,16 @@ god=$(god_pid)
 record_pid "$god"
 record_pid "$(app_pid "$PORT")"
 stop_amexbpf
+
+log "amexbpf check (cron) with the daemon killed: tier 2 with the remembered pm2"
+kill -9 "$god"
+wait_gone "$god" 5
+PATH=/usr/sbin:/usr/bin:/sbin:/bin run_check 1 --pm2-home "$PM2_HOME" --state-dir "$T/state"
+wait_http "$PORT" 15
+god=$(god_pid)
+record_pid "$god"
+record_pid "$(app_pid "$PORT")"
+[ "$(exe_of "$god")" = "$NVM/bin/node" ] || fail "check's daemon runs $(exe_of "$god"), expected $NVM/bin/node"
 
 log "node deleted under the running daemon (an upgrade): pm2-drift"
 ln "$NVM/bin/node" "$T/node.keep" 2>/dev/null || cp "$NVM/bin/node" "$T/node.keep"
