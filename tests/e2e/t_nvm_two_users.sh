@@ -31,6 +31,17 @@ pm2b() {
 cleanup_b() {
 	pm2b kill >/dev/null 2>&1
 }
+# both_up: both apps answer; sets god_a and god_b, and records every pid for the cleanup.
+both_up() {
+	wait_http "$PORT" 20
+	wait_http "$PORT_B" 20
+	god_a=$(god_pid)
+	god_b=$(cat "$PM2_HOME_B/pm2.pid")
+	record_pid "$god_a"
+	record_pid "$god_b"
+	record_pid "$(app_pid "$PORT")"
+	record_pid "$(app_pid "$PORT_B")"
+}
 CLEANUP_HOOKS=(cleanup_b "${CLEANUP_HOOKS[@]}") # before the nvm trees go
 
 nvm_hide_system_node
@@ -38,13 +49,7 @@ start_app
 pm2b start "$T/app/server.js" --name demo-b >"$T/pm2b-start.out" 2>&1 ||
 	{ cat "$T/pm2b-start.out" >&2; fail "user B's pm2 start failed"; }
 pm2b save >>"$T/pm2b-start.out" 2>&1 || fail "user B's pm2 save failed"
-wait_http "$PORT_B" 20
-god_a=$(god_pid)
-god_b=$(cat "$PM2_HOME_B/pm2.pid")
-record_pid "$god_a"
-record_pid "$god_b"
-record_pid "$(app_pid "$PORT")"
-record_pid "$(app_pid "$PORT_B")"
+both_up
 
 PATH=/usr/sbin:/usr/bin:/sbin:/bin AMX_PM2_FLAG=0 start_amexbpf --pm2-home "$PM2_HOME_B"
 wait_event monitor-started "" 10 >/dev/null
@@ -67,16 +72,9 @@ for pair in "$PM2_HOME=$NVM=$TEST_USER" "$PM2_HOME_B=$NVM_B=$USER_B"; do
 	[ "$(jq_field "$ev" .amexbpf.run_as)" = "$user" ] || fail "tier 2 of $home runs as $(jq_field "$ev" .amexbpf.run_as)"
 	wait_event recovery-succeeded '.amexbpf.tier == 2 and .amexbpf.pm2.home == $name and .service.name != null' 20 >/dev/null
 done
-wait_http "$PORT" 15
-wait_http "$PORT_B" 15
-new_a=$(god_pid)
-new_b=$(cat "$PM2_HOME_B/pm2.pid")
-record_pid "$new_a"
-record_pid "$new_b"
-record_pid "$(app_pid "$PORT")"
-record_pid "$(app_pid "$PORT_B")"
-[ "$(exe_of "$new_a")" = "$NVM/bin/node" ] || fail "home A's new daemon runs $(exe_of "$new_a")"
-[ "$(exe_of "$new_b")" = "$NVM_B/bin/node" ] || fail "home B's new daemon runs $(exe_of "$new_b")"
-[ "$(uid_of "$new_b")" = "$(id -u "$USER_B")" ] || fail "home B's new daemon runs as uid $(uid_of "$new_b")"
+both_up
+[ "$(exe_of "$god_a")" = "$NVM/bin/node" ] || fail "home A's new daemon runs $(exe_of "$god_a")"
+[ "$(exe_of "$god_b")" = "$NVM_B/bin/node" ] || fail "home B's new daemon runs $(exe_of "$god_b")"
+[ "$(uid_of "$god_b")" = "$(id -u "$USER_B")" ] || fail "home B's new daemon runs as uid $(uid_of "$god_b")"
 
 check_contract
