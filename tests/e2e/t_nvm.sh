@@ -5,8 +5,8 @@
 # or pm2 on its PATH. It learns both from the running God daemon, says so in status, brings
 # the app back after `pm2 stop` (tier 1) and after a daemon SIGKILL (tier 2), still knows
 # them from its state directory when the daemon died while it was not running (so does
-# `amexbpf check`), and reports
-# the drift when the daemon's node binary is deleted under it.
+# `amexbpf check`), and reports the drift when a [home] section names a pm2 of another
+# version and when the daemon's node binary is deleted under it.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/nvm_lib.sh"
 
@@ -79,6 +79,25 @@ god=$(god_pid)
 record_pid "$god"
 record_pid "$(app_pid "$PORT")"
 [ "$(exe_of "$god")" = "$NVM/bin/node" ] || fail "check's daemon runs $(exe_of "$god"), expected $NVM/bin/node"
+
+log "[home] pm2 = / node = win, and a pm2 of another version than the daemon's: pm2-drift"
+other=$(dirname "$NVM")/v0-other-t$$
+mkdir -p "$other/bin"
+printf '#!/usr/bin/env node\nconsole.log("never run");\n' >"$other/bin/pm2"
+chmod 755 "$other/bin/pm2"
+echo '{"name":"pm2","version":"0.0.1"}' >"$other/package.json"
+chown -R "$TEST_USER:" "$other"
+NVM_DIRS+=("$other")
+printf '[home %s]\npm2 = %s\nnode = %s\n' "$PM2_HOME" "$other/bin/pm2" "$NVM/bin/node" >"$T/other.conf"
+PATH=/usr/sbin:/usr/bin:/sbin:/bin AMX_PM2_FLAG=0 AMX_HOME_FLAG=0 start_amexbpf --config "$T/other.conf"
+ev=$(wait_event pm2-drift ".amexbpf.pm2.daemon_pid == $god" 10)
+[ "$(jq_field "$ev" .amexbpf.drift)" = pm2-version ] || fail "drift is $(jq_field "$ev" .amexbpf.drift), expected pm2-version"
+[ "$(jq_field "$ev" .amexbpf.pm2.cli_version)" = 0.0.1 ] || fail "drift names the CLI version $(jq_field "$ev" .amexbpf.pm2.cli_version)"
+[ "$(jq_field "$ev" .amexbpf.pm2.daemon_version)" = "$(jq -r .version "$NVM/lib/node_modules/pm2/package.json")" ] ||
+	fail "drift names the daemon version $(jq_field "$ev" .amexbpf.pm2.daemon_version)"
+doc=$("$AMX_BIN" status --json --socket "$SOCK") || fail "amexbpf status --json failed"
+[ "$(jq -r '.homes[0].pm2.source' <<<"$doc")" = config ] || fail "status says the pm2 came from $(jq -r '.homes[0].pm2.source' <<<"$doc")"
+stop_amexbpf
 
 log "node deleted under the running daemon (an upgrade): pm2-drift"
 ln "$NVM/bin/node" "$T/node.keep" 2>/dev/null || cp "$NVM/bin/node" "$T/node.keep"
