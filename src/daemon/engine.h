@@ -20,7 +20,8 @@
  *   commands  the pm2 command table: argv of a tier, start, finish, deadlines, commands a
  *             previous run left going
  *   act       policy glue: feeding the policy, running its actions, budgets, held OOMs
- *   observe   what the kernel, the files and /proc say, turned into model changes
+ *   observe   what the kernel, the files and /proc say, turned into model changes (also
+ *             the pm2 and node a new God daemon runs with: daemon/toolchain.h)
  *   answers   what a finished pm2 command says, turned into policy inputs
  *   intake    what wakes the engine, in order: kernel events first, then a file event,
  *             a finished command or a due deadline
