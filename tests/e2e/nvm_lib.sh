@@ -26,8 +26,9 @@ nvm_hide_system_node() {
 }
 
 # nvm_install USER HOME: ~/.nvm/versions/node/<version>-t<pid>/{bin/node,bin/pm2,lib/node_modules}
-# for USER, owned by USER except node (root's, as a hard link: both are allowed). Prints the
-# version directory. Removed by the cleanup.
+# for USER, owned by USER except node (root's, as a hard link: both are allowed). Sets
+# NVM_MADE to that version directory; the cleanup removes it. Not in $(...): the cleanup's
+# list would be a subshell's.
 NVM_DIRS=()
 nvm_install() {
 	local user=$1 home=$2 v dir
@@ -41,16 +42,25 @@ nvm_install() {
 	# hard link (no 100 MB copy); root's node inside the user's tree is allowed
 	ln /usr/bin/node "$dir/bin/node" 2>/dev/null || cp /usr/bin/node "$dir/bin/node" ||
 		fail "cannot put node in $dir"
-	NVM_DIRS+=("$dir")
+	nvm_forget_later "$dir"
+	NVM_MADE=$dir
+}
+
+# nvm_forget_later DIR: the cleanup removes DIR.
+nvm_forget_later() {
+	NVM_DIRS+=("$1")
 	[ "${#NVM_DIRS[@]}" -eq 1 ] && CLEANUP_HOOKS+=(nvm_cleanup)
-	echo "$dir"
+	return 0
 }
 
 nvm_cleanup() {
 	local d
 	for d in "${NVM_DIRS[@]}"; do
 		rm -rf "$d"
+		# ~/.nvm/versions/node, ~/.nvm/versions, ~/.nvm when nothing else is left there
+		rmdir "${d%/*}" "${d%/*/*}" "${d%/*/*/*}" 2>/dev/null
 	done
+	return 0
 }
 
 # exe_of PID: the binary a process runs (its /proc/PID/exe).

@@ -12,7 +12,8 @@ source "$(dirname "$0")/nvm_lib.sh"
 
 nvm_enter_namespace "$@"
 setup_test
-NVM=$(nvm_install "$TEST_USER" "$TEST_HOME")
+nvm_install "$TEST_USER" "$TEST_HOME"
+NVM=$NVM_MADE
 PM2_BIN=$NVM/bin/pm2
 TEST_PATH=$NVM/bin:/usr/bin:/bin # as the user's shell has it after `nvm use`
 nvm_hide_system_node
@@ -87,7 +88,7 @@ printf '#!/usr/bin/env node\nconsole.log("never run");\n' >"$other/bin/pm2"
 chmod 755 "$other/bin/pm2"
 echo '{"name":"pm2","version":"0.0.1"}' >"$other/package.json"
 chown -R "$TEST_USER:" "$other"
-NVM_DIRS+=("$other")
+nvm_forget_later "$other"
 printf '[home %s]\npm2 = %s\nnode = %s\n' "$PM2_HOME" "$other/bin/pm2" "$NVM/bin/node" >"$T/other.conf"
 PATH=/usr/sbin:/usr/bin:/sbin:/bin AMX_PM2_FLAG=0 AMX_HOME_FLAG=0 start_amexbpf --config "$T/other.conf"
 ev=$(wait_event pm2-drift ".amexbpf.pm2.daemon_pid == $god" 10)

@@ -13,8 +13,10 @@ HOME_B=/var/lib/amxtest2
 nvm_enter_namespace "$@"
 setup_test
 ensure_user "$USER_B" "$HOME_B"
-NVM=$(nvm_install "$TEST_USER" "$TEST_HOME")
-NVM_B=$(nvm_install "$USER_B" "$HOME_B")
+nvm_install "$TEST_USER" "$TEST_HOME"
+NVM=$NVM_MADE
+nvm_install "$USER_B" "$HOME_B"
+NVM_B=$NVM_MADE
 PM2_BIN=$NVM/bin/pm2
 TEST_PATH=$NVM/bin:/usr/bin:/bin
 PM2_HOME_B=$T/pm2b
