@@ -46,6 +46,24 @@ struct amx_app {
 	char last_output[512];   /* tail of a failed command's output, for recovery-failed */
 };
 
+/* Where a home's pm2 and node were found, in the order they are tried. */
+enum amx_tools_source {
+	AMX_TOOLS_NONE,       /* nothing found: the home is skipped until its daemon runs */
+	AMX_TOOLS_CONFIG,     /* [home PATH] pm2 = / node = */
+	AMX_TOOLS_DAEMON,     /* learned from the running God daemon */
+	AMX_TOOLS_REMEMBERED, /* learned from an earlier daemon, kept in the state directory */
+	AMX_TOOLS_OPTION,     /* --pm2 */
+	AMX_TOOLS_PATH,       /* amexbpf's own PATH */
+};
+
+/* The pm2 and node a home's commands run with (as its owner, never as root). */
+struct amx_toolchain {
+	char pm2[1024];
+	char node[1024];   /* "" when unknown: the child then looks for node on its PATH */
+	char version[32];  /* pm2's package.json version, "" when unknown */
+	enum amx_tools_source source;
+};
+
 struct amx_home {
 	char path[4096];
 	struct amx_user owner;
@@ -73,6 +91,10 @@ struct amx_home {
 	char run_prefix[4200];   /* state-dir prefix of the files naming our running commands */
 	char budget_file[4200];  /* the restart budgets, kept across restarts (budgetfile.h) */
 	int adopted;             /* commands of a previous run still going: wait before acting */
+	struct amx_toolchain tools;   /* what the home's commands run with */
+	struct amx_toolchain learned; /* from its God daemon (now or remembered) */
+	char god_version[32];    /* "7.0.4" from the daemon's title, "" when unknown */
+	char tools_file[4200];   /* where `learned` is kept */
 	char *good_raw;          /* its bytes, to put back */
 	size_t good_raw_len;
 };

@@ -20,7 +20,8 @@
  *   commands  the pm2 command table: argv of a tier, start, finish, deadlines, commands a
  *             previous run left going
  *   act       policy glue: feeding the policy, running its actions, budgets, held OOMs
- *   observe   what the kernel, the files and /proc say, turned into model changes
+ *   observe   what the kernel, the files and /proc say, turned into model changes (also
+ *             the pm2 and node a new God daemon runs with: daemon/toolchain.h)
  *   answers   what a finished pm2 command says, turned into policy inputs
  *   intake    what wakes the engine, in order: kernel events first, then a file event,
  *             a finished command or a due deadline
@@ -83,6 +84,7 @@ struct amx_command {
 	int attempt;
 	uint64_t deadline_ms;
 	struct amx_argv argv;
+	char exe[1024];   /* argv.v[0], kept: the argv points into buffers the next build reuses */
 };
 
 /* An exit of a God daemon's child that no app claimed (yet): an app can die before it
@@ -153,9 +155,10 @@ struct amx_engine {
 	uint64_t (*clock_ms)(void *ctx); /* the boot clock, in ms */
 	void *clock_ctx;
 	struct amx_spawner spawner;
-	/* The pm2 self-test of one owner (daemon/selftest.h's amx_selftest_pm2): a seam. */
-	bool (*selftest_pm2)(const char *pm2, const struct amx_home *h, char *version,
-			     size_t versionlen, char *err, size_t errlen);
+	/* The pm2 self-test of one home's toolchain (daemon/selftest.h's amx_selftest_pm2):
+	 * a seam. */
+	bool (*selftest_pm2)(const struct amx_toolchain *t, const struct amx_home *h,
+			     char *version, size_t versionlen, char *err, size_t errlen);
 	/* Is systemd the init (sys/systemd.h's amx_systemd_booted): a seam. */
 	bool (*systemd_booted)(void);
 	/* The tier 2 (its recovery-started, its run) waiting for its home's systemctl
@@ -227,6 +230,9 @@ void eng_consider_pid_file(struct amx_engine *e, int hi, const char *file, int p
 void eng_scan_god_children(struct amx_engine *e, int hi);
 void eng_god_died(struct amx_engine *e, int hi, const struct amx_event *kev);
 void eng_refresh_god(struct amx_engine *e, int hi);
+/* God daemon pid of home hi runs: learn its pm2 and node (daemon/toolchain.h), choose the
+ * home's again, and (report) emit pm2-drift when they disagree with what it runs. */
+void eng_learn_tools(struct amx_engine *e, int hi, int pid, bool report);
 void eng_app_exited(struct amx_engine *e, int hi, struct amx_app *a, const struct amx_event *kev);
 void eng_rescan_home(struct amx_engine *e, int hi);
 void eng_on_dump_event(struct amx_engine *e, int hi);

@@ -52,6 +52,7 @@ bool amx_home_init(struct amx_home *h, const char *path, const char *state_dir, 
 	snprintf(h->state_file, sizeof(h->state_file), "%s/dump%s.good", state_dir, flat);
 	snprintf(h->run_prefix, sizeof(h->run_prefix), "%s/running%s.", state_dir, flat);
 	snprintf(h->budget_file, sizeof(h->budget_file), "%s/budget%s.json", state_dir, flat);
+	snprintf(h->tools_file, sizeof(h->tools_file), "%s/tools%s.json", state_dir, flat);
 	return true;
 }
 

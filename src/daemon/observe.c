@@ -13,6 +13,7 @@
 #include "core/dump.h"
 #include "daemon/engine.h"
 #include "sys/loop.h"
+#include "daemon/toolchain.h"
 #include "sys/proc.h"
 
 #define MAX_CHILDREN_SCAN 1024
@@ -253,6 +254,63 @@ void eng_god_died(struct amx_engine *e, int hi, const struct amx_event *kev)
 }
 
 /* pm2.pid changed, or a re-scan: is there a (new) God daemon? */
+/* Say when the daemon and the pm2 we would run disagree, with what to do about it. */
+static void report_drift(struct amx_engine *e, struct amx_home *h, int pid,
+			 const struct amx_daemon_tools *d)
+{
+	bool version = d->god_version[0] && h->tools.version[0] &&
+		       strcmp(d->god_version, h->tools.version) != 0;
+	if (!version && !d->node_deleted)
+		return;
+	json_t *ev;
+	if (d->node_deleted)
+		ev = amx_event_new(&e->stream, AMX_EVT_PM2_DRIFT, 0,
+				   "the PM2 daemon of %s runs on %s, which was deleted or replaced "
+				   "(Node upgraded under it): run `pm2 update` as %s to restart it on "
+				   "the new Node", h->path, d->node_was, h->owner.name);
+	else
+		ev = amx_event_new(&e->stream, AMX_EVT_PM2_DRIFT, 0,
+				   "the PM2 daemon of %s runs PM2 %s, but %s is PM2 %s: run `%s "
+				   "update` as %s, or set pm2 = in [home %s]", h->path,
+				   d->god_version, h->tools.pm2, h->tools.version, h->tools.pm2,
+				   h->owner.name, h->path);
+	amx_event_set_str(ev, "amexbpf.drift", d->node_deleted ? "node-deleted" : "pm2-version");
+	amx_event_set_int(ev, "amexbpf.pm2.daemon_pid", pid);
+	amx_event_set_int(ev, "process.pid", pid);
+	amx_event_set_str(ev, "amexbpf.pm2.daemon_version", d->god_version);
+	amx_event_set_str(ev, "amexbpf.pm2.daemon_node", d->node_was);
+	amx_event_set_bool(ev, "amexbpf.pm2.node_deleted", d->node_deleted);
+	amx_event_set_str(ev, "amexbpf.pm2.cli", h->tools.pm2);
+	amx_event_set_str(ev, "amexbpf.pm2.cli_version", h->tools.version);
+	eng_set_app_fields(ev, h, NULL);
+	eng_emit(e, ev);
+}
+
+void eng_learn_tools(struct amx_engine *e, int hi, int pid, bool report)
+{
+	struct amx_home *h = &e->homes[hi];
+	struct amx_daemon_tools d;
+	char why[512];
+	bool ok = amx_toolchain_learn(h, pid, &d, why, sizeof(why));
+	snprintf(h->god_version, sizeof(h->god_version), "%s", d.god_version);
+	if (ok) {
+		bool changed = strcmp(h->learned.pm2, d.found.pm2) != 0 ||
+			       strcmp(h->learned.node, d.found.node) != 0 ||
+			       h->learned.source != AMX_TOOLS_DAEMON;
+		h->learned = d.found;
+		if (changed) {
+			amx_toolchain_remember(h);
+			eng_log(e, "%s: its daemon runs pm2 %s on node %s", h->path, d.found.pm2,
+				d.found.node[0] ? d.found.node : "(unknown)");
+		}
+	} else {
+		eng_log(e, "%s: nothing learned from daemon pid %d: %s", h->path, pid, why);
+	}
+	amx_toolchain_choose(h, e->o);
+	if (report)
+		report_drift(e, h, pid, &d);
+}
+
 void eng_refresh_god(struct amx_engine *e, int hi)
 {
 	struct amx_home *h = &e->homes[hi];
@@ -272,6 +330,7 @@ void eng_refresh_god(struct amx_engine *e, int hi)
 	h->god_start_ticks = st.start_ticks;
 	watch_pid(e, pid, AMX_WATCH_PROC | AMX_WATCH_CHILDREN);
 	eng_log(e, "%s: PM2 daemon pid %d", h->path, pid);
+	eng_learn_tools(e, hi, pid, true);
 	bool by_tier2 = h->pol.state == AMX_HOME_RECOVERING || h->pol.state == AMX_HOME_VERIFYING;
 	struct amx_input in = { .kind = AMX_IN_ALIVE, .pid = pid };
 	eng_feed_home(e, hi, in);

@@ -33,7 +33,9 @@ bool amx_recovery_command(struct amx_tier_command *cmd, int tier, const struct a
 {
 	const char *app = a ? a->name : NULL;
 	struct amx_tier_facts f = {
-		.pm2 = o->pm2,
+		/* the home's own pm2 and node (daemon/toolchain.h); `amexbpf check` has none */
+		.pm2 = h->tools.pm2[0] ? h->tools.pm2 : o->pm2,
+		.node = h->tools.pm2[0] && h->tools.node[0] ? h->tools.node : NULL,
 		.owner = &h->owner,
 		.pm2_home = h->path,
 		.app = app,

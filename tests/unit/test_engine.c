@@ -497,10 +497,10 @@ static bool homes_discovered, with_selftest;
 static int setup_rc;
 
 /* pm2 cannot run for any owner but root (as if that owner broke their node). */
-static bool fake_selftest_pm2(const char *pm2, const struct amx_home *h, char *version,
-			      size_t versionlen, char *err, size_t errlen)
+static bool fake_selftest_pm2(const struct amx_toolchain *t, const struct amx_home *h,
+			      char *version, size_t versionlen, char *err, size_t errlen)
 {
-	(void)pm2;
+	(void)t;
 	if (version && versionlen)
 		snprintf(version, versionlen, "7.0.4");
 	if (h->owner.uid == 0)
