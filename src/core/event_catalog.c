@@ -66,6 +66,8 @@ static const struct amx_event_info CATALOG[AMX_EVT_COUNT] = {
 	[AMX_EVT_CONFIG_INVALID] = {
 		AMX_EVT_CONFIG_INVALID, "config-invalid", "error", "alert", "configuration", "error",
 		NULL },
+	[AMX_EVT_SCHED_DEMOTED] = {
+		AMX_EVT_SCHED_DEMOTED, "sched-demoted", "warn", "event", "host", "change", NULL },
 };
 
 const struct amx_event_info *amx_event_catalog(enum amx_event_id id)

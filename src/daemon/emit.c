@@ -10,6 +10,7 @@
 
 #include "daemon/engine.h"
 #include "sys/loop.h"
+#include "sys/sched.h"
 
 /* Emit ev (taken over). */
 void eng_emit(struct amx_engine *e, json_t *ev)
@@ -116,5 +117,6 @@ void eng_emit_started(struct amx_engine *e)
 		amx_event_set_str(ev, "amexbpf.pm2.version", e->pm2_version);
 	amx_event_set(ev, "amexbpf.apps", apps);
 	amx_event_set_int(ev, "process.pid", getpid());
+	amx_event_set_str(ev, "amexbpf.sched", amx_sched_describe());
 	eng_emit(e, ev);
 }

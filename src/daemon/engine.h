@@ -205,6 +205,11 @@ void eng_tick_policies(void *ctx, uint64_t now);
 /* health.c */
 int eng_start_health_checks(struct amx_engine *e, char *err, size_t errlen);
 
+/* schedclass.c: the reacting threads' class (--sched, sys/sched.h). Setup before the
+ * watcher starts (its thread raises itself), the loop's thread raised before the loop. */
+void eng_sched_setup(struct amx_engine *e);
+void eng_sched_raise_loop(struct amx_engine *e);
+
 /* reload.c */
 int eng_setup_homes(struct amx_engine *e, char *err, size_t errlen);
 void eng_apply_policy_options(struct amx_engine *e, const struct amx_options *o);
