@@ -117,7 +117,8 @@ int amx_sched_setup(enum amx_sched_mode mode, unsigned priority, char *err, size
 	chosen = mode;
 	chosen_priority = priority;
 	describe_chosen();
-	if (mode != AMX_SCHED_FIFO && mode != AMX_SCHED_RR)
+	/* deadline too: its fall-back is fifo */
+	if (mode != AMX_SCHED_FIFO && mode != AMX_SCHED_RR && mode != AMX_SCHED_DEADLINE)
 		return 0;
 	if (demoted_fd < 0)
 		demoted_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -191,7 +192,20 @@ int amx_sched_raise_self(char *err, size_t errlen)
 	}
 	struct amx_sched_attr a;
 	attr_of(chosen, &a);
-	if (set_attr(0, &a) < 0) {
+	int rc = set_attr(0, &a);
+	if (rc < 0 && chosen == AMX_SCHED_DEADLINE) {
+		/* Refused (a cpuset narrower than the root domain, no bandwidth left, an old
+		 * kernel): SCHED_FIFO, under the same guard, is the next best (benchmarks.md). */
+		int e = errno;
+		attr_of(AMX_SCHED_FIFO, &a);
+		rc = set_attr(0, &a);
+		if (rc == 0)
+			snprintf(description, sizeof(description), "fifo %u (deadline refused: %s)",
+				 chosen_priority, strerror(e));
+		else
+			errno = e;
+	}
+	if (rc < 0) {
 		int e = errno;
 		snprintf(err, errlen, "cannot set --sched %s: %s%s", names[chosen], strerror(e),
 			 e == EPERM ? " (CAP_SYS_NICE, or the unit's RestrictRealtime=)" :

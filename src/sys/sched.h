@@ -3,7 +3,9 @@
  * that their wake-ups win on a saturated host (issue 16, docs/benchmarks.md). Every class
  * is set with sched_setattr and SCHED_FLAG_RESET_ON_FORK: whatever the daemon forks (pm2
  * commands, the hook, any PM2 daemon they start) is an ordinary SCHED_OTHER, nice 0
- * process; amx_sched_child_reset says so again in the child. The real-time classes run
+ * process; amx_sched_child_reset says so again in the child. deadline falls back to fifo
+ * when the kernel refuses it (a cpuset narrower than the root domain, no bandwidth left).
+ * The real-time classes (and deadline, for its fall-back) run
  * under RLIMIT_RTTIME: a thread that runs AMX_SCHED_RTTIME_SOFT_US without blocking gets
  * SIGXCPU, whose handler drops every raised thread to SCHED_OTHER at once and makes
  * amx_sched_demoted_fd readable, so that the loop says so (sched-demoted) instead of the

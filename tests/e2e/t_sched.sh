@@ -1,13 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # --sched (issue 16): by default exactly the two reacting threads (the event loop and the
-# inotify thread) run SCHED_FIFO 10, and nothing else does: not the daemon's other threads,
+# inotify thread) run SCHED_DEADLINE, and nothing else does: not the daemon's other threads,
 # not the tier-2 `pm2 resurrect`, not the PM2 daemon and the app it starts, not the
 # notification hook (each SCHED_OTHER, nice 0). --sched off leaves every thread as started.
 source "$(dirname "$0")/lib.sh"
 
 # "policy prio" of a task, from /proc/PID[/task/TID]/sched (prio 120 = SCHED_OTHER nice 0;
-# 89 = SCHED_FIFO priority 10).
+# "6 -1" = SCHED_DEADLINE).
 sched_of() {
 	awk '$1 == "policy" { p = $3 } $1 == "prio" { q = $3 } END { print p, q }' "$1/sched"
 }
@@ -25,19 +25,19 @@ chmod 755 "$T/hooks/sched.sh"
 
 start_amexbpf --notify-exec "$T/hooks/sched.sh" --notify-level error
 ev=$(matching_events monitor-started "" | tail -1)
-[ "$(jq_field "$ev" .amexbpf.sched)" = "fifo 10" ] ||
-	fail "monitor-started says amexbpf.sched $(jq_field "$ev" .amexbpf.sched), expected fifo 10"
-fifo=0 other=0
+[ "$(jq_field "$ev" .amexbpf.sched)" = "deadline 2000 us every 10000 us" ] ||
+	fail "monitor-started says amexbpf.sched $(jq_field "$ev" .amexbpf.sched), expected deadline"
+raised=0 other=0
 for task in /proc/"$AMX_PID"/task/*; do
 	case $(sched_of "$task") in
-	"1 89") fifo=$((fifo + 1)) ;;
+	"6 -1") raised=$((raised + 1)) ;;
 	"0 120") other=$((other + 1)) ;;
 	*) fail "thread ${task##*/} runs under $(sched_of "$task")" ;;
 	esac
 done
-[ "$(sched_of /proc/"$AMX_PID")" = "1 89" ] || fail "the loop's thread runs under $(sched_of /proc/"$AMX_PID")"
-[ "$fifo" = 2 ] || fail "$fifo threads run SCHED_FIFO, expected 2 (the loop and the inotify thread)"
-log "threads: $fifo SCHED_FIFO 10, $other SCHED_OTHER"
+[ "$(sched_of /proc/"$AMX_PID")" = "6 -1" ] || fail "the loop's thread runs under $(sched_of /proc/"$AMX_PID")"
+[ "$raised" = 2 ] || fail "$raised threads run SCHED_DEADLINE, expected 2 (the loop and the inotify thread)"
+log "threads: $raised SCHED_DEADLINE, $other SCHED_OTHER"
 
 # Tier 2 starts a PM2 daemon and the app; the alert runs the hook.
 god=$(god_pid)

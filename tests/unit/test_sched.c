@@ -130,6 +130,31 @@ TEST(deadline_is_not_inherited)
 	raise_and_spawn(check_name, AMX_SCHED_DEADLINE, 6 /* SCHED_DEADLINE */, 0);
 }
 
+/* A cpuset narrower than the root domain refuses SCHED_DEADLINE: fifo instead. */
+TEST(deadline_falls_back_to_fifo)
+{
+	char err[256] = "";
+	cpu_set_t all, one;
+	CHECK(sched_getaffinity(0, sizeof(all), &all) == 0);
+	if (CPU_COUNT(&all) < 2) {
+		printf("  (one CPU: nothing to narrow)\n");
+		return;
+	}
+	CPU_ZERO(&one);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &all)) {
+			CPU_SET(c, &one);
+			break;
+		}
+	CHECK(sched_setaffinity(0, sizeof(one), &one) == 0);
+	CHECK(amx_sched_setup(AMX_SCHED_DEADLINE, 10, err, sizeof(err)) == 0);
+	CHECK(amx_sched_raise_self(err, sizeof(err)) == 0);
+	CHECK(amx_sched_policy_of(0, NULL) == SCHED_FIFO);
+	CHECK(strncmp(amx_sched_describe(), "fifo 10 (deadline refused", 25) == 0);
+	ordinary_again();
+	CHECK(sched_setaffinity(0, sizeof(all), &all) == 0);
+}
+
 TEST(off_changes_nothing)
 {
 	char err[256];
@@ -218,6 +243,7 @@ int main(void)
 	RUN(nice_is_not_inherited);
 	RUN(slice_is_not_inherited);
 	RUN(deadline_is_not_inherited);
+	RUN(deadline_falls_back_to_fifo);
 	RUN(guard_drops_every_raised_thread);
 	CHECK_DONE();
 }
