@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Benchmark (issue 16): what amexbpf under its scheduling class costs the host. Windows of
 # WINDOW_S seconds alternate, in one run, between amexbpf running (--sched SCHED, default
-# fifo, watching the test app) and no amexbpf at all, PAIRS times. In each window: (a)
+# deadline, watching the test app) and no amexbpf at all, PAIRS times. In each window: (a)
 # fork+exit throughput (a process forks children that exit at once, counted), then (b) the
 # test app's request throughput (PM2 fork mode, a keep-alive Node client, one request in
 # flight). Prints each window and the ratio of the medians (with / without).
@@ -10,7 +10,7 @@ source "$(dirname "$0")/../e2e/lib.sh"
 TEST_NAME=bench-sched-cost
 PAIRS=${PAIRS:-4}
 WINDOW_S=${WINDOW_S:-3}
-SCHED=${SCHED:-fifo}
+SCHED=${SCHED:-deadline}
 
 setup_test
 start_app
