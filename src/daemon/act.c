@@ -51,8 +51,11 @@ static void resolve_held_oom(struct amx_engine *e, int hi, int ai, const struct 
 {
 	const struct amx_app *a = &e->homes[hi].apps[ai];
 	struct amx_oom_pending *p = amx_oomwait_find(&e->oomwait, hi, a->name);
-	if (!p || (a->pid && a->pid == (int)p->kev.pid))
-		return; /* nothing held, or the victim has not exited yet */
+	if (!p)
+		return; /* nothing held */
+	for (unsigned k = 0; k < a->n_inst; k++)
+		if (a->inst[k].pid && a->inst[k].pid == (int)p->kev.pid)
+			return; /* the victim has not exited yet */
 	struct amx_oom_outcome o = { .result = AMX_OOM_NOT_RESTARTED };
 	for (int i = 0; i < acts->n; i++)
 		if (acts->a[i].kind == AMX_ACT_EMIT && acts->a[i].emit == AMX_EMIT_PM2_RESTARTED_APP) {
@@ -136,10 +139,14 @@ static void emit_policy_event(struct amx_engine *e, int hi, int ai, const struct
 	case AMX_EMIT_PM2_RESTARTED_APP:
 		ev = amx_event_new(&e->stream, AMX_EVT_PM2_RESTARTED_APP, 0,
 				   "PM2 restarted %s in %llu ms", who, (unsigned long long)x->ms);
-		amx_event_set_int(ev, "process.pid", a ? a->pid : 0);
+		amx_event_set_int(ev, "process.pid", x->pid ? x->pid : a ? a->pid : 0);
 		amx_event_set_int(ev, "amexbpf.pm2_restart_ms", (int64_t)x->ms);
 		if (a)
 			a->pm2_restarts++;
+		if (a && e->instance_now) {
+			e->instance_now->pm2_restarts++;
+			eng_set_instance_fields(ev, a, e->instance_now);
+		}
 		break;
 	case AMX_EMIT_APP_STOPPED:
 		ev = amx_event_new(&e->stream, AMX_EVT_APP_STOPPED, 0, "%s was %s on purpose", who,
@@ -283,13 +290,13 @@ static void restore_dump(struct amx_engine *e, int hi)
 	eng_emit(e, ev);
 }
 
-/* Whether the process we know as the app still runs: the same pid and start time, not a
- * zombie. */
-bool eng_app_process_runs(const struct amx_app *a)
+/* Whether the process we know as the instance still runs: the same pid and start time,
+ * not a zombie. */
+bool eng_instance_runs(const struct amx_instance *in)
 {
 	struct amx_proc_stat st;
-	return a->pid && amx_proc_read_stat(a->pid, &st) && st.state != 'Z' &&
-	       st.start_ticks == a->start_ticks;
+	return in->pid && amx_proc_read_stat(in->pid, &st) && st.state != 'Z' &&
+	       st.start_ticks == in->start_ticks;
 }
 
 /* A quiet app can outlive a killed PM2 daemon, re-parented to PID 1, still holding its
@@ -301,18 +308,21 @@ static void stop_orphaned_apps(struct amx_engine *e, int hi)
 	struct amx_home *h = &e->homes[hi];
 	for (size_t i = 0; i < h->n_apps; i++) {
 		struct amx_app *a = &h->apps[i];
-		if (!eng_app_process_runs(a))
-			continue;
-		int pidfd = (int)syscall(SYS_pidfd_open, a->pid, 0);
-		if (pidfd < 0)
-			continue;
-		/* Checked again through the pidfd: it now pins this very process. */
-		if (eng_app_process_runs(a) &&
-		    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) == 0)
-			fprintf(stderr, "amexbpf: %s: stopped %s (pid %d), left running by the dead "
-					"PM2 daemon, so that the resurrected copy can take its place\n",
-				h->path, a->name, a->pid);
-		close(pidfd);
+		for (unsigned k = 0; k < a->n_inst; k++) {
+			const struct amx_instance *in = &a->inst[k];
+			if (!eng_instance_runs(in))
+				continue;
+			int pidfd = (int)syscall(SYS_pidfd_open, in->pid, 0);
+			if (pidfd < 0)
+				continue;
+			/* Checked again through the pidfd: it now pins this very process. */
+			if (eng_instance_runs(in) &&
+			    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) == 0)
+				fprintf(stderr, "amexbpf: %s: stopped %s (pid %d), left running by "
+						"the dead PM2 daemon, so that the resurrected copy "
+						"can take its place\n", h->path, a->name, in->pid);
+			close(pidfd);
+		}
 	}
 }
 

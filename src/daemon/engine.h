@@ -121,6 +121,9 @@ struct amx_engine {
 	struct amx_oomwait oomwait; /* oom-killed events waiting for their outcome */
 	struct amx_unclaimed_exit unclaimed[AMX_ENGINE_UNCLAIMED];
 	unsigned unclaimed_next;
+	/* The instance the input being fed to an app's policy is about (its events name it),
+	 * NULL when the input is about the app as a whole. */
+	struct amx_instance *instance_now;
 	struct amx_tier_command tier_cmd; /* what eng_build_argv's argv points into */
 	struct amx_options reloaded;        /* the options a SIGHUP built (e->o copies them) */
 	struct amx_fs_event fs_batch[8];    /* file events taken from the watcher at once */
@@ -137,6 +140,8 @@ void amx_engine_init(struct amx_engine *e, struct amx_options *o);
 /* emit.c */
 void eng_emit(struct amx_engine *e, json_t *ev);
 void eng_set_app_fields(json_t *ev, const struct amx_home *h, const struct amx_app *a);
+/* amexbpf.pm2.pm_id and amexbpf.pm2.instance of an app of more than one instance. */
+void eng_set_instance_fields(json_t *ev, const struct amx_app *a, const struct amx_instance *in);
 void eng_set_exit_fields(struct amx_engine *e, json_t *ev, const struct amx_event *kev);
 json_t *eng_argv_json(const struct amx_argv *argv);
 void eng_log(struct amx_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -168,7 +173,7 @@ static inline int eng_app_index(const struct amx_home *h, const struct amx_app *
 }
 unsigned eng_app_budget_left(void *ctx, const struct amx_home *h, const struct amx_app *a,
 			     uint64_t now);
-bool eng_app_process_runs(const struct amx_app *a);
+bool eng_instance_runs(const struct amx_instance *in);
 void eng_feed_app(struct amx_engine *e, int hi, int ai, struct amx_input in);
 void eng_feed_home(struct amx_engine *e, int hi, struct amx_input in);
 void eng_send_held_oom(struct amx_engine *e, struct amx_oom_pending *p,
@@ -182,7 +187,8 @@ void eng_consider_pid_file(struct amx_engine *e, int hi, const char *file, int p
 void eng_scan_god_children(struct amx_engine *e, int hi);
 void eng_god_died(struct amx_engine *e, int hi, const struct amx_event *kev);
 void eng_refresh_god(struct amx_engine *e, int hi);
-void eng_app_exited(struct amx_engine *e, int hi, struct amx_app *a, const struct amx_event *kev);
+void eng_instance_exited(struct amx_engine *e, int hi, struct amx_app *a, struct amx_instance *in,
+			 const struct amx_event *kev);
 void eng_rescan_home(struct amx_engine *e, int hi);
 void eng_on_dump_event(struct amx_engine *e, int hi);
 void eng_initial_home_state(struct amx_engine *e, int hi);

@@ -27,7 +27,7 @@ typedef void (*amx_memwatch_over_fn)(void *ctx, int home, int app, uint64_t rss_
 				     int64_t limit_bytes);
 
 /* Plug the watch into the loop: every interval, each ALIVE app with a pid of each home is
- * read; a pid is reported once (apps[i].mem_over_pid remembers it). */
+ * read; a pid is reported once (each instance's mem_over_pid remembers it). */
 int amx_memwatch_start(struct amx_home *homes, const int *n_homes, const char *const *limits,
 		       int n_limits, amx_memwatch_over_fn fn, void *ctx);
 
