@@ -66,6 +66,9 @@ static const struct amx_event_info CATALOG[AMX_EVT_COUNT] = {
 	[AMX_EVT_CONFIG_INVALID] = {
 		AMX_EVT_CONFIG_INVALID, "config-invalid", "error", "alert", "configuration", "error",
 		NULL },
+	[AMX_EVT_APP_RELOADED] = {
+		AMX_EVT_APP_RELOADED, "app-reloaded", "info", "event", "process", "change",
+		"warn when at some moment of the reload no instance of the app ran" },
 };
 
 const struct amx_event_info *amx_event_catalog(enum amx_event_id id)

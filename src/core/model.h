@@ -37,6 +37,10 @@ struct amx_instance {
 	int last_signal;
 	bool last_oom;
 	unsigned pm2_restarts;
+	/* `pm2 reload`: PM2 started pid while the old process still ran (app_reload.c) */
+	int replaced_pid;       /* the old process, until it exits; 0 none */
+	uint64_t replaced_start_ticks;
+	bool reloaded;          /* replaced since the reload began */
 };
 
 struct amx_app {
@@ -50,6 +54,8 @@ struct amx_app {
 	uint64_t start_ticks;   /* of pid, to tell a reused pid apart */
 	uint64_t alive_since_ms;
 	int64_t max_memory_bytes;
+	uint64_t reload_started_ms; /* a rolling `pm2 reload` runs since then; 0 none */
+	bool reload_gap;            /* at some point of it no instance ran */
 	/* last exit of any instance, for status */
 	int last_exit_code;
 	int last_signal;

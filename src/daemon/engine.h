@@ -194,6 +194,12 @@ void eng_on_dump_event(struct amx_engine *e, int hi);
 void eng_initial_home_state(struct amx_engine *e, int hi);
 void eng_initial_state(struct amx_engine *e, int from_home);
 
+/* app_reload.c */
+void eng_reload_replacing(struct amx_engine *e, struct amx_app *a, struct amx_instance *in);
+struct amx_instance *eng_reload_old_process(struct amx_home *h, int pid, uint64_t start_ticks,
+					    struct amx_app **app);
+void eng_reload_old_exited(struct amx_engine *e, int hi, struct amx_app *a, struct amx_instance *in);
+
 /* answers.c */
 void eng_command_done(struct amx_engine *e, struct amx_command *c, bool ok, const char *reason);
 

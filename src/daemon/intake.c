@@ -55,6 +55,12 @@ void eng_on_kernel_event(void *ctx, const struct amx_event *ev)
 				eng_instance_exited(e, hi, a, in, ev);
 				return;
 			}
+			in = eng_reload_old_process(h, (int)ev->pid,
+						    amx_ns_to_ticks(ev->start_boottime_ns), &a);
+			if (in) {
+				eng_reload_old_exited(e, hi, a, in);
+				return;
+			}
 		}
 		for (int hi = 0; hi < e->n_homes; hi++)
 			if (e->homes[hi].god_pid && (int)ev->ppid == e->homes[hi].god_pid)

@@ -29,7 +29,10 @@ static void instance_seen_alive(struct amx_engine *e, int hi, struct amx_app *a,
 		return;
 	if (in->pid == pid && in->start_ticks == st.start_ticks)
 		return;
-	if (in->pid && !eng_instance_runs(in)) {
+	if (in->pid && eng_instance_runs(in) && (a->n_inst > 1 || a->cluster)) {
+		/* A new process for an instance whose process still runs: `pm2 reload`. */
+		eng_reload_replacing(e, a, in);
+	} else if (in->pid && !eng_instance_runs(in)) {
 		/* The old copy is gone and its exit was not read yet (the kernel's events are
 		 * read first, so this is a last resort): report it now, unseen, rather than
 		 * let it arrive later for a pid the instance no longer has. */

@@ -437,7 +437,7 @@ def actions: ["monitor-started", "monitor-stopping", "process-exited", "oom-kill
   "pm2-daemon-down", "pm2-restarted-app", "app-stopped", "app-errored", "recovery-started",
   "recovery-succeeded", "recovery-failed", "recovery-parked", "dump-changed", "dump-invalid",
   "dump-restored", "memory-over-limit", "disk-over-threshold", "disk-ok", "probe-failed",
-  "events-lost", "config-reloaded", "config-invalid", "logs-retained"];
+  "events-lost", "config-reloaded", "config-invalid", "logs-retained", "app-reloaded"];
 def problems($e; $n):
   ok($e["@timestamp"] | test("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{6}Z$");
      "@timestamp is \($e["@timestamp"] | tojson)"),

@@ -3,7 +3,8 @@
 # Apps of several instances: `web` in cluster mode and `work` in fork mode, two instances
 # each. `status` lists every instance with its pid; a SIGKILLed worker is reported with its
 # pm_id, and PM2's restart of that worker as pm2-restarted-app, with no recovery; a killed
-# PM2 daemon is reported once per instance, and tier 2 succeeds only when all four run again.
+# PM2 daemon is reported once per instance, and tier 2 succeeds only when all four run again;
+# `pm2 reload` of the cluster app is one app-reloaded, with no alert.
 source "$(dirname "$0")/lib.sh"
 
 setup_test
@@ -72,6 +73,16 @@ for app in web work; do
 		no_event recovery-started "" 0
 	done
 done
+
+# `pm2 reload` of the cluster app: one app-reloaded, no exit reported, no recovery.
+mark_events
+pm2u reload web >"$T/pm2-reload.out" 2>&1 || { cat "$T/pm2-reload.out" >&2; fail "pm2 reload web failed"; }
+ev=$(wait_event app-reloaded '.service.name == "web"' 10)
+[ "$(jq_field "$ev" .amexbpf.reload.kept_running)" = true ] || fail "app-reloaded says no instance ran at some moment: $ev"
+[ "$(jq_field "$ev" .log.level)" = info ] || fail "app-reloaded is not info: $ev"
+wait_online web 2 5
+no_event process-exited '.service.name == "web"' 0
+no_event recovery-started "" 0
 
 # The PM2 daemon killed: every instance's exit is reported, tier 2 brings all four back.
 mark_events
