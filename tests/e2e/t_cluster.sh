@@ -24,7 +24,8 @@ pm2u save >>"$T/pm2-start.out" 2>&1 || fail "pm2 save failed"
 ECO_STARTED=1
 wait_http "$PORT" 20
 record_pid "$(god_pid)"
-start_amexbpf
+mkdir -p "$T/prom"
+start_amexbpf --textfile-dir "$T/prom"
 
 # app_doc NAME: the app's entry in `amexbpf status --json`.
 app_doc() {
@@ -51,6 +52,15 @@ for app in web work; do
 	[ "$(jq '[.instances[].pm_id] | unique | length' <<<"$doc")" = 2 ] ||
 		fail "status lists no two pm_ids for $app: $doc"
 done
+# The Prometheus textfile: both instances of each app, counted and each with its memory.
+deadline=$(($(now_ms) + 10000))
+until grep -q '^amexbpf_app_instances_online{.*app="work"} 2$' "$T/prom/amexbpf.prom" 2>/dev/null &&
+	grep -q '^amexbpf_app_instances_online{.*app="web"} 2$' "$T/prom/amexbpf.prom"; do
+	[ "$(now_ms)" -lt "$deadline" ] || fail "the textfile does not count 2 online instances of web and work"
+	sleep 0.1
+done
+[ "$(grep -c '^amexbpf_instance_memory_rss_bytes{.*app="web",instance="[01]"}' "$T/prom/amexbpf.prom")" = 2 ] ||
+	fail "the textfile has no memory series per instance of web"
 [ "$(app_doc web | jq -r .exec_mode)" = cluster ] || fail "web is not shown in cluster mode"
 [ "$(app_doc work | jq -r .exec_mode)" = fork ] || fail "work is not shown in fork mode"
 
