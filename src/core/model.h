@@ -54,6 +54,7 @@ struct amx_app {
 	uint64_t start_ticks;   /* of pid, to tell a reused pid apart */
 	uint64_t alive_since_ms;
 	int64_t max_memory_bytes;
+	char restart_only[16];      /* tier 1's next run restarts only this pm_id, "" the app */
 	uint64_t reload_started_ms; /* a rolling `pm2 reload` runs since then; 0 none */
 	bool reload_gap;            /* at some point of it no instance ran */
 	/* last exit of any instance, for status */

@@ -138,7 +138,9 @@ bool amx_tier_command(struct amx_tier_command *cmd, int tier, const struct amx_t
 		cmd->as_root = true;
 		return true;
 	}
-	return amx_pm2_argv(&cmd->argv, tier, f->pm2, f->app, f->ecosystem);
+	/* PM2 takes an id where it takes a name: one instance of an app of several. */
+	const char *app = tier == 1 && f->instance && f->instance[0] ? f->instance : f->app;
+	return amx_pm2_argv(&cmd->argv, tier, f->pm2, app, f->ecosystem);
 }
 
 enum amx_pm2_status amx_jlist_status(const struct amx_dump *list, const char *app, bool pid_known)

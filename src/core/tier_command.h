@@ -7,6 +7,7 @@
  *
  *   status  <pm2> jlist
  *   tier 1  <pm2> restart <app>
+ *           <pm2> restart <pm_id>                   (one instance over its memory limit)
  *   tier 2  systemctl restart pm2-<user>.service   (systemd runs PM2 for the owner: the
  *                                                   unit is active)
  *           systemd-run ... <pm2> resurrect         (systemd is the init, no such unit: a
@@ -43,6 +44,8 @@ struct amx_tier_facts {
 	const struct amx_user *owner; /* the PM2_HOME's owner: whom pm2 runs as */
 	const char *pm2_home;
 	const char *app;              /* tiers 1 and 3 */
+	const char *instance;         /* tier 1: PM2's id of the one instance to restart (its
+				       * memory limit), NULL for the whole app */
 	const char *ecosystem;        /* tier 3; NULL when none is configured */
 	bool systemd_booted;          /* tier 2: systemd is the init */
 	bool unit_active;             /* tier 2: pm2-<owner>.service is active */

@@ -355,6 +355,8 @@ static void run_tier(struct amx_engine *e, int hi, int ai, const struct amx_acti
 		return;
 	}
 	int idx = eng_start_command(e, hi, ai, x->tier, x->attempt, &argv, err, sizeof(err));
+	if (a) /* after the spawn: argv borrows it. A later attempt restarts the whole app. */
+		a->restart_only[0] = '\0';
 	if (idx < 0) {
 		struct amx_input in = { .kind = AMX_IN_ACTION_DONE, .ok = false, .reason = err };
 		if (a)

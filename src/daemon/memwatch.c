@@ -47,7 +47,7 @@ static void check_app(int hi, int ai)
 		if (rss == 0 || (int64_t)rss < limit)
 			continue;
 		in->mem_over_pid = in->pid;
-		W.fn(W.ctx, hi, ai, rss, limit);
+		W.fn(W.ctx, hi, ai, (int)k, rss, limit);
 		return;
 	}
 }

@@ -13,6 +13,7 @@ bool amx_recovery_command(struct amx_tier_command *cmd, int tier, const struct a
 		.owner = &h->owner,
 		.pm2_home = h->path,
 		.app = app,
+		.instance = a && a->restart_only[0] ? a->restart_only : NULL,
 		.ecosystem = amx_config_ecosystem(o, h->path, app),
 	};
 

@@ -105,6 +105,20 @@ TEST(app_tiers_are_pm2_whatever_systemd_says)
 		}
 }
 
+/* One instance over its memory limit: tier 1 restarts that pm_id only; tier 3 still names
+ * the app. */
+TEST(tier1_of_one_instance_restarts_its_pm_id)
+{
+	struct amx_tier_command cmd;
+	struct amx_tier_facts f = facts("web", false, false);
+	const char *t1[] = { PM2, "restart", "3" };
+	const char *t3[] = { PM2, "start", ECO, "--env", "production", "--only", "web" };
+
+	f.instance = "3";
+	CHECK(amx_tier_command(&cmd, 1, &f) && argv_is(&cmd.argv, t1, 3));
+	CHECK(amx_tier_command(&cmd, 3, &f) && argv_is(&cmd.argv, t3, 7));
+}
+
 TEST(tier3_needs_an_ecosystem_and_an_app)
 {
 	struct amx_tier_command cmd;
@@ -247,6 +261,7 @@ int main(void)
 	RUN(argv_keeps_each_name_one_word);
 	RUN(argv_refuses_missing_parts);
 	RUN(app_tiers_are_pm2_whatever_systemd_says);
+	RUN(tier1_of_one_instance_restarts_its_pm_id);
 	RUN(tier3_needs_an_ecosystem_and_an_app);
 	RUN(tier2_without_systemd_is_pm2_resurrect);
 	RUN(tier2_restarts_the_owners_active_unit);
