@@ -70,7 +70,8 @@ struct amx_tier_command {
  * pm2, an unknown tier. The command must not be copied (its argv points into itself). */
 bool amx_tier_command(struct amx_tier_command *cmd, int tier, const struct amx_tier_facts *f);
 
-/* The status query's answer for one app: list is the parsed `pm2 jlist` output (NULL when the
+/* The status query's answer for one app, by its worst instance (errored, then stopped, then
+ * between states, then online): list is the parsed `pm2 jlist` output (NULL when the
  * query failed or did not parse: UNKNOWN). Not in the list: MISSING (deleted). Online counts
  * only when the caller knows the app's live pid (pid_known, after looking at the pid PM2
  * names): else PM2 is between states (TRANSIENT), as for launching or waiting restart. */

@@ -256,6 +256,24 @@ TEST(status_answer_from_jlist)
 	CHECK(amx_jlist_status(NULL, "on", true) == AMX_PM2_UNKNOWN);
 }
 
+/* jlist has one entry per instance: the app's answer is its worst instance's. */
+TEST(status_answer_of_instances_is_the_worst)
+{
+	struct amx_dump_app apps[5] = {
+		{ .name = "web", .status = AMX_ST_ONLINE, .pid = 10 },
+		{ .name = "web", .status = AMX_ST_ERRORED },
+		{ .name = "job", .status = AMX_ST_ONLINE, .pid = 11 },
+		{ .name = "job", .status = AMX_ST_LAUNCHING },
+		{ .name = "job", .status = AMX_ST_ONLINE, .pid = 12 },
+	};
+	struct amx_dump list = { .apps = apps, .n_apps = 5 };
+
+	CHECK(amx_jlist_status(&list, "web", true) == AMX_PM2_ERRORED);
+	CHECK(amx_jlist_status(&list, "job", true) == AMX_PM2_TRANSIENT);
+	apps[3].status = AMX_ST_ONLINE;
+	CHECK(amx_jlist_status(&list, "job", true) == AMX_PM2_ONLINE);
+}
+
 int main(void)
 {
 	RUN(argv_keeps_each_name_one_word);
@@ -271,5 +289,6 @@ int main(void)
 	RUN(unit_name_and_its_question);
 	RUN(sdrun_paths_that_do_not_fit_are_refused);
 	RUN(status_answer_from_jlist);
+	RUN(status_answer_of_instances_is_the_worst);
 	CHECK_DONE();
 }
