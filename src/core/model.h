@@ -13,6 +13,7 @@
 
 #include "core/dump.h"
 #include "core/policy.h"
+#include "core/ratelimit.h"
 
 /* A user as the passwd database names it: whom a PM2 home's commands run as. */
 struct amx_user {
@@ -33,6 +34,7 @@ struct amx_instance {
 	uint64_t start_ticks;   /* of pid, to tell a reused pid apart */
 	uint64_t alive_since_ms;
 	int mem_over_pid;       /* memwatch: this pid was reported over its limit */
+	bool watched;           /* pid is in the kernel's watched set (put there by us) */
 	int last_exit_code;
 	int last_signal;
 	bool last_oom;
@@ -70,6 +72,24 @@ struct amx_app {
 	char last_output[512];   /* tail of a failed command's output, for recovery-failed */
 };
 
+/* Where a home's pm2 and node were found, in the order they are tried. */
+enum amx_tools_source {
+	AMX_TOOLS_NONE,       /* nothing found: the home is skipped until its daemon runs */
+	AMX_TOOLS_CONFIG,     /* [home PATH] pm2 = / node = */
+	AMX_TOOLS_DAEMON,     /* learned from the running God daemon */
+	AMX_TOOLS_REMEMBERED, /* learned from an earlier daemon, kept in the state directory */
+	AMX_TOOLS_OPTION,     /* --pm2 */
+	AMX_TOOLS_PATH,       /* amexbpf's own PATH */
+};
+
+/* The pm2 and node a home's commands run with (as its owner, never as root). */
+struct amx_toolchain {
+	char pm2[1024];
+	char node[1024];   /* "" when unknown: the child then looks for node on its PATH */
+	char version[32];  /* pm2's package.json version, "" when unknown */
+	enum amx_tools_source source;
+};
+
 struct amx_home {
 	char path[4096];
 	struct amx_user owner;
@@ -84,11 +104,23 @@ struct amx_home {
 	struct amx_home_policy pol;
 	int running;             /* tier-2 command, -1 none */
 	int status_query;        /* jlist command, -1 none */
+	bool deferral_said;      /* recovery-deferred was emitted; cleared when a command starts */
+	struct amx_bucket file_events; /* events its files cause (dump-changed, dump-invalid) */
+	uint64_t unwatched_forks; /* children of its daemon the kernel could not watch */
+	uint64_t unwatched_said;  /* how many of them were reported (events-lost) */
+	int n_pidfds;             /* its apps followed through a pidfd (not in the watched set) */
+	bool unwatched_app_said;  /* an app pid left out of the watched set was reported */
+	int unit_query;           /* systemctl is-active command before tier 2, -1 none */
+	bool unit_active;         /* its answer: pm2-<owner>.service is active */
 	char last_output[512];   /* tail of a failed tier-2 command's output */
 	char state_file[4200];   /* where the last good dump is kept */
 	char run_prefix[4200];   /* state-dir prefix of the files naming our running commands */
 	char budget_file[4200];  /* the restart budgets, kept across restarts (budgetfile.h) */
 	int adopted;             /* commands of a previous run still going: wait before acting */
+	struct amx_toolchain tools;   /* what the home's commands run with */
+	struct amx_toolchain learned; /* from its God daemon (now or remembered) */
+	char god_version[32];    /* "7.0.4" from the daemon's title, "" when unknown */
+	char tools_file[4200];   /* where `learned` is kept */
 	char *good_raw;          /* its bytes, to put back */
 	size_t good_raw_len;
 };

@@ -21,6 +21,7 @@ bool amx_home_init(struct amx_home *h, const char *path, const char *state_dir, 
 	memset(h, 0, sizeof(*h));
 	h->running = -1;
 	h->status_query = -1;
+	h->unit_query = -1;
 	amx_home_policy_init(&h->pol);
 	size_t len = strlen(path);
 	while (len > 1 && path[len - 1] == '/')
@@ -53,6 +54,7 @@ bool amx_home_init(struct amx_home *h, const char *path, const char *state_dir, 
 	snprintf(h->state_file, sizeof(h->state_file), "%s/dump%s.good", state_dir, flat);
 	snprintf(h->run_prefix, sizeof(h->run_prefix), "%s/running%s.", state_dir, flat);
 	snprintf(h->budget_file, sizeof(h->budget_file), "%s/budget%s.json", state_dir, flat);
+	snprintf(h->tools_file, sizeof(h->tools_file), "%s/tools%s.json", state_dir, flat);
 	return true;
 }
 
@@ -388,25 +390,73 @@ static void add_instance(const struct amx_home *h, struct amx_app *a, const stru
 		in->pm_id = pm_id_of_pid_file(pid_file);
 }
 
+/* Names to indices, open addressing: sync_apps is linear in the number of apps (a dump of
+ * thousands of names must not cost their square). */
+struct name_index {
+	uint32_t *slot; /* index + 1; 0 = empty */
+	size_t mask;
+};
+
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static bool name_index_init(struct name_index *x, size_t n)
+{
+	size_t cap = 16;
+	while (cap < 2 * n)
+		cap *= 2;
+	x->slot = calloc(cap, sizeof(*x->slot));
+	x->mask = cap - 1;
+	return x->slot != NULL;
+}
+
+/* The app named name in apps, or -1; with add, apps[i] goes in when none is there. */
+static int name_index_find(struct name_index *x, const struct amx_app *apps, const char *name,
+			   int add)
+{
+	for (size_t k = name_hash(name) & x->mask;; k = (k + 1) & x->mask) {
+		if (!x->slot[k]) {
+			if (add >= 0)
+				x->slot[k] = (uint32_t)add + 1;
+			return -1;
+		}
+		if (!strcmp(apps[x->slot[k] - 1].name, name))
+			return (int)x->slot[k] - 1;
+	}
+}
+
 static void sync_apps(struct amx_home *h, const char *const *only, int n_only)
 {
 	/* Keep the state of apps and instances that stay; add new ones; drop the ones no
 	 * longer saved. Each dump entry is one instance; entries of one name are one app. */
 	size_t n = 0;
 	struct amx_app *apps = calloc(h->good.n_apps ? h->good.n_apps : 1, sizeof(*apps));
-	if (!apps)
+	struct name_index old_ix = { 0 }, new_ix = { 0 };
+	if (!apps || !name_index_init(&old_ix, h->n_apps) ||
+	    !name_index_init(&new_ix, h->good.n_apps)) {
+		free(apps);
+		free(old_ix.slot);
 		return;
+	}
+	for (size_t i = 0; i < h->n_apps; i++)
+		name_index_find(&old_ix, h->apps, h->apps[i].name, (int)i);
 	for (size_t i = 0; i < h->good.n_apps; i++) {
 		const struct amx_dump_app *d = &h->good.apps[i];
 		if (!wanted(d->name, only, n_only))
 			continue;
-		const struct amx_app *old = amx_home_app_by_name(h, d->name);
-		struct amx_app *a = NULL;
-		for (size_t k = 0; k < n && !a; k++)
-			if (strcmp(apps[k].name, d->name) == 0)
-				a = &apps[k];
-		if (!a) {
-			a = &apps[n++];
+		int at = name_index_find(&new_ix, apps, d->name, -1);
+		int oi = name_index_find(&old_ix, h->apps, d->name, -1);
+		const struct amx_app *old = oi >= 0 ? &h->apps[oi] : NULL;
+		struct amx_app *a;
+		if (at >= 0) {
+			a = &apps[at]; /* one more instance of an app already listed */
+		} else {
+			a = &apps[n];
 			if (old) {
 				*a = *old;
 			} else {
@@ -414,6 +464,8 @@ static void sync_apps(struct amx_home *h, const char *const *only, int n_only)
 				a->running = -1;
 				amx_app_policy_init(&a->pol);
 			}
+			name_index_find(&new_ix, apps, a->name, (int)n);
+			n++;
 			a->n_inst = 0;
 			a->desired_online = d->status != AMX_ST_STOPPED && d->status != AMX_ST_STOPPING;
 			a->cluster = d->cluster;
@@ -422,6 +474,8 @@ static void sync_apps(struct amx_home *h, const char *const *only, int n_only)
 		add_instance(h, a, old, d);
 		amx_app_refresh_lead(a);
 	}
+	free(old_ix.slot);
+	free(new_ix.slot);
 	free(h->apps);
 	h->apps = apps;
 	h->n_apps = n;

@@ -4,6 +4,8 @@
  * when each app last exited). */
 #include "report/status.h"
 
+#include "core/tier_command.h"
+
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 
 #include "report/control_server.h"
 #include "core/event.h"
+#include "core/tier_command.h"
 #include "sys/loop.h"
 #include "sys/proc.h"
 
@@ -262,7 +265,15 @@ static json_t *home_json(const struct amx_report_view *v, const struct amx_home 
 	json_object_set_new(d, "up", json_boolean(h->god_pid != 0));
 	json_object_set_new(d, "state", json_string(amx_home_state_name(h->pol.state)));
 	json_object_set_new(d, "budget_left", json_integer(amx_budget_left(&h->pol.budget, v->cfg, now)));
+	json_object_set_new(d, "version", h->god_version[0] ? json_string(h->god_version) : json_null());
 	json_object_set_new(o, "daemon", d);
+	/* the pm2 and node this home's commands run with, and where they were found */
+	json_t *tools = json_object();
+	json_object_set_new(tools, "path", h->tools.pm2[0] ? string_or_mark(h->tools.pm2) : json_null());
+	json_object_set_new(tools, "node", h->tools.node[0] ? string_or_mark(h->tools.node) : json_null());
+	json_object_set_new(tools, "version", h->tools.version[0] ? json_string(h->tools.version) : json_null());
+	json_object_set_new(tools, "source", json_string(amx_tools_source_name(h->tools.source)));
+	json_object_set_new(o, "pm2", tools);
 	json_t *dump = json_object();
 	json_object_set_new(dump, "valid", json_boolean(h->dump_valid));
 	json_object_set_new(dump, "problem", h->dump_valid ? json_null() : json_string(h->dump_problem));

@@ -135,6 +135,26 @@ TEST(tier3_needs_an_ecosystem_and_an_app)
 	CHECK(!amx_tier_command(&cmd, 2, NULL));
 }
 
+TEST(pm2_commands_carry_the_homes_node)
+{
+	struct amx_tier_command cmd;
+	struct amx_tier_facts f = facts("api", false, false);
+
+	f.node = "/home/u/.nvm/versions/node/v20/bin/node";
+	CHECK(amx_tier_command(&cmd, 1, &f) && cmd.argv.node == f.node);
+	CHECK(amx_tier_command(&cmd, 2, &f) && cmd.argv.node == f.node);
+	/* a transient unit gets no PATH of ours: it is named on its command line */
+	f = facts(NULL, true, false);
+	f.node = "/home/u/.nvm/versions/node/v20/bin/node";
+	CHECK(amx_tier_command(&cmd, 2, &f) && cmd.as_root && cmd.argv.n == 13);
+	CHECK_STR(cmd.argv.v[10], "--setenv=PATH=/home/u/.nvm/versions/node/v20/bin:/usr/local/bin:/usr/bin:/bin");
+	CHECK_STR(cmd.argv.v[12], "resurrect");
+	f = facts("api", false, false);
+	CHECK(amx_tier_command(&cmd, 1, &f) && cmd.argv.node == NULL);
+	CHECK(!strcmp(amx_tools_source_name(AMX_TOOLS_DAEMON), "daemon"));
+	CHECK(!strcmp(amx_tools_source_name(AMX_TOOLS_NONE), "none"));
+}
+
 TEST(tier2_without_systemd_is_pm2_resurrect)
 {
 	struct amx_tier_command cmd;
@@ -199,7 +219,7 @@ TEST(tier2_odd_user_names_never_reach_systemd)
 			CHECK(argv_is(&cmd.argv, want, 2) && !cmd.as_root);
 		}
 		CHECK(!amx_pm2_unit_name(u.name, unit, sizeof(unit)) && unit[0] == '\0');
-		CHECK(!amx_sdrun_tier2_argv(&a, &b, PM2, &u, "/h"));
+		CHECK(!amx_sdrun_tier2_argv(&a, &b, PM2, NULL, &u, "/h"));
 	}
 }
 
@@ -232,7 +252,7 @@ TEST(sdrun_paths_that_do_not_fit_are_refused)
 
 	memset(home, 'h', sizeof(home) - 1);
 	home[0] = '/';
-	CHECK(!amx_sdrun_tier2_argv(&a, &b, PM2, &DEPLOY, home));
+	CHECK(!amx_sdrun_tier2_argv(&a, &b, PM2, NULL, &DEPLOY, home));
 }
 
 TEST(status_answer_from_jlist)
@@ -281,6 +301,7 @@ int main(void)
 	RUN(app_tiers_are_pm2_whatever_systemd_says);
 	RUN(tier1_of_one_instance_restarts_its_pm_id);
 	RUN(tier3_needs_an_ecosystem_and_an_app);
+	RUN(pm2_commands_carry_the_homes_node);
 	RUN(tier2_without_systemd_is_pm2_resurrect);
 	RUN(tier2_restarts_the_owners_active_unit);
 	RUN(tier2_without_a_unit_runs_in_a_transient_one);
