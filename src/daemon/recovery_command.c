@@ -13,6 +13,7 @@ static void facts_of(struct amx_tier_facts *f, const struct amx_options *o,
 		.owner = &h->owner,
 		.pm2_home = h->path,
 		.app = app,
+		.instance = a && a->restart_only[0] ? a->restart_only : NULL,
 		.ecosystem = amx_config_ecosystem(o, h->path, app),
 	};
 }
