@@ -15,7 +15,7 @@ echo
 echo "== recovery with every CPU saturated =="
 LOAD=1 .output/tests/subreaper 600 bash tests/bench/recovery.sh
 echo
-echo "== what amexbpf under --sched fifo costs: fork+exit and request throughput =="
+echo "== what amexbpf under its default --sched costs: fork+exit and request throughput =="
 .output/tests/subreaper 600 bash tests/bench/sched_cost.sh
 echo
 echo "== memory limit: what each watching mechanism costs a page-fault-heavy process =="
