@@ -1,6 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# A real OOM kill: a memory hog in a 64 MiB cgroup (v1) is chosen by the kernel; amexbpf
+# A real OOM kill: a memory hog in a 64 MiB memory cgroup (v1 where the v1 memory hierarchy
+# is mounted, as on the build machine, else cgroup v2 as on a stock Debian 12) is chosen by
+# the kernel; amexbpf
 # reports the SIGKILL exit at once, and oom-killed with the kernel's numbers and the memory
 # cgroup once PM2 has restarted it (outside the cgroup): pm2_restarted true, the new pid.
 # With OOM_PM2_RESTARTS=no (t_h2) the app runs with --no-autorestart: oom-killed says
@@ -10,10 +12,19 @@
 source "$(dirname "$0")/lib.sh"
 
 setup_test
-CGROUP_ROOT=/sys/fs/cgroup/memory
+if [ -f /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then
+	CGROUP_ROOT=/sys/fs/cgroup/memory HIERARCHY=v1 LIMIT_FILE=memory.limit_in_bytes
+else
+	CGROUP_ROOT="" HIERARCHY=v2 LIMIT_FILE=memory.max
+	while read -r _ dir type _; do
+		[ "$type" = cgroup2 ] && grep -qw memory "$dir/cgroup.controllers" 2>/dev/null &&
+			CGROUP_ROOT=$dir && break
+	done </proc/self/mounts
+	[ -n "$CGROUP_ROOT" ] || fail "no memory cgroup: neither /sys/fs/cgroup/memory (v1) nor a cgroup2 mount with the memory controller"
+fi
 CG=$CGROUP_ROOT/amx-oom-$$
 HOG=amx-hog
-[ -f "$CGROUP_ROOT/cgroup.procs" ] || fail "no cgroup v1 memory controller at $CGROUP_ROOT"
+log "memory cgroup $HIERARCHY at $CGROUP_ROOT"
 
 remove_oom_cgroup() {
 	[ -d "$CG" ] || return 0
@@ -41,10 +52,15 @@ record_pid "$(god_pid)"
 
 start_amexbpf "${amx_args[@]}"
 
+# v2: the group has the memory controller only if the root hands it down.
+if [ "$HIERARCHY" = v2 ] && ! grep -qw memory "$CGROUP_ROOT/cgroup.subtree_control"; then
+	echo +memory >"$CGROUP_ROOT/cgroup.subtree_control" || fail "cannot enable the memory controller below $CGROUP_ROOT"
+fi
 mkdir "$CG" || fail "cannot create $CG"
-echo $((64 << 20)) >"$CG/memory.limit_in_bytes" || fail "cannot set the memory limit of $CG"
+echo $((64 << 20)) >"$CG/$LIMIT_FILE" || fail "cannot set the memory limit of $CG"
 # Without this, swap (where there is any) would absorb the growth.
 [ -f "$CG/memory.memsw.limit_in_bytes" ] && echo $((64 << 20)) >"$CG/memory.memsw.limit_in_bytes"
+[ -f "$CG/memory.swap.max" ] && echo 0 >"$CG/memory.swap.max"
 echo "$hog" >"$CG/cgroup.procs" || fail "cannot move pid $hog into $CG"
 
 mark_events
@@ -71,7 +87,10 @@ else
 	# The group the kernel killed it in, though the victim had left it by the exit.
 	[ "$(jq_field "$ev" .amexbpf.oom.memcg)" = "/${CG##*/}" ] ||
 		fail "oom-killed names memory cgroup $(jq_field "$ev" .amexbpf.oom.memcg), expected /${CG##*/}"
-	[ "$(jq_field "$ev" .amexbpf.oom.memcg_hierarchy)" = v1 ] || fail "oom-killed memcg_hierarchy is not v1: $ev"
+	[ "$(jq_field "$ev" .amexbpf.oom.memcg_hierarchy)" = "$HIERARCHY" ] || fail "oom-killed memcg_hierarchy is not $HIERARCHY: $ev"
+	# v2 counts the kill in the group's own memory.events.
+	[ "$HIERARCHY" = v1 ] || [ "$(awk '$1 == "oom_kill" { print $2 }' "$CG/memory.events")" -ge 1 ] ||
+		fail "$CG/memory.events counts no oom_kill"
 	# Held, not late: stamped with the kernel's time of the kill (before the exit).
 	[ "$(jq_field "$ev" '."@timestamp"')" \< "$(jq_field "$ex" '."@timestamp"')" ] ||
 		[ "$(jq_field "$ev" '."@timestamp"')" = "$(jq_field "$ex" '."@timestamp"')" ] ||
