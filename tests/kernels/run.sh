@@ -41,13 +41,18 @@ bash -c 'source tests/e2e/lib.sh && ensure_test_user && ensure_pm2_readable' ||
 	die "cannot prepare the test user amxtest"
 mkdir -p "$CACHE" || die "cannot create $CACHE"
 
-# The image package a (meta)package stands for.
+# The image package a (meta)package stands for: follow Depends on linux-image-* until a
+# package has none (linux-image-amd64 -> linux-image-6.1.0-57-amd64). Empty if unknown.
 image_package() {
-	case "$1" in
-	linux-image-[0-9]*) echo "$1" ;;
-	*) apt-cache depends --important "$1" 2>/dev/null |
-		awk '$1 ~ /Depends:/ && $2 ~ /^linux-image-[0-9]/ { print $2; exit }' ;;
-	esac
+	local pkg=$1 next
+	apt-cache show "$pkg" >/dev/null 2>&1 || return 0
+	for _ in 1 2 3; do
+		next=$(apt-cache depends --important "$pkg" 2>/dev/null |
+			awk '$1 ~ /Depends:/ && $2 ~ /^linux-image-/ { print $2; exit }')
+		[ -n "$next" ] || break
+		pkg=$next
+	done
+	echo "$pkg"
 }
 
 # kernel_files PKG: downloads and unpacks PKG once; prints the cache dir holding vmlinuz,
