@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# tests/run.sh check|layering|unit|e2e|all: runs the static checks, the layering check, the
-# built unit tests and/or the end-to-end tests (all: every one), prints
-# "PASS name" / "FAIL name" as it goes and, as its very last line, "N passed, N failed".
+# tests/run.sh check|layering|docs|options|unit|e2e|all: runs the whole-tree checks (static
+# analysis, layering, docs, options), the built unit tests and/or the end-to-end tests (all:
+# every one), prints "PASS name" / "FAIL name" as it goes and, as its very last line,
+# "N passed, N failed".
 # T=pattern runs only the tests whose name contains pattern. `all` runs the end-to-end tests
 # twice: with BPF, then with AMX_MODE=no-bpf (the process-connector fallback). Exit 0 only if nothing failed.
 # An end-to-end test that skips (exit 77) counts as failed in CI or as root: there it must run.
@@ -104,44 +105,49 @@ run_e2e() {
 	done
 }
 
-# Static checks (tests/check.sh: cppcheck, clang-tidy) count as one test.
-run_check() {
-	selected check || return 0
+# A whole-tree check script counts as one test: run_script NAME SCRIPT. Its output goes to
+# the log; on failure the log's last lines are shown.
+run_script() {
+	local name=$1 script=$2
+	selected "$name" || return 0
 	mkdir -p "$LOG_DIR"
-	if tests/check.sh >"$LOG_DIR/check.log" 2>&1; then
-		pass check
+	if bash "$script" >"$LOG_DIR/$name.log" 2>&1; then
+		pass "$name"
 	else
-		fail check "see $LOG_DIR/check.log"
-		tail -n 20 "$LOG_DIR/check.log"
+		fail "$name" "see $LOG_DIR/$name.log"
+		tail -n 20 "$LOG_DIR/$name.log"
 	fi
 }
 
-# The layering of src/ (tests/layering.sh) counts as one test.
-run_layering() {
-	selected layering || return 0
-	mkdir -p "$LOG_DIR"
-	if tests/layering.sh >"$LOG_DIR/layering.log" 2>&1; then
-		pass layering
-	else
-		fail layering "see $LOG_DIR/layering.log"
-		head -n 20 "$LOG_DIR/layering.log"
-	fi
+# The checks of the whole tree, each one test:
+#   check     cppcheck and clang-tidy (tests/check.sh)
+#   layering  dependencies between the layers of src/ point one way (tests/layering.sh)
+#   docs      README size, the event contract against the code's actions, links (tests/docs_check.sh)
+#   options   the man page, the example config and the README name every option of the
+#             option table, with its default (tests/options_check.sh)
+CHECKS=(check:tests/check.sh layering:tests/layering.sh docs:tests/docs_check.sh
+	options:tests/options_check.sh)
+
+run_checks() {
+	local c
+	for c in "${CHECKS[@]}"; do
+		[ -z "${1:-}" ] || [ "${c%%:*}" = "$1" ] || continue
+		run_script "${c%%:*}" "${c#*:}"
+	done
 }
 
 case "$mode" in
-check) run_check ;;
-layering) run_layering ;;
+check | layering | docs | options) run_checks "$mode" ;;
 unit) run_unit ;;
 e2e) run_e2e ;;
 all)
-	run_check
-	run_layering
+	run_checks
 	run_unit
 	run_e2e
 	AMX_MODE=no-bpf run_e2e
 	;;
 *)
-	echo "usage: tests/run.sh check|layering|unit|e2e|all" >&2
+	echo "usage: tests/run.sh check|layering|docs|options|unit|e2e|all" >&2
 	exit 2
 	;;
 esac

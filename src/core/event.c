@@ -383,3 +383,13 @@ const char *amx_signal_name(int sig)
 		return NULL;
 	return signal_names[sig];
 }
+
+const char *const amx_level_names[] = { "debug", "info", "warn", "error", "critical", NULL };
+
+int amx_level_rank(const char *level)
+{
+	for (int i = 0; level && amx_level_names[i]; i++)
+		if (!strcmp(level, amx_level_names[i]))
+			return i;
+	return -1;
+}

@@ -50,4 +50,9 @@ uint64_t amx_boot_ms(void);
 /* "SIGKILL" etc.; NULL for 0 or unknown. */
 const char *amx_signal_name(int sig);
 
+/* The log.level names, lowest first, NULL-terminated (the choices of notify-level). */
+extern const char *const amx_level_names[];
+/* Rank of a log.level (debug 0 .. critical 4), -1 when unknown. */
+int amx_level_rank(const char *level);
+
 #endif

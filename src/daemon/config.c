@@ -12,84 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/option_table.h"
 #include "daemon/config.h"
-#include "daemon/disk.h"
-#include "report/notify.h"
-#include "daemon/retain.h"
-
-bool amx_parse_seconds(const char *s, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || v < 0 || v > 86400 * 30)
-		return false;
-	*out = v;
-	return true;
-}
-
-bool amx_parse_budget(const char *s, unsigned *n, double *window)
-{
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || end == s || *end != '/' || v == 0 || v > 64)
-		return false;
-	if (!amx_parse_seconds(end + 1, window) || *window <= 0)
-		return false;
-	*n = (unsigned)v;
-	return true;
-}
-
-bool amx_parse_count(const char *s, unsigned *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v < 1 || v > 1000)
-		return false;
-	*out = (unsigned)v;
-	return true;
-}
-
-bool amx_parse_bytes(const char *s, long long *out)
-{
-	char *end;
-	errno = 0;
-	if (*s < '0' || *s > '9')
-		return false;
-	unsigned long long v = strtoull(s, &end, 10);
-	unsigned shift = 0;
-	if (*end == 'K' || *end == 'k')
-		shift = 10;
-	else if (*end == 'M' || *end == 'm')
-		shift = 20;
-	else if (*end == 'G' || *end == 'g')
-		shift = 30;
-	if (shift)
-		end++;
-	if (errno || end == s || *end || v == 0 || v > (1ull << 50) >> shift)
-		return false;
-	*out = (long long)(v << shift);
-	return true;
-}
-
-bool amx_parse_bool(const char *s, bool *out)
-{
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
-	for (size_t i = 0; i < 4; i++) {
-		if (!strcasecmp(s, yes[i])) {
-			*out = true;
-			return true;
-		}
-		if (!strcasecmp(s, no[i])) {
-			*out = false;
-			return true;
-		}
-	}
-	return false;
-}
 
 /* ---------------------------------------------------------------- the reader */
 
@@ -179,42 +103,69 @@ static char *keep(struct load *l, const char *s)
 	return amx_config_own(strdup(s));
 }
 
-/* *field = a copy of v. A value this process allocated earlier (the same key in a
- * repeated section) is freed: options are built afresh on reload, so nothing else points
- * at it. Defaults and argv strings are not listed, so never freed. */
-static void set_string(struct load *l, const char **field, const char *v)
+/* A string this process allocated (listed in Owned) freed and unlisted: the value a key
+ * given again replaces. Defaults and argv strings are not listed, so never freed. */
+static void forget(const char *s)
 {
-	for (size_t i = 0; *field && i < Owned.n; i++) {
-		if (Owned.v[i] == *field) {
+	for (size_t i = 0; s && i < Owned.n; i++) {
+		if (Owned.v[i] == s) {
 			free(Owned.v[i]);
 			Owned.v[i] = Owned.v[--Owned.n];
-			break;
+			return;
 		}
 	}
-	*field = keep(l, v);
 }
 
-static bool absolute_file(struct load *l, const char *key, const char *v, bool must_exist)
+/* The rows whose field is a const char * (the value is kept, as a copy). */
+static bool holds_string(const struct amx_option *r)
 {
-	if (v[0] != '/') {
-		problem(l, "%s: not an absolute path: %s", key, v);
-		return false;
-	}
+	return r->type == AMX_OPT_WORD || r->type == AMX_OPT_STRING || r->type == AMX_OPT_PATH ||
+	       r->type == AMX_OPT_FILE || r->type == AMX_OPT_URL;
+}
+
+/* The file's one check beyond the table's: an ecosystem file must exist (when the daemon
+ * reads it, a typo would only show on the first tier 3). */
+static void check_regular_file(struct load *l, const char *key, const char *v)
+{
 	struct stat st;
 	errno = 0;
-	if (must_exist && (stat(v, &st) < 0 || !S_ISREG(st.st_mode))) {
+	if (stat(v, &st) < 0 || !S_ISREG(st.st_mode))
 		problem(l, "%s: %s: %s", key, v, errno ? strerror(errno) : "not a regular file");
-		return false;
-	}
-	return true;
 }
 
-static bool valid_probe(const char *v)
+/* key = v for a row of the option table, into base (the section's struct). A list takes
+ * several words (blank or comma separated); a string is kept as a copy. */
+static void set_key(struct load *l, const struct amx_option *r, const char *v, void *base)
 {
-	/* http://HOST[:PORT][/PATH], no spaces: the probe is a plain HTTP GET */
-	if (strncmp(v, "http://", 7) != 0 || !v[7] || v[7] == '/' || v[7] == ':')
-		return false;
-	return strpbrk(v, " \t\"'\\") == NULL;
+	char msg[600];
+	if (r->type == AMX_OPT_LIST) {
+		char *copy = strdup(v), *save = NULL;
+		for (char *p = strtok_r(copy, " \t,", &save); p; p = strtok_r(NULL, " \t,", &save)) {
+			char *word = keep(l, p);
+			if (!amx_option_set(r, word, AMX_FROM_FILE, base, msg, sizeof(msg))) {
+				problem(l, "%s", msg);
+				forget(word);
+			}
+		}
+		free(copy);
+		return;
+	}
+	if (!holds_string(r)) {
+		if (!amx_option_set(r, v, AMX_FROM_FILE, base, msg, sizeof(msg)))
+			problem(l, "%s", msg);
+		return;
+	}
+	const char **field = (const char **)((char *)base + r->field);
+	const char *old = *field;
+	char *copy = keep(l, v);
+	if (!amx_option_set(r, copy, AMX_FROM_FILE, base, msg, sizeof(msg))) {
+		problem(l, "%s", msg);
+		forget(copy);
+		return;
+	}
+	forget(old);
+	if (r->type == AMX_OPT_FILE)
+		check_regular_file(l, r->key, v);
 }
 
 /* ---------------------------------------------------------------- sections */
@@ -272,143 +223,23 @@ static struct amx_app_conf *add_app(struct load *l, const char *name)
 	return a;
 }
 
-/* A list key (blank or comma separated): each word checked, then added to list. */
-static void add_words(struct load *l, const char *k, const char *v, const char **list, int *n,
-		      int max, bool (*valid)(const char *))
-{
-	char *copy = strdup(v), *save = NULL;
-	for (char *p = strtok_r(copy, " \t,", &save); p; p = strtok_r(NULL, " \t,", &save)) {
-		if (!valid(p))
-			problem(l, "bad value for %s: %s", k, p);
-		else if (*n >= max)
-			problem(l, "%s: too many (at most %d)", k, max);
-		else
-			list[(*n)++] = keep(l, p);
-	}
-	free(copy);
-}
-
-static bool valid_app_name(const char *v)
-{
-	return *v != '\0';
-}
-
-static bool valid_mount(const char *v)
-{
-	return v[0] == '/';
-}
-
-static bool valid_retain(const char *v)
-{
-	const char *dir;
-	size_t len;
-	unsigned days;
-	return amx_retain_parse(v, &dir, &len, &days);
-}
-
 static void global_key(struct load *l, const char *k, const char *v)
 {
-	struct amx_options *o = l->o;
-	bool ok = true;
-	if (!strcmp(k, "pm2-home")) {
-		/* a list: homes that need no [home] section of their own */
+	const struct amx_option *r = amx_option_by_key(AMX_SECTION_GLOBAL, k);
+	if (!r) {
+		problem(l, "unknown key in [amexbpf]: %s", k);
+		return;
+	}
+	if (r->field == offsetof(struct amx_options, homes)) {
+		/* a list of homes that need no [home] section of their own; one home named by
+		 * both is one home */
 		char *copy = strdup(v), *save = NULL;
 		for (char *p = strtok_r(copy, " \t,", &save); p; p = strtok_r(NULL, " \t,", &save))
 			add_home(l, p);
 		free(copy);
 		return;
-	} else if (!strcmp(k, "app")) {
-		add_words(l, k, v, o->only, &o->n_only, AMX_MAX_ONLY, valid_app_name);
-		return;
-	} else if (!strcmp(k, "ecosystem")) {
-		if (absolute_file(l, k, v, true))
-			set_string(l, &o->ecosystem, v);
-		return;
-	} else if (!strcmp(k, "events")) {
-		if (strcmp(v, "-") != 0 && v[0] != '/') {
-			problem(l, "events: not an absolute path or -: %s", v);
-			return;
-		}
-		set_string(l, &o->events_path, v);
-	} else if (!strcmp(k, "state-dir")) {
-		if (!absolute_file(l, k, v, false))
-			return;
-		set_string(l, &o->state_dir, v);
-	} else if (!strcmp(k, "socket")) {
-		if (!absolute_file(l, k, v, false))
-			return;
-		set_string(l, &o->socket_path, v);
-	} else if (!strcmp(k, "pm2")) {
-		if (!absolute_file(l, k, v, false))
-			return;
-		set_string(l, &o->pm2, v);
-	} else if (!strcmp(k, "grace"))
-		ok = amx_parse_seconds(v, &o->grace_s);
-	else if (!strcmp(k, "manual-grace"))
-		ok = amx_parse_seconds(v, &o->manual_grace_s);
-	else if (!strcmp(k, "action-timeout"))
-		ok = amx_parse_seconds(v, &o->action_timeout_s) && o->action_timeout_s >= 1;
-	else if (!strcmp(k, "verify-timeout"))
-		ok = amx_parse_seconds(v, &o->verify_timeout_s) && o->verify_timeout_s > 0;
-	else if (!strcmp(k, "budget"))
-		ok = amx_parse_budget(v, &o->budget_attempts, &o->budget_window_s);
-	else if (!strcmp(k, "verbose"))
-		ok = amx_parse_bool(v, &o->verbose);
-	else if (!strcmp(k, "disk")) {
-		add_words(l, k, v, o->disks, &o->n_disks, AMX_MAX_HOMES, valid_mount);
-		return;
-	} else if (!strcmp(k, "disk-threshold"))
-		ok = amx_disk_threshold_parse(v, &o->disk_threshold_pct);
-	else if (!strcmp(k, "retain")) {
-		add_words(l, k, v, o->retains, &o->n_retains, AMX_MAX_HOMES, valid_retain);
-		return;
-	} else if (!strcmp(k, "probe-interval"))
-		ok = amx_parse_seconds(v, &o->probe_interval_s) && o->probe_interval_s >= 0.1;
-	else if (!strcmp(k, "probe-timeout"))
-		ok = amx_parse_seconds(v, &o->probe_timeout_s) && o->probe_timeout_s >= 0.05;
-	else if (!strcmp(k, "probe-failures"))
-		ok = amx_parse_count(v, &o->probe_failures);
-	else if (!strcmp(k, "socket-group"))
-		o->socket_group = keep(l, v);
-	else if (!strcmp(k, "textfile-dir")) {
-		if (!absolute_file(l, k, v, false))
-			return;
-		o->textfile_dir = keep(l, v);
-	} else if (!strcmp(k, "notify-exec")) {
-		/* checked for good (owner, mode) by the notify module at start-up */
-		if (!absolute_file(l, k, v, false))
-			return;
-		o->notify_exec = keep(l, v);
-	} else if (!strcmp(k, "notify-user"))
-		o->notify_user = keep(l, v);
-	else if (!strcmp(k, "notify-level")) {
-		ok = amx_level_rank(v) >= 0;
-		if (ok)
-			o->notify_level = keep(l, v);
-	} else if (!strcmp(k, "notify-timeout"))
-		ok = amx_parse_seconds(v, &o->notify_timeout_s) && o->notify_timeout_s > 0;
-	else if (!strcmp(k, "notify-interval"))
-		ok = amx_parse_seconds(v, &o->notify_interval_s);
-	else if (!strcmp(k, "journal")) {
-		bool on = true;
-		ok = amx_parse_bool(v, &on);
-		o->no_journal = !on;
 	}
-	else if (!strcmp(k, "bpf")) {
-		if (!strcmp(v, "auto"))
-			o->bpf_mode = AMX_BPF_AUTO;
-		else if (!strcmp(v, "required"))
-			o->bpf_mode = AMX_BPF_REQUIRED;
-		else if (!strcmp(v, "off"))
-			o->bpf_mode = AMX_BPF_OFF;
-		else
-			ok = false;
-	} else {
-		problem(l, "unknown key in [amexbpf]: %s", k);
-		return;
-	}
-	if (!ok)
-		problem(l, "bad value for %s: %s", k, v);
+	set_key(l, r, v, l->o);
 }
 
 static void home_key(struct load *l, const char *home, const char *k, const char *v)
@@ -416,12 +247,11 @@ static void home_key(struct load *l, const char *home, const char *k, const char
 	int i = add_home(l, home);
 	if (i < 0)
 		return;
-	if (!strcmp(k, "ecosystem")) {
-		if (absolute_file(l, k, v, true))
-			set_string(l, &l->o->home_ecosystem[i], v);
-	} else {
+	const struct amx_option *r = amx_option_by_key(AMX_SECTION_HOME, k);
+	if (r)
+		set_key(l, r, v, &l->o->home_ecosystem[i]);
+	else
 		problem(l, "unknown key in [home]: %s", k);
-	}
 }
 
 static void app_key(struct load *l, const char *name, const char *k, const char *v)
@@ -429,33 +259,11 @@ static void app_key(struct load *l, const char *name, const char *k, const char 
 	struct amx_app_conf *a = add_app(l, name);
 	if (!a)
 		return;
-	bool ok = true;
-	if (!strcmp(k, "home")) {
-		if (v[0] != '/') {
-			problem(l, "home: not an absolute path: %s", v);
-			return;
-		}
-		set_string(l, &a->home, v);
-	} else if (!strcmp(k, "ecosystem")) {
-		if (absolute_file(l, k, v, true))
-			set_string(l, &a->ecosystem, v);
-		return;
-	} else if (!strcmp(k, "memory-limit"))
-		ok = amx_parse_bytes(v, &a->memory_limit_bytes);
-	else if (!strcmp(k, "probe")) {
-		ok = valid_probe(v);
-		if (ok)
-			set_string(l, &a->probe_url, v);
-	} else if (!strcmp(k, "manual-grace"))
-		ok = amx_parse_seconds(v, &a->manual_grace_s);
-	else if (!strcmp(k, "budget"))
-		ok = amx_parse_budget(v, &a->budget_attempts, &a->budget_window_s);
-	else {
+	const struct amx_option *r = amx_option_by_key(AMX_SECTION_APP, k);
+	if (r)
+		set_key(l, r, v, a);
+	else
 		problem(l, "unknown key in [app]: %s", k);
-		return;
-	}
-	if (!ok)
-		problem(l, "bad value for %s: %s", k, v);
 }
 
 /* "word rest": the kind of section and its argument (leading and trailing blanks gone). */
@@ -558,6 +366,17 @@ const char *amx_config_ecosystem(const struct amx_options *o, const char *home, 
 		if (o->home_ecosystem[i] && !strcmp(o->homes[i], home))
 			return o->home_ecosystem[i];
 	return o->ecosystem;
+}
+
+void amx_config_policy(const struct amx_options *o, struct amx_policy_config *cfg)
+{
+	amx_policy_config_defaults(cfg);
+	cfg->grace_ms = (uint64_t)(o->grace_s * 1000);
+	cfg->manual_grace_ms = (uint64_t)(o->manual_grace_s * 1000);
+	cfg->verify_ms = (uint64_t)(o->verify_timeout_s * 1000);
+	cfg->budget_attempts = o->budget_attempts;
+	cfg->budget_window_ms = (uint64_t)(o->budget_window_s * 1000);
+	cfg->have_ecosystem = o->ecosystem != NULL;
 }
 
 void amx_config_app_policy(const struct amx_options *o, const char *home, const char *app,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The config file (INI, read with libinih) and the value parsers it shares with the command
- * line. Both fill the one struct amx_options: defaults, then the file, then the flags. */
+/* The config file (INI, read with libinih). It and the command line fill the one struct
+ * amx_options through the option table (core/option_table.h): defaults, then the file,
+ * then the flags. */
 #ifndef AMX_CONFIG_H
 #define AMX_CONFIG_H
 
@@ -10,17 +11,6 @@
 
 #include "core/options.h"
 #include "core/policy.h"
-
-/* Seconds, decimals allowed, 0 .. 30 days. */
-bool amx_parse_seconds(const char *s, double *out);
-/* "N/S": at most N (1..64) attempts in S seconds (> 0). */
-bool amx_parse_budget(const char *s, unsigned *n, double *window);
-/* A count, 1 .. 1000. */
-bool amx_parse_count(const char *s, unsigned *out);
-/* Bytes with an optional K, M or G suffix (powers of 1024), > 0. */
-bool amx_parse_bytes(const char *s, long long *out);
-/* yes/no, true/false, on/off, 1/0. */
-bool amx_parse_bool(const char *s, bool *out);
 
 /* Read the INI file at path into o, on top of what o holds (call it after the defaults and
  * before the command line). Every problem is one line "PATH:LINE: what" appended to
@@ -46,6 +36,8 @@ const struct amx_app_conf *amx_config_app(const struct amx_options *o, const cha
 /* The ecosystem file for tier 3 of an app of a home (app NULL: the home's): the [app]
  * section's, else the [home] section's, else the global one; NULL for none. */
 const char *amx_config_ecosystem(const struct amx_options *o, const char *home, const char *app);
+/* The global policy settings the options give (the policy's defaults for the rest: backoff). */
+void amx_config_policy(const struct amx_options *o, struct amx_policy_config *cfg);
 /* One app's policy settings: cfg holds the global ones; the [app] section's manual grace
  * and budget go over them, and have_ecosystem says whether tier 3 has a file for it. */
 void amx_config_app_policy(const struct amx_options *o, const char *home, const char *app,

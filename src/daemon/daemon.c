@@ -36,11 +36,11 @@
 #include "core/options.h"
 #include "core/policy.h"
 #include "daemon/probe.h"
+#include "daemon/recovery_command.h"
 #include "sys/proc.h"
 #include "daemon/retain.h"
 #include "sources/procconn.h"
 #include "core/oomwait.h"
-#include "sys/sdrun.h"
 #include "daemon/selftest.h"
 #include "sys/spawn.h"
 #include "report/status.h"
@@ -199,36 +199,16 @@ static int app_index(const struct amx_home *h, const struct amx_app *a)
 	return (int)(a - h->apps);
 }
 
+/* The command of a tier: built by the one builder (core/tier_command.h). The argv points
+ * into a buffer that the next call reuses; a command keeps only argv[0], a literal or o->pm2. */
 static bool build_argv(struct amx_argv *argv, int tier, const struct amx_home *h,
 		       const struct amx_app *a)
 {
-	if (tier == 2 && amx_systemd_booted()) {
-		/* Where systemd runs PM2 for this user, restarting its unit avoids a race and
-		 * a daemon that would land in our own cgroup. Whether the unit is active is
-		 * asked with argv only. */
-		static char unit[128];
-		amx_pm2_unit_name(h->owner.name, unit, sizeof(unit));
-		struct amx_argv q = { .v = { "/usr/bin/systemctl", "is-active", "--quiet", unit, NULL }, .n = 4 };
-		struct amx_child c;
-		char err[256];
-		struct amx_user root = { .uid = 0, .gid = 0, .name = "root", .home = "/" };
-		bool active = amx_run_wait(&c, &q, &root, NULL, 5, err, sizeof(err)) == 0 &&
-			      amx_child_succeeded(&c);
-		if (amx_tier2_use_systemd(true, active)) {
-			argv->v[0] = "/usr/bin/systemctl";
-			argv->v[1] = "restart";
-			argv->v[2] = unit;
-			argv->v[3] = NULL;
-			argv->n = 3;
-			return true;
-		}
-		/* No unit of its own: a transient one, outside our cgroup and sandbox. */
-		static struct amx_sdrun_buf sdrun;
-		if (amx_sdrun_tier2_argv(argv, &sdrun, D.o->pm2, &h->owner, h->path))
-			return true;
-	}
-	return amx_pm2_argv(argv, tier, D.o->pm2, a ? a->name : NULL,
-			    amx_config_ecosystem(D.o, h->path, a ? a->name : NULL));
+	static struct amx_tier_command cmd;
+	if (!amx_recovery_command(&cmd, tier, D.o, h, a))
+		return false;
+	*argv = cmd.argv;
+	return true;
 }
 
 /* ---------------------------------------------------------------- policy glue */
@@ -526,7 +506,7 @@ static void start_status_query(int hi, int ai)
 		return;
 	}
 	struct amx_argv argv;
-	amx_pm2_argv(&argv, AMX_TIER_STATUS, D.o->pm2, NULL, NULL);
+	build_argv(&argv, AMX_TIER_STATUS, h, NULL);
 	char err[256];
 	int idx = start_command(hi, -1, 0, 0, &argv, err, sizeof(err));
 	if (idx < 0) {
@@ -1139,28 +1119,11 @@ static void finish_command(int idx)
 			if (!a->awaiting_status)
 				continue;
 			a->awaiting_status = false;
-			struct amx_input in = { .kind = AMX_IN_STATUS, .status = AMX_PM2_UNKNOWN };
 			const struct amx_dump_app *j = parsed ? amx_dump_find(&list, a->name) : NULL;
-			if (parsed && !j)
-				in.status = AMX_PM2_MISSING;
-			else if (j) {
-				switch (j->status) {
-				case AMX_ST_ONLINE:
-					if (j->pid > 0)
-						consider_child(hi, j->pid);
-					in.status = a->pid ? AMX_PM2_ONLINE : AMX_PM2_TRANSIENT;
-					break;
-				case AMX_ST_STOPPED:
-					in.status = AMX_PM2_STOPPED;
-					break;
-				case AMX_ST_ERRORED:
-					in.status = AMX_PM2_ERRORED;
-					break;
-				default:
-					in.status = AMX_PM2_TRANSIENT;
-					break;
-				}
-			}
+			if (j && j->status == AMX_ST_ONLINE && j->pid > 0)
+				consider_child(hi, j->pid);
+			struct amx_input in = { .kind = AMX_IN_STATUS,
+				.status = amx_jlist_status(parsed ? &list : NULL, a->name, a->pid != 0) };
 			if (a->pol.state == AMX_APP_QUERYING)
 				feed_app(hi, (int)i, in);
 		}
@@ -1658,12 +1621,7 @@ static void reopen_events_sink(const char *old_path)
 
 static void apply_policy_options(const struct amx_options *o)
 {
-	D.cfg.grace_ms = (uint64_t)(o->grace_s * 1000);
-	D.cfg.manual_grace_ms = (uint64_t)(o->manual_grace_s * 1000);
-	D.cfg.verify_ms = (uint64_t)(o->verify_timeout_s * 1000);
-	D.cfg.budget_attempts = o->budget_attempts;
-	D.cfg.budget_window_ms = (uint64_t)(o->budget_window_s * 1000);
-	D.cfg.have_ecosystem = o->ecosystem != NULL;
+	amx_config_policy(o, &D.cfg);
 }
 
 /* Watch the homes a reload added; whatever happened in them before is caught by the

@@ -9,17 +9,6 @@
 #include "daemon/disk.h"
 #include "sys/loop.h"
 
-bool amx_disk_threshold_parse(const char *s, double *pct)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !(v > 0 && v <= 100))
-		return false;
-	*pct = v;
-	return true;
-}
-
 double amx_disk_used_pct(const struct statvfs *v)
 {
 	double used = (double)(v->f_blocks - v->f_bfree);

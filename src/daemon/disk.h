@@ -18,8 +18,6 @@
 #define AMX_DISK_HYSTERESIS_PCT 2.0
 #define AMX_DISK_MAX 64
 
-/* PCT in (0, 100]. Pure. */
-bool amx_disk_threshold_parse(const char *s, double *pct);
 /* Used share as df shows it: used / (used + available to users), in percent. Pure. */
 double amx_disk_used_pct(const struct statvfs *v);
 

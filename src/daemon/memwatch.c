@@ -7,20 +7,6 @@
 #include "daemon/memwatch.h"
 #include "sys/proc.h"
 
-bool amx_memlimit_parse(const char *arg, const char **app, size_t *app_len, int64_t *bytes)
-{
-	const char *eq = strrchr(arg, '='); /* app names may hold '=', sizes never do */
-
-	if (!eq || eq == arg)
-		return false;
-	*bytes = amx_parse_size(eq + 1);
-	if (*bytes <= 0)
-		return false;
-	*app = arg;
-	*app_len = (size_t)(eq - arg);
-	return true;
-}
-
 int64_t amx_memlimit_for(const char *const *limits, int n_limits, const char *app,
 			 int64_t from_dump)
 {

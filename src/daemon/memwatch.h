@@ -11,14 +11,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/option_value.h" /* amx_memlimit_parse */
 #include "daemon/home.h"
 
 #define AMX_MEMWATCH_INTERVAL_MS 250
 #define AMX_DEFAULT_MEMORY_LIMIT (1024ll * 1024 * 1024) /* the old script's 1 GB */
 
-/* --memory-limit APP=SIZE: SIZE as PM2 writes it (bytes, or 300M, 1G ...). Pure. false on
- * a bad value (no '=', empty name, bad or zero size). *app points into arg. */
-bool amx_memlimit_parse(const char *arg, const char **app, size_t *app_len, int64_t *bytes);
 /* The limit of an app: the first --memory-limit naming it, else max_memory_restart from
  * dump.pm2 (when > 0), else 1 GiB. Pure. */
 int64_t amx_memlimit_for(const char *const *limits, int n_limits, const char *app,

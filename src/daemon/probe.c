@@ -12,43 +12,6 @@
 #include "sys/loop.h"
 #include "daemon/probe.h"
 
-bool amx_probe_parse(const char *arg, const char **app, size_t *app_len, struct amx_probe_url *u)
-{
-	static const char scheme[] = "=http://";
-	const char *eq = strstr(arg, scheme); /* names may hold '=', the URL part starts here */
-
-	if (!eq || eq == arg)
-		return false;
-	const char *host = eq + strlen(scheme);
-	const char *path = strchr(host, '/');
-	size_t hostport = path ? (size_t)(path - host) : strlen(host);
-	const char *colon = memchr(host, ':', hostport);
-	size_t hlen = colon ? (size_t)(colon - host) : hostport;
-	if (hlen == 0 || hlen >= sizeof(u->host))
-		return false;
-	memcpy(u->host, host, hlen);
-	u->host[hlen] = '\0';
-	if (colon) {
-		size_t plen = hostport - hlen - 1;
-		if (plen == 0 || plen >= sizeof(u->port) || strspn(colon + 1, "0123456789") < plen)
-			return false;
-		memcpy(u->port, colon + 1, plen);
-		u->port[plen] = '\0';
-		long p = atol(u->port);
-		if (p < 1 || p > 65535)
-			return false;
-	} else {
-		snprintf(u->port, sizeof(u->port), "80");
-	}
-	path = path ? path : "/";
-	if (strlen(path) >= sizeof(u->path) || strpbrk(path, " \r\n"))
-		return false; /* it goes into the request line as-is */
-	snprintf(u->path, sizeof(u->path), "%s", path);
-	*app = arg;
-	*app_len = (size_t)(eq - arg);
-	return true;
-}
-
 int amx_probe_status(const char *buf, size_t len)
 {
 	/* "HTTP/1.x NNN" */

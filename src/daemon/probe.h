@@ -12,15 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AMX_PROBE_MAX 64
+#include "core/option_value.h" /* struct amx_probe_url, amx_probe_parse */
 
-struct amx_probe_url {
-	char host[256];
-	char port[8];
-	char path[1024];
-};
-/* APP=URL. Pure; *app points into arg. */
-bool amx_probe_parse(const char *arg, const char **app, size_t *app_len, struct amx_probe_url *u);
 /* The status code of an HTTP status line ("HTTP/1.1 200 OK"), or -1 when it is not one
  * (yet). Pure. */
 int amx_probe_status(const char *buf, size_t len);

@@ -13,23 +13,6 @@
 #include "daemon/retain.h"
 #include "sys/userfile.h"
 
-bool amx_retain_parse(const char *arg, const char **dir, size_t *dir_len, unsigned *days)
-{
-	const char *eq = strrchr(arg, '=');
-	char *end;
-
-	if (!eq || eq == arg || arg[0] != '/')
-		return false;
-	errno = 0;
-	unsigned long d = strtoul(eq + 1, &end, 10);
-	if (errno || end == eq + 1 || *end || d < 1 || d > 36500)
-		return false;
-	*dir = arg;
-	*dir_len = (size_t)(eq - arg);
-	*days = (unsigned)d;
-	return true;
-}
-
 bool amx_retain_name_matches(const char *name)
 {
 	size_t n = strlen(name);

@@ -14,11 +14,10 @@
 #include <jansson.h>
 
 #include "core/event.h"
+#include "core/option_value.h" /* amx_retain_parse */
 
 #define AMX_RETAIN_PERIOD_MS (24ull * 3600 * 1000)
 
-/* DIR=DAYS: DIR absolute, DAYS 1..36500. Pure; *dir points into arg. */
-bool amx_retain_parse(const char *arg, const char **dir, size_t *dir_len, unsigned *days);
 /* Is this entry a candidate by name ("x.log", not ".log")? Pure. */
 bool amx_retain_name_matches(const char *name);
 

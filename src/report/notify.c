@@ -29,15 +29,6 @@ static struct {
 	uint64_t runs, folded_total, failures;
 } N;
 
-int amx_level_rank(const char *level)
-{
-	static const char *const LEVELS[] = { "debug", "info", "warn", "error", "critical" };
-	for (int i = 0; level && i < 5; i++)
-		if (!strcmp(level, LEVELS[i]))
-			return i;
-	return -1;
-}
-
 static void on_hook_exit(void *ctx, int fd, uint32_t events);
 
 static void run_pending(uint64_t now)

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/event.h" /* amx_level_rank */
 #include "core/options.h"
 
 /* Check the hook (absolute, a regular executable file, not writable by group or others),
@@ -18,8 +19,5 @@
 int amx_notify_start(const struct amx_options *o, char *err, size_t errlen);
 /* Kill a hook still running (shutdown). */
 void amx_notify_stop(void);
-
-/* Rank of a log.level (debug 0 .. critical 4), -1 when unknown. Pure. */
-int amx_level_rank(const char *level);
 
 #endif

@@ -259,6 +259,11 @@ uint64_t amx_bpf_lost(const struct amx_bpf *b)
 	return __atomic_load_n(&b->skel->bss->lost_events, __ATOMIC_RELAXED);
 }
 
+uint64_t amx_bpf_unwatched_forks(const struct amx_bpf *b)
+{
+	return __atomic_load_n(&b->skel->bss->watch_insert_failed, __ATOMIC_RELAXED);
+}
+
 const char *amx_bpf_attach_kind(const struct amx_bpf *b)
 {
 	return b->attach_kind;

@@ -37,6 +37,9 @@ int amx_bpf_watched_count(struct amx_bpf *b);
 
 /* Events the kernel side could not reserve ring-buffer space for, since load. */
 uint64_t amx_bpf_lost(const struct amx_bpf *b);
+/* Forked children the kernel side could not add to the watched map (it was full), since
+ * load: their exec and exit go unreported. */
+uint64_t amx_bpf_unwatched_forks(const struct amx_bpf *b);
 
 /* How the hooks attached: "tp_btf" or "raw_tp" when all four the same way, otherwise
  * e.g. "exit,fork,exec=tp_btf oom=raw_tp (oom: pid only)" (amx_hook_choice_summary). */

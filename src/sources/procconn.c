@@ -39,6 +39,7 @@ struct amx_procconn {
 	amx_bpf_handler handler;
 	void *ctx;
 	uint64_t lost;
+	uint64_t unwatched_forks; /* children not followed: no free entry (MAX_WATCHED) */
 	struct watched w[MAX_WATCHED];
 };
 
@@ -240,6 +241,28 @@ uint64_t amx_procconn_lost(const struct amx_procconn *p)
 	return p->lost;
 }
 
+uint64_t amx_procconn_unwatched_forks(const struct amx_procconn *p)
+{
+	return p->unwatched_forks;
+}
+
+int amx_procconn_unwatch(struct amx_procconn *p, pid_t tgid)
+{
+	struct watched *w = tgid > 0 ? find(p, tgid) : NULL;
+	if (!w)
+		return -ENOENT;
+	forget(p, w); /* silently: the caller no longer wants its exit */
+	return 0;
+}
+
+int amx_procconn_watched_count(const struct amx_procconn *p)
+{
+	int n = 0;
+	for (int i = 0; i < MAX_WATCHED; i++)
+		n += p->w[i].tgid != 0;
+	return n;
+}
+
 static int on_proc_event(struct amx_procconn *p, const struct proc_event *pe)
 {
 	struct watched *w;
@@ -258,7 +281,8 @@ static int on_proc_event(struct amx_procconn *p, const struct proc_event *pe)
 		struct watched *stale = find(p, child);
 		if (stale)
 			report_exit(p, stale);
-		amx_procconn_watch(p, child, AMX_WATCH_PROC | AMX_WATCH_FORKED, 0);
+		if (amx_procconn_watch(p, child, AMX_WATCH_PROC | AMX_WATCH_FORKED, 0) < 0)
+			p->unwatched_forks++; /* its fork, exec and exit go unreported */
 		struct watched *c = find(p, child);
 		if (c) {
 			c->ppid = parent;

@@ -32,7 +32,14 @@ int amx_procconn_consume(struct amx_procconn *p);
 /* As amx_bpf_watch: flags AMX_WATCH_PROC / AMX_WATCH_CHILDREN; start 0 = read /proc. */
 int amx_procconn_watch(struct amx_procconn *p, pid_t tgid, uint32_t flags,
 		       uint64_t start_boottime_ns);
-/* Netlink messages the socket dropped (ENOBUFS), since open. */
+/* As amx_bpf_unwatch: forget it without reporting its exit; -ENOENT if not watched. */
+int amx_procconn_unwatch(struct amx_procconn *p, pid_t tgid);
+/* Processes watched now, children followed from their fork included. */
+int amx_procconn_watched_count(const struct amx_procconn *p);
+/* Times the socket overflowed (ENOBUFS), since open: each time one or more messages were
+ * dropped, how many the kernel does not say. */
 uint64_t amx_procconn_lost(const struct amx_procconn *p);
+/* Children of a followed parent left unwatched because every entry was taken. */
+uint64_t amx_procconn_unwatched_forks(const struct amx_procconn *p);
 
 #endif

@@ -27,6 +27,7 @@
 #define MAX_GROUPS 256
 #define NOT_REAPED (-1) /* neither WIFEXITED nor WIFSIGNALED */
 #define FALLBACK_TICK_MS 10
+#define OUTPUT_TICK_MS 200
 
 bool amx_user_from_uid(uid_t uid, struct amx_user *u, char *err, size_t errlen)
 {
@@ -70,67 +71,6 @@ bool amx_user_from_uid(uid_t uid, struct amx_user *u, char *err, size_t errlen)
 	strcpy(u->home, pw.pw_dir && pw.pw_dir[0] ? pw.pw_dir : "/");
 	free(buf);
 	return true;
-}
-
-static void argv_push(struct amx_argv *a, const char *s)
-{
-	if (a->n < AMX_ARGV_MAX)
-		a->v[a->n++] = s;
-	a->v[a->n] = NULL;
-}
-
-bool amx_pm2_argv(struct amx_argv *out, int tier, const char *pm2, const char *app,
-		  const char *ecosystem)
-{
-	bool has_app = app && app[0];
-
-	memset(out, 0, sizeof(*out));
-	if (!pm2 || !pm2[0])
-		return false;
-	argv_push(out, pm2);
-	switch (tier) {
-	case AMX_TIER_STATUS:
-		argv_push(out, "jlist");
-		return true;
-	case 1:
-		if (!has_app)
-			return false;
-		argv_push(out, "restart");
-		argv_push(out, app);
-		return true;
-	case 2:
-		argv_push(out, "resurrect");
-		return true;
-	case 3:
-		if (!has_app || !ecosystem || !ecosystem[0])
-			return false;
-		argv_push(out, "start");
-		argv_push(out, ecosystem);
-		argv_push(out, "--env");
-		argv_push(out, "production");
-		argv_push(out, "--only");
-		argv_push(out, app);
-		return true;
-	default:
-		return false;
-	}
-}
-
-bool amx_tier2_use_systemd(bool systemd_booted, bool unit_active)
-{
-	return systemd_booted && unit_active;
-}
-
-void amx_pm2_unit_name(const char *user, char *unit_buf, size_t len)
-{
-	snprintf(unit_buf, len, "pm2-%s.service", user);
-}
-
-bool amx_systemd_booted(void)
-{
-	struct stat st;
-
-	return lstat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 /* ---- the environment ---- */
@@ -680,16 +620,27 @@ int amx_run_wait(struct amx_child *c, const struct amx_argv *argv, const struct 
 		 const char *pm2_home, int timeout_s, char *err, size_t errlen)
 {
 	int rc = amx_spawn(c, argv, u, pm2_home, err, errlen);
+
+	return rc ? rc : amx_child_wait(c, argv->v[0], timeout_s, err, errlen);
+}
+
+const struct amx_user *amx_user_root(void)
+{
+	static const struct amx_user root = { .uid = 0, .gid = 0, .name = "root", .home = "/" };
+
+	return &root;
+}
+
+int amx_child_wait(struct amx_child *c, const char *what, int timeout_s, char *err, size_t errlen)
+{
+	int rc = 0;
 	int64_t deadline;
 
-	if (rc)
-		return rc;
 	deadline = monotonic_ms() + (int64_t)timeout_s * 1000;
 	while (!amx_child_reap(c)) {
-		struct pollfd fds[2] = {
-			{ .fd = c->pidfd, .events = POLLIN }, /* poll ignores a -1 entry */
-			{ .fd = c->out_fd, .events = POLLIN },
-		};
+		/* Only the pidfd: the output is a memory file, always "readable" to poll, which
+		 * would spin. It is read every OUTPUT_TICK_MS to keep its size bounded. */
+		struct pollfd fd = { .fd = c->pidfd, .events = POLLIN }; /* -1 is ignored */
 		int64_t left = deadline - monotonic_ms();
 		int wait_ms, n;
 
@@ -698,24 +649,21 @@ int amx_run_wait(struct amx_child *c, const struct amx_argv *argv, const struct 
 			reap(c, true);
 			break;
 		}
-		wait_ms = left > INT32_MAX ? INT32_MAX : (int)left;
-		/* Without a pidfd nothing wakes us at the exit once the pipe is closed: only
-		 * then, fall back to checking every few milliseconds. */
-		if (c->pidfd < 0 && c->out_fd < 0 && wait_ms > FALLBACK_TICK_MS)
+		wait_ms = left > OUTPUT_TICK_MS ? OUTPUT_TICK_MS : (int)left;
+		/* Without a pidfd nothing wakes us at the exit: check every few milliseconds. */
+		if (c->pidfd < 0 && wait_ms > FALLBACK_TICK_MS)
 			wait_ms = FALLBACK_TICK_MS;
-		n = poll(fds, 2, wait_ms);
+		n = poll(&fd, 1, wait_ms);
 		if (n < 0 && errno != EINTR) {
 			rc = -errno;
-			snprintf(err, errlen, "cannot wait for %s: %s", argv->v[0], strerror(-rc));
+			snprintf(err, errlen, "cannot wait for %s: %s", what, strerror(-rc));
 			amx_child_kill_group(c);
 			reap(c, true);
 			break;
 		}
-		if (n > 0 && fds[1].revents)
-			amx_child_read_output(c);
+		amx_child_read_output(c);
 	}
-	/* What the child wrote before it exited is in the pipe now; a grandchild that keeps
-	 * the pipe open must not hold us here, so read what is there and stop. */
+	/* The rest of what it wrote (a grandchild still writing there does not hold us). */
 	amx_child_read_output(c);
 	return rc;
 }

@@ -12,38 +12,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "core/model.h" /* struct amx_user */
+#include "core/model.h"        /* struct amx_user */
+#include "core/tier_command.h" /* struct amx_argv */
 
 
 /* Fill *u from the passwd entry of uid; false (and a message in err) when none. */
 bool amx_user_from_uid(uid_t uid, struct amx_user *u, char *err, size_t errlen);
-
-#define AMX_ARGV_MAX 12
-/* An argv that owns nothing: pointers into caller strings (and string literals). */
-struct amx_argv {
-	const char *v[AMX_ARGV_MAX + 1]; /* NULL-terminated */
-	int n;
-};
-
-/* The command of each tier, as argv (pure; unit tested with hostile names):
- * tier 1: <pm2> restart <app>
- * tier 2: <pm2> resurrect
- * tier 3: <pm2> start <ecosystem> --env production --only <app>
- * status: <pm2> jlist
- * The app name is always one argv word, whatever it holds. Returns false when the tier
- * needs something missing (tier 3 without an ecosystem file, tier 1/3 without an app). */
-bool amx_pm2_argv(struct amx_argv *out, int tier, const char *pm2, const char *app,
-		  const char *ecosystem);
-#define AMX_TIER_STATUS 0 /* pass as tier to get the `jlist` command */
-
-/* Tier 2 when systemd manages PM2: if systemd runs (booted) and the unit
- * pm2-<user>.service is active, tier 2 must restart that unit instead of running
- * `pm2 resurrect` (which would race systemd and start a daemon in our own cgroup).
- * Pure decision; unit_buf receives "pm2-<user>.service". */
-bool amx_tier2_use_systemd(bool systemd_booted, bool unit_active);
-void amx_pm2_unit_name(const char *user, char *unit_buf, size_t len);
-/* Is systemd the init (sd_booted equivalent: /run/systemd/system is a directory)? */
-bool amx_systemd_booted(void);
 
 /* A running child. */
 #define AMX_CHILD_OUTPUT_MAX 16384
@@ -94,9 +68,15 @@ void amx_child_release(struct amx_child *c);
 void amx_child_describe(const struct amx_child *c, int timeout_s, char *buf, size_t len);
 bool amx_child_succeeded(const struct amx_child *c);
 
-/* Blocking convenience for `amexbpf check`: spawn, collect output, wait up to timeout_s,
- * kill the group on time-out. Returns 0 with *c filled, or -errno. */
+/* Blocking: wait for a spawned child up to timeout_s, collecting its output; kill its group
+ * on time-out (then it is reaped, and timed_out set). what names it in err. 0, or -errno. */
+int amx_child_wait(struct amx_child *c, const char *what, int timeout_s, char *err, size_t errlen);
+/* Blocking convenience for `amexbpf check` and one-off questions: spawn, then
+ * amx_child_wait. Returns 0 with *c filled, or -errno. */
 int amx_run_wait(struct amx_child *c, const struct amx_argv *argv, const struct amx_user *u,
 		 const char *pm2_home, int timeout_s, char *err, size_t errlen);
+/* root, for commands that talk to systemd (systemctl, systemd-run) rather than run as a
+ * home's owner. */
+const struct amx_user *amx_user_root(void);
 
 #endif

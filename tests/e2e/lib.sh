@@ -311,6 +311,22 @@ amexbpf_alive() {
 	[ -n "$AMX_PID" ] && kill -0 "$AMX_PID" 2>/dev/null
 }
 
+# ---------------------------------------------------------------------------- amexbpf check
+
+# run_check WANT_RC ARGS...: one `amexbpf check ARGS` pass; fails unless it exits WANT_RC.
+# What it said stays in $T/check.err, for check_said.
+run_check() {
+	local want=$1 rc=0
+	shift
+	"$AMX_BIN" check "$@" >"$T/check.out" 2>"$T/check.err" </dev/null || rc=$?
+	[ "$rc" -eq "$want" ] || { cat "$T/check.err" >&2; fail "check $* exited $rc, expected $want"; }
+}
+
+# check_said ERE: the last check pass said a line matching ERE.
+check_said() {
+	grep -qE "$1" "$T/check.err" || { cat "$T/check.err" >&2; fail "check did not say: $1"; }
+}
+
 # ---------------------------------------------------------------------------- events
 
 # The events after the cursor that have ACTION and match FILTER, one compact line each.

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "core/option_value.h"
 #include "daemon/config.h"
 
 static char path[] = "/tmp/amx-test-config-XXXXXX";

@@ -2,6 +2,7 @@
 /* Unit tests of the pure parts of the health checks: memory limits, disk hysteresis, probe
  * URLs and HTTP status lines, retention specs and names. */
 #include "check.h"
+#include "core/option_table.h"
 #include "daemon/disk.h"
 #include "daemon/memwatch.h"
 #include "daemon/probe.h"
@@ -29,10 +30,15 @@ TEST(memory_limit_parse_and_choose)
 TEST(disk_hysteresis_reports_once_each_way)
 {
 	bool known = false, over = false;
-	double t;
-	CHECK(amx_disk_threshold_parse("80", &t) && t == 80);
-	CHECK(!amx_disk_threshold_parse("0", &t) && !amx_disk_threshold_parse("101", &t) &&
-	      !amx_disk_threshold_parse("8x", &t));
+	/* --disk-threshold: PCT in (0, 100], the row of the option table */
+	const struct amx_option *pct = amx_option_by_flag("disk-threshold");
+	static struct amx_options o;
+	char msg[256];
+	CHECK(pct && amx_option_set(pct, "80", AMX_FROM_FLAG, &o, msg, sizeof(msg)) &&
+	      o.disk_threshold_pct == 80);
+	CHECK(pct && !amx_option_set(pct, "0", AMX_FROM_FLAG, &o, msg, sizeof(msg)) &&
+	      !amx_option_set(pct, "101", AMX_FROM_FLAG, &o, msg, sizeof(msg)) &&
+	      !amx_option_set(pct, "8x", AMX_FROM_FLAG, &o, msg, sizeof(msg)));
 	CHECK(amx_disk_step(&known, &over, 50, 80) == AMX_DISK_SAME);       /* fine at start: quiet */
 	CHECK(amx_disk_step(&known, &over, 80, 80) == AMX_DISK_WENT_OVER);
 	CHECK(amx_disk_step(&known, &over, 90, 80) == AMX_DISK_SAME);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Spawning children: argv building with hostile names, identity, environment,
+/* Spawning children: hostile names stay one word, identity, environment,
  * descriptors, time-outs. Runs real children, so it needs root (as CI has). */
 #include "check.h"
 #include "sys/spawn.h"
+#include "sys/systemd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,12 +18,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static const char *const hostile_names[] = {
-	"my app",          "it's \"quoted\"", "a;rm -rf /tmp/nothing", "$(touch /tmp/p)",
-	"`touch /tmp/p`",  "line\nbreak",     "-x",                   "--help",
-	"a b\tc",          "*",               "'",                    "",
-};
 
 static struct amx_user nobody(void)
 {
@@ -68,73 +63,12 @@ static bool has_line(const char *output, const char *line)
 	return false;
 }
 
-TEST(argv_keeps_each_name_one_word)
+/* The decisions are unit-tested with the builder (test_tier_command.c); this is the look. */
+TEST(systemd_booted_is_the_run_directory)
 {
-	const char *pm2 = "/usr/lib/node_modules/pm2/bin/pm2";
-	const char *eco = "/srv/app/ecosystem.config.js";
-	struct amx_argv a;
-	size_t i;
-
-	for (i = 0; i < sizeof(hostile_names) / sizeof(hostile_names[0]); i++) {
-		const char *name = hostile_names[i];
-
-		if (!name[0])
-			continue;
-		CHECK(amx_pm2_argv(&a, 1, pm2, name, NULL));
-		CHECK(a.n == 3);
-		CHECK(a.v[0] == pm2);
-		CHECK_STR(a.v[1], "restart");
-		CHECK(a.v[2] == name);
-		CHECK(a.v[3] == NULL);
-
-		CHECK(amx_pm2_argv(&a, 3, pm2, name, eco));
-		CHECK(a.n == 7);
-		CHECK(a.v[0] == pm2);
-		CHECK_STR(a.v[1], "start");
-		CHECK(a.v[2] == eco);
-		CHECK_STR(a.v[3], "--env");
-		CHECK_STR(a.v[4], "production");
-		CHECK_STR(a.v[5], "--only");
-		CHECK(a.v[6] == name);
-		CHECK(a.v[7] == NULL);
-	}
-
-	CHECK(amx_pm2_argv(&a, 2, pm2, "ignored", NULL));
-	CHECK(a.n == 2);
-	CHECK_STR(a.v[1], "resurrect");
-	CHECK(a.v[2] == NULL);
-
-	CHECK(amx_pm2_argv(&a, AMX_TIER_STATUS, pm2, NULL, NULL));
-	CHECK(a.n == 2);
-	CHECK_STR(a.v[1], "jlist");
-	CHECK(a.v[2] == NULL);
-}
-
-TEST(argv_refuses_missing_parts)
-{
-	struct amx_argv a;
-
-	CHECK(!amx_pm2_argv(&a, 3, "/bin/pm2", "api", NULL));
-	CHECK(!amx_pm2_argv(&a, 3, "/bin/pm2", "api", ""));
-	CHECK(!amx_pm2_argv(&a, 3, "/bin/pm2", NULL, "/srv/eco.js"));
-	CHECK(!amx_pm2_argv(&a, 1, "/bin/pm2", NULL, NULL));
-	CHECK(!amx_pm2_argv(&a, 1, "/bin/pm2", "", NULL));
-	CHECK(!amx_pm2_argv(&a, 4, "/bin/pm2", "api", "/srv/eco.js"));
-	CHECK(!amx_pm2_argv(&a, 1, NULL, "api", NULL));
-}
-
-TEST(systemd_decisions)
-{
-	char unit[64];
 	struct stat st;
 	bool expected = lstat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
 
-	CHECK(amx_tier2_use_systemd(true, true));
-	CHECK(!amx_tier2_use_systemd(true, false));
-	CHECK(!amx_tier2_use_systemd(false, true));
-	CHECK(!amx_tier2_use_systemd(false, false));
-	amx_pm2_unit_name("deploy", unit, sizeof(unit));
-	CHECK_STR(unit, "pm2-deploy.service");
 	CHECK(amx_systemd_booted() == expected);
 }
 
@@ -413,9 +347,7 @@ int main(void)
 {
 	/* The daemon ignores SIGPIPE; children must not inherit that. */
 	signal(SIGPIPE, SIG_IGN);
-	RUN(argv_keeps_each_name_one_word);
-	RUN(argv_refuses_missing_parts);
-	RUN(systemd_decisions);
+	RUN(systemd_booted_is_the_run_directory);
 	RUN(user_lookup);
 	RUN(runs_as_target_user_without_root_groups);
 	RUN(environment_is_exactly_the_clean_one);

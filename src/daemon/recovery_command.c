@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+#include "daemon/recovery_command.h"
+
+#include "daemon/config.h"
+#include "sys/systemd.h"
+
+bool amx_recovery_command(struct amx_tier_command *cmd, int tier, const struct amx_options *o,
+			  const struct amx_home *h, const struct amx_app *a)
+{
+	const char *app = a ? a->name : NULL;
+	struct amx_tier_facts f = {
+		.pm2 = o->pm2,
+		.owner = &h->owner,
+		.pm2_home = h->path,
+		.app = app,
+		.ecosystem = amx_config_ecosystem(o, h->path, app),
+	};
+
+	amx_systemd_facts(&f, tier);
+	return amx_tier_command(cmd, tier, &f);
+}

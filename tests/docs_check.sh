@@ -1,0 +1,120 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# tests/docs_check.sh: the documentation keeps up with the code. Prints one line per problem
+# and exits 1 when:
+#   - README.md is over 40960 bytes (it is a user's document; the rest lives in docs/);
+#   - a file in the repository names a path under ../shared (a folder users do not have);
+#   - an event.action that the code can emit is missing from docs/events.md's action table
+#     (the actions are the string literals of the 2nd argument of every amx_event_new( call
+#     in src/, at any depth; fewer than MIN_ACTIONS found means the extraction broke);
+#   - a docs/*.md file that README.md names is missing.
+# tests/run.sh runs it as the test `docs`.
+set -uo pipefail
+
+cd "$(dirname "$0")/.." || exit 1
+
+README_MAX=40960
+MIN_ACTIONS=20
+CONTRACT=docs/events.md
+problems=0
+
+problem() {
+	echo "docs: $*"
+	problems=$((problems + 1))
+}
+
+# README size.
+if [ ! -f README.md ]; then
+	problem "README.md is missing"
+else
+	size=$(wc -c <README.md)
+	[ "$size" -le "$README_MAX" ] ||
+		problem "README.md is $size bytes, over $README_MAX: move detail to docs/"
+fi
+
+# No file may point into ../shared. This script names the pattern, so it is left out.
+while IFS= read -r hit; do
+	problem "$hit: names ../shared, which is not in the repository"
+done < <(git ls-files -z | grep -zv '^tests/docs_check\.sh$' |
+	xargs -0 -r grep -I -n -F -e '../shared' -- 2>/dev/null | cut -d: -f1,2)
+
+# The actions the code can emit: parse every amx_event_new( call under src/ (calls span
+# lines; the action argument may be a conditional of two literals). The perl program reads
+# one whole file at a time, drops comments outside string literals (a mention in a comment
+# is no call), walks each
+# call's parentheses, splits its arguments at top-level commas and prints every string
+# literal of the second.
+read -r -d '' EXTRACT_ACTIONS <<'PERL'
+s{("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')|/\*.*?\*/|//[^\n]*}{defined $1 ? $1 : " "}gse;
+while (/\bamx_event_new\s*\(/g) {
+	my ($pos, $depth, $arg, @args) = (pos($_), 1, "");
+	while ($pos < length($_) && $depth > 0) {
+		my $c = substr($_, $pos, 1);
+		if ($c eq '"' || $c eq "'") {
+			# a string or character literal, copied whole (escapes included)
+			my $end = $pos + 1;
+			while ($end < length($_) && substr($_, $end, 1) ne $c) {
+				$end += substr($_, $end, 1) eq "\\" ? 2 : 1;
+			}
+			$arg .= substr($_, $pos, $end - $pos + 1);
+			$pos = $end + 1;
+			next;
+		}
+		$depth++ if $c eq "(";
+		$depth-- if $c eq ")";
+		if (($c eq "," && $depth == 1) || $depth == 0) {
+			push @args, $arg;
+			$arg = "";
+		} else {
+			$arg .= $c;
+		}
+		$pos++;
+	}
+	next unless @args > 1;
+	print "$1\n" while $args[1] =~ /"((?:[^"\\]|\\.)*)"/g;
+}
+PERL
+
+actions_from_code() {
+	find src -name '*.c' -print0 | xargs -0 -r perl -0777 -ne "$EXTRACT_ACTIONS" | sort -u
+}
+
+# The contract's action table: the body rows "| `name` | ..." of the table under
+# "## Actions" (after its delimiter row, so the header is not taken for an action).
+actions_in_contract() {
+	awk '/^## / { section = ($0 ~ /^## Actions[[:space:]]*$/); body = 0; next }
+	     section && /^\|[-|: ]+\|[[:space:]]*$/ { body = 1; next }
+	     section && !/^\|/ { body = 0 }
+	     section && body && /^\| `[^`]+` \|/ { split($0, cell, "`"); print cell[2] }' \
+		"$CONTRACT" | sort -u
+}
+
+if [ ! -f "$CONTRACT" ]; then
+	problem "$CONTRACT is missing"
+else
+	code_actions=$(actions_from_code)
+	n=$(grep -c . <<<"$code_actions")
+	if [ "$n" -lt "$MIN_ACTIONS" ]; then
+		problem "found only $n event actions in amx_event_new( calls under src/ (expected at least $MIN_ACTIONS): the extraction is broken"
+	fi
+	documented=$(actions_in_contract)
+	while IFS= read -r action; do
+		[ -n "$action" ] || continue
+		grep -qxF -- "$action" <<<"$documented" ||
+			problem "event.action '$action' is emitted by src/ but missing from the action table of $CONTRACT"
+	done <<<"$code_actions"
+	echo "docs: $n event actions in the code, $(grep -c . <<<"$documented") in $CONTRACT's table"
+fi
+
+# Every docs/*.md the README names must exist.
+if [ -f README.md ]; then
+	while IFS= read -r doc; do
+		[ -f "$doc" ] || problem "README.md names $doc, which does not exist"
+	done < <(grep -o 'docs/[A-Za-z0-9._/-]*\.md' README.md | sort -u)
+fi
+
+if [ "$problems" -gt 0 ]; then
+	echo "docs: $problems problem(s)"
+	exit 1
+fi
+echo "docs: ok"
