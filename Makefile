@@ -100,9 +100,11 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libamx.a $(FLAGS_STAMP) | $(OUTPUT)/
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MF $(OUTPUT)/deps/$*.d -Itests/unit $(LDFLAGS) $< $(OUTPUT)/libamx.a $(LDLIBS) -o $@
 
+# A helper that needs a library names it here (fake_btf_blob builds BTF with libbpf).
+$(OUTPUT)/tests/fake_btf_blob: HELPER_LDLIBS := -lbpf
 $(OUTPUT)/tests/%: tests/helpers/%.c $(FLAGS_STAMP) | $(OUTPUT)/tests $(OUTPUT)/deps
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -MF $(OUTPUT)/deps/$*.d $(LDFLAGS) $< -o $@
+	$(Q)$(CC) $(CFLAGS) -MF $(OUTPUT)/deps/$*.d $(LDFLAGS) $< $(HELPER_LDLIBS) -o $@
 
 $(OUTPUT)/bench/%: tests/bench/%.c $(OUTPUT)/libamx.a | $(OUTPUT)/deps
 	$(call msg,CC,$@)
