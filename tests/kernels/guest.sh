@@ -63,4 +63,7 @@ unit test_bpf_kernel
 e2e t_h_oom
 # The PM2 God daemon SIGKILLed: the app serves again.
 e2e t_c_god_kill
+# Not t_memory_limit: the memory limit reads statm and needs no cgroup, and under TCG its
+# hog outgrows PM2's own max_memory_restart while `pm2 restart` takes 30 s, so PM2 restarts
+# the new copy too (seen on 6.12 in a loaded run; it passed on 6.1).
 echo done >"$out/done"

@@ -26,9 +26,18 @@ opts=trans=virtio,version=9p2000.L,msize=524288
 mount -t 9p -o "$opts,ro,cache=loose" hostroot /host || echo "amx-guest: cannot mount the host's root"
 mount -t 9p -o "$opts" results /results || echo "amx-guest: cannot mount the results share"
 
-for d in tmp run var/tmp dev/shm; do
+# The tree under test may live below one of the tmpfs places (a clone in /tmp): hold it
+# here and put it back on top.
+repo=$(arg amx.repo)
+mkdir -p /repo
+mount --bind "/host$repo" /repo
+for d in tmp run var/tmp; do
 	[ -d "/host/$d" ] && mount -t tmpfs -o mode=1777 tmpfs "/host/$d"
 done
+if [ ! -f "/host$repo/tests/kernels/guest.sh" ]; then
+	mkdir -p "/host$repo"
+	mount --bind /repo "/host$repo"
+fi
 mount -t proc proc /host/proc
 mount -t sysfs sys /host/sys
 mount -t devtmpfs dev /host/dev
@@ -43,7 +52,6 @@ mount --bind /results /host/tmp/amx-results
 ip link set lo up
 hostname amx-guest
 
-repo=$(arg amx.repo)
 chroot /host /bin/bash "$repo/tests/kernels/guest.sh" "$repo" /tmp/amx-results
 echo "amx-guest: guest.sh exited $?"
 sync
