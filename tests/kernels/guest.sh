@@ -12,6 +12,9 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/t
 # end-to-end tests (lib.sh) and the daemon's pm2 command timeouts are stretched.
 export AMX_TIMEOUT_SCALE=${AMX_TIMEOUT_SCALE:-6} AMX_START_TIMEOUT=60 AMX_STOP_TIMEOUT=30
 export AMX_DAEMON_ARGS="--action-timeout 180 --verify-timeout 90"
+# The root-owned copy of the pinned PM2 (tests/pm2-place.sh) goes to the guest's tmpfs, not
+# the read-only /var/lib; held for the whole guest run, so it is copied over 9p once.
+export PM2_PLACE=/tmp/amexbpf-tests
 : >"$out/results"
 
 cgroup_mode() {
@@ -47,7 +50,7 @@ unit() {
 e2e() {
 	local name=$1 rc start=$SECONDS
 	shift
-	env "$@" .output/tests/subreaper 300 bash "tests/e2e/$name.sh" >"$out/$name.log" 2>&1 </dev/null
+	env "$@" .output/tests/subreaper 600 bash "tests/e2e/$name.sh" >"$out/$name.log" 2>&1 </dev/null
 	rc=$?
 	if [ "$rc" -eq 0 ]; then
 		echo "PASS $name ($((SECONDS - start)) s)" >>"$out/results"
@@ -55,6 +58,10 @@ e2e() {
 		echo "FAIL $name: exit status $rc after $((SECONDS - start)) s" >>"$out/results"
 	fi
 }
+
+# shellcheck source=tests/pm2-place.sh
+source tests/pm2-place.sh
+pm2_place_acquire "$PWD" $$ || echo "FAIL pm2-place: $PM2_PLACE_ERR" >>"$out/results"
 
 unit test_hookchoice
 sed -n 's/^# this kernel: /hooks=/p' "$out/test_hookchoice.log" >>"$out/facts"
