@@ -55,7 +55,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/%,$(HELPER_SRCS))
 
-.PHONY: all deps test unit e2e bench run clean vmlinux install-pm2 helpers check layering valgrind soak install uninstall
+.PHONY: all deps test unit e2e bench run clean vmlinux install-pm2 helpers check layering valgrind soak install uninstall test-kernels
 .DELETE_ON_ERROR:
 
 all: amexbpf
@@ -101,9 +101,11 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libamx.a $(FLAGS_STAMP) | $(OUTPUT)/
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MF $(OUTPUT)/deps/$*.d -Itests/unit $(LDFLAGS) $< $(OUTPUT)/libamx.a $(LDLIBS) -o $@
 
+# A helper that needs a library names it here (fake_btf_blob builds BTF with libbpf).
+$(OUTPUT)/tests/fake_btf_blob: HELPER_LDLIBS := -lbpf
 $(OUTPUT)/tests/%: tests/helpers/%.c $(FLAGS_STAMP) | $(OUTPUT)/tests $(OUTPUT)/deps
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -MF $(OUTPUT)/deps/$*.d $(LDFLAGS) $< -o $@
+	$(Q)$(CC) $(CFLAGS) -MF $(OUTPUT)/deps/$*.d $(LDFLAGS) $< $(HELPER_LDLIBS) -o $@
 
 $(OUTPUT)/bench/%: tests/bench/%.c $(OUTPUT)/libamx.a | $(OUTPUT)/deps
 	$(call msg,CC,$@)
@@ -160,6 +162,16 @@ e2e: amexbpf $(HELPER_BINS)
 test: deps
 	$(Q)$(MAKE) --no-print-directory amexbpf $(UNIT_BINS) $(HELPER_BINS) $(OUTPUT)/amexbpf.skel.h $(OUTPUT)/rsswatch.skel.h
 	$(Q)tests/run.sh all
+
+# The kernel matrix (tests/kernels/run.sh): Debian 12's kernels fetched with apt and booted in
+# qemu (TCG), cgroup v2 only, each running the BPF kernel tests, a real OOM kill and a PM2
+# recovery. KERNELS=pkg... picks others; the last line is "N passed, N failed" (per kernel).
+KERNEL_DEB_PKGS := qemu-system-x86 busybox-static kmod cpio xz-utils zstd
+KERNELS ?=
+test-kernels:
+	$(Q)tests/install-deps.sh $(DEB_PKGS) $(KERNEL_DEB_PKGS)
+	$(Q)$(MAKE) --no-print-directory amexbpf $(HELPER_BINS) $(OUTPUT)/tests/test_bpf_kernel $(OUTPUT)/tests/test_hookchoice
+	$(Q)tests/kernels/run.sh $(KERNELS)
 
 bench: amexbpf $(HELPER_BINS) $(BENCH_BINS)
 	$(Q)tests/bench/run.sh
