@@ -123,7 +123,8 @@ DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinotifytools0
             libjansson-dev libinih-dev libsystemd-dev pkg-config jq curl nodejs npm \
             libncurses-dev tmux systemd socat prometheus-node-exporter \
             cppcheck clang-tidy valgrind libclang-rt-14-dev \
-            prometheus prometheus-alertmanager lintian dpkg-dev
+            prometheus prometheus-alertmanager lintian dpkg-dev python3 \
+            syslog-ng-core libestr0 libfastjson4 liblognorm5
 deps:
 	$(Q)tests/install-deps.sh $(DEB_PKGS)
 
