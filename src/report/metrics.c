@@ -134,7 +134,7 @@ static void disk_event(json_t *ev, bool over)
 	if (!mount)
 		return;
 	size_t i = 0;
-	while (i < n_mounts && strcmp(D[i].mount, mount))
+	while (i < n_mounts && strcmp(D[i].mount, mount) != 0)
 		i++;
 	if (i == n_mounts) {
 		if (n_mounts == MAX_MOUNTS)
