@@ -55,7 +55,7 @@ PIDS+=($!)
 	sed -e "s|/var/log/amexbpf/events.ndjson|$EVENTS|" -e "s|target=\"central.example.org\" port=\"6514\"|target=\"127.0.0.1\" port=\"$cport\"|" \
 		"$DIST/rsyslog-host.conf"
 } >"$T/b.conf"
-"$RS/usr/sbin/rsyslogd" -n -f "$T/b.conf" -i "$T/b/pid" -M "$RS/usr/lib/x86_64-linux-gnu/rsyslog" >"$T/b.log" 2>&1 &
+"$RS/usr/sbin/rsyslogd" -n -f "$T/b.conf" -i "$T/b/pid" -M "$(echo "$RS"/usr/lib/*/rsyslog)" >"$T/b.log" 2>&1 &
 PIDS+=($!)
 
 # events: app kills (process-exited, pm2-restarted-app, with pids and latencies)
