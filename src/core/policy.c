@@ -106,6 +106,13 @@ static void budget_record(struct amx_budget *b, const struct amx_policy_config *
 	b->at_ms[b->n++] = now_ms;
 }
 
+/* A deferred tier (no command slot) was not an attempt: the entry it took goes back. */
+static void budget_refund(struct amx_budget *b, uint64_t at_ms)
+{
+	if (b->n && b->at_ms[b->n - 1] == at_ms)
+		b->n--;
+}
+
 /* ---- backoff ---- */
 
 /* The wait before attempt number `attempt` of an incident: none for the first, then
@@ -224,6 +231,8 @@ static uint64_t elapsed(uint64_t since_ms, uint64_t now_ms)
 
 static void app_enter(struct amx_app_policy *p, enum amx_app_state state, uint64_t deadline_ms)
 {
+	if (state != AMX_APP_BACKOFF)
+		p->deferred = false;
 	p->state = state;
 	p->deadline_ms = deadline_ms;
 }
@@ -266,7 +275,8 @@ static void app_start_attempt(struct amx_app_policy *p, const struct amx_policy_
 	p->tier = tier;
 	p->next_tier = 0;
 	p->tier_started_ms = now_ms;
-	emit_started(out, tier, p->attempt, waited_ms);
+	if (!p->deferred)
+		emit_started(out, tier, p->attempt, waited_ms);
 	run_tier(out, tier, p->attempt, false);
 	app_enter(p, AMX_APP_RECOVERING, 0);
 }
@@ -316,9 +326,17 @@ static void app_succeeded(struct amx_app_policy *p, const struct amx_input *in, 
 	app_enter(p, AMX_APP_ALIVE, 0);
 }
 
+/* An app of `instances: N` is up when all N run: one instance back while another is still
+ * missing is PM2's restart of that instance, and the incident goes on. */
+static bool app_complete(const struct amx_input *in)
+{
+	return in->instances_wanted <= 1 || in->instances_alive >= in->instances_wanted;
+}
+
 static void app_on_alive(struct amx_app_policy *p, const struct amx_input *in, struct amx_actions *out)
 {
 	struct amx_action *a;
+	bool complete = app_complete(in);
 
 	switch (p->state) {
 	case AMX_APP_WAIT_PM2:
@@ -328,19 +346,23 @@ static void app_on_alive(struct amx_app_policy *p, const struct amx_input *in, s
 			a->ms = elapsed(p->exited_at_ms, in->now_ms);
 			a->pid = in->pid;
 		}
-		app_enter(p, AMX_APP_ALIVE, 0);
+		if (complete)
+			app_enter(p, AMX_APP_ALIVE, 0);
 		break;
 	case AMX_APP_RECOVERING: /* the new pid can arrive before the tier command exits */
 	case AMX_APP_VERIFYING:
-		app_succeeded(p, in, out);
+		if (complete)
+			app_succeeded(p, in, out);
 		break;
 	case AMX_APP_HOME_DOWN:
-		p->requeries = in->pid > 0 ? in->pid : -1;
+		if (complete)
+			p->requeries = in->pid > 0 ? in->pid : -1;
 		break;
 	case AMX_APP_DESIRED_STOPPED:
 		break; /* dump.pm2 still says stopped: an unsaved manual start is not ours to keep */
 	default: /* UNKNOWN, ALIVE, MANUAL, BACKOFF, PARKED: it is back, whoever did it */
-		app_enter(p, AMX_APP_ALIVE, 0);
+		if (complete)
+			app_enter(p, AMX_APP_ALIVE, 0);
 		break;
 	}
 }
@@ -400,6 +422,14 @@ static void app_on_action_done(struct amx_app_policy *p, const struct amx_policy
 {
 	if (p->state != AMX_APP_RECOVERING)
 		return;
+	if (in->deferred) { /* no slot: not an attempt; the same tier again shortly */
+		budget_refund(&p->budget, p->tier_started_ms);
+		p->attempt--;
+		p->next_tier = p->tier;
+		app_enter(p, AMX_APP_BACKOFF, in->now_ms + AMX_DEFER_RETRY_MS);
+		p->deferred = true;
+		return;
+	}
 	if (in->ok) {
 		app_enter(p, AMX_APP_VERIFYING, in->now_ms + c->verify_ms);
 		return;
@@ -554,6 +584,8 @@ void amx_app_step(struct amx_app_policy *p, const struct amx_policy_config *c,
 
 static void home_enter(struct amx_home_policy *p, enum amx_home_state state, uint64_t deadline_ms)
 {
+	if (state != AMX_HOME_BACKOFF)
+		p->deferred = false;
 	p->state = state;
 	p->deadline_ms = deadline_ms;
 }
@@ -578,7 +610,8 @@ static void home_start_attempt(struct amx_home_policy *p, const struct amx_polic
 	budget_record(&p->budget, c, now_ms);
 	p->attempt++;
 	p->tier_started_ms = now_ms;
-	emit_started(out, 2, p->attempt, waited_ms);
+	if (!p->deferred)
+		emit_started(out, 2, p->attempt, waited_ms);
 	run_tier(out, 2, p->attempt, !p->dump_valid);
 	home_enter(p, AMX_HOME_RECOVERING, 0);
 }
@@ -694,7 +727,12 @@ void amx_home_step(struct amx_home_policy *p, const struct amx_policy_config *c,
 	case AMX_IN_ACTION_DONE:
 		if (p->state != AMX_HOME_RECOVERING)
 			break;
-		if (in->ok) {
+		if (in->deferred) { /* no slot: not an attempt; tier 2 again shortly */
+			budget_refund(&p->budget, p->tier_started_ms);
+			p->attempt--;
+			home_enter(p, AMX_HOME_BACKOFF, in->now_ms + AMX_DEFER_RETRY_MS);
+			p->deferred = true;
+		} else if (in->ok) {
 			home_enter(p, AMX_HOME_VERIFYING, in->now_ms + c->verify_ms);
 		} else {
 			emit_failed(out, 2, p->attempt, in->reason);

@@ -30,12 +30,18 @@ char *amx_config_own(char *s);
 void amx_config_free_strings(void);
 
 /* The [app NAME] section for an app of a home, or NULL. */
+/* The memory limit of an [app NAME] section for exactly this home (home = set), or 0. */
+long long amx_config_home_app_limit(const struct amx_options *o, const char *home,
+				    const char *name);
 const struct amx_app_conf *amx_config_app(const struct amx_options *o, const char *home,
 					  const char *name);
 
 /* The ecosystem file for tier 3 of an app of a home (app NULL: the home's): the [app]
  * section's, else the [home] section's, else the global one; NULL for none. */
 const char *amx_config_ecosystem(const struct amx_options *o, const char *home, const char *app);
+/* [home PATH] pm2 = and node = ; NULL when not set. */
+const char *amx_config_home_pm2(const struct amx_options *o, const char *home);
+const char *amx_config_home_node(const struct amx_options *o, const char *home);
 /* The global policy settings the options give (the policy's defaults for the rest: backoff). */
 void amx_config_policy(const struct amx_options *o, struct amx_policy_config *cfg);
 /* One app's policy settings: cfg holds the global ones; the [app] section's manual grace

@@ -20,7 +20,8 @@
  *   commands  the pm2 command table: argv of a tier, start, finish, deadlines, commands a
  *             previous run left going
  *   act       policy glue: feeding the policy, running its actions, budgets, held OOMs
- *   observe   what the kernel, the files and /proc say, turned into model changes
+ *   observe   what the kernel, the files and /proc say, turned into model changes (also
+ *             the pm2 and node a new God daemon runs with: daemon/toolchain.h)
  *   answers   what a finished pm2 command says, turned into policy inputs
  *   intake    what wakes the engine, in order: kernel events first, then a file event,
  *             a finished command or a due deadline
@@ -53,6 +54,22 @@
 struct amx_engine;
 
 #define AMX_ENGINE_COMMANDS 64
+/* One home runs at most this many commands at once; and once it runs one, it takes another
+ * only while more than AMX_ENGINE_COMMANDS_RESERVED slots are free: those are kept for
+ * the first command of the other homes. One home's hanging pm2 never takes the others'. */
+#define AMX_HOME_COMMANDS 8
+#define AMX_ENGINE_COMMANDS_RESERVED 16
+/* The events a home's files cause (dump-changed, dump-invalid): at most this many at once,
+ * one more each AMX_HOME_FILE_EVENTS_REFILL_MS; the rest are counted and said once
+ * (events-suppressed). Exits and recoveries are never held back. */
+/* App pids of one home we put in the kernel's watched set (shared by every home); past
+ * that, up to AMX_HOME_PIDFDS are followed through a pidfd, the rest by re-scans. */
+#define AMX_HOME_WATCHED 1024
+#define AMX_HOME_PIDFDS 64
+/* systemctl is-active before a tier 2 gets this long. */
+#define AMX_UNIT_QUERY_TIMEOUT_MS 5000
+#define AMX_HOME_FILE_EVENTS_BURST 20
+#define AMX_HOME_FILE_EVENTS_REFILL_MS 3000
 /* Exits of the God daemon's children kept until a pid file claims them. */
 #define AMX_ENGINE_UNCLAIMED 64
 
@@ -62,10 +79,12 @@ struct amx_command {
 	struct amx_child child;
 	int home;
 	int app;          /* -1: the home's own command */
-	int tier;         /* 0: status query (jlist) */
+	int tier;         /* 0: status query (jlist), or systemctl is-active (unit_query) */
+	bool unit_query;  /* systemctl is-active before a tier 2 (the tier waits for it) */
 	int attempt;
 	uint64_t deadline_ms;
 	struct amx_argv argv;
+	char exe[1024];   /* argv.v[0], kept: the argv points into buffers the next build reuses */
 };
 
 /* An exit of a God daemon's child that no app claimed (yet): an app can die before it
@@ -73,6 +92,14 @@ struct amx_command {
 struct amx_unclaimed_exit {
 	int home;
 	struct amx_event ev;
+};
+
+/* A discovered home left out (its dump, its owner's self-test): said by a home-skipped
+ * event once the events are out (eng_emit_skipped_homes). */
+struct amx_skipped_home {
+	char path[512];
+	char user[64];
+	char reason[320];
 };
 
 /* Seams: what the engine takes from the world, which a test replaces
@@ -121,6 +148,9 @@ struct amx_engine {
 	struct amx_oomwait oomwait; /* oom-killed events waiting for their outcome */
 	struct amx_unclaimed_exit unclaimed[AMX_ENGINE_UNCLAIMED];
 	unsigned unclaimed_next;
+	/* The instance the input being fed to an app's policy is about (its events name it),
+	 * NULL when the input is about the app as a whole. */
+	struct amx_instance *instance_now;
 	struct amx_tier_command tier_cmd; /* what eng_build_argv's argv points into */
 	struct amx_options reloaded;        /* the options a SIGHUP built (e->o copies them) */
 	struct amx_fs_event fs_batch[8];    /* file events taken from the watcher at once */
@@ -128,6 +158,19 @@ struct amx_engine {
 	uint64_t (*clock_ms)(void *ctx); /* the boot clock, in ms */
 	void *clock_ctx;
 	struct amx_spawner spawner;
+	/* The pm2 self-test of one home's toolchain (daemon/selftest.h's amx_selftest_pm2):
+	 * a seam. */
+	bool (*selftest_pm2)(const struct amx_toolchain *t, const struct amx_home *h,
+			     char *version, size_t versionlen, char *err, size_t errlen);
+	/* Is systemd the init (sys/systemd.h's amx_systemd_booted): a seam. */
+	bool (*systemd_booted)(void);
+	/* The tier 2 (its recovery-started, its run) waiting for its home's systemctl
+	 * is-active, by home. */
+	struct amx_unit_wait {
+		struct amx_action started, run;
+	} unit_wait[AMX_MAX_HOMES];
+	struct amx_skipped_home skipped[AMX_MAX_HOMES]; /* not said yet */
+	int n_skipped;
 };
 
 /* lifecycle.c: an engine ready to be set up (or driven by a test): options, policy
@@ -137,14 +180,22 @@ void amx_engine_init(struct amx_engine *e, struct amx_options *o);
 /* emit.c */
 void eng_emit(struct amx_engine *e, json_t *ev);
 void eng_set_app_fields(json_t *ev, const struct amx_home *h, const struct amx_app *a);
+/* amexbpf.pm2.pm_id and amexbpf.pm2.instance of an app of more than one instance. */
+void eng_set_instance_fields(json_t *ev, const struct amx_app *a, const struct amx_instance *in);
 void eng_set_exit_fields(struct amx_engine *e, json_t *ev, const struct amx_event *kev);
 json_t *eng_argv_json(const struct amx_argv *argv);
 void eng_log(struct amx_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void eng_emit_started(struct amx_engine *e);
+void eng_emit_skipped_homes(struct amx_engine *e);
+bool eng_file_event_allowed(struct amx_engine *e, int hi);
+void eng_report_suppressed(struct amx_engine *e, int hi, uint64_t now);
 
 /* commands.c */
 bool eng_build_argv(struct amx_engine *e, struct amx_argv *argv, int tier,
 		    const struct amx_home *h, const struct amx_app *a);
+/* Whether home hi may start a command now (its quota, the reserve); when not, why in
+ * err. */
+bool eng_command_slot_free(const struct amx_engine *e, int hi, char *err, size_t errlen);
 int eng_start_command(struct amx_engine *e, int hi, int ai, int tier, int attempt,
 		      const struct amx_argv *argv, char *err, size_t errlen);
 void eng_check_command_deadlines(struct amx_engine *e, uint64_t now);
@@ -168,12 +219,14 @@ static inline int eng_app_index(const struct amx_home *h, const struct amx_app *
 }
 unsigned eng_app_budget_left(void *ctx, const struct amx_home *h, const struct amx_app *a,
 			     uint64_t now);
-bool eng_app_process_runs(const struct amx_app *a);
+bool eng_instance_runs(const struct amx_instance *in);
 void eng_feed_app(struct amx_engine *e, int hi, int ai, struct amx_input in);
 void eng_feed_home(struct amx_engine *e, int hi, struct amx_input in);
 void eng_send_held_oom(struct amx_engine *e, struct amx_oom_pending *p,
 		       const struct amx_oom_outcome *o);
 void eng_tick_held_ooms(void *ctx, uint64_t now);
+/* systemctl is-active answered (active: exit 0) for home hi: its tier 2 goes on. */
+void eng_unit_answered(struct amx_engine *e, int hi, bool active);
 
 /* observe.c */
 void eng_consider_child(struct amx_engine *e, int hi, int pid);
@@ -182,11 +235,21 @@ void eng_consider_pid_file(struct amx_engine *e, int hi, const char *file, int p
 void eng_scan_god_children(struct amx_engine *e, int hi);
 void eng_god_died(struct amx_engine *e, int hi, const struct amx_event *kev);
 void eng_refresh_god(struct amx_engine *e, int hi);
-void eng_app_exited(struct amx_engine *e, int hi, struct amx_app *a, const struct amx_event *kev);
+/* God daemon pid of home hi runs: learn its pm2 and node (daemon/toolchain.h), choose the
+ * home's again, and (report) emit pm2-drift when they disagree with what it runs. */
+void eng_learn_tools(struct amx_engine *e, int hi, int pid, bool report);
+void eng_instance_exited(struct amx_engine *e, int hi, struct amx_app *a, struct amx_instance *in,
+			 const struct amx_event *kev);
 void eng_rescan_home(struct amx_engine *e, int hi);
 void eng_on_dump_event(struct amx_engine *e, int hi);
 void eng_initial_home_state(struct amx_engine *e, int hi);
 void eng_initial_state(struct amx_engine *e, int from_home);
+
+/* app_reload.c */
+void eng_reload_replacing(struct amx_engine *e, struct amx_app *a, struct amx_instance *in);
+struct amx_instance *eng_reload_old_process(struct amx_home *h, int pid, uint64_t start_ticks,
+					    struct amx_app **app);
+void eng_reload_old_exited(struct amx_engine *e, int hi, struct amx_app *a, struct amx_instance *in);
 
 /* answers.c */
 void eng_command_done(struct amx_engine *e, struct amx_command *c, bool ok, const char *reason);
@@ -207,6 +270,7 @@ int eng_start_health_checks(struct amx_engine *e, char *err, size_t errlen);
 
 /* reload.c */
 int eng_setup_homes(struct amx_engine *e, char *err, size_t errlen);
+int eng_selftest_homes(struct amx_engine *e);
 void eng_apply_policy_options(struct amx_engine *e, const struct amx_options *o);
 void eng_reload_config(struct amx_engine *e);
 

@@ -313,6 +313,41 @@ static void write_file(void)
 					     (const char *[]){ "home", v.homes[i].path, "app", a->name, NULL },
 					     (double)amx_proc_rss_bytes(a->pid));
 		}
+	put_gauge_head(&b, "amexbpf_app_instances_online",
+		       "processes of the app running, of amexbpf_app_instances saved in dump.pm2");
+	for (int i = 0; i < v.n_homes; i++)
+		for (size_t j = 0; j < v.homes[i].n_apps; j++) {
+			const struct amx_app *a = &v.homes[i].apps[j];
+			put_labelled(&b, "amexbpf_app_instances_online",
+				     (const char *[]){ "home", v.homes[i].path, "app", a->name, NULL },
+				     amx_app_instances_alive(a));
+		}
+	put_gauge_head(&b, "amexbpf_app_instances", "processes of the app saved in dump.pm2 (instances)");
+	for (int i = 0; i < v.n_homes; i++)
+		for (size_t j = 0; j < v.homes[i].n_apps; j++) {
+			const struct amx_app *a = &v.homes[i].apps[j];
+			put_labelled(&b, "amexbpf_app_instances",
+				     (const char *[]){ "home", v.homes[i].path, "app", a->name, NULL },
+				     a->n_inst);
+		}
+	/* Labelled by NODE_APP_INSTANCE (0..N-1), never by pid or pm_id: bounded series. */
+	put_gauge_head(&b, "amexbpf_instance_memory_rss_bytes",
+		       "resident memory of one process of an app of several instances");
+	for (int i = 0; i < v.n_homes; i++)
+		for (size_t j = 0; j < v.homes[i].n_apps; j++) {
+			const struct amx_app *a = &v.homes[i].apps[j];
+			for (unsigned k = 0; a->n_inst > 1 && k < a->n_inst; k++) {
+				const struct amx_instance *in = &a->inst[k];
+				char num[16];
+				if (!in->pid || in->node_app_instance < 0)
+					continue;
+				snprintf(num, sizeof(num), "%d", in->node_app_instance);
+				put_labelled(&b, "amexbpf_instance_memory_rss_bytes",
+					     (const char *[]){ "home", v.homes[i].path, "app", a->name,
+							       "instance", num, NULL },
+					     (double)amx_proc_rss_bytes(in->pid));
+			}
+		}
 	put_gauge_head(&b, "amexbpf_app_restart_budget_left", "recovery attempts left in the budget window");
 	for (int i = 0; i < v.n_homes; i++)
 		for (size_t j = 0; j < v.homes[i].n_apps; j++) {

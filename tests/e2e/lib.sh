@@ -35,6 +35,7 @@ CLEANUP_HOOKS=()
 INT_STATUS=130 # the exit status after SIGINT (the demo's is 0: Ctrl-C is how it ends)
 DONE_MSG=""    # cleanup's last line when all went well (default "ok TEST_NAME")
 PM2_HELD=0     # 1 while this test is registered as a user of the PM2 copy (tests/pm2-place.sh)
+TEST_PATH=/usr/bin:/bin # the test user's PATH (an nvm test puts its node and pm2 first)
 
 # ---------------------------------------------------------------------------- outcome
 
@@ -84,6 +85,22 @@ ensure_test_user() {
 	id -u "$TEST_USER" >/dev/null 2>&1 && return 0
 	useradd --system --create-home --home-dir "$TEST_HOME" --shell /usr/sbin/nologin \
 		"$TEST_USER" || fail "cannot create user $TEST_USER"
+}
+
+# A second unprivileged user, created like the first: the other tenant of the tests that
+# need two (tests/e2e/t_x_tenants.sh).
+TEST_USER2=amxtest2
+TEST_HOME2=/var/lib/amxtest2
+ensure_second_user() {
+	id -u "$TEST_USER2" >/dev/null 2>&1 && return 0
+	useradd --system --create-home --home-dir "$TEST_HOME2" --shell /usr/sbin/nologin \
+		"$TEST_USER2" || fail "cannot create user $TEST_USER2"
+}
+
+# as_second_user CMD...: CMD as $TEST_USER2, clean environment.
+as_second_user() {
+	setpriv --reuid "$TEST_USER2" --regid "$TEST_USER2" --init-groups \
+		env -i -C / HOME="$TEST_HOME2" PATH=/usr/bin:/bin "$@"
 }
 
 # The test user runs the pinned PM2 from a root-owned copy outside the checkout
@@ -187,14 +204,14 @@ private_checkout() {
 # and apps there, which then fails with "spawn /usr/bin/node EACCES".
 as_test_user() {
 	setpriv --reuid "$TEST_USER" --regid "$TEST_USER" --init-groups \
-		env -i -C "${T:-/}" HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH=/usr/bin:/bin "$@"
+		env -i -C "${T:-/}" HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH="$TEST_PATH" "$@"
 }
 
 # pm2u ARGS...: the pinned pm2 as the test user, bounded by PM2U_TIMEOUT seconds (60).
 pm2u() {
 	timeout -k 5 "${PM2U_TIMEOUT:-60}" \
 		setpriv --reuid "$TEST_USER" --regid "$TEST_USER" --init-groups \
-		env -i -C "${T:-/}" HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH=/usr/bin:/bin "$PM2_BIN" "$@"
+		env -i -C "${T:-/}" HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH="$TEST_PATH" "$PM2_BIN" "$@"
 }
 
 # pm2u_env VAR=VALUE... -- ARGS...: pm2u with extra environment (it reaches the app).
@@ -207,7 +224,7 @@ pm2u_env() {
 	[ $# -gt 0 ] && shift
 	timeout -k 5 "${PM2U_TIMEOUT:-60}" \
 		setpriv --reuid "$TEST_USER" --regid "$TEST_USER" --init-groups \
-		env -i -C "${T:-/}" HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH=/usr/bin:/bin "${extra[@]}" \
+		env -i -C "${T:-/}" HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH="$TEST_PATH" "${extra[@]}" \
 		"$PM2_BIN" "$@"
 }
 
@@ -298,9 +315,11 @@ start_amexbpf() {
 	EVENT_CURSOR=0
 	mkdir -p "$T/state"
 	chmod 700 "$T/state"
-	local eco_args=() mode_args=() home_args=(--pm2-home "$PM2_HOME")
+	local eco_args=() mode_args=() home_args=(--pm2-home "$PM2_HOME") pm2_args=(--pm2 "$PM2_BIN")
 	# AMX_HOME_FLAG=0: the homes come from the test's config file (a flag would replace them).
 	[ "${AMX_HOME_FLAG:-1}" = 0 ] && home_args=()
+	# AMX_PM2_FLAG=0: no --pm2, each home's daemon names its own (tests/e2e/nvm_lib.sh).
+	[ "${AMX_PM2_FLAG:-1}" = 0 ] && pm2_args=()
 	[ "$ECO_STARTED" -eq 1 ] && eco_args=(--ecosystem "$ECO")
 	# AMX_MODE=no-bpf runs the whole suite on the process-connector fallback.
 	[ "${AMX_MODE:-bpf}" = no-bpf ] && mode_args=(--no-bpf)
@@ -308,7 +327,7 @@ start_amexbpf() {
 	# A private control socket: a test never collides with a daemon that serves the default.
 	SOCK=$T/amx.sock
 	"$AMX_BIN" run "${home_args[@]}" --events "$EVENTS" --state-dir "$T/state" --socket "$SOCK" \
-		--pm2 "$PM2_BIN" "${eco_args[@]}" "${mode_args[@]}" "$@" >>"$T/amexbpf.out" 2>>"$T/amexbpf.log" </dev/null &
+		"${pm2_args[@]}" "${eco_args[@]}" "${mode_args[@]}" "$@" >>"$T/amexbpf.out" 2>>"$T/amexbpf.log" </dev/null &
 	AMX_PID=$!
 	wait_event monitor-started "" "${AMX_START_TIMEOUT:-10}" >/dev/null
 }
@@ -437,7 +456,8 @@ def actions: ["monitor-started", "monitor-stopping", "process-exited", "oom-kill
   "pm2-daemon-down", "pm2-restarted-app", "app-stopped", "app-errored", "recovery-started",
   "recovery-succeeded", "recovery-failed", "recovery-parked", "dump-changed", "dump-invalid",
   "dump-restored", "memory-over-limit", "disk-over-threshold", "disk-ok", "probe-failed",
-  "events-lost", "config-reloaded", "config-invalid", "logs-retained"];
+  "events-lost", "config-reloaded", "config-invalid", "logs-retained", "home-skipped",
+  "recovery-deferred", "events-suppressed", "pm2-drift", "app-reloaded"];
 def problems($e; $n):
   ok($e["@timestamp"] | test("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{6}Z$");
      "@timestamp is \($e["@timestamp"] | tojson)"),
