@@ -252,9 +252,11 @@ static void start_status_query(struct amx_engine *e, int hi, int ai)
 		return;
 	}
 	struct amx_argv argv;
-	eng_build_argv(e, &argv, AMX_TIER_STATUS, h, NULL);
-	char err[256];
-	int idx = eng_start_command(e, hi, -1, 0, 0, &argv, err, sizeof(err));
+	char err[256] = "no pm2 known for this home";
+	/* A home with no pm2 yet (daemon/toolchain.h) has no status query to run. */
+	int idx = eng_build_argv(e, &argv, AMX_TIER_STATUS, h, NULL)
+			  ? eng_start_command(e, hi, -1, 0, 0, &argv, err, sizeof(err))
+			  : -1;
 	if (idx < 0) {
 		fprintf(stderr, "amexbpf: failed to run pm2 jlist for %s: %s\n", h->path, err);
 		h->apps[ai].awaiting_status = false;
