@@ -156,18 +156,40 @@ bool amx_tier_command(struct amx_tier_command *cmd, int tier, const struct amx_t
 		cmd->as_root = true;
 		return true;
 	}
-	if (!amx_pm2_argv(&cmd->argv, tier, f->pm2, f->app, f->ecosystem))
+	/* PM2 takes an id where it takes a name: one instance of an app of several. */
+	const char *app = tier == 1 && f->instance && f->instance[0] ? f->instance : f->app;
+	if (!amx_pm2_argv(&cmd->argv, tier, f->pm2, app, f->ecosystem))
 		return false;
 	cmd->argv.node = f->node && f->node[0] ? f->node : NULL;
 	return true;
 }
 
+/* How bad one status is, to answer for an app of several instances by its worst one. */
+static int status_rank(enum amx_app_status s)
+{
+	switch (s) {
+	case AMX_ST_ONLINE:
+		return 0;
+	case AMX_ST_ERRORED:
+		return 3;
+	case AMX_ST_STOPPED:
+		return 2;
+	default:
+		return 1;
+	}
+}
+
 enum amx_pm2_status amx_jlist_status(const struct amx_dump *list, const char *app, bool pid_known)
 {
-	const struct amx_dump_app *j = list && app ? amx_dump_find(list, app) : NULL;
+	const struct amx_dump_app *j = NULL;
 
 	if (!list)
 		return AMX_PM2_UNKNOWN;
+	/* jlist has one entry per instance: one errored worker makes the app errored. */
+	for (size_t i = 0; app && i < list->n_apps; i++)
+		if (!strcmp(list->apps[i].name, app) &&
+		    (!j || status_rank(list->apps[i].status) > status_rank(j->status)))
+			j = &list->apps[i];
 	if (!j)
 		return AMX_PM2_MISSING;
 	switch (j->status) {

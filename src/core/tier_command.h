@@ -7,6 +7,7 @@
  *
  *   status  <pm2> jlist
  *   tier 1  <pm2> restart <app>
+ *           <pm2> restart <pm_id>                   (one instance over its memory limit)
  *   tier 2  systemctl restart pm2-<user>.service   (systemd runs PM2 for the owner: the
  *                                                   unit is active)
  *           systemd-run ... <pm2> resurrect         (systemd is the init, no such unit: a
@@ -46,6 +47,8 @@ struct amx_tier_facts {
 	const struct amx_user *owner; /* the PM2_HOME's owner: whom pm2 runs as */
 	const char *pm2_home;
 	const char *app;              /* tiers 1 and 3 */
+	const char *instance;         /* tier 1: PM2's id of the one instance to restart (its
+				       * memory limit), NULL for the whole app */
 	const char *ecosystem;        /* tier 3; NULL when none is configured */
 	bool systemd_booted;          /* tier 2: systemd is the init */
 	bool unit_active;             /* tier 2: pm2-<owner>.service is active */
@@ -70,7 +73,8 @@ struct amx_tier_command {
  * pm2, an unknown tier. The command must not be copied (its argv points into itself). */
 bool amx_tier_command(struct amx_tier_command *cmd, int tier, const struct amx_tier_facts *f);
 
-/* The status query's answer for one app: list is the parsed `pm2 jlist` output (NULL when the
+/* The status query's answer for one app, by its worst instance (errored, then stopped, then
+ * between states, then online): list is the parsed `pm2 jlist` output (NULL when the
  * query failed or did not parse: UNKNOWN). Not in the list: MISSING (deleted). Online counts
  * only when the caller knows the app's live pid (pid_known, after looking at the pid PM2
  * names): else PM2 is between states (TRANSIENT), as for launching or waiting restart. */

@@ -148,6 +148,9 @@ struct amx_engine {
 	struct amx_oomwait oomwait; /* oom-killed events waiting for their outcome */
 	struct amx_unclaimed_exit unclaimed[AMX_ENGINE_UNCLAIMED];
 	unsigned unclaimed_next;
+	/* The instance the input being fed to an app's policy is about (its events name it),
+	 * NULL when the input is about the app as a whole. */
+	struct amx_instance *instance_now;
 	struct amx_tier_command tier_cmd; /* what eng_build_argv's argv points into */
 	struct amx_options reloaded;        /* the options a SIGHUP built (e->o copies them) */
 	struct amx_fs_event fs_batch[8];    /* file events taken from the watcher at once */
@@ -177,6 +180,8 @@ void amx_engine_init(struct amx_engine *e, struct amx_options *o);
 /* emit.c */
 void eng_emit(struct amx_engine *e, json_t *ev);
 void eng_set_app_fields(json_t *ev, const struct amx_home *h, const struct amx_app *a);
+/* amexbpf.pm2.pm_id and amexbpf.pm2.instance of an app of more than one instance. */
+void eng_set_instance_fields(json_t *ev, const struct amx_app *a, const struct amx_instance *in);
 /* Exit status, uptime, latency, and amexbpf.cause/killer. h: the home whose app or
  * daemon it was (NULL when none); a: the app (NULL for the daemon). */
 void eng_set_exit_fields(struct amx_engine *e, json_t *ev, const struct amx_event *kev,
@@ -219,7 +224,7 @@ static inline int eng_app_index(const struct amx_home *h, const struct amx_app *
 }
 unsigned eng_app_budget_left(void *ctx, const struct amx_home *h, const struct amx_app *a,
 			     uint64_t now);
-bool eng_app_process_runs(const struct amx_app *a);
+bool eng_instance_runs(const struct amx_instance *in);
 void eng_feed_app(struct amx_engine *e, int hi, int ai, struct amx_input in);
 void eng_feed_home(struct amx_engine *e, int hi, struct amx_input in);
 void eng_send_held_oom(struct amx_engine *e, struct amx_oom_pending *p,
@@ -238,11 +243,18 @@ void eng_refresh_god(struct amx_engine *e, int hi);
 /* God daemon pid of home hi runs: learn its pm2 and node (daemon/toolchain.h), choose the
  * home's again, and (report) emit pm2-drift when they disagree with what it runs. */
 void eng_learn_tools(struct amx_engine *e, int hi, int pid, bool report);
-void eng_app_exited(struct amx_engine *e, int hi, struct amx_app *a, const struct amx_event *kev);
+void eng_instance_exited(struct amx_engine *e, int hi, struct amx_app *a, struct amx_instance *in,
+			 const struct amx_event *kev);
 void eng_rescan_home(struct amx_engine *e, int hi);
 void eng_on_dump_event(struct amx_engine *e, int hi);
 void eng_initial_home_state(struct amx_engine *e, int hi);
 void eng_initial_state(struct amx_engine *e, int from_home);
+
+/* app_reload.c */
+void eng_reload_replacing(struct amx_engine *e, struct amx_app *a, struct amx_instance *in);
+struct amx_instance *eng_reload_old_process(struct amx_home *h, int pid, uint64_t start_ticks,
+					    struct amx_app **app);
+void eng_reload_old_exited(struct amx_engine *e, int hi, struct amx_app *a, struct amx_instance *in);
 
 /* answers.c */
 void eng_command_done(struct amx_engine *e, struct amx_command *c, bool ok, const char *reason);
@@ -260,6 +272,11 @@ void eng_tick_policies(void *ctx, uint64_t now);
 
 /* health.c */
 int eng_start_health_checks(struct amx_engine *e, char *err, size_t errlen);
+
+/* schedclass.c: the reacting threads' class (--sched, sys/sched.h). Setup before the
+ * watcher starts (its thread raises itself), the loop's thread raised before the loop. */
+void eng_sched_setup(struct amx_engine *e);
+void eng_sched_raise_loop(struct amx_engine *e);
 
 /* reload.c */
 int eng_setup_homes(struct amx_engine *e, char *err, size_t errlen);

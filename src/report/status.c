@@ -189,6 +189,31 @@ const char *amx_status_app_word(const struct amx_app *a)
 	}
 }
 
+/* Every process of the app: one for a single instance, N for `instances: N`. */
+static json_t *instances_json(const struct amx_app *a, uint64_t now)
+{
+	json_t *arr = json_array();
+	for (unsigned k = 0; k < a->n_inst; k++) {
+		const struct amx_instance *in = &a->inst[k];
+		json_t *o = json_object();
+		json_object_set_new(o, "pm_id", in->pm_id >= 0 ? json_integer(in->pm_id) : json_null());
+		json_object_set_new(o, "instance", in->node_app_instance >= 0
+					   ? json_integer(in->node_app_instance) : json_null());
+		json_object_set_new(o, "pid", in->pid ? json_integer(in->pid) : json_null());
+		json_object_set_new(o, "uptime_s", in->pid && now >= in->alive_since_ms
+					   ? json_integer((json_int_t)((now - in->alive_since_ms) / 1000))
+					   : json_null());
+		json_object_set_new(o, "restarts_pm2", json_integer(in->pm2_restarts));
+		uint64_t rss = in->pid ? amx_proc_rss_bytes(in->pid) : 0;
+		json_object_set_new(o, "rss_bytes", rss ? json_integer((json_int_t)rss) : json_null());
+		const char *sig = in->last_signal ? amx_signal_name(in->last_signal) : NULL;
+		json_object_set_new(o, "last_exit_code", json_integer(in->last_exit_code));
+		json_object_set_new(o, "last_exit_signal", sig ? json_string(sig) : json_null());
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
 static json_t *app_json(const struct amx_report_view *v, const struct amx_home *h,
 			const struct amx_app *a, uint64_t now)
 {
@@ -223,6 +248,9 @@ static json_t *app_json(const struct amx_report_view *v, const struct amx_home *
 		json_object_set_new(o, "last_exit", json_null());
 	}
 	json_object_set_new(o, "parked", json_boolean(a->pol.state == AMX_APP_PARKED));
+	json_object_set_new(o, "exec_mode", json_string(a->cluster ? "cluster" : "fork"));
+	json_object_set_new(o, "instances_online", json_integer(amx_app_instances_alive(a)));
+	json_object_set_new(o, "instances", instances_json(a, now));
 	json_object_set_new(o, "budget_left", json_integer(v->budget_left ? v->budget_left(v->ctx, h, a, now) : 0));
 	return o;
 }

@@ -207,9 +207,16 @@ as_test_user() {
 		env -i -C "${T:-/}" HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH="$TEST_PATH" "$@"
 }
 
+# AMX_TIMEOUT_SCALE (default 1) stretches every deadline of a test: under valgrind
+# (tests/valgrind/run.sh) and in the kernel matrix's TCG guests (tests/kernels/guest.sh),
+# where one pm2 command takes tens of seconds. Absence (no_event) is never stretched.
+scaled() {
+	echo $(($1 * ${AMX_TIMEOUT_SCALE:-1}))
+}
+
 # pm2u ARGS...: the pinned pm2 as the test user, bounded by PM2U_TIMEOUT seconds (60).
 pm2u() {
-	timeout -k 5 "${PM2U_TIMEOUT:-60}" \
+	timeout -k 5 "${PM2U_TIMEOUT:-$(scaled 60)}" \
 		setpriv --reuid "$TEST_USER" --regid "$TEST_USER" --init-groups \
 		env -i -C "${T:-/}" HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH="$TEST_PATH" "$PM2_BIN" "$@"
 }
@@ -222,7 +229,7 @@ pm2u_env() {
 		shift
 	done
 	[ $# -gt 0 ] && shift
-	timeout -k 5 "${PM2U_TIMEOUT:-60}" \
+	timeout -k 5 "${PM2U_TIMEOUT:-$(scaled 60)}" \
 		setpriv --reuid "$TEST_USER" --regid "$TEST_USER" --init-groups \
 		env -i -C "${T:-/}" HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH="$TEST_PATH" "${extra[@]}" \
 		"$PM2_BIN" "$@"
@@ -250,7 +257,7 @@ record_pid() {
 
 # wait_gone PID DEADLINE_S: until PID has exited (a zombie counts as gone).
 wait_gone() {
-	local deadline=$(($(now_ms) + $(secs_to_ms "$2"))) state
+	local deadline=$(($(now_ms) + $(secs_to_ms "$2") * ${AMX_TIMEOUT_SCALE:-1})) state
 	while [ "$(now_ms)" -lt "$deadline" ]; do
 		state=$(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null) || state=""
 		[ -z "$state" ] || [ "$state" = Z ] && return 0
@@ -277,7 +284,7 @@ app_pid() {
 
 # wait_http PORT DEADLINE_S: until the app answers.
 wait_http() {
-	local deadline=$(($(now_ms) + $(secs_to_ms "$2")))
+	local deadline=$(($(now_ms) + $(secs_to_ms "$2") * ${AMX_TIMEOUT_SCALE:-1}))
 	while [ "$(now_ms)" -lt "$deadline" ]; do
 		curl -fsS --max-time 0.5 "http://127.0.0.1:$1/" >/dev/null 2>&1 && return 0
 		sleep 0.05
@@ -287,7 +294,7 @@ wait_http() {
 
 # wait_http_pid_change PORT OLD_PID DEADLINE_S: until the app answers with another pid.
 wait_http_new_pid() {
-	local deadline=$(($(now_ms) + $(secs_to_ms "$3"))) body pid
+	local deadline=$(($(now_ms) + $(secs_to_ms "$3") * ${AMX_TIMEOUT_SCALE:-1})) body pid
 	while [ "$(now_ms)" -lt "$deadline" ]; do
 		body=$(curl -fsS --max-time 0.5 "http://127.0.0.1:$1/" 2>/dev/null) || body=""
 		pid=$(jq -r '.pid // empty' <<<"$body" 2>/dev/null) || pid=""
@@ -323,6 +330,9 @@ start_amexbpf() {
 	[ "$ECO_STARTED" -eq 1 ] && eco_args=(--ecosystem "$ECO")
 	# AMX_MODE=no-bpf runs the whole suite on the process-connector fallback.
 	[ "${AMX_MODE:-bpf}" = no-bpf ] && mode_args=(--no-bpf)
+	# AMX_DAEMON_ARGS: options every run gets first (the kernel matrix's slower pm2 timeouts).
+	# shellcheck disable=SC2206
+	[ -n "${AMX_DAEMON_ARGS:-}" ] && mode_args+=(${AMX_DAEMON_ARGS})
 	log "starting amexbpf run ${mode_args[*]} ${*}"
 	# A private control socket: a test never collides with a daemon that serves the default.
 	SOCK=$T/amx.sock
@@ -330,6 +340,7 @@ start_amexbpf() {
 		"${pm2_args[@]}" "${eco_args[@]}" "${mode_args[@]}" "$@" >>"$T/amexbpf.out" 2>>"$T/amexbpf.log" </dev/null &
 	AMX_PID=$!
 	wait_event monitor-started "" "${AMX_START_TIMEOUT:-10}" >/dev/null
+	log "amexbpf attached: $(matching_events monitor-started | jq -r '.amexbpf.attach' | sed -n 1p)"
 }
 
 stop_amexbpf() {
@@ -457,7 +468,8 @@ def actions: ["monitor-started", "monitor-stopping", "process-exited", "oom-kill
   "recovery-succeeded", "recovery-failed", "recovery-parked", "dump-changed", "dump-invalid",
   "dump-restored", "memory-over-limit", "disk-over-threshold", "disk-ok", "probe-failed",
   "events-lost", "config-reloaded", "config-invalid", "logs-retained", "home-skipped",
-  "recovery-deferred", "events-suppressed", "pm2-drift"];
+  "recovery-deferred", "events-suppressed", "pm2-drift", "app-reloaded",
+  "sched-demoted"];
 def problems($e; $n):
   ok($e["@timestamp"] | test("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{6}Z$");
      "@timestamp is \($e["@timestamp"] | tojson)"),

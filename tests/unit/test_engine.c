@@ -1089,7 +1089,7 @@ TEST(an_app_left_out_of_the_watched_set_is_followed_by_pidfd)
 	remember_kid(fresh);
 	write_pid_file("api", 0, fresh);
 	file_event(AMX_FS_PID_FILE, "api-0.pid");
-	CHECK(E.homes[0].apps[0].pid == fresh && !E.homes[0].apps[0].watched);
+	CHECK(E.homes[0].apps[0].pid == fresh && !E.homes[0].apps[0].inst[0].watched);
 	int at = 0;
 	json_t *ev = next_event(&at, "events-lost");
 	CHECK(ev != NULL);

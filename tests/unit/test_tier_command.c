@@ -105,6 +105,20 @@ TEST(app_tiers_are_pm2_whatever_systemd_says)
 		}
 }
 
+/* One instance over its memory limit: tier 1 restarts that pm_id only; tier 3 still names
+ * the app. */
+TEST(tier1_of_one_instance_restarts_its_pm_id)
+{
+	struct amx_tier_command cmd;
+	struct amx_tier_facts f = facts("web", false, false);
+	const char *t1[] = { PM2, "restart", "3" };
+	const char *t3[] = { PM2, "start", ECO, "--env", "production", "--only", "web" };
+
+	f.instance = "3";
+	CHECK(amx_tier_command(&cmd, 1, &f) && argv_is(&cmd.argv, t1, 3));
+	CHECK(amx_tier_command(&cmd, 3, &f) && argv_is(&cmd.argv, t3, 7));
+}
+
 TEST(tier3_needs_an_ecosystem_and_an_app)
 {
 	struct amx_tier_command cmd;
@@ -262,11 +276,30 @@ TEST(status_answer_from_jlist)
 	CHECK(amx_jlist_status(NULL, "on", true) == AMX_PM2_UNKNOWN);
 }
 
+/* jlist has one entry per instance: the app's answer is its worst instance's. */
+TEST(status_answer_of_instances_is_the_worst)
+{
+	struct amx_dump_app apps[5] = {
+		{ .name = "web", .status = AMX_ST_ONLINE, .pid = 10 },
+		{ .name = "web", .status = AMX_ST_ERRORED },
+		{ .name = "job", .status = AMX_ST_ONLINE, .pid = 11 },
+		{ .name = "job", .status = AMX_ST_LAUNCHING },
+		{ .name = "job", .status = AMX_ST_ONLINE, .pid = 12 },
+	};
+	struct amx_dump list = { .apps = apps, .n_apps = 5 };
+
+	CHECK(amx_jlist_status(&list, "web", true) == AMX_PM2_ERRORED);
+	CHECK(amx_jlist_status(&list, "job", true) == AMX_PM2_TRANSIENT);
+	apps[3].status = AMX_ST_ONLINE;
+	CHECK(amx_jlist_status(&list, "job", true) == AMX_PM2_ONLINE);
+}
+
 int main(void)
 {
 	RUN(argv_keeps_each_name_one_word);
 	RUN(argv_refuses_missing_parts);
 	RUN(app_tiers_are_pm2_whatever_systemd_says);
+	RUN(tier1_of_one_instance_restarts_its_pm_id);
 	RUN(tier3_needs_an_ecosystem_and_an_app);
 	RUN(pm2_commands_carry_the_homes_node);
 	RUN(tier2_without_systemd_is_pm2_resurrect);
@@ -277,5 +310,6 @@ int main(void)
 	RUN(unit_name_and_its_question);
 	RUN(sdrun_paths_that_do_not_fit_are_refused);
 	RUN(status_answer_from_jlist);
+	RUN(status_answer_of_instances_is_the_worst);
 	CHECK_DONE();
 }
