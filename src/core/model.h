@@ -25,7 +25,8 @@ struct amx_user {
 
 /* One process of an app: PM2 runs `instances: N` (cluster or fork mode) as N processes,
  * each saved in dump.pm2 as its own entry with its own pid file and NODE_APP_INSTANCE. */
-#define AMX_INSTANCES_MAX 64
+/* 16, not 64: the instances are held in each app, and a home may save 4,096 apps. */
+#define AMX_INSTANCES_MAX 16
 struct amx_instance {
 	int pm_id;              /* PM2's id, from pids/<name>-<pm_id>.pid or the process; -1 unknown */
 	int node_app_instance;  /* NODE_APP_INSTANCE from the dump; -1 when absent */

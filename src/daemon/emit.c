@@ -202,7 +202,7 @@ bool eng_file_event_allowed(struct amx_engine *e, int hi)
 	struct amx_home *h = &e->homes[hi];
 	uint64_t now = eng_now_ms(e);
 	eng_report_suppressed(e, hi, now);
-	return amx_bucket_take(&h->file_events, AMX_HOME_FILE_EVENTS_BURST,
+	return amx_bucket_take(&h->file_events, e->file_events_burst,
 			       AMX_HOME_FILE_EVENTS_REFILL_MS, now);
 }
 
@@ -213,9 +213,9 @@ void eng_report_suppressed(struct amx_engine *e, int hi, uint64_t now)
 	struct amx_bucket *b = &e->homes[hi].file_events;
 	if (!b->suppressed)
 		return;
-	if (!amx_bucket_ready(b, AMX_HOME_FILE_EVENTS_BURST, AMX_HOME_FILE_EVENTS_REFILL_MS,
+	if (!amx_bucket_ready(b, e->file_events_burst, AMX_HOME_FILE_EVENTS_REFILL_MS,
 			      now)) {
-		amx_loop_wake_at(amx_bucket_next_ms(b, AMX_HOME_FILE_EVENTS_BURST,
+		amx_loop_wake_at(amx_bucket_next_ms(b, e->file_events_burst,
 						    AMX_HOME_FILE_EVENTS_REFILL_MS));
 		return;
 	}
@@ -223,7 +223,7 @@ void eng_report_suppressed(struct amx_engine *e, int hi, uint64_t now)
 	json_t *ev = amx_event_new(&e->stream, AMX_EVT_EVENTS_SUPPRESSED, 0,
 				   "%llu events caused by the files of %s were not sent (more "
 				   "than %d at once)", (unsigned long long)b->suppressed,
-				   e->homes[hi].path, AMX_HOME_FILE_EVENTS_BURST);
+				   e->homes[hi].path, e->file_events_burst);
 	amx_event_set_int(ev, "amexbpf.suppressed.count", (int64_t)b->suppressed);
 	amx_event_set_int(ev, "amexbpf.suppressed.window_ms",
 			  (int64_t)(now - b->suppressed_since_ms));

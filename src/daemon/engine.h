@@ -155,6 +155,9 @@ struct amx_engine {
 	struct amx_options reloaded;        /* the options a SIGHUP built (e->o copies them) */
 	struct amx_fs_event fs_batch[8];    /* file events taken from the watcher at once */
 	struct amx_engine_up up;
+	/* Events one home's files may cause at once (AMX_HOME_FILE_EVENTS_BURST; a test that
+	 * measures throughput lifts it with AMEXBPF_TEST_FILE_EVENT_BURST). */
+	uint32_t file_events_burst;
 	uint64_t (*clock_ms)(void *ctx); /* the boot clock, in ms */
 	void *clock_ctx;
 	struct amx_spawner spawner;

@@ -15,6 +15,8 @@ mkdir -p "$T/state"
 mount -t tmpfs -o size=16m,mode=700 tmpfs "$T/state" || fail "cannot mount a tmpfs for the state dir"
 unmount_state() { umount "$T/state" 2>/dev/null || true; }
 CLEANUP_HOOKS+=(unmount_state)
+# The per-home limit of file-caused events (20 at once) would hold back the burst itself.
+export AMEXBPF_TEST_FILE_EVENT_BURST=$((BURST * 2))
 start_amexbpf
 
 "$AMX_BIN" events --socket "$SOCK" >"$T/sub1.ndjson" 2>"$T/sub1.err" &
