@@ -65,6 +65,7 @@ struct amx_home {
 	int adopted;             /* commands of a previous run still going: wait before acting */
 	char *good_raw;          /* its bytes, to put back */
 	size_t good_raw_len;
+	unsigned good_mode;      /* dump.pm2's permission bits when the good copy was read; 0: unknown */
 };
 
 #endif

@@ -92,6 +92,12 @@ static int write_all_synced(int fd, const char *data, size_t len)
 int amx_userfile_read(const char *dir, const char *name, uid_t uid, gid_t gid, size_t max,
 		      char **out, size_t *len)
 {
+	return amx_userfile_read_mode(dir, name, uid, gid, max, out, len, NULL);
+}
+
+int amx_userfile_read_mode(const char *dir, const char *name, uid_t uid, gid_t gid, size_t max,
+			   char **out, size_t *len, mode_t *mode)
+{
 	char path[4200];
 	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
@@ -117,6 +123,8 @@ int amx_userfile_read(const char *dir, const char *name, uid_t uid, gid_t gid, s
 		 * check; one to the owner's own files is harmless, but PM2 never makes one. */
 		err = -EPERM;
 	}
+	if (!err && mode)
+		*mode = st.st_mode & 07777;
 	if (!err) {
 		int flags = fcntl(fd, F_GETFL);
 		fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
@@ -143,7 +151,8 @@ int amx_userfile_write(const char *dir, const char *name, uid_t uid, gid_t gid,
 		err = -errno;
 		goto out;
 	}
-	err = write_all_synced(fd, data, len);
+	/* the mode asked for, not narrowed by our umask */
+	err = fchmod(fd, mode) < 0 ? -errno : write_all_synced(fd, data, len);
 	close(fd);
 	if (!err && rename(tmp, path) < 0)
 		err = -errno;

@@ -16,6 +16,9 @@
  * owner), -EFBIG (over max bytes), or another -errno. */
 int amx_userfile_read(const char *dir, const char *name, uid_t uid, gid_t gid, size_t max,
 		      char **out, size_t *len);
+/* The same, and the file's permission bits in *mode (when not NULL). */
+int amx_userfile_read_mode(const char *dir, const char *name, uid_t uid, gid_t gid, size_t max,
+			   char **out, size_t *len, mode_t *mode);
 /* Replace dir/name atomically as uid:gid (temp file in dir, fsync, rename). */
 int amx_userfile_write(const char *dir, const char *name, uid_t uid, gid_t gid,
 		       const char *data, size_t len, mode_t mode);
