@@ -76,7 +76,7 @@ static void on_event(void *ctx, json_t *ev, const char *line)
 	/* The message carries app names and paths a PM2_HOME owner chose: one line of
 	 * printable text only, or a newline would start a new KEY= (MAINPID=, WATCHDOG=...). */
 	char status[600];
-	memcpy(status, "STATUS=", 7);
+	strcpy(status, "STATUS=");
 	amx_text_one_line(status + 7, sizeof(status) - 7, message);
 	if (!strcmp(action, "monitor-started")) {
 		amx_sd_notify(status);
