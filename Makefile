@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # amexbpf: `make` builds, `make deps` installs what is missing, `make test` does both and
-# runs every test, `make run` starts the daemon (or the bundled demo). V=1 shows commands.
+# runs every test, `make run` installs what it is missing, builds and starts the daemon (or
+# the bundled demo). V=1 shows commands.
 
 # The flags stamp below is the first rule; `make` alone must still build the daemon.
 .DEFAULT_GOAL := all
@@ -119,9 +120,11 @@ vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h
 
 # Debian packages the build and the tests need, and the pinned PM2 for tests and the demo.
-DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinotifytools0-dev \
-            libjansson-dev libinih-dev libsystemd-dev pkg-config jq curl nodejs npm \
-            libncurses-dev tmux systemd socat prometheus-node-exporter \
+# RUN_PKGS is what `make run` needs: the build's, then Node, jq and curl for the demo.
+RUN_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinotifytools0-dev \
+            libjansson-dev libinih-dev libsystemd-dev pkg-config libncurses-dev \
+            jq curl nodejs npm
+DEB_PKGS := $(RUN_PKGS) tmux systemd socat prometheus-node-exporter \
             cppcheck clang-tidy valgrind libclang-rt-14-dev
 deps:
 	$(Q)tests/install-deps.sh $(DEB_PKGS)
@@ -161,7 +164,11 @@ test: deps
 bench: amexbpf $(HELPER_BINS) $(BENCH_BINS)
 	$(Q)tests/bench/run.sh
 
-run: amexbpf
+# Its own set-up, like `make test`: what is missing for the build and the demo, then the
+# build, then the demo (tests/demo.sh) in the foreground; Ctrl-C ends it with status 0.
+run:
+	$(Q)tests/install-deps.sh $(RUN_PKGS)
+	$(Q)$(MAKE) --no-print-directory $(if $(Q),-s) amexbpf
 	$(Q)tests/demo.sh
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the binary, the systemd unit, the man page,

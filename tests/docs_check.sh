@@ -5,8 +5,8 @@
 #   - README.md is over 40960 bytes (it is a user's document; the rest lives in docs/);
 #   - a file in the repository names a path under ../shared (a folder users do not have);
 #   - an event.action that the code can emit is missing from docs/events.md's action table
-#     (the actions are the string literals of the 2nd argument of every amx_event_new( call
-#     in src/, at any depth; fewer than MIN_ACTIONS found means the extraction broke);
+#     (the actions are those of the event catalogue, src/core/event_catalog.c; fewer than
+#     MIN_ACTIONS found means the extraction broke);
 #   - a docs/*.md file that README.md names is missing.
 # tests/run.sh runs it as the test `docs`.
 set -uo pipefail
@@ -38,45 +38,13 @@ while IFS= read -r hit; do
 done < <(git ls-files -z | grep -zv '^tests/docs_check\.sh$' |
 	xargs -0 -r grep -I -n -F -e '../shared' -- 2>/dev/null | cut -d: -f1,2)
 
-# The actions the code can emit: parse every amx_event_new( call under src/ (calls span
-# lines; the action argument may be a conditional of two literals). The perl program reads
-# one whole file at a time, drops comments outside string literals (a mention in a comment
-# is no call), walks each
-# call's parentheses, splits its arguments at top-level commas and prints every string
-# literal of the second.
-read -r -d '' EXTRACT_ACTIONS <<'PERL'
-s{("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')|/\*.*?\*/|//[^\n]*}{defined $1 ? $1 : " "}gse;
-while (/\bamx_event_new\s*\(/g) {
-	my ($pos, $depth, $arg, @args) = (pos($_), 1, "");
-	while ($pos < length($_) && $depth > 0) {
-		my $c = substr($_, $pos, 1);
-		if ($c eq '"' || $c eq "'") {
-			# a string or character literal, copied whole (escapes included)
-			my $end = $pos + 1;
-			while ($end < length($_) && substr($_, $end, 1) ne $c) {
-				$end += substr($_, $end, 1) eq "\\" ? 2 : 1;
-			}
-			$arg .= substr($_, $pos, $end - $pos + 1);
-			$pos = $end + 1;
-			next;
-		}
-		$depth++ if $c eq "(";
-		$depth-- if $c eq ")";
-		if (($c eq "," && $depth == 1) || $depth == 0) {
-			push @args, $arg;
-			$arg = "";
-		} else {
-			$arg .= $c;
-		}
-		$pos++;
-	}
-	next unless @args > 1;
-	print "$1\n" while $args[1] =~ /"((?:[^"\\]|\\.)*)"/g;
-}
-PERL
-
+# The actions the code can emit: the event catalogue, src/core/event_catalog.c, one entry
+# per action ("[AMX_EVT_X] = { AMX_EVT_X, "action", ..."); amx_event_new takes its enum, so
+# no action is spelled anywhere else. (tests/unit/test_event_catalog.c checks the same
+# against the compiled table.)
 actions_from_code() {
-	find src -name '*.c' -print0 | xargs -0 -r perl -0777 -ne "$EXTRACT_ACTIONS" | sort -u
+	grep -o 'AMX_EVT_[A-Z0-9_]*, "[^"]*"' src/core/event_catalog.c | sed 's/.*, "//; s/"$//' |
+		sort -u
 }
 
 # The contract's action table: the body rows "| `name` | ..." of the table under
@@ -95,7 +63,7 @@ else
 	code_actions=$(actions_from_code)
 	n=$(grep -c . <<<"$code_actions")
 	if [ "$n" -lt "$MIN_ACTIONS" ]; then
-		problem "found only $n event actions in amx_event_new( calls under src/ (expected at least $MIN_ACTIONS): the extraction is broken"
+		problem "found only $n event actions in src/core/event_catalog.c (expected at least $MIN_ACTIONS): the extraction is broken"
 	fi
 	documented=$(actions_in_contract)
 	while IFS= read -r action; do

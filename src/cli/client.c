@@ -9,12 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "core/control.h"
 #include "core/options.h"
+#include "sys/control_client.h"
 
 static const char *const EVENTS_HELP =
 	"Usage: amexbpf events [--socket PATH] [--since SEQ] [--follow|--no-follow] [--action A]...\n"
@@ -29,40 +27,32 @@ static const char *const STATUS_HELP =
 	"--json prints the status document (format in the README).\n"
 	"Exit codes: 0 done, 64 usage, 74 bad answer, 75 no daemon answers, 77 permission denied.\n";
 
-static int connect_socket(const char *path)
+/* Says why a request could not be made or answered; returns the exit code. */
+static int report_control_error(const char *path, const struct amx_control_error *e)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "amexbpf: socket path too long: %s\n", path);
-		return -AMX_EXIT_USAGE;
+	char why[128];
+	switch (e->stage) {
+	case AMX_CONTROL_CONNECT:
+		if (e->err == ENAMETOOLONG) {
+			fprintf(stderr, "amexbpf: socket path too long: %s\n", path);
+			return AMX_EXIT_USAGE;
+		}
+		fprintf(stderr, "amexbpf: cannot connect to %s: %s%s\n", path, strerror(e->err),
+			e->err == EACCES ? " (root, or a member of --socket-group, only)"
+					 : " (is `amexbpf run` running? see --socket)");
+		return e->err == EACCES || e->err == EPERM ? AMX_EXIT_NOT_ROOT : AMX_EXIT_NO_DAEMON;
+	case AMX_CONTROL_SEND:
+		fprintf(stderr, "amexbpf: cannot send the request: %s\n", strerror(e->err));
+		return AMX_EXIT_IO;
+	case AMX_CONTROL_RECEIVE:
+		if (e->err == 0)
+			fprintf(stderr, "amexbpf: the daemon closed the connection without an answer\n");
+		else
+			fprintf(stderr, "amexbpf: cannot read the answer: %s\n",
+				amx_control_strerror(e, -1, why, sizeof(why)));
+		return AMX_EXIT_IO;
 	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
-		fprintf(stderr, "amexbpf: cannot connect to %s: %s%s\n", path, strerror(e),
-			e == EACCES ? " (root, or a member of --socket-group, only)"
-				    : " (is `amexbpf run` running? see --socket)");
-		if (fd >= 0)
-			close(fd);
-		return e == EACCES || e == EPERM ? -AMX_EXIT_NOT_ROOT : -AMX_EXIT_NO_DAEMON;
-	}
-	return fd;
-}
-
-static bool send_all(int fd, const char *s)
-{
-	size_t len = strlen(s);
-	while (len) {
-		ssize_t n = send(fd, s, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		s += n;
-		len -= (size_t)n;
-	}
-	return true;
+	return AMX_EXIT_IO;
 }
 
 /* A line from the daemon that is not an event: {"error":...}. The code to exit with. */
@@ -87,18 +77,6 @@ static int bad_usage(const char *what, const char *arg)
 {
 	fprintf(stderr, "amexbpf: %s: %s (see --help)\n", what, arg);
 	return AMX_EXIT_USAGE;
-}
-
-/* Connect and send one request line: the descriptor, or minus an exit code. */
-static int open_request(const char *path, const char *req)
-{
-	int fd = connect_socket(path);
-	if (fd >= 0 && !send_all(fd, req)) {
-		fprintf(stderr, "amexbpf: cannot send the request: %s\n", strerror(errno));
-		close(fd);
-		return -AMX_EXIT_IO;
-	}
-	return fd;
 }
 
 static bool is_error_line(const char *line)
@@ -155,32 +133,42 @@ int amx_client_events(int argc, char **argv)
 		return bad_usage("unexpected argument", argv[optind]);
 	size_t used = strlen(req);
 	snprintf(req + used, sizeof(req) - used, " follow=%d\n", follow ? 1 : 0);
-	int fd = open_request(path, req);
+	struct amx_control_error e;
+	int fd = amx_control_request(path, req, &e);
 	if (fd < 0)
-		return -fd;
+		return report_control_error(path, &e);
 	/* A reader that goes away (`| head`) ends us quietly. */
 	signal(SIGPIPE, SIG_IGN);
-	FILE *in = fdopen(fd, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	int rc = 0;
-	while ((n = getline(&line, &cap, in)) > 0) {
+	struct amx_control_lines in;
+	amx_control_lines_init(&in, fd, AMX_CONTROL_EVENT_MAX);
+	int rc = 0, open = 1;
+	for (;;) {
+		size_t n;
+		char *line = amx_control_lines_next(&in, &n);
+		if (!line) {
+			if (open <= 0)
+				break;
+			open = amx_control_lines_fill(&in, -1);
+			continue;
+		}
 		if (is_error_line(line)) {
 			rc = report_error(line);
 			break;
 		}
-		if (fwrite(line, 1, (size_t)n, stdout) != (size_t)n || fflush(stdout) != 0) {
+		if (fwrite(line, 1, n, stdout) != n || putchar('\n') == EOF || fflush(stdout) != 0) {
 			rc = errno == EPIPE ? 0 : AMX_EXIT_IO;
+			open = 1; /* our reader went away, not the daemon */
 			break;
 		}
 	}
-	if (!rc && follow && n <= 0 && !ferror(stdout)) {
+	if (!rc && open < 0) {
+		e = (struct amx_control_error){ AMX_CONTROL_RECEIVE, -open };
+		rc = report_control_error(path, &e);
+	} else if (!rc && follow && open == 0) {
 		fprintf(stderr, "amexbpf: the daemon closed the stream (stopped?)\n");
 		rc = AMX_EXIT_IO;
 	}
-	free(line);
-	fclose(in);
+	amx_control_lines_close(&in);
 	return rc;
 }
 
@@ -270,17 +258,12 @@ int amx_client_status(int argc, char **argv)
 	}
 	if (optind < argc)
 		return bad_usage("unexpected argument", argv[optind]);
-	int fd = open_request(path, "STATUS\n");
-	if (fd < 0)
-		return -fd;
-	FILE *in = fdopen(fd, "r");
-	char *line = NULL;
-	size_t cap = 0;
+	struct amx_control_error e;
+	char *line = amx_control_fetch_line(path, "STATUS\n", -1, AMX_CONTROL_STATUS_MAX, &e);
+	if (!line)
+		return report_control_error(path, &e);
 	int rc = 0;
-	if (getline(&line, &cap, in) <= 0) {
-		fprintf(stderr, "amexbpf: the daemon closed the connection without an answer\n");
-		rc = AMX_EXIT_IO;
-	} else if (is_error_line(line)) {
+	if (is_error_line(line)) {
 		rc = report_error(line);
 	} else {
 		json_t *doc = json_loads(line, 0, NULL);
@@ -288,13 +271,12 @@ int amx_client_status(int argc, char **argv)
 			fprintf(stderr, "amexbpf: the daemon's answer is not a JSON object\n");
 			rc = AMX_EXIT_IO;
 		} else if (as_json) {
-			fputs(line, stdout);
+			puts(line);
 		} else {
 			print_status(doc);
 		}
 		json_decref(doc);
 	}
 	free(line);
-	fclose(in);
 	return rc;
 }

@@ -168,21 +168,22 @@ static json_t *comma_list(const char *list)
 	return arr;
 }
 
-json_t *amx_event_new(struct amx_event_stream *s, const char *action, const char *level,
-		      const char *kind, const char *category, const char *type,
-		      uint64_t ts_boot_ns, const char *fmt, ...)
+static json_t *event_newv(struct amx_event_stream *s, enum amx_event_id id, const char *level,
+			  uint64_t ts_boot_ns, const char *fmt, va_list ap)
 {
+	const struct amx_event_info *c = amx_event_catalog(id);
 	char stamp[40];
 	char *message = NULL;
-	va_list ap;
-	json_t *ev = json_object();
 
+	if (!c)
+		return NULL;
+	json_t *ev = json_object();
 	if (!ev)
 		return NULL;
-	va_start(ap, fmt);
+	if (!level || !c->level_varies)
+		level = c->level;
 	if (vasprintf(&message, fmt, ap) < 0)
 		message = NULL;
-	va_end(ap);
 
 	/* Insertion order is the output order: @timestamp first, as in the contract. */
 	amx_format_timestamp(ts_boot_ns, stamp, sizeof(stamp));
@@ -193,13 +194,33 @@ json_t *amx_event_new(struct amx_event_stream *s, const char *action, const char
 	amx_event_set_str(ev, "host.name", s->host);
 	amx_event_set_str(ev, "log.level", level);
 	amx_event_set_str(ev, "message", message ? message : "");
-	amx_event_set_str(ev, "event.kind", kind);
-	amx_event_set(ev, "event.category", comma_list(category));
-	amx_event_set(ev, "event.type", comma_list(type));
-	amx_event_set_str(ev, "event.action", action);
+	amx_event_set_str(ev, "event.kind", c->kind);
+	amx_event_set(ev, "event.category", comma_list(c->category));
+	amx_event_set(ev, "event.type", comma_list(c->type));
+	amx_event_set_str(ev, "event.action", c->action);
 	amx_event_set_str(ev, "event.dataset", "amexbpf.events");
 	amx_event_set_int(ev, "event.sequence", (int64_t)s->next_seq++);
 	free(message);
+	return ev;
+}
+
+json_t *amx_event_new(struct amx_event_stream *s, enum amx_event_id id, uint64_t ts_boot_ns,
+		      const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	json_t *ev = event_newv(s, id, NULL, ts_boot_ns, fmt, ap);
+	va_end(ap);
+	return ev;
+}
+
+json_t *amx_event_new_level(struct amx_event_stream *s, enum amx_event_id id, const char *level,
+			    uint64_t ts_boot_ns, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	json_t *ev = event_newv(s, id, level, ts_boot_ns, fmt, ap);
+	va_end(ap);
 	return ev;
 }
 

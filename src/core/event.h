@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "core/event_catalog.h"
+
 #define AMX_VERSION "0.1.0"
 #define AMX_ECS_VERSION "8.11.0"
 
@@ -17,16 +19,18 @@ struct amx_event_stream {
 };
 void amx_event_stream_init(struct amx_event_stream *s);
 
-/* A new event with every common field set. ts_boot_ns is when it happened on the
- * CLOCK_BOOTTIME clock (the kernel's bpf_ktime_get_boot_ns); 0 means now.
- * level: debug|info|warn|error|critical. kind: "event" or "alert".
- * category/type: comma-separated lists, e.g. "process" and "end" or "process,host".
- * message: printf format for the one human sentence. event.sequence is assigned here. */
-json_t *amx_event_new(struct amx_event_stream *s, const char *action, const char *level,
-		      const char *kind, const char *category, const char *type,
-		      uint64_t ts_boot_ns, const char *fmt, ...)
-	__attribute__((format(printf, 8, 9)));
-
+/* A new event with every common field set: action, level, kind, category and type from
+ * its entry in the catalogue (core/event_catalog.h). ts_boot_ns is when it happened on the
+ * CLOCK_BOOTTIME clock (the kernel's bpf_ktime_get_boot_ns); 0 means now. message: printf
+ * format for the one human sentence. event.sequence is assigned here. NULL for an id out
+ * of the catalogue. */
+json_t *amx_event_new(struct amx_event_stream *s, enum amx_event_id id, uint64_t ts_boot_ns,
+		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The same at another level (debug|info|warn|error|critical), for an entry whose level
+ * varies (its level_varies says when); for any other entry the catalogue's level stands. */
+json_t *amx_event_new_level(struct amx_event_stream *s, enum amx_event_id id, const char *level,
+			    uint64_t ts_boot_ns, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 /* Set a field by dotted path, creating nested objects ("process.parent.pid").
  * Takes ownership of value (jansson "new" reference); a NULL value sets JSON null. */
 void amx_event_set(json_t *ev, const char *path, json_t *value);

@@ -95,9 +95,9 @@ json_t *amx_oom_event_new(struct amx_event_stream *s, const struct amx_event *ke
 			  const struct amx_oom_outcome *o)
 {
 	char words[64];
-	json_t *ev = amx_event_new(s, "oom-killed", "critical", "alert", "process", "end",
-				   kev->ts_ns, "the kernel chose %.300s (pid %u) as OOM victim; %s",
-				   app, kev->pid, outcome_words(o, words, sizeof(words)));
+	json_t *ev = amx_event_new(s, AMX_EVT_OOM_KILLED, kev->ts_ns,
+				   "the kernel chose %.300s (pid %u) as OOM victim; %s", app,
+				   kev->pid, outcome_words(o, words, sizeof(words)));
 
 	amx_event_set_int(ev, "process.pid", (int)kev->pid);
 	if (kev->comm[0]) {

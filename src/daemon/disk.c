@@ -42,6 +42,7 @@ static struct {
 	double threshold;
 	struct amx_event_stream *stream;
 	amx_emit_fn emit;
+	void *emit_ctx;
 	uint64_t next_ms;
 } K;
 
@@ -55,15 +56,14 @@ static void check_fs(struct watched_fs *f)
 	if (c == AMX_DISK_SAME)
 		return;
 	bool over = c == AMX_DISK_WENT_OVER;
-	json_t *ev = amx_event_new(K.stream, over ? "disk-over-threshold" : "disk-ok",
-				   over ? "warn" : "info", over ? "alert" : "event", "host",
-				   over ? "info,error" : "info", 0, "%s is %.1f%% full (threshold %.0f%%)",
-				   f->path, pct, K.threshold);
+	json_t *ev = amx_event_new(K.stream, over ? AMX_EVT_DISK_OVER_THRESHOLD : AMX_EVT_DISK_OK,
+				   0, "%s is %.1f%% full (threshold %.0f%%)", f->path, pct,
+				   K.threshold);
 	amx_event_set_str(ev, "amexbpf.disk.mount", f->path);
 	amx_event_set(ev, "amexbpf.disk.used_pct", json_real((double)(long)(pct * 10) / 10));
 	amx_event_set(ev, "amexbpf.disk.threshold_pct", json_real(K.threshold));
 	amx_event_set_int(ev, "amexbpf.disk.free_bytes", (int64_t)((unsigned long long)v.f_bavail * v.f_frsize));
-	K.emit(ev);
+	K.emit(K.emit_ctx, ev);
 }
 
 static void disk_tick(void *ctx, uint64_t now_ms)
@@ -100,11 +100,12 @@ static void mount_point_of(const char *path, dev_t dev, char *out, size_t len)
 }
 
 int amx_disk_start(const char *const *paths, int n, double threshold_pct,
-		   struct amx_event_stream *s, amx_emit_fn emit)
+		   struct amx_event_stream *s, amx_emit_fn emit, void *emit_ctx)
 {
 	K.threshold = threshold_pct;
 	K.stream = s;
 	K.emit = emit;
+	K.emit_ctx = emit_ctx;
 	K.n = 0;
 	for (int i = 0; i < n && K.n < AMX_DISK_MAX; i++) {
 		struct stat st;

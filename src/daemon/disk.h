@@ -28,6 +28,6 @@ enum amx_disk_change amx_disk_step(bool *known, bool *over, double used_pct, dou
 
 /* Watch these paths' filesystems (deduplicated by device). */
 int amx_disk_start(const char *const *paths, int n, double threshold_pct,
-		   struct amx_event_stream *s, amx_emit_fn emit);
+		   struct amx_event_stream *s, amx_emit_fn emit, void *emit_ctx);
 
 #endif

@@ -154,16 +154,17 @@ static struct {
 	int n;
 	struct amx_event_stream *stream;
 	amx_emit_fn emit;
+	void *emit_ctx;
 	uint64_t next_ms;
 } R;
 
 static void report(const char *dir, unsigned days, struct amx_retain_result *r)
 {
 	size_t n = json_array_size(r->removed);
-	json_t *ev = amx_event_new(R.stream, "logs-retained", r->errors ? "warn" : "info", "event",
-				   "file", r->errors ? "change,error" : "change", 0,
-				   "removed %zu log file(s) older than %u days from %s%s", n, days, dir,
-				   r->errors ? " (with errors)" : "");
+	json_t *ev = amx_event_new_level(R.stream, AMX_EVT_LOGS_RETAINED,
+					 r->errors ? "warn" : "info", 0,
+					 "removed %zu log file(s) older than %u days from %s%s", n,
+					 days, dir, r->errors ? " (with errors)" : "");
 	amx_event_set_str(ev, "amexbpf.retain.dir", dir);
 	amx_event_set_int(ev, "amexbpf.retain.days", days);
 	amx_event_set_int(ev, "amexbpf.retain.count", (int64_t)n);
@@ -173,7 +174,7 @@ static void report(const char *dir, unsigned days, struct amx_retain_result *r)
 		amx_event_set_int(ev, "amexbpf.retain.errors", r->errors);
 		amx_event_set_str(ev, "event.reason", r->error);
 	}
-	R.emit(ev);
+	R.emit(R.emit_ctx, ev);
 }
 
 static void retain_all(void)
@@ -205,12 +206,14 @@ static void retain_tick(void *ctx, uint64_t now_ms)
 	amx_loop_wake_at(R.next_ms);
 }
 
-int amx_retain_start(const char *const *specs, int n, struct amx_event_stream *s, amx_emit_fn emit)
+int amx_retain_start(const char *const *specs, int n, struct amx_event_stream *s, amx_emit_fn emit,
+		     void *emit_ctx)
 {
 	R.specs = specs;
 	R.n = n;
 	R.stream = s;
 	R.emit = emit;
+	R.emit_ctx = emit_ctx;
 	R.next_ms = 0; /* the first tick runs it: at start-up */
 	return n ? amx_loop_add_ticker(retain_tick, NULL) : 0;
 }

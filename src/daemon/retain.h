@@ -30,8 +30,10 @@ struct amx_retain_result {
 /* One pass over dir: remove regular *.log files with mtime < now - days. */
 void amx_retain_pass(const char *dir, unsigned days, time_t now, struct amx_retain_result *r);
 
-typedef void (*amx_emit_fn)(json_t *ev);
+/* Where an event goes (taken over); ctx is the one given with it. */
+typedef void (*amx_emit_fn)(void *ctx, json_t *ev);
 /* Run each --retain once now and then every AMX_RETAIN_PERIOD_MS from the loop. */
-int amx_retain_start(const char *const *specs, int n, struct amx_event_stream *s, amx_emit_fn emit);
+int amx_retain_start(const char *const *specs, int n, struct amx_event_stream *s, amx_emit_fn emit,
+		     void *emit_ctx);
 
 #endif

@@ -265,7 +265,7 @@ static void write_file(void)
 			const struct amx_app *a = &v.homes[i].apps[j];
 			put_labelled(&b, "amexbpf_app_restart_budget_left",
 				     (const char *[]){ "home", v.homes[i].path, "app", a->name, NULL },
-				     v.budget_left ? v.budget_left(&v.homes[i], a, amx_boot_ms()) : 0);
+				     v.budget_left ? v.budget_left(v.ctx, &v.homes[i], a, amx_boot_ms()) : 0);
 		}
 	/* Every watched app has its OOM series from the start: an absent series hides in alerts. */
 	for (int i = 0; i < v.n_homes; i++)

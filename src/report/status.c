@@ -113,17 +113,19 @@ static void on_event(void *ctx, json_t *ev, const char *line)
 }
 
 static amx_report_view_fn View;
+static void *ViewCtx;
 
 void amx_status_view(struct amx_report_view *v)
 {
 	memset(v, 0, sizeof(*v));
 	if (View)
-		View(v);
+		View(ViewCtx, v);
 }
 
-void amx_status_start(amx_report_view_fn view)
+void amx_status_start(amx_report_view_fn view, void *ctx)
 {
 	View = view;
+	ViewCtx = ctx;
 	memset(&St, 0, sizeof(St));
 	amx_loop_subscribe(on_event, NULL);
 }
@@ -218,7 +220,7 @@ static json_t *app_json(const struct amx_report_view *v, const struct amx_home *
 		json_object_set_new(o, "last_exit", json_null());
 	}
 	json_object_set_new(o, "parked", json_boolean(a->pol.state == AMX_APP_PARKED));
-	json_object_set_new(o, "budget_left", json_integer(v->budget_left ? v->budget_left(h, a, now) : 0));
+	json_object_set_new(o, "budget_left", json_integer(v->budget_left ? v->budget_left(v->ctx, h, a, now) : 0));
 	return o;
 }
 

@@ -29,13 +29,15 @@ struct amx_report_view {
 	struct amx_report_prog progs[AMX_REPORT_PROGS];
 	int n_progs;
 	/* Attempts left in an app's budget (its own budget when its [app] section sets one). */
-	unsigned (*budget_left)(const struct amx_home *h, const struct amx_app *a, uint64_t now);
+	unsigned (*budget_left)(void *ctx, const struct amx_home *h, const struct amx_app *a,
+				uint64_t now);
+	void *ctx; /* the getter's ctx, for budget_left */
 };
-typedef void (*amx_report_view_fn)(struct amx_report_view *v);
+typedef void (*amx_report_view_fn)(void *ctx, struct amx_report_view *v);
 
 /* Start following the event stream (rates, latencies, losses, last exits); view is how the
  * status document and the metrics read the daemon's state. */
-void amx_status_start(amx_report_view_fn view);
+void amx_status_start(amx_report_view_fn view, void *ctx);
 /* Fill v through the registered getter (zeroed when none is registered). */
 void amx_status_view(struct amx_report_view *v);
 

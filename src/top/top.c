@@ -8,11 +8,9 @@
  * view says so and keeps asking; when it answers again (a new pid: restarted) the event
  * stream is reopened from the start of the new run. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <langinfo.h>
 #include <locale.h>
-#include <math.h>
 #include <ncurses.h>
 #include <poll.h>
 #include <signal.h>
@@ -21,17 +19,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <term.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/control.h"
 #include "core/event.h"
 #include "core/options.h"
+#include "sys/control_client.h"
 #include "top/top.h"
-#include "top/top_client.h"
 #include "top/top_render.h"
+#include "top/top_term.h"
 
 #define EVENT_RING 1000
 #define STATUS_TIMEOUT_MS 800
@@ -53,136 +50,6 @@ static const char *const TOP_HELP =
 	"Exit codes: 0 ok, 64 usage (or not a terminal), 69 --once: no daemon answers,\n"
 	"71 the terminal could not be set up; 128+N after signal N (terminal restored).\n";
 
-/* ------------------------------------------------------------------ terminal safety */
-
-/* What puts the terminal back, saved before ncurses changes it: a crash handler can only
- * use async-signal-safe calls, so it restores these bytes and modes by hand. */
-static struct termios saved_tio;
-static bool have_saved_tio;
-static char reset_seq[256];
-static size_t reset_len;
-static volatile sig_atomic_t curses_on;
-static int sig_pipe[2] = { -1, -1 };
-static volatile sig_atomic_t quit_signal;
-
-static void add_reset_cap(const char *cap)
-{
-	char *s = tigetstr((char *)cap);
-	if (!s || s == (char *)-1)
-		return;
-	size_t n = strlen(s);
-	if (reset_len + n < sizeof(reset_seq)) {
-		memcpy(reset_seq + reset_len, s, n + 1); /* with its NUL: there is room */
-		reset_len += n;
-	}
-}
-
-static void on_crash(int sig)
-{
-	if (curses_on) {
-		if (reset_len)
-			(void)!write(STDOUT_FILENO, reset_seq, reset_len);
-		(void)!write(STDOUT_FILENO, "\r\n", 2);
-		if (have_saved_tio)
-			tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
-	}
-	static const char msg[] = "amexbpf top: crashed; terminal restored\n";
-	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static void on_quit(int sig)
-{
-	quit_signal = sig;
-	int saved = errno;
-	(void)!write(sig_pipe[1], "q", 1);
-	errno = saved;
-}
-
-static void curses_stop(void)
-{
-	if (curses_on) {
-		curses_on = 0;
-		endwin();
-	}
-}
-
-static void install_handlers(void)
-{
-	struct sigaction sa = { .sa_handler = on_quit };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	struct sigaction sc = { .sa_handler = on_crash, .sa_flags = SA_RESETHAND };
-	sigemptyset(&sc.sa_mask);
-	int crash[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
-	for (size_t i = 0; i < sizeof(crash) / sizeof(crash[0]); i++)
-		sigaction(crash[i], &sc, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
-/* ------------------------------------------------------------------ styles */
-
-static attr_t style_attr[TS_COUNT];
-
-static void setup_styles(bool color)
-{
-	/* Without colour, attributes alone must still tell a problem from the rest. */
-	attr_t mono[TS_COUNT] = {
-		[TS_NORMAL] = A_NORMAL, [TS_BOLD] = A_BOLD, [TS_TITLE] = A_REVERSE, [TS_DIM] = A_DIM,
-		[TS_OK] = A_NORMAL, [TS_WARN] = A_BOLD, [TS_ERR] = A_BOLD | A_UNDERLINE,
-		[TS_CRIT] = A_BOLD | A_REVERSE, [TS_SELECTED] = A_BOLD | A_REVERSE,
-	};
-	memcpy(style_attr, mono, sizeof(mono));
-	if (!color)
-		return;
-	start_color();
-	use_default_colors();
-	init_pair(1, COLOR_GREEN, -1);
-	init_pair(2, COLOR_YELLOW, -1);
-	init_pair(3, COLOR_RED, -1);
-	init_pair(4, COLOR_WHITE, COLOR_RED);
-	init_pair(5, COLOR_BLACK, COLOR_CYAN);
-	init_pair(6, COLOR_BLACK, COLOR_WHITE);
-	style_attr[TS_OK] = COLOR_PAIR(1);
-	style_attr[TS_WARN] = COLOR_PAIR(2) | A_BOLD;
-	style_attr[TS_ERR] = COLOR_PAIR(3) | A_BOLD;
-	style_attr[TS_CRIT] = COLOR_PAIR(4) | A_BOLD;
-	style_attr[TS_TITLE] = COLOR_PAIR(5);
-	style_attr[TS_SELECTED] = COLOR_PAIR(6) | A_BOLD;
-}
-
-static void paint(const struct top_frame *f)
-{
-	erase();
-	for (int r = 0; r < f->rows && r < LINES; r++) {
-		int c = 0;
-		while (c < f->w && c < COLS) {
-			/* One run of same-styled cells per addstr. */
-			unsigned char st = f->cells[(size_t)r * (size_t)f->w + (size_t)c].style;
-			char run[2048];
-			size_t n = 0;
-			int start = c;
-			while (c < f->w && c < COLS) {
-				const struct top_cell *x = &f->cells[(size_t)r * (size_t)f->w + (size_t)c];
-				size_t k = strlen(x->ch);
-				if (x->style != st || n + k + 1 > sizeof(run))
-					break;
-				memcpy(run + n, x->ch, k);
-				n += k;
-				c++;
-			}
-			run[n] = 0;
-			attrset(style_attr[st < TS_COUNT ? st : TS_NORMAL]);
-			mvaddstr(r, start, run);
-		}
-	}
-	attrset(A_NORMAL);
-	move(LINES - 1, 0);
-}
-
 /* ------------------------------------------------------------------ client state */
 
 struct top_state {
@@ -191,7 +58,7 @@ struct top_state {
 	bool connected, ever_connected;
 	char problem[256];
 	double daemon_pid;
-	struct top_stream stream;
+	struct amx_control_lines stream; /* EVENTS; fd -1 while none is open */
 	unsigned long long last_seq;
 	struct top_events events;
 	struct top_view view;
@@ -218,21 +85,50 @@ static void note(struct top_state *s, const char *level, const char *fmt, ...)
 
 static void open_stream(struct top_state *s)
 {
-	char req[64], err[256];
+	char req[64];
+	struct amx_control_error e;
 	if (s->last_seq)
 		snprintf(req, sizeof(req), "EVENTS since=%llu\n", s->last_seq);
 	else
 		snprintf(req, sizeof(req), "EVENTS\n");
-	int fd = top_request(s->socket_path, req, err, sizeof(err));
+	int fd = amx_control_request(s->socket_path, req, &e);
 	if (fd >= 0)
-		top_stream_init(&s->stream, fd);
+		amx_control_lines_init(&s->stream, fd, AMX_CONTROL_EVENT_MAX);
+}
+
+/* STATUS: the status document, or NULL with a reason in err (no answer within
+ * timeout_ms, not JSON, or the server's {"error":...}). */
+static json_t *fetch_status(const char *path, int timeout_ms, char *err, size_t errlen)
+{
+	struct amx_control_error e;
+	char *line = amx_control_fetch_line(path, "STATUS\n", timeout_ms, AMX_CONTROL_STATUS_MAX, &e);
+	if (!line) {
+		char why[128];
+		snprintf(err, errlen, "%s%s", e.stage == AMX_CONTROL_RECEIVE ? "STATUS " : "",
+			 amx_control_strerror(&e, timeout_ms, why, sizeof(why)));
+		return NULL;
+	}
+	json_error_t je;
+	json_t *doc = json_loads(line, 0, &je);
+	free(line);
+	if (!json_is_object(doc)) {
+		snprintf(err, errlen, "STATUS answer is not a JSON object: %s", je.text);
+		json_decref(doc);
+		return NULL;
+	}
+	if (json_is_string(json_object_get(doc, "error"))) {
+		snprintf(err, errlen, "server says: %s", json_string_value(json_object_get(doc, "error")));
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
 }
 
 /* Asks for STATUS; notices a daemon that went away, came back, or restarted. */
 static void refresh_status(struct top_state *s)
 {
 	char err[256];
-	json_t *doc = top_fetch_status(s->socket_path, STATUS_TIMEOUT_MS, err, sizeof(err));
+	json_t *doc = fetch_status(s->socket_path, STATUS_TIMEOUT_MS, err, sizeof(err));
 	if (!doc) {
 		if (s->connected)
 			note(s, "error", "amexbpf stopped answering on %s: %s", s->socket_path, err);
@@ -245,7 +141,7 @@ static void refresh_status(struct top_state *s)
 	if (s->ever_connected && pid != s->daemon_pid) {
 		note(s, "warn", "amexbpf restarted (pid %.0f, was %.0f); reconnected", pid, s->daemon_pid);
 		s->last_seq = 0; /* event.sequence starts again at 1 in a new run */
-		top_stream_close(&s->stream);
+		amx_control_lines_close(&s->stream);
 	} else if (s->ever_connected && !s->connected) {
 		note(s, "info", "reconnected to amexbpf (pid %.0f)", pid);
 	}
@@ -261,12 +157,11 @@ static void refresh_status(struct top_state *s)
 /* Takes the complete lines off the event stream; false when it ended. */
 static bool drain_stream(struct top_state *s)
 {
-	int st = top_stream_fill(&s->stream);
+	int st = amx_control_lines_fill(&s->stream, 0);
 	char *line;
-	size_t used;
-	while ((line = top_stream_line(&s->stream, &used))) {
+	size_t len;
+	while ((line = amx_control_lines_next(&s->stream, &len))) {
 		json_t *ev = json_loads(line, 0, NULL);
-		top_stream_consume(&s->stream, used);
 		if (!json_is_object(ev)) {
 			json_decref(ev);
 			continue;
@@ -290,7 +185,7 @@ static bool drain_stream(struct top_state *s)
 		top_events_push(&s->events, ev);
 	}
 	if (st <= 0) {
-		top_stream_close(&s->stream);
+		amx_control_lines_close(&s->stream);
 		return false;
 	}
 	return true;
@@ -491,15 +386,16 @@ static int once_width(void)
 static int run_once(struct top_state *s)
 {
 	char err[256];
-	s->status = top_fetch_status(s->socket_path, 2000, err, sizeof(err));
+	s->status = fetch_status(s->socket_path, 2000, err, sizeof(err));
 	if (!s->status) {
 		fprintf(stderr, "amexbpf top: no answer on %s: %s\n", s->socket_path, err);
 		return AMX_TOP_EXIT_NO_DAEMON;
 	}
 	s->connected = true;
-	int fd = top_request(s->socket_path, "EVENTS follow=0\n", err, sizeof(err));
+	struct amx_control_error e;
+	int fd = amx_control_request(s->socket_path, "EVENTS follow=0\n", &e);
 	if (fd >= 0) {
-		top_stream_init(&s->stream, fd);
+		amx_control_lines_init(&s->stream, fd, AMX_CONTROL_EVENT_MAX);
 		long long deadline = mono_ms() + 2000;
 		while (mono_ms() < deadline) {
 			struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -508,7 +404,7 @@ static int run_once(struct top_state *s)
 			if (!drain_stream(s))
 				break;
 		}
-		top_stream_close(&s->stream);
+		amx_control_lines_close(&s->stream);
 	}
 	struct top_view *v = &s->view;
 	v->status = s->status;
@@ -531,41 +427,13 @@ static int run_once(struct top_state *s)
 
 static int run_live(struct top_state *s, bool no_color)
 {
-	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-		fprintf(stderr, "amexbpf top: needs a terminal (use --once for a plain-text frame)\n");
-		return AMX_EXIT_USAGE;
-	}
-	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
-		fprintf(stderr, "amexbpf top: pipe: %s\n", strerror(errno));
-		return AMX_EXIT_OS;
-	}
-	have_saved_tio = tcgetattr(STDIN_FILENO, &saved_tio) == 0;
-	install_handlers();
-	if (!initscr()) {
-		fprintf(stderr, "amexbpf top: cannot set up the terminal (TERM=%s)\n",
-			getenv("TERM") ? getenv("TERM") : "");
-		return AMX_EXIT_OS;
-	}
-	curses_on = 1;
-	atexit(curses_stop);
-	add_reset_cap("sgr0");
-	add_reset_cap("cnorm");
-	add_reset_cap("rmkx");
-	add_reset_cap("rmcup");
-	cbreak();
-	noecho();
-	nonl();
-	keypad(stdscr, TRUE);
-	nodelay(stdscr, TRUE);
-	set_escdelay(25);
-	curs_set(0);
-	const char *nc = getenv("NO_COLOR");
-	setup_styles(!no_color && !(nc && *nc) && has_colors());
+	int rc = top_term_start(no_color);
+	if (rc)
+		return rc;
 
 	struct top_frame shown = { 0 }, next = { 0 };
 	long long next_tick = 0;
 	bool crash_test = getenv("AMX_TOP_TEST_CRASH") != NULL; /* tests/e2e only */
-	int rc = 0;
 	bool force = true;
 	for (;;) {
 		long long now = mono_ms();
@@ -583,7 +451,7 @@ static int run_live(struct top_state *s, bool no_color)
 		next = (struct top_frame){ .w = COLS, .h = LINES };
 		top_render(v, &next);
 		if (force || !top_frame_equal(&next, &shown)) {
-			paint(&next);
+			top_term_paint(&next);
 			refresh();
 			struct top_frame t = shown;
 			shown = next;
@@ -595,15 +463,15 @@ static int run_live(struct top_state *s, bool no_color)
 
 		struct pollfd pfd[3] = {
 			{ .fd = STDIN_FILENO, .events = POLLIN },
-			{ .fd = sig_pipe[0], .events = POLLIN },
+			{ .fd = top_term_signal_fd(), .events = POLLIN },
 			{ .fd = s->stream.fd, .events = POLLIN },
 		};
 		long long wait = next_tick - mono_ms();
 		int pr = poll(pfd, s->stream.fd >= 0 ? 3 : 2, wait > 0 ? (int)wait : 0);
 		if (pr < 0 && errno != EINTR)
 			break;
-		if (quit_signal) {
-			rc = 128 + quit_signal;
+		if (top_term_quit_signal()) {
+			rc = 128 + top_term_quit_signal();
 			break;
 		}
 		if (pr > 0 && (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)) && s->stream.fd >= 0)
@@ -626,7 +494,7 @@ static int run_live(struct top_state *s, bool no_color)
 		if (quit)
 			break;
 	}
-	curses_stop();
+	top_term_stop();
 	top_frame_free(&shown);
 	top_frame_free(&next);
 	return rc;
@@ -671,7 +539,7 @@ int amx_top_main(int argc, char **argv)
 	s.view.socket_path = s.socket_path;
 	s.view.utf8 = locale_is_utf8();
 	int rc = once ? run_once(&s) : run_live(&s, no_color);
-	top_stream_close(&s.stream);
+	amx_control_lines_close(&s.stream);
 	top_events_free(&s.events);
 	json_decref(s.status);
 	return rc;

@@ -32,6 +32,9 @@ EV_NAME=""     # available as $name in event filters (for names jq cannot quote 
 ECO_STARTED=0  # 1 once the app was started from ECO: amexbpf then gets --ecosystem
 RECORDED_PIDS=()
 CLEANUP_HOOKS=()
+INT_STATUS=130 # the exit status after SIGINT (the demo's is 0: Ctrl-C is how it ends)
+DONE_MSG=""    # cleanup's last line when all went well (default "ok TEST_NAME")
+PM2_HELD=0     # 1 while this test is registered as a user of the PM2 copy (tests/pm2-place.sh)
 
 # ---------------------------------------------------------------------------- outcome
 
@@ -83,20 +86,19 @@ ensure_test_user() {
 		"$TEST_USER" || fail "cannot create user $TEST_USER"
 }
 
-# The repository may live where amxtest cannot read it (a clone under /root): then run a
-# copy of the pinned PM2 from the test user's home instead.
-ensure_pm2_readable() {
-	if as_test_user test -r "$REPO/tests/pm2/node_modules/pm2/package.json" -a -x "$PM2_BIN"; then
-		return 0
-	fi
-	local copy=$TEST_HOME/pm2-copy
-	if ! cmp -s "$REPO/tests/pm2/package-lock.json" "$copy/package-lock.json" 2>/dev/null; then
-		rm -rf "$copy"
-		mkdir -p "$copy"
-		cp -a "$REPO/tests/pm2/node_modules" "$REPO/tests/pm2/package-lock.json" "$copy/"
-		chmod -R a+rX "$copy"
-	fi
-	PM2_BIN=$copy/node_modules/.bin/pm2
+# The test user runs the pinned PM2 from a root-owned copy outside the checkout
+# (tests/pm2-place.sh says why), and Node from /usr/bin: the checkout may live where it
+# cannot go (a clone under /root). Fails in one line saying what to do when it cannot.
+ensure_pm2_reachable() {
+	# shellcheck source=tests/pm2-place.sh
+	source "$REPO/tests/pm2-place.sh"
+	pm2_place_acquire "$REPO" $$ || fail "cannot set up the pinned PM2 for $TEST_USER: $PM2_PLACE_ERR"
+	PM2_HELD=1
+	PM2_BIN=$PM2_PLACE_BIN
+	as_test_user node -e 0 >/dev/null 2>&1 ||
+		fail "$TEST_USER cannot run node from /usr/bin (PATH=/usr/bin:/bin): install Debian's nodejs (make deps)"
+	as_test_user test -x "$PM2_BIN" -a -r "${PM2_BIN%/.bin/pm2}/pm2/package.json" ||
+		fail "$TEST_USER cannot run $PM2_BIN: make $PM2_PLACE and the path to it readable by all"
 }
 
 # free_port [PREFERRED]: PREFERRED if nobody listens on it, else a random free port from a
@@ -128,8 +130,9 @@ setup_test() {
 	T=$(mktemp -d /tmp/amx.XXXXXX) || fail "cannot create a work dir under /tmp"
 	chmod 755 "$T"
 	trap cleanup EXIT
-	trap 'exit 130' INT TERM
-	ensure_pm2_readable
+	trap 'exit 130' TERM
+	trap 'exit $INT_STATUS' INT
+	ensure_pm2_reachable
 	PM2_HOME=$T/pm2
 	mkdir -p "$PM2_HOME" "$T/app"
 	chown "$TEST_USER:$TEST_USER" "$PM2_HOME"
@@ -148,19 +151,50 @@ setup_test() {
 	log "work dir $T, PM2_HOME $PM2_HOME, app $APP_NAME on port $PORT"
 }
 
+# private_checkout: a checkout of $REPO where a new user gets one, `git clone` as root into
+# root's home: below a directory of mode 0700 ($T/private), which the test user cannot enter.
+# The working tree's files go on top of the clone, so what runs is what is in $REPO,
+# committed or not; the build products and the pinned PM2 are copied with their times, so
+# make and make deps find nothing to redo there. Sets CLONE.
+private_checkout() {
+	local parent=$T/private
+	mkdir -m 0700 "$parent" || fail "cannot create $parent"
+	CLONE=$parent/amexbpf
+	if command -v git >/dev/null && git -C "$REPO" rev-parse --git-dir >/dev/null 2>&1; then
+		git clone -q "$REPO" "$CLONE" >"$T/clone.out" 2>&1 ||
+			{ cat "$T/clone.out" >&2; fail "git clone $REPO $CLONE failed"; }
+		(cd "$REPO" && git ls-files -z -co --exclude-standard |
+			tar --null --ignore-failed-read -T - -cf - 2>/dev/null) | tar -xf - -C "$CLONE" ||
+			fail "cannot copy the working tree of $REPO into $CLONE"
+	else
+		mkdir "$CLONE"
+		tar -C "$REPO" --exclude=./.output --exclude=./amexbpf --exclude=./tests/pm2/node_modules \
+			-cf - . | tar -xf - -C "$CLONE" || fail "cannot copy $REPO into $CLONE"
+	fi
+	# Build products only: not the logs of the run in progress.
+	tar -C "$REPO" --exclude=./.output/test-logs --exclude=./.output/demo \
+		--exclude=./.output/sanitizer -cf - ./.output ./amexbpf ./tests/pm2/node_modules |
+		tar -xf - -C "$CLONE" || fail "cannot copy the build products into $CLONE"
+	[ "$(stat -c %a "$parent")" = 700 ] || fail "$parent is not mode 0700"
+	! as_test_user test -r "$CLONE/Makefile" || fail "$TEST_USER can read $CLONE: nothing would be tested"
+	log "private checkout $CLONE"
+}
+
 # ---------------------------------------------------------------------------- PM2
 
-# Runs CMD as the test user with a clean environment (argv only, never a shell string).
+# Runs CMD as the test user with a clean environment (argv only, never a shell string), in the
+# work dir: the caller's (the checkout) may be closed to the user, and PM2 spawns its daemon
+# and apps there, which then fails with "spawn /usr/bin/node EACCES".
 as_test_user() {
 	setpriv --reuid "$TEST_USER" --regid "$TEST_USER" --init-groups \
-		env -i HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH=/usr/bin:/bin "$@"
+		env -i -C "${T:-/}" HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH=/usr/bin:/bin "$@"
 }
 
 # pm2u ARGS...: the pinned pm2 as the test user, bounded by PM2U_TIMEOUT seconds (60).
 pm2u() {
 	timeout -k 5 "${PM2U_TIMEOUT:-60}" \
 		setpriv --reuid "$TEST_USER" --regid "$TEST_USER" --init-groups \
-		env -i HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH=/usr/bin:/bin "$PM2_BIN" "$@"
+		env -i -C "${T:-/}" HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH=/usr/bin:/bin "$PM2_BIN" "$@"
 }
 
 # pm2u_env VAR=VALUE... -- ARGS...: pm2u with extra environment (it reaches the app).
@@ -173,7 +207,7 @@ pm2u_env() {
 	[ $# -gt 0 ] && shift
 	timeout -k 5 "${PM2U_TIMEOUT:-60}" \
 		setpriv --reuid "$TEST_USER" --regid "$TEST_USER" --init-groups \
-		env -i HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH=/usr/bin:/bin "${extra[@]}" \
+		env -i -C "${T:-/}" HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH=/usr/bin:/bin "${extra[@]}" \
 		"$PM2_BIN" "$@"
 }
 
@@ -521,6 +555,7 @@ cleanup() {
 	for hook in "${CLEANUP_HOOKS[@]}"; do
 		"$hook"
 	done
+	[ "$PM2_HELD" = 1 ] && pm2_place_release $$
 	if [ -n "$T" ]; then
 		if [ "${KEEP:-0}" = 1 ]; then
 			echo "kept work dir $T" >&2
@@ -529,6 +564,6 @@ cleanup() {
 		fi
 	fi
 	[ "$rc" -ne 0 ] && [ -n "$FAIL_MSG" ] && echo "FAIL $TEST_NAME: $FAIL_MSG" >&2
-	[ "$rc" -eq 0 ] && echo "ok $TEST_NAME" >&2
+	[ "$rc" -eq 0 ] && echo "${DONE_MSG:-ok $TEST_NAME}" >&2
 	exit "$rc"
 }

@@ -16,7 +16,8 @@ ev=$(wait_event monitor-started)
 	fail "monitor-started names pm2 version $(jq_field "$ev" .amexbpf.pm2.version)"
 stop_amexbpf
 
-# A pm2 the owner cannot use: its package.json is root's alone.
+# A pm2 the owner cannot use: its package.json is root's alone. (Each run has a private
+# socket: the default one may be served by a demo or an installed daemon.)
 fake=$T/fakepm2
 mkdir -p "$fake/bin"
 printf '#!/usr/bin/env node\nconsole.log("never run");\n' >"$fake/bin/pm2"
@@ -26,7 +27,7 @@ chmod 600 "$fake/package.json"
 god=$(god_pid)
 rc=0
 "$AMX_BIN" run --pm2-home "$PM2_HOME" --events "$T/events.fake.ndjson" --state-dir "$T/state" \
-	--pm2 "$fake/bin/pm2" >/dev/null 2>"$T/fake.err" </dev/null || rc=$?
+	--socket "$T/fake.sock" --pm2 "$fake/bin/pm2" >/dev/null 2>"$T/fake.err" </dev/null || rc=$?
 [ "$rc" -eq 66 ] || { cat "$T/fake.err" >&2; fail "a pm2 the owner cannot read: exit $rc, expected 66"; }
 grep -q "^amexbpf: self-test: node cannot read pm2's $fake/package.json as $TEST_USER" "$T/fake.err" ||
 	{ cat "$T/fake.err" >&2; fail "the self-test did not say what is wrong"; }
@@ -55,7 +56,7 @@ if [ "${AMX_MODE:-bpf}" != no-bpf ]; then
 	printf '[amexbpf]\nbpf = required\n' >"$T/required.conf"
 	rc=0
 	"$AMX_BIN" run --config "$T/required.conf" --pm2-home "$PM2_HOME" --events - --state-dir "$T/state" \
-		--pm2 "$PM2_BIN" >/dev/null 2>"$T/required.err" </dev/null || rc=$?
+		--socket "$T/required.sock" --pm2 "$PM2_BIN" >/dev/null 2>"$T/required.err" </dev/null || rc=$?
 	[ "$rc" -eq 69 ] || { cat "$T/required.err" >&2; fail "bpf = required without CAP_BPF: exit $rc, expected 69"; }
 	AMX_BIN=$AMX_BIN_SAVED
 fi

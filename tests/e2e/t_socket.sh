@@ -40,9 +40,11 @@ n=$(wc -l <"$EVENTS")
 "$AMX_BIN" events --socket "$SOCK" --no-follow --since $((n - 1)) >"$T/since.ndjson"
 [ "$(jq -r '.event.sequence' "$T/since.ndjson")" = "$n" ] || fail "--since $((n - 1)) did not give exactly event $n"
 
-# permissions: the test user is refused at 0600
+# permissions: the test user is refused at 0600. It runs a copy of the binary in the work dir:
+# the checkout may be closed to it (a clone under /root).
+install -m 0755 "$AMX_BIN" "$T/amexbpf-user"
 set +e
-as_test_user "$AMX_BIN" status --socket "$SOCK" >/dev/null 2>"$T/denied.err"
+as_test_user "$T/amexbpf-user" status --socket "$SOCK" >/dev/null 2>"$T/denied.err"
 rc=$?
 set -e
 [ "$rc" = 77 ] || fail "a non-root user got exit $rc from status, expected 77 (permission denied)"
@@ -88,7 +90,7 @@ stop_amexbpf
 mark_events
 start_amexbpf --socket-group "$TEST_USER"
 [ "$(stat -c '%a %U %G' "$SOCK")" = "660 root $TEST_USER" ] || fail "socket is $(stat -c '%a %U %G' "$SOCK"), expected 660 root $TEST_USER"
-as_test_user "$AMX_BIN" status --json --socket "$SOCK" | jq -e '.homes[0].apps[0].name' >/dev/null ||
+as_test_user "$T/amexbpf-user" status --json --socket "$SOCK" | jq -e '.homes[0].apps[0].name' >/dev/null ||
 	fail "a member of --socket-group cannot read status"
 grep -q "control: accepted uid $(id -u "$TEST_USER")" "$T/amexbpf.log" || fail "the accepted peer is not logged"
 grep -q "control: refused uid $(id -u "$TEST_USER")" "$T/amexbpf.log" || true

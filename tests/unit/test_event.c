@@ -14,8 +14,8 @@ static struct amx_event_stream stream;
 
 static json_t *example_event(void)
 {
-	return amx_event_new(&stream, "process-exited", "error", "event", "process", "end", 0,
-			     "%s exited (%s)", "demo-api", "SIGKILL");
+	return amx_event_new(&stream, AMX_EVT_PROCESS_EXITED, 0, "%s exited (%s)", "demo-api",
+			     "SIGKILL");
 }
 
 static bool is_string_array(json_t *v)
@@ -91,8 +91,8 @@ TEST(common_fields_present_and_typed)
 	json_error_t err;
 
 	amx_event_stream_init(&stream);
-	ev = amx_event_new(&stream, "monitor-started", "info", "event", "process,host",
-			   "start,info", 0, "watching %d homes", 2);
+	/* pm2-daemon-down: two categories, process and host */
+	ev = amx_event_new(&stream, AMX_EVT_PM2_DAEMON_DOWN, 0, "watching %d homes", 2);
 	line = amx_event_encode(ev);
 	CHECK(line != NULL);
 	parsed = json_loads(line, 0, &err);
@@ -104,17 +104,17 @@ TEST(common_fields_present_and_typed)
 	CHECK_STR(json_string_value(amx_event_get(parsed, "agent.version")), AMX_VERSION);
 	CHECK_STR(json_string_value(amx_event_get(parsed, "host.name")), stream.host);
 	CHECK(strlen(stream.host) > 0);
-	CHECK_STR(json_string_value(amx_event_get(parsed, "log.level")), "info");
+	CHECK_STR(json_string_value(amx_event_get(parsed, "log.level")), "critical");
 	CHECK_STR(json_string_value(amx_event_get(parsed, "message")), "watching 2 homes");
-	CHECK_STR(json_string_value(amx_event_get(parsed, "event.kind")), "event");
+	CHECK_STR(json_string_value(amx_event_get(parsed, "event.kind")), "alert");
 	CHECK(is_string_array(amx_event_get(parsed, "event.category")));
 	CHECK(json_array_size(amx_event_get(parsed, "event.category")) == 2);
 	CHECK_STR(json_string_value(json_array_get(amx_event_get(parsed, "event.category"), 1)),
 		  "host");
 	CHECK(is_string_array(amx_event_get(parsed, "event.type")));
 	CHECK_STR(json_string_value(json_array_get(amx_event_get(parsed, "event.type"), 0)),
-		  "start");
-	CHECK_STR(json_string_value(amx_event_get(parsed, "event.action")), "monitor-started");
+		  "end");
+	CHECK_STR(json_string_value(amx_event_get(parsed, "event.action")), "pm2-daemon-down");
 	CHECK_STR(json_string_value(amx_event_get(parsed, "event.dataset")), "amexbpf.events");
 	CHECK(json_is_integer(amx_event_get(parsed, "event.sequence")));
 
@@ -182,8 +182,7 @@ TEST(hostile_strings_stay_valid_json)
 	const char *back;
 
 	amx_event_stream_init(&stream);
-	ev = amx_event_new(&stream, "process-exited", "error", "event", "process", "end", 0,
-			   "%s exited", hostile);
+	ev = amx_event_new(&stream, AMX_EVT_PROCESS_EXITED, 0, "%s exited", hostile);
 	amx_event_set_str(ev, "service.name", hostile);
 	amx_event_set_str(ev, "process.name", "\xFF\xFE");
 	line = amx_event_encode(ev);

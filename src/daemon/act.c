@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: MIT */
+/* Policy glue: an input goes to the app's or the home's recovery policy (src/core/policy.c,
+ * pure), and what the policy asks for is done here: an event, a status query, a tier run
+ * as a pm2 command. Budgets are saved when an attempt went in; an oom-killed held for its
+ * outcome goes out once the policy has decided. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "daemon/budgetfile.h"
+#include "daemon/config.h"
+#include "daemon/engine.h"
+#include "sys/loop.h"
+#include "sys/proc.h"
+
+/* The policy settings of one app: the global ones, with its [app] section's manual grace,
+ * budget and ecosystem file over them. */
+static struct amx_policy_config app_cfg(const struct amx_engine *e, const struct amx_home *h,
+					const struct amx_app *a)
+{
+	struct amx_policy_config cfg = e->cfg;
+	amx_config_app_policy(e->o, h->path, a->name, &cfg);
+	return cfg;
+}
+
+/* Attempts left in an app's budget: the status view's getter (ctx is the engine). */
+unsigned eng_app_budget_left(void *ctx, const struct amx_home *h, const struct amx_app *a,
+			     uint64_t now)
+{
+	struct amx_engine *e = ctx;
+	struct amx_policy_config cfg = app_cfg(e, h, a);
+	return amx_budget_left(&a->pol.budget, &cfg, now);
+}
+
+static void run_actions(struct amx_engine *e, int hi, int ai, struct amx_actions *acts);
+
+/* The held oom-killed goes out with its outcome. */
+void eng_send_held_oom(struct amx_engine *e, struct amx_oom_pending *p, const struct amx_oom_outcome *o)
+{
+	eng_emit(e, amx_oom_event_new(&e->stream, &p->kev, e->homes[p->home].path, p->app, o));
+	amx_oomwait_release(p);
+}
+
+/* A held oom-killed goes out once the victim has exited and the policy has decided: PM2
+ * gave the app a new pid while we waited for it (sent just before pm2-restarted-app), or
+ * the wait for PM2 is over (sent just before what the policy does next). */
+static void resolve_held_oom(struct amx_engine *e, int hi, int ai, const struct amx_actions *acts)
+{
+	const struct amx_app *a = &e->homes[hi].apps[ai];
+	struct amx_oom_pending *p = amx_oomwait_find(&e->oomwait, hi, a->name);
+	if (!p || (a->pid && a->pid == (int)p->kev.pid))
+		return; /* nothing held, or the victim has not exited yet */
+	struct amx_oom_outcome o = { .result = AMX_OOM_NOT_RESTARTED };
+	for (int i = 0; i < acts->n; i++)
+		if (acts->a[i].kind == AMX_ACT_EMIT && acts->a[i].emit == AMX_EMIT_PM2_RESTARTED_APP) {
+			o.result = AMX_OOM_PM2_RESTARTED;
+			o.new_pid = acts->a[i].pid;
+			o.restart_ms = acts->a[i].ms;
+		}
+	if (o.result != AMX_OOM_PM2_RESTARTED &&
+	    (a->pol.state == AMX_APP_WAIT_PM2 || a->pol.state == AMX_APP_QUERYING))
+		return;
+	eng_send_held_oom(e, p, &o);
+}
+
+/* Held past AMX_OOM_HOLD_MAX_MS: the policy never decided (a victim that did not exit). */
+void eng_tick_held_ooms(void *ctx, uint64_t now)
+{
+	struct amx_engine *e = ctx;
+	struct amx_oom_pending *p;
+	struct amx_oom_outcome o = { .result = AMX_OOM_NOT_RESTARTED };
+	while ((p = amx_oomwait_expired(&e->oomwait, now)))
+		eng_send_held_oom(e, p, &o);
+	amx_loop_wake_at(amx_oomwait_next_deadline(&e->oomwait));
+}
+
+static uint64_t budget_last(const struct amx_budget *b)
+{
+	return b->n ? b->at_ms[b->n - 1] : 0;
+}
+
+/* An attempt went into a budget: keep it in the state directory before the tier runs, so
+ * that a restart of amexbpf does not renew a spent budget. */
+static void save_budget_if_changed(const struct amx_home *h, const struct amx_budget *b,
+				   unsigned n_before, uint64_t last_before)
+{
+	if (b->n != n_before || budget_last(b) != last_before)
+		amx_budget_save(h);
+}
+
+/* One input to an app's policy (now filled in when 0), and its actions run. */
+void eng_feed_app(struct amx_engine *e, int hi, int ai, struct amx_input in)
+{
+	struct amx_home *h = &e->homes[hi];
+	struct amx_app *a = &h->apps[ai];
+	struct amx_actions acts = { 0 };
+	struct amx_policy_config cfg = app_cfg(e, h, a);
+	in.now_ms = in.now_ms ? in.now_ms : eng_now_ms(e);
+	in.rand = (uint32_t)random();
+	unsigned n_before = a->pol.budget.n;
+	uint64_t last_before = budget_last(&a->pol.budget);
+	amx_app_step(&a->pol, &cfg, &in, &acts);
+	save_budget_if_changed(h, &a->pol.budget, n_before, last_before);
+	resolve_held_oom(e, hi, ai, &acts);
+	run_actions(e, hi, ai, &acts);
+}
+
+/* One input to the home's policy (the God daemon), and its actions run. */
+void eng_feed_home(struct amx_engine *e, int hi, struct amx_input in)
+{
+	struct amx_home *h = &e->homes[hi];
+	struct amx_actions acts = { 0 };
+	in.now_ms = in.now_ms ? in.now_ms : eng_now_ms(e);
+	in.rand = (uint32_t)random();
+	in.dump_valid = h->dump_valid;
+	h->pol.wants_daemon = amx_home_wants_daemon(h);
+	h->pol.dump_valid = h->dump_valid;
+	unsigned n_before = h->pol.budget.n;
+	uint64_t last_before = budget_last(&h->pol.budget);
+	amx_home_step(&h->pol, &e->cfg, &in, &acts);
+	save_budget_if_changed(h, &h->pol.budget, n_before, last_before);
+	run_actions(e, hi, -1, &acts);
+}
+
+/* The event of an AMX_ACT_EMIT action. */
+static void emit_policy_event(struct amx_engine *e, int hi, int ai, const struct amx_action *x)
+{
+	struct amx_home *h = &e->homes[hi];
+	struct amx_app *a = ai >= 0 ? &h->apps[ai] : NULL;
+	const char *who = a ? a->name : "the PM2 daemon";
+	json_t *ev = NULL;
+	switch (x->emit) {
+	case AMX_EMIT_PM2_RESTARTED_APP:
+		ev = amx_event_new(&e->stream, AMX_EVT_PM2_RESTARTED_APP, 0,
+				   "PM2 restarted %s in %llu ms", who, (unsigned long long)x->ms);
+		amx_event_set_int(ev, "process.pid", a ? a->pid : 0);
+		amx_event_set_int(ev, "amexbpf.pm2_restart_ms", (int64_t)x->ms);
+		if (a)
+			a->pm2_restarts++;
+		break;
+	case AMX_EMIT_APP_STOPPED:
+		ev = amx_event_new(&e->stream, AMX_EVT_APP_STOPPED, 0, "%s was %s on purpose", who,
+				   x->deleted ? "deleted" : "stopped");
+		amx_event_set_bool(ev, "amexbpf.intentional", true);
+		amx_event_set_bool(ev, "amexbpf.deleted", x->deleted);
+		amx_event_set_int(ev, "amexbpf.manual_grace_s", (int64_t)(e->o->manual_grace_s));
+		break;
+	case AMX_EMIT_APP_ERRORED:
+		ev = amx_event_new(&e->stream, AMX_EVT_APP_ERRORED, 0,
+				   "PM2 gave up on %s (errored)", who);
+		break;
+	case AMX_EMIT_DAEMON_DOWN_NO_APPS:
+		ev = amx_event_new_level(&e->stream, AMX_EVT_RECOVERY_FAILED, "warn", 0,
+					 "the PM2 daemon of %s is down and no saved app wants it",
+					 h->path);
+		amx_event_set_int(ev, "amexbpf.tier", 2);
+		amx_event_set_int(ev, "amexbpf.attempt", x->attempt);
+		amx_event_set_str(ev, "event.reason", "no app desired online");
+		break;
+	case AMX_EMIT_RECOVERY_STARTED: {
+		struct amx_argv argv = { 0 };
+		eng_build_argv(e, &argv, x->tier, h, a);
+		ev = amx_event_new(&e->stream, AMX_EVT_RECOVERY_STARTED, 0,
+				   "recovering %s: tier %d, attempt %d", who, x->tier, x->attempt);
+		amx_event_set_int(ev, "amexbpf.tier", x->tier);
+		amx_event_set_int(ev, "amexbpf.attempt", x->attempt);
+		amx_event_set_int(ev, "amexbpf.backoff_ms", (int64_t)x->backoff_ms);
+		amx_event_set(ev, "amexbpf.command", eng_argv_json(&argv));
+		amx_event_set_str(ev, "amexbpf.run_as", h->owner.name);
+		break;
+	}
+	case AMX_EMIT_RECOVERY_SUCCEEDED:
+		ev = amx_event_new(&e->stream, AMX_EVT_RECOVERY_SUCCEEDED, 0,
+				   "%s is back (tier %d, attempt %d, %llu ms)", who, x->tier,
+				   x->attempt, (unsigned long long)x->ms);
+		amx_event_set_int(ev, "amexbpf.tier", x->tier);
+		amx_event_set_int(ev, "amexbpf.attempt", x->attempt);
+		amx_event_set_int(ev, "event.duration", (int64_t)x->ms * 1000000);
+		amx_event_set_int(ev, "process.pid", x->pid);
+		if (a && x->tier >= 1 && x->tier <= 3)
+			a->recoveries[x->tier]++;
+		break;
+	case AMX_EMIT_RECOVERY_FAILED: {
+		ev = amx_event_new(&e->stream, AMX_EVT_RECOVERY_FAILED, 0,
+				   "tier %d did not bring %s back: %s", x->tier, who, x->reason);
+		amx_event_set_int(ev, "amexbpf.tier", x->tier);
+		amx_event_set_int(ev, "amexbpf.attempt", x->attempt);
+		amx_event_set_str(ev, "event.reason", x->reason);
+		char *out = a ? a->last_output : h->last_output;
+		if (out[0])
+			amx_event_set_str(ev, "amexbpf.output", out);
+		out[0] = '\0';
+		break;
+	}
+	case AMX_EMIT_RECOVERY_PARKED:
+		ev = amx_event_new(&e->stream, AMX_EVT_RECOVERY_PARKED, 0,
+				   "restart budget of %s spent (%u attempts in %llu s): waiting %llu s",
+				   who, x->budget_attempts,
+				   (unsigned long long)(x->budget_window_ms / 1000),
+				   (unsigned long long)(x->ms / 1000));
+		amx_event_set_int(ev, "amexbpf.budget.attempts", x->budget_attempts);
+		amx_event_set_int(ev, "amexbpf.budget.window_s", (int64_t)(x->budget_window_ms / 1000));
+		amx_event_set_int(ev, "amexbpf.budget.retry_in_ms", (int64_t)x->ms);
+		break;
+	case AMX_EMIT_NO_ECOSYSTEM:
+		ev = amx_event_new_level(&e->stream, AMX_EVT_RECOVERY_FAILED, "warn", 0,
+					 "tier 3 skipped for %s: no ecosystem file configured (--ecosystem)",
+					 who);
+		amx_event_set_int(ev, "amexbpf.tier", 3);
+		amx_event_set_int(ev, "amexbpf.attempt", x->attempt);
+		amx_event_set_str(ev, "event.reason", "no ecosystem file configured");
+		break;
+	}
+	if (!ev)
+		return;
+	eng_set_app_fields(ev, h, a);
+	if (!a && x->emit == AMX_EMIT_RECOVERY_SUCCEEDED)
+		amx_event_set_int(ev, "amexbpf.pm2.daemon_pid", x->pid);
+	eng_emit(e, ev);
+}
+
+static void answer_status_unknown(struct amx_engine *e, int hi, int ai)
+{
+	struct amx_input in = { .kind = AMX_IN_STATUS, .status = AMX_PM2_UNKNOWN };
+	eng_feed_app(e, hi, ai, in);
+}
+
+/* Ask PM2 (pm2 jlist) how the app stands; one query answers every app waiting. */
+static void start_status_query(struct amx_engine *e, int hi, int ai)
+{
+	struct amx_home *h = &e->homes[hi];
+	h->apps[ai].awaiting_status = true;
+	if (h->status_query >= 0)
+		return; /* one jlist answers every app waiting */
+	/* `pm2 jlist` would start an empty daemon if none runs: ask only a live one. */
+	if (!h->god_pid || !amx_home_is_god(h, h->god_pid)) {
+		h->apps[ai].awaiting_status = false;
+		e->up.rescan_home(e, hi);
+		if (e->homes[hi].apps[ai].pol.state == AMX_APP_QUERYING)
+			answer_status_unknown(e, hi, ai);
+		return;
+	}
+	struct amx_argv argv;
+	eng_build_argv(e, &argv, AMX_TIER_STATUS, h, NULL);
+	char err[256];
+	int idx = eng_start_command(e, hi, -1, 0, 0, &argv, err, sizeof(err));
+	if (idx < 0) {
+		fprintf(stderr, "amexbpf: failed to run pm2 jlist for %s: %s\n", h->path, err);
+		h->apps[ai].awaiting_status = false;
+		answer_status_unknown(e, hi, ai);
+		return;
+	}
+	e->cmds[idx].child.keep_all_output = true;
+	h->status_query = idx;
+}
+
+/* Tier 2 with a dump found broken: the last good copy goes back first. */
+static void restore_dump(struct amx_engine *e, int hi)
+{
+	struct amx_home *h = &e->homes[hi];
+	int rc = amx_home_restore_dump(h);
+	json_t *ev;
+	if (rc == 0) {
+		ev = amx_event_new(&e->stream, AMX_EVT_DUMP_RESTORED, 0,
+				   "put back the last good dump.pm2 of %s (%zu apps)", h->path,
+				   h->good.n_apps);
+		amx_event_set_int(ev, "amexbpf.dump.apps", (int64_t)h->good.n_apps);
+		h->dump_valid = true;
+	} else {
+		ev = amx_event_new(&e->stream, AMX_EVT_RECOVERY_FAILED, 0,
+				   "could not put back dump.pm2 of %s: %s", h->path, strerror(-rc));
+		amx_event_set_str(ev, "event.reason", strerror(-rc));
+		amx_event_set_int(ev, "amexbpf.tier", 2);
+		amx_event_set_int(ev, "amexbpf.attempt", h->pol.attempt);
+	}
+	char p[4200];
+	snprintf(p, sizeof(p), "%s/dump.pm2", h->path);
+	amx_event_set_str(ev, "amexbpf.dump.path", p);
+	eng_set_app_fields(ev, h, NULL);
+	eng_emit(e, ev);
+}
+
+/* Whether the process we know as the app still runs: the same pid and start time, not a
+ * zombie. */
+bool eng_app_process_runs(const struct amx_app *a)
+{
+	struct amx_proc_stat st;
+	return a->pid && amx_proc_read_stat(a->pid, &st) && st.state != 'Z' &&
+	       st.start_ticks == a->start_ticks;
+}
+
+/* A quiet app can outlive a killed PM2 daemon, re-parented to PID 1, still holding its
+ * port: the resurrected copy would then crash-loop on EADDRINUSE. Nothing supervises the
+ * orphan any more, so it goes before tier 2 brings the app back. The pid is checked
+ * against its start time and signalled through a pidfd, so a reused pid is never hit. */
+static void stop_orphaned_apps(struct amx_engine *e, int hi)
+{
+	struct amx_home *h = &e->homes[hi];
+	for (size_t i = 0; i < h->n_apps; i++) {
+		struct amx_app *a = &h->apps[i];
+		if (!eng_app_process_runs(a))
+			continue;
+		int pidfd = (int)syscall(SYS_pidfd_open, a->pid, 0);
+		if (pidfd < 0)
+			continue;
+		/* Checked again through the pidfd: it now pins this very process. */
+		if (eng_app_process_runs(a) &&
+		    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) == 0)
+			fprintf(stderr, "amexbpf: %s: stopped %s (pid %d), left running by the dead "
+					"PM2 daemon, so that the resurrected copy can take its place\n",
+				h->path, a->name, a->pid);
+		close(pidfd);
+	}
+}
+
+/* Run a tier as a pm2 command; a tier that cannot start is a failed attempt at once. */
+static void run_tier(struct amx_engine *e, int hi, int ai, const struct amx_action *x)
+{
+	struct amx_home *h = &e->homes[hi];
+	struct amx_app *a = ai >= 0 ? &h->apps[ai] : NULL;
+	char err[512];
+	struct amx_argv argv;
+	if (x->tier != 2 && (!h->god_pid || !amx_home_is_god(h, h->god_pid))) {
+		/* Tier 1 or 3 against a dead daemon would spawn an empty one: tier 2 first. */
+		struct amx_input in = { .kind = AMX_IN_ACTION_DONE, .ok = false,
+					.reason = "the PM2 daemon is down" };
+		eng_feed_app(e, hi, ai, in);
+		e->up.rescan_home(e, hi);
+		return;
+	}
+	if (x->tier == 2)
+		stop_orphaned_apps(e, hi);
+	if (x->tier == 2 && x->restore_dump)
+		restore_dump(e, hi);
+	if (!eng_build_argv(e, &argv, x->tier, h, a)) {
+		struct amx_input in = { .kind = AMX_IN_ACTION_DONE, .ok = false,
+					.reason = "no command for this tier" };
+		if (a)
+			eng_feed_app(e, hi, ai, in);
+		else
+			eng_feed_home(e, hi, in);
+		return;
+	}
+	int idx = eng_start_command(e, hi, ai, x->tier, x->attempt, &argv, err, sizeof(err));
+	if (idx < 0) {
+		struct amx_input in = { .kind = AMX_IN_ACTION_DONE, .ok = false, .reason = err };
+		if (a)
+			eng_feed_app(e, hi, ai, in);
+		else
+			eng_feed_home(e, hi, in);
+		return;
+	}
+	if (a)
+		a->running = idx;
+	else
+		h->running = idx;
+}
+
+static void run_actions(struct amx_engine *e, int hi, int ai, struct amx_actions *acts)
+{
+	for (int i = 0; i < acts->n; i++) {
+		const struct amx_action *x = &acts->a[i];
+		switch (x->kind) {
+		case AMX_ACT_EMIT:
+			emit_policy_event(e, hi, ai, x);
+			break;
+		case AMX_ACT_QUERY_STATUS:
+			if (ai >= 0)
+				start_status_query(e, hi, ai);
+			break;
+		case AMX_ACT_RUN_TIER:
+			run_tier(e, hi, ai, x);
+			break;
+		default:
+			break;
+		}
+	}
+}

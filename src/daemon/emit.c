@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/* The event sink: each event goes to the events file (one write a line), to the loop's
+ * subscribers and, as one human line, to stderr. Also the fields many events share and
+ * the daemon's verbose log. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/engine.h"
+#include "sys/loop.h"
+
+/* Emit ev (taken over). */
+void eng_emit(struct amx_engine *e, json_t *ev)
+{
+	char *line = amx_event_encode(ev);
+	bool written = false;
+	if (line) {
+		/* One write() a line, O_APPEND: readers never see half a line. */
+		written = amx_eventfile_write(&e->events, line, strlen(line));
+		amx_loop_publish(ev, line);
+		free(line);
+	}
+	char human[1024];
+	amx_event_human(ev, human, sizeof(human));
+	fprintf(stderr, "%s\n", human);
+	json_decref(ev);
+	uint64_t lost;
+	int err;
+	/* The file took a line again after ENOSPC/EIO: say how many it lost (in the file too). */
+	if (written && amx_eventfile_take_recovery(&e->events, &lost, &err)) {
+		json_t *lost_ev = amx_event_new(&e->stream, AMX_EVT_EVENTS_LOST, 0,
+						"%llu events could not be written to %s (%s); writing again",
+						(unsigned long long)lost, e->o->events_path,
+						strerror(err));
+		amx_event_set_str(lost_ev, "amexbpf.lost.source", "file");
+		amx_event_set_int(lost_ev, "amexbpf.lost.count", (int64_t)lost);
+		amx_event_set_str(lost_ev, "event.reason", strerror(err));
+		eng_emit(e, lost_ev);
+	}
+}
+
+/* The home and the app an event is about (either may be NULL). */
+void eng_set_app_fields(json_t *ev, const struct amx_home *h, const struct amx_app *a)
+{
+	if (h)
+		amx_event_set_str(ev, "amexbpf.pm2.home", h->path);
+	if (a) {
+		amx_event_set_str(ev, "service.name", a->name);
+		amx_event_set_str(ev, "amexbpf.pm2.app", a->name);
+	}
+}
+
+/* A command line as a JSON array (amexbpf.command). */
+json_t *eng_argv_json(const struct amx_argv *argv)
+{
+	json_t *arr = json_array();
+	for (int i = 0; i < argv->n; i++) {
+		/* json_string is NULL for invalid UTF-8; build it once, or it leaks. */
+		json_t *s = json_string(argv->v[i]);
+		json_array_append_new(arr, s ? s : json_string("?"));
+	}
+	return arr;
+}
+
+/* One line on stderr, only with --verbose. */
+void eng_log(struct amx_engine *e, const char *fmt, ...)
+{
+	if (!e->o->verbose)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "amexbpf: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+}
+
+/* The fields every process-exited from the kernel carries. */
+void eng_set_exit_fields(struct amx_engine *e, json_t *ev, const struct amx_event *kev)
+{
+	struct amx_exit_status xs = amx_decode_exit(kev->exit_code);
+	const char *sig = xs.signal ? amx_signal_name(xs.signal) : NULL;
+	amx_event_set_str(ev, "process.name", kev->comm);
+	amx_event_set_int(ev, "process.parent.pid", kev->ppid);
+	amx_event_set_int(ev, "process.exit_code", xs.exit_code);
+	amx_event_set(ev, "amexbpf.signal", sig ? json_string(sig) : NULL);
+	amx_event_set_bool(ev, "amexbpf.core_dumped", xs.core_dumped);
+	amx_event_set_int(ev, "process.uptime",
+			  (int64_t)((kev->ts_ns - kev->start_boottime_ns) / 1000000000ull));
+	amx_event_set_int(ev, "amexbpf.detect_latency_us",
+			  (int64_t)((e->handled_ns - kev->ts_ns) / 1000));
+}
+
+/* monitor-started: what is watched, and how. */
+void eng_emit_started(struct amx_engine *e)
+{
+	json_t *ev = amx_event_new(&e->stream, AMX_EVT_MONITOR_STARTED, 0,
+				   "amexbpf %s watching %d PM2 home(s)", AMX_VERSION, e->n_homes);
+	amx_event_set_str(ev, "amexbpf.source", amx_exit_source_name(&e->src));
+	if (amx_exit_source_limits(&e->src))
+		amx_event_set_str(ev, "amexbpf.source_lost", amx_exit_source_limits(&e->src));
+	amx_event_set_str(ev, "amexbpf.attach", amx_exit_source_attach_kind(&e->src));
+	json_t *homes = json_array(), *apps = json_array();
+	for (int hi = 0; hi < e->n_homes; hi++) {
+		json_array_append_new(homes, json_string(e->homes[hi].path));
+		for (size_t i = 0; i < e->homes[hi].n_apps; i++) {
+			json_t *s = json_string(e->homes[hi].apps[i].name);
+			if (s)
+				json_array_append_new(apps, s);
+		}
+	}
+	amx_event_set(ev, "amexbpf.pm2.homes", homes);
+	if (e->pm2_version[0])
+		amx_event_set_str(ev, "amexbpf.pm2.version", e->pm2_version);
+	amx_event_set(ev, "amexbpf.apps", apps);
+	amx_event_set_int(ev, "process.pid", getpid());
+	eng_emit(e, ev);
+}

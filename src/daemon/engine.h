@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/* The engine: everything one run of the daemon knows, and the functions its job files
+ * share.
+ *
+ * Contract. One struct amx_engine holds the whole state of a run: the options, the PM2
+ * homes with their apps (and each one's recovery-policy state), the kernel-event source,
+ * the file watcher, the events file and stream, the pm2 commands in flight, the exits no
+ * app claimed yet and the oom-killed events held for their outcome. amx_daemon_run
+ * (lifecycle.c) makes it with amx_engine_init, sets it up in order and tears it down in
+ * reverse; a unit test makes one the same way and replaces its seams (below). Every engine
+ * function takes it as its first argument, and every callback
+ * the engine registers (loop descriptors and tickers, the kernel-event handler, the
+ * memory, probe, disk and retention modules, the status view) gets it as its ctx: no engine
+ * file keeps state at file scope. It is touched from the loop's thread only; the watcher
+ * thread hands its events over through amx_watcher_take.
+ *
+ * The job files, each calling only the ones before it (tests/layering.sh forbids a circle
+ * between them):
+ *   emit      the event sink, the fields every event shares, verbose logging
+ *   commands  the pm2 command table: argv of a tier, start, finish, deadlines, commands a
+ *             previous run left going
+ *   act       policy glue: feeding the policy, running its actions, budgets, held OOMs
+ *   observe   what the kernel, the files and /proc say, turned into model changes
+ *   answers   what a finished pm2 command says, turned into policy inputs
+ *   intake    what wakes the engine, in order: kernel events first, then a file event,
+ *             a finished command or a due deadline
+ *   health    memory limit, probes, disk, log retention
+ *   reload    homes set up at start and on SIGHUP, options re-applied, events file
+ *   lifecycle amx_daemon_run: set-up, the loop, one cleanup ladder
+ * and seams.c, the real clock and spawner (below).
+ * The few calls that must go back up that chain (a tier finding the daemon down asks for
+ * a re-scan; a finished command is read by answers; ...) go through e->up, filled once by
+ * lifecycle.c. */
+#ifndef AMX_ENGINE_H
+#define AMX_ENGINE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "core/event.h"
+#include "core/model.h"
+#include "core/oomwait.h"
+#include "core/options.h"
+#include "core/policy.h"
+#include "daemon/home.h"
+#include "report/eventfile.h"
+#include "sources/exit_source.h"
+#include "sources/watch.h"
+#include "core/tier_command.h"
+#include "sys/spawn.h"
+
+struct amx_engine;
+
+#define AMX_ENGINE_COMMANDS 64
+/* Exits of the God daemon's children kept until a pid file claims them. */
+#define AMX_ENGINE_UNCLAIMED 64
+
+/* A pm2 command in flight: a tier of an app or of a home, or a status query (jlist). */
+struct amx_command {
+	bool used;
+	struct amx_child child;
+	int home;
+	int app;          /* -1: the home's own command */
+	int tier;         /* 0: status query (jlist) */
+	int attempt;
+	uint64_t deadline_ms;
+	struct amx_argv argv;
+};
+
+/* An exit of a God daemon's child that no app claimed (yet): an app can die before it
+ * has exec'd, before anything names it. */
+struct amx_unclaimed_exit {
+	int home;
+	struct amx_event ev;
+};
+
+/* Seams: what the engine takes from the world, which a test replaces
+ * (tests/unit/test_engine.c). The clock (e->clock_ms), the pm2 commands (e->spawner, with
+ * the contracts of sys/spawn.h's amx_spawn and amx_child_*), and the kernel's events
+ * (e->src, an exit source: sources/exit_source.h). amx_engine_init puts the real ones. */
+struct amx_spawner {
+	int (*spawn)(void *ctx, struct amx_child *c, const struct amx_argv *argv,
+		     const struct amx_user *u, const char *pm2_home, char *err, size_t errlen);
+	void (*read_output)(void *ctx, struct amx_child *c);
+	bool (*reap)(void *ctx, struct amx_child *c);
+	char *(*read_all)(void *ctx, const struct amx_child *c, size_t max, size_t *len);
+	void (*kill_group)(void *ctx, struct amx_child *c);
+	void (*release)(void *ctx, struct amx_child *c);
+	void *ctx;
+};
+
+/* The calls that go up the chain of job files (see above), set by lifecycle.c. */
+struct amx_engine_up {
+	void (*rescan_home)(struct amx_engine *e, int hi);             /* act -> observe */
+	void (*initial_home_state)(struct amx_engine *e, int hi);      /* commands -> observe */
+	void (*read_kernel_events)(struct amx_engine *e);              /* commands -> intake */
+	/* A command was reaped (ok, and how it ended): commands -> answers. */
+	void (*command_done)(struct amx_engine *e, struct amx_command *c, bool ok,
+			     const char *reason);
+};
+
+struct amx_engine {
+	struct amx_options *o;
+	struct amx_policy_config cfg;
+	struct amx_home homes[AMX_MAX_HOMES];
+	int n_homes;
+	struct amx_exit_source src; /* BPF, or the process connector (or a test's fake) */
+	struct amx_watcher *watcher;
+	int sigfd;
+	struct amx_eventfile events;
+	uint64_t started_ms;
+	struct amx_event_stream stream;
+	struct amx_command cmds[AMX_ENGINE_COMMANDS];
+	struct amx_exit_source_lost lost_seen; /* what src had lost when last reported */
+	bool stopping;
+	/* When the kernel event being handled was taken off the ring buffer: the end point
+	 * of amexbpf.detect_latency_us. */
+	uint64_t handled_ns;
+	char pm2_version[64];       /* from the start-up self-test */
+	struct amx_oomwait oomwait; /* oom-killed events waiting for their outcome */
+	struct amx_unclaimed_exit unclaimed[AMX_ENGINE_UNCLAIMED];
+	unsigned unclaimed_next;
+	struct amx_tier_command tier_cmd; /* what eng_build_argv's argv points into */
+	struct amx_options reloaded;        /* the options a SIGHUP built (e->o copies them) */
+	struct amx_fs_event fs_batch[8];    /* file events taken from the watcher at once */
+	struct amx_engine_up up;
+	uint64_t (*clock_ms)(void *ctx); /* the boot clock, in ms */
+	void *clock_ctx;
+	struct amx_spawner spawner;
+};
+
+/* lifecycle.c: an engine ready to be set up (or driven by a test): options, policy
+ * settings, the calls up the chain and the real seams; nothing opened. */
+void amx_engine_init(struct amx_engine *e, struct amx_options *o);
+
+/* emit.c */
+void eng_emit(struct amx_engine *e, json_t *ev);
+void eng_set_app_fields(json_t *ev, const struct amx_home *h, const struct amx_app *a);
+void eng_set_exit_fields(struct amx_engine *e, json_t *ev, const struct amx_event *kev);
+json_t *eng_argv_json(const struct amx_argv *argv);
+void eng_log(struct amx_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void eng_emit_started(struct amx_engine *e);
+
+/* commands.c */
+bool eng_build_argv(struct amx_engine *e, struct amx_argv *argv, int tier,
+		    const struct amx_home *h, const struct amx_app *a);
+int eng_start_command(struct amx_engine *e, int hi, int ai, int tier, int attempt,
+		      const struct amx_argv *argv, char *err, size_t errlen);
+void eng_check_command_deadlines(struct amx_engine *e, uint64_t now);
+int eng_adopt_running_commands(struct amx_engine *e, int hi);
+void eng_kill_commands(struct amx_engine *e);
+
+/* The boot clock, in ms: every deadline of the policy is on it. */
+static inline uint64_t eng_now_ms(const struct amx_engine *e)
+{
+	return e->clock_ms(e->clock_ctx);
+}
+
+/* seams.c */
+uint64_t eng_real_clock_ms(void *ctx);
+extern const struct amx_spawner eng_real_spawner;
+
+/* act.c */
+static inline int eng_app_index(const struct amx_home *h, const struct amx_app *a)
+{
+	return (int)(a - h->apps);
+}
+unsigned eng_app_budget_left(void *ctx, const struct amx_home *h, const struct amx_app *a,
+			     uint64_t now);
+bool eng_app_process_runs(const struct amx_app *a);
+void eng_feed_app(struct amx_engine *e, int hi, int ai, struct amx_input in);
+void eng_feed_home(struct amx_engine *e, int hi, struct amx_input in);
+void eng_send_held_oom(struct amx_engine *e, struct amx_oom_pending *p,
+		       const struct amx_oom_outcome *o);
+void eng_tick_held_ooms(void *ctx, uint64_t now);
+
+/* observe.c */
+void eng_consider_child(struct amx_engine *e, int hi, int pid);
+void eng_remember_unclaimed_exit(struct amx_engine *e, int hi, const struct amx_event *ev);
+void eng_consider_pid_file(struct amx_engine *e, int hi, const char *file, int pid);
+void eng_scan_god_children(struct amx_engine *e, int hi);
+void eng_god_died(struct amx_engine *e, int hi, const struct amx_event *kev);
+void eng_refresh_god(struct amx_engine *e, int hi);
+void eng_app_exited(struct amx_engine *e, int hi, struct amx_app *a, const struct amx_event *kev);
+void eng_rescan_home(struct amx_engine *e, int hi);
+void eng_on_dump_event(struct amx_engine *e, int hi);
+void eng_initial_home_state(struct amx_engine *e, int hi);
+void eng_initial_state(struct amx_engine *e, int from_home);
+
+/* answers.c */
+void eng_command_done(struct amx_engine *e, struct amx_command *c, bool ok, const char *reason);
+
+/* intake.c */
+int eng_open_event_source(struct amx_engine *e, char *err, size_t errlen);
+void eng_read_kernel_events(struct amx_engine *e);
+/* The exit source's handler (ctx: the engine): one event from the kernel. */
+void eng_on_kernel_event(void *ctx, const struct amx_event *ev);
+void eng_on_kernel_ready(void *ctx, int fd, uint32_t events);
+void eng_on_watcher_ready(void *ctx, int fd, uint32_t events);
+/* One file event, handled as the watcher's are: the kernel's events read first. */
+void eng_handle_fs_event(struct amx_engine *e, const struct amx_fs_event *fe);
+void eng_tick_policies(void *ctx, uint64_t now);
+
+/* health.c */
+int eng_start_health_checks(struct amx_engine *e, char *err, size_t errlen);
+
+/* reload.c */
+int eng_setup_homes(struct amx_engine *e, char *err, size_t errlen);
+void eng_apply_policy_options(struct amx_engine *e, const struct amx_options *o);
+void eng_reload_config(struct amx_engine *e);
+
+#endif

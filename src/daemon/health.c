@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/* Health checks wired to the engine: the memory limit and the HTTP probe make an app
+ * unhealthy (an input of its policy); disk space and log retention only report. Each is a
+ * module on the loop (memwatch.c, probe.c, disk.c, retain.c); this file starts them. */
+#include <string.h>
+
+#include "daemon/disk.h"
+#include "daemon/engine.h"
+#include "daemon/memwatch.h"
+#include "daemon/probe.h"
+#include "daemon/retain.h"
+#include "sys/loop.h"
+
+/* An app's RSS reached its limit: memory-over-limit, and the app is unhealthy. */
+static void memory_over(void *ctx, int hi, int ai, uint64_t rss, int64_t limit)
+{
+	struct amx_engine *e = ctx;
+	struct amx_home *h = &e->homes[hi];
+	struct amx_app *a = &h->apps[ai];
+	json_t *ev = amx_event_new(&e->stream, AMX_EVT_MEMORY_OVER_LIMIT, 0,
+				   "%s uses %llu MiB, over its limit of %lld MiB", a->name,
+				   (unsigned long long)(rss >> 20), (long long)(limit >> 20));
+	amx_event_set_int(ev, "process.pid", a->pid);
+	amx_event_set_int(ev, "amexbpf.memory.rss_bytes", (int64_t)rss);
+	amx_event_set_int(ev, "amexbpf.memory.limit_bytes", limit);
+	eng_set_app_fields(ev, h, a);
+	eng_emit(e, ev);
+	eng_feed_app(e, hi, ai, (struct amx_input){ .kind = AMX_IN_UNHEALTHY });
+}
+
+static bool find_app_named(struct amx_engine *e, const char *name, int *hi, int *ai)
+{
+	for (int i = 0; i < e->n_homes; i++) {
+		struct amx_app *a = amx_home_app_by_name(&e->homes[i], name);
+		if (a) {
+			*hi = i;
+			*ai = eng_app_index(&e->homes[i], a);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Probes wait while the app is not live. */
+static bool probe_app_alive(void *ctx, const char *name)
+{
+	struct amx_engine *e = ctx;
+	int hi, ai;
+	if (!find_app_named(e, name, &hi, &ai))
+		return false;
+	const struct amx_app *a = &e->homes[hi].apps[ai];
+	return a->pid > 0 && a->pol.state == AMX_APP_ALIVE;
+}
+
+/* The probe failed N times in a row: probe-failed, and the app is unhealthy. */
+static void probe_failed(void *ctx, const char *name, const char *url, const char *reason,
+			 unsigned failures)
+{
+	struct amx_engine *e = ctx;
+	int hi, ai;
+	if (!find_app_named(e, name, &hi, &ai))
+		return;
+	struct amx_home *h = &e->homes[hi];
+	struct amx_app *a = &h->apps[ai];
+	json_t *ev = amx_event_new(&e->stream, AMX_EVT_PROBE_FAILED, 0,
+				   "%s failed its probe %u times in a row: %s", a->name, failures,
+				   reason);
+	amx_event_set_int(ev, "process.pid", a->pid);
+	amx_event_set_str(ev, "amexbpf.probe.url", url);
+	amx_event_set_str(ev, "amexbpf.probe.reason", reason);
+	amx_event_set_int(ev, "amexbpf.probe.failures", failures);
+	eng_set_app_fields(ev, h, a);
+	eng_emit(e, ev);
+	eng_feed_app(e, hi, ai, (struct amx_input){ .kind = AMX_IN_UNHEALTHY });
+}
+
+/* The disk and retention modules' sink: the engine's. */
+static void emit_to(void *ctx, json_t *ev)
+{
+	eng_emit(ctx, ev);
+}
+
+/* Memory limit, disk space, probes and log retention: each a module on the loop. */
+int eng_start_health_checks(struct amx_engine *e, char *err, size_t errlen)
+{
+	struct amx_options *o = e->o;
+	const char *disks[AMX_MAX_HOMES + 2];
+	int n_disks = 0;
+
+	amx_memwatch_start(e->homes, &e->n_homes, o->memory_limits, o->n_memory_limits, memory_over, e);
+	if (o->n_disks) {
+		for (int i = 0; i < o->n_disks; i++)
+			disks[n_disks++] = o->disks[i];
+	} else {
+		disks[n_disks++] = "/";
+		for (int i = 0; i < e->n_homes && n_disks < AMX_MAX_HOMES; i++)
+			disks[n_disks++] = e->homes[i].path;
+		if (o->events_path && strcmp(o->events_path, "-") != 0)
+			disks[n_disks++] = o->events_path;
+	}
+	amx_disk_start(disks, n_disks, o->disk_threshold_pct, &e->stream, emit_to, e);
+	struct amx_probe_hooks hooks = { .app_alive = probe_app_alive, .failed = probe_failed,
+					 .ctx = e };
+	if (amx_probe_start(o->probes, o->n_probes, o->probe_interval_s, o->probe_timeout_s,
+			    o->probe_failures, &hooks, err, errlen) < 0)
+		return AMX_EXIT_USAGE;
+	amx_retain_start(o->retains, o->n_retains, &e->stream, emit_to, e);
+	amx_loop_wake_at(eng_now_ms(e)); /* their first run: the tickers ask for the next ones */
+	return 0;
+}

@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: MIT */
+/* What the kernel, the files and /proc say, turned into changes of the model: the God
+ * daemon up or down, an app's new pid, an app's exit (seen by the kernel, or found gone by
+ * a re-scan), exits no app claimed yet, dump.pm2 saved or broken, and the state of each
+ * home at start. Each change goes to the policy (act.c) as an input. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/dump.h"
+#include "daemon/engine.h"
+#include "sys/proc.h"
+
+#define MAX_CHILDREN_SCAN 1024
+
+static void watch_pid(struct amx_engine *e, int pid, uint32_t flags)
+{
+	/* /proc gives the start time only to the tick; the kernel compares nanoseconds, so
+	 * pass 0 ("unknown") and check the start tick ourselves when the exit arrives. */
+	amx_exit_source_watch(&e->src, pid, flags, 0);
+}
+
+/* The app has a (new) live pid. */
+static void app_seen_alive(struct amx_engine *e, int hi, struct amx_app *a, int pid)
+{
+	struct amx_proc_stat st;
+	if (!amx_proc_read_stat(pid, &st) || st.state == 'Z')
+		return;
+	if (a->pid == pid && a->start_ticks == st.start_ticks)
+		return;
+	if (a->pid && !eng_app_process_runs(a)) {
+		/* The old copy is gone and its exit was not read yet (the kernel's events are
+		 * read first, so this is a last resort): report it now, unseen, rather than
+		 * let it arrive later for a pid the app no longer has. */
+		fprintf(stderr, "amexbpf: %s: app %s has pid %d before the exit of pid %d was "
+				"read\n", e->homes[hi].path, a->name, pid, a->pid);
+		eng_app_exited(e, hi, a, NULL);
+		/* EXITED makes the policy wait for PM2 and act on nothing; should that change,
+		 * a nested call may have taken this pid already. */
+		if (a->pid == pid)
+			return;
+	}
+	a->pid = pid;
+	a->start_ticks = st.start_ticks;
+	a->alive_since_ms = eng_now_ms(e);
+	watch_pid(e, pid, AMX_WATCH_PROC);
+	eng_log(e, "%s: app %s has pid %d", e->homes[hi].path, a->name, pid);
+	struct amx_input in = { .kind = AMX_IN_ALIVE, .pid = pid };
+	eng_feed_app(e, hi, eng_app_index(&e->homes[hi], a), in);
+}
+
+/* A live process whose parent is the God daemon and whose environment names a watched
+ * app of this home is that app's new pid. */
+void eng_consider_child(struct amx_engine *e, int hi, int pid)
+{
+	struct amx_home *h = &e->homes[hi];
+	struct amx_proc_stat st;
+	if (!amx_proc_read_stat(pid, &st) || st.ppid != h->god_pid || st.state == 'Z')
+		return;
+	struct amx_app *a = amx_home_app_of_pid(h, pid);
+	if (a)
+		app_seen_alive(e, hi, a, pid);
+}
+
+/* Exits of the God daemon's children that no app claimed yet: an app can die before it
+ * has exec'd (its environment still the daemon's), before anything names it. PM2 writes its
+ * pid file right after the fork, so the pid file that names it settles the matter. */
+void eng_remember_unclaimed_exit(struct amx_engine *e, int hi, const struct amx_event *ev)
+{
+	e->unclaimed[e->unclaimed_next++ % AMX_ENGINE_UNCLAIMED] = (struct amx_unclaimed_exit){ .home = hi, .ev = *ev };
+}
+
+static const struct amx_event *take_unclaimed_exit(struct amx_engine *e, int hi, int pid)
+{
+	for (int i = 0; i < AMX_ENGINE_UNCLAIMED; i++) {
+		struct amx_unclaimed_exit *u = &e->unclaimed[i];
+		if (u->ev.pid == (uint32_t)pid && u->home == hi && u->ev.type == AMX_EV_EXIT) {
+			u->ev.type = 0; /* claimed once */
+			return &u->ev;
+		}
+	}
+	return NULL;
+}
+
+/* pids/<file> names pid: a live child of the God daemon is that app's new pid (by its
+ * environment, or before its exec by the dump's pm_pid_path); a pid that already died
+ * unclaimed is that app's exit, reported now. */
+void eng_consider_pid_file(struct amx_engine *e, int hi, const char *file, int pid)
+{
+	struct amx_home *h = &e->homes[hi];
+	struct amx_app *a = amx_home_app_of_pid(h, pid);
+	if (!a)
+		a = amx_home_app_by_pid_file(h, file);
+	if (!a)
+		return;
+	struct amx_proc_stat st;
+	if (amx_proc_read_stat(pid, &st) && st.state != 'Z' && st.ppid == h->god_pid) {
+		app_seen_alive(e, hi, a, pid);
+		return;
+	}
+	const struct amx_event *ev = take_unclaimed_exit(e, hi, pid);
+	if (ev && a->pid != pid) {
+		/* Make it the app's pid for the moment of the report, then let it exit. */
+		a->pid = pid;
+		a->start_ticks = amx_ns_to_ticks(ev->start_boottime_ns);
+		eng_app_exited(e, hi, a, ev);
+	}
+}
+
+/* Each child the God daemon has now, considered as an app's new pid. */
+void eng_scan_god_children(struct amx_engine *e, int hi)
+{
+	int kids[MAX_CHILDREN_SCAN];
+	int n = amx_proc_children(e->homes[hi].god_pid, kids, MAX_CHILDREN_SCAN);
+	for (int i = 0; i < n; i++)
+		eng_consider_child(e, hi, kids[i]);
+}
+
+/* dump.pm2 does not parse: dump-invalid, once per problem (not again while it stays the
+ * same); tier 2 restores the good copy. */
+static void dump_found_invalid(struct amx_engine *e, struct amx_home *h, const char *problem)
+{
+	if (h->dump_valid || strcmp(h->dump_problem, problem) != 0) {
+		json_t *ev = amx_event_new(&e->stream, AMX_EVT_DUMP_INVALID, 0,
+					   "dump.pm2 of %s is %s", h->path, problem);
+		char p[4200];
+		snprintf(p, sizeof(p), "%s/dump.pm2", h->path);
+		amx_event_set_str(ev, "amexbpf.dump.path", p);
+		amx_event_set_str(ev, "amexbpf.dump.problem", problem);
+		eng_set_app_fields(ev, h, NULL);
+		eng_emit(e, ev);
+	}
+	h->dump_valid = false;
+	snprintf(h->dump_problem, sizeof(h->dump_problem), "%s", problem);
+}
+
+/* The God daemon exited (kev: its exit), or was found gone (kev NULL). */
+void eng_god_died(struct amx_engine *e, int hi, const struct amx_event *kev)
+{
+	struct amx_home *h = &e->homes[hi];
+	int pid = h->god_pid;
+	/* pm2 kill and SIGTERM remove pm2.pid before the daemon exits; SIGKILL leaves it. */
+	int file_pid = amx_home_read_god_pid(h);
+	struct amx_exit_status xs = { 0 };
+	if (kev)
+		xs = amx_decode_exit(kev->exit_code);
+	bool intentional = file_pid != pid && xs.signal != 9;
+	h->god_pid = 0;
+	/* The dump decides tier 2's first step: look now, PM2 may have just written it. */
+	struct amx_dump_read r;
+	amx_home_read_dump(h, &r);
+	if (r.problem == AMX_DUMP_OK)
+		amx_home_adopt_dump(h, &r, e->o->only, e->o->n_only);
+	else
+		dump_found_invalid(e, h, amx_dump_read_problem(&r));
+	amx_dump_read_free(&r);
+
+	json_t *ev = amx_event_new_level(&e->stream, AMX_EVT_PM2_DAEMON_DOWN,
+					 intentional ? "warn" : "critical", kev ? kev->ts_ns : 0,
+					 "the PM2 daemon of %s (pid %d) is down%s", h->path, pid,
+					 intentional ? " (stopped on purpose)" : "");
+	amx_event_set_int(ev, "amexbpf.pm2.daemon_pid", pid);
+	amx_event_set_bool(ev, "amexbpf.intentional", intentional);
+	amx_event_set_int(ev, "process.pid", pid);
+	eng_set_app_fields(ev, h, NULL);
+	if (kev)
+		amx_event_set_int(ev, "amexbpf.detect_latency_us",
+				  (int64_t)((e->handled_ns - kev->ts_ns) / 1000));
+	eng_emit(e, ev);
+
+	for (size_t i = 0; i < h->n_apps; i++) {
+		struct amx_input in = { .kind = AMX_IN_HOME_DOWN };
+		eng_feed_app(e, hi, (int)i, in);
+	}
+	struct amx_input in = { .kind = AMX_IN_DAEMON_DOWN, .intentional = intentional };
+	eng_feed_home(e, hi, in);
+}
+
+/* pm2.pid changed, or a re-scan: is there a (new) God daemon? */
+void eng_refresh_god(struct amx_engine *e, int hi)
+{
+	struct amx_home *h = &e->homes[hi];
+	if (h->god_pid && !amx_home_is_god(h, h->god_pid)) {
+		/* Died without our seeing the exit (lost event, or before we watched it). */
+		eng_god_died(e, hi, NULL);
+	}
+	int pid = amx_home_read_god_pid(h);
+	if (!pid || pid == h->god_pid || !amx_home_is_god(h, pid))
+		return;
+	struct amx_proc_stat st;
+	if (!amx_proc_read_stat(pid, &st))
+		return;
+	/* Watch it (and its children) first, then look at what it already forked: nothing
+	 * falls between the two. */
+	h->god_pid = pid;
+	h->god_start_ticks = st.start_ticks;
+	watch_pid(e, pid, AMX_WATCH_PROC | AMX_WATCH_CHILDREN);
+	eng_log(e, "%s: PM2 daemon pid %d", h->path, pid);
+	bool by_tier2 = h->pol.state == AMX_HOME_RECOVERING || h->pol.state == AMX_HOME_VERIFYING;
+	struct amx_input in = { .kind = AMX_IN_ALIVE, .pid = pid };
+	eng_feed_home(e, hi, in);
+	for (size_t i = 0; i < h->n_apps; i++) {
+		if (h->apps[i].pol.state == AMX_APP_HOME_DOWN) {
+			struct amx_input up = { .kind = AMX_IN_HOME_UP, .by_tier2 = by_tier2 };
+			eng_feed_app(e, hi, (int)i, up);
+		}
+	}
+	eng_scan_god_children(e, hi);
+}
+
+
+/* The app's process exited (kev: its exit), or was found gone (kev NULL). */
+void eng_app_exited(struct amx_engine *e, int hi, struct amx_app *a,
+		    const struct amx_event *kev)
+{
+	struct amx_home *h = &e->homes[hi];
+	int pid = a->pid;
+	struct amx_exit_status xs = { 0 };
+	if (kev) {
+		xs = amx_decode_exit(kev->exit_code);
+		a->last_exit_code = xs.exit_code;
+		a->last_signal = xs.signal;
+	}
+	char how[96];
+	if (!kev)
+		snprintf(how, sizeof(how), "exit not seen");
+	else if (xs.signal)
+		snprintf(how, sizeof(how), "%s%s",
+			 amx_signal_name(xs.signal) ? amx_signal_name(xs.signal) : "signal",
+			 xs.core_dumped ? ", core dumped" : "");
+	else
+		snprintf(how, sizeof(how), "status %d", xs.status);
+	json_t *ev = amx_event_new_level(&e->stream, AMX_EVT_PROCESS_EXITED,
+					 kev && xs.exit_code == 0 ? "warn" : "error",
+					 kev ? kev->ts_ns : 0, "%.300s exited (%s)", a->name, how);
+	amx_event_set_int(ev, "process.pid", pid);
+	if (kev) {
+		eng_set_exit_fields(e, ev, kev);
+		amx_event_set_bool(ev, "amexbpf.oom_killed", a->last_oom);
+	}
+	/* Found gone by a re-scan (its exit lost, or before we watched it): how it ended is
+	 * not known, and no exit code is made up. */
+	amx_event_set_bool(ev, "amexbpf.exit_seen", kev != NULL);
+	eng_set_app_fields(ev, h, a);
+	eng_emit(e, ev);
+	a->pid = 0;
+	a->start_ticks = 0;
+	a->last_oom = false;
+	struct amx_input in = { .kind = AMX_IN_EXITED };
+	eng_feed_app(e, hi, eng_app_index(h, a), in);
+}
+
+/* Look at the home afresh: its God daemon, and whether each known pid still runs. */
+void eng_rescan_home(struct amx_engine *e, int hi)
+{
+	struct amx_home *h = &e->homes[hi];
+	eng_refresh_god(e, hi);
+	for (size_t i = 0; i < h->n_apps; i++) {
+		struct amx_app *a = &h->apps[i];
+		if (a->pid && !eng_app_process_runs(a))
+			eng_app_exited(e, hi, a, NULL);
+	}
+	if (h->god_pid)
+		eng_scan_god_children(e, hi);
+}
+
+/* dump.pm2 written, moved in or removed (or a re-scan): the saved state may have changed. */
+void eng_on_dump_event(struct amx_engine *e, int hi)
+{
+	struct amx_home *h = &e->homes[hi];
+	struct amx_dump_read r;
+	amx_home_read_dump(h, &r);
+	char p[4200];
+	snprintf(p, sizeof(p), "%s/dump.pm2", h->path);
+	/* PM2 truncates, then writes, then closes: we act on CLOSE_WRITE, so an empty file
+	 * here is what the writer left (a save in progress would have a later CLOSE_WRITE
+	 * that brings dump-changed). */
+	if (r.problem == AMX_DUMP_OK) {
+		bool same = h->good_raw && r.raw_len == h->good_raw_len &&
+			    memcmp(r.raw, h->good_raw, r.raw_len) == 0;
+		size_t n = r.dump.n_apps;
+		amx_home_adopt_dump(h, &r, e->o->only, e->o->n_only);
+		if (!same) {
+			json_t *ev = amx_event_new(&e->stream, AMX_EVT_DUMP_CHANGED, 0,
+						   "dump.pm2 of %s saved with %zu apps", h->path,
+						   n);
+			amx_event_set_str(ev, "amexbpf.dump.path", p);
+			amx_event_set_int(ev, "amexbpf.dump.apps", (int64_t)n);
+			eng_set_app_fields(ev, h, NULL);
+			eng_emit(e, ev);
+		}
+		/* A saved stop is the new desired state; a saved start likewise. */
+		for (size_t i = 0; i < h->n_apps; i++) {
+			struct amx_app *a = &h->apps[i];
+			bool alive = a->pid && amx_proc_alive(a->pid);
+			struct amx_input in = { .kind = AMX_IN_DESIRED,
+						.desired_online = a->desired_online, .alive = alive };
+			eng_feed_app(e, hi, (int)i, in);
+			if (a->pol.state == AMX_APP_UNKNOWN && h->god_pid) {
+				eng_scan_god_children(e, hi);
+				if (!a->pid) {
+					struct amx_input ab = { .kind = AMX_IN_ABSENT };
+					eng_feed_app(e, hi, (int)i, ab);
+				}
+			}
+		}
+	} else {
+		dump_found_invalid(e, h, amx_dump_read_problem(&r));
+	}
+	amx_dump_read_free(&r);
+}
+
+/* At start (or once the previous run's commands are done): the home as it is now. */
+void eng_initial_home_state(struct amx_engine *e, int hi)
+{
+	struct amx_home *h = &e->homes[hi];
+	eng_refresh_god(e, hi);
+	if (!h->god_pid) {
+		/* Down at start-up (a reboot, or a crash while we were away): recover. */
+		for (size_t i = 0; i < h->n_apps; i++) {
+			struct amx_input in = { .kind = AMX_IN_HOME_DOWN };
+			eng_feed_app(e, hi, (int)i, in);
+		}
+		json_t *ev = amx_event_new(&e->stream, AMX_EVT_PM2_DAEMON_DOWN, 0,
+					   "the PM2 daemon of %s is not running", h->path);
+		/* the stale pid pm2.pid still names, or 0 */
+		amx_event_set_int(ev, "amexbpf.pm2.daemon_pid", amx_home_read_god_pid(h));
+		amx_event_set_bool(ev, "amexbpf.intentional", false);
+		eng_set_app_fields(ev, h, NULL);
+		eng_emit(e, ev);
+		struct amx_input in = { .kind = AMX_IN_DAEMON_DOWN, .intentional = false };
+		eng_feed_home(e, hi, in);
+		return;
+	}
+	for (size_t i = 0; i < h->n_apps; i++) {
+		struct amx_app *a = &h->apps[i];
+		if (!a->desired_online) {
+			struct amx_input in = { .kind = AMX_IN_DESIRED, .desired_online = false };
+			eng_feed_app(e, hi, (int)i, in);
+		} else if (!a->pid) {
+			struct amx_input in = { .kind = AMX_IN_ABSENT };
+			eng_feed_app(e, hi, (int)i, in);
+		}
+	}
+}
+
+/* Every home from from_home on: wait for a previous run's commands, or look now. */
+void eng_initial_state(struct amx_engine *e, int from_home)
+{
+	for (int hi = from_home; hi < e->n_homes; hi++)
+		if (!eng_adopt_running_commands(e, hi))
+			eng_initial_home_state(e, hi);
+}

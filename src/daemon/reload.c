@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/* The homes set up at start and added on SIGHUP, and the reload itself: the config file
+ * read again (a config that does not validate changes nothing), the policy options
+ * re-applied, the events file reopened (logrotate) or replaced, new homes watched. BPF
+ * stays attached. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/dump.h"
+#include "daemon/budgetfile.h"
+#include "daemon/config.h"
+#include "daemon/engine.h"
+
+/* logrotate moved the file (same path): open it anew. A reload that names another file:
+ * close the old one, open the new. */
+static void reopen_events_sink(struct amx_engine *e, const char *old_path)
+{
+	const char *path = e->o->events_path;
+	if (old_path && path && !strcmp(old_path, path)) {
+		amx_eventfile_reopen(&e->events);
+		return;
+	}
+	amx_eventfile_close(&e->events);
+	if (amx_eventfile_open(&e->events, path) < 0)
+		fprintf(stderr, "amexbpf: failed to open events file %s: %s\n", path ? path : "-",
+			strerror(errno));
+}
+
+/* The options the recovery policy reads, in its units. */
+void eng_apply_policy_options(struct amx_engine *e, const struct amx_options *o)
+{
+	amx_config_policy(o, &e->cfg);
+}
+
+/* Watch the homes a reload added; whatever happened in them before is caught by the
+ * re-scan that follows. */
+static bool watch_new_homes(struct amx_engine *e, char *err, size_t errlen)
+{
+	const char *paths[AMX_MAX_HOMES];
+	for (int i = 0; i < e->n_homes; i++)
+		paths[i] = e->homes[i].path;
+	return amx_watcher_add_homes(e->watcher, paths, e->n_homes, err, errlen);
+}
+
+/* SIGHUP: the config file again, new PM2 homes, a new events file. BPF stays attached, and
+ * a config that does not validate changes nothing. */
+void eng_reload_config(struct amx_engine *e)
+{
+	reopen_events_sink(e, e->o->events_path);
+	struct amx_options *fresh = &e->reloaded;
+	char err[4096] = "";
+	int rc = e->o->rebuild ? e->o->rebuild(fresh, err, sizeof(err)) : AMX_EXIT_SOFTWARE;
+	size_t n = strlen(err);
+	while (n && err[n - 1] == '\n')
+		err[--n] = '\0';
+	if (rc) {
+		json_t *ev = amx_event_new(&e->stream, AMX_EVT_CONFIG_INVALID, 0,
+					   "the config file did not validate; the running settings stay");
+		amx_event_set_str(ev, "event.reason", err[0] ? err : "invalid");
+		eng_emit(e, ev);
+		return;
+	}
+	const char *old_events = e->o->events_path;
+	*e->o = *fresh;
+	eng_apply_policy_options(e, e->o);
+	if (!old_events || !e->o->events_path || strcmp(old_events, e->o->events_path) != 0)
+		reopen_events_sink(e, old_events);
+	int before = e->n_homes;
+	char herr[1024] = "";
+	rc = eng_setup_homes(e, herr, sizeof(herr));
+	if (e->n_homes > before && !watch_new_homes(e, herr, sizeof(herr)))
+		rc = AMX_EXIT_OS;
+	char reason[1200];
+	snprintf(reason, sizeof(reason), "%s: %d new PM2 home(s)%s%s",
+		 e->o->config_path ? e->o->config_path : "no config file", e->n_homes - before,
+		 rc && herr[0] ? "; " : "", rc ? herr : "");
+	json_t *ev = amx_event_new_level(&e->stream, AMX_EVT_CONFIG_RELOADED, rc ? "warn" : "info",
+					 0, "re-read the configuration; watching %d PM2 home(s)",
+					 e->n_homes);
+	amx_event_set_str(ev, "event.reason", reason);
+	eng_emit(e, ev);
+	for (int hi = 0; hi < before; hi++) {
+		eng_rescan_home(e, hi);
+		eng_on_dump_event(e, hi);
+	}
+	eng_initial_state(e, before);
+}
+
+
+/* The index of the home at path, or -1. */
+static int home_index(struct amx_engine *e, const char *path)
+{
+	for (int hi = 0; hi < e->n_homes; hi++)
+		if (!strcmp(e->homes[hi].path, path))
+			return hi;
+	return -1;
+}
+
+/* The homes of the options (discovered when none is given) that are not set up yet: each
+ * one's dump (or its good copy) and its budgets of the previous run. At start, and on
+ * SIGHUP for the homes a reload added. */
+int eng_setup_homes(struct amx_engine *e, char *err, size_t errlen)
+{
+	char *found[AMX_MAX_HOMES];
+	int n = 0;
+	if (e->o->n_homes == 0) {
+		n = amx_discover_homes(found, AMX_MAX_HOMES);
+		for (int i = 0; i < n; i++)
+			e->o->homes[e->o->n_homes++] = found[i];
+	}
+	if (e->o->n_homes == 0) {
+		snprintf(err, errlen, "no PM2 home found (no ~/.pm2 with dump.pm2 or pm2.pid; use --pm2-home)");
+		return AMX_EXIT_NO_INPUT;
+	}
+	for (int i = 0; i < e->o->n_homes; i++) {
+		char herr[512];
+		struct amx_home *h = &e->homes[e->n_homes];
+		if (home_index(e, e->o->homes[i]) >= 0)
+			continue; /* a reload re-scans: homes already watched stay as they are */
+		if (!amx_home_init(h, e->o->homes[i], e->o->state_dir, herr, sizeof(herr))) {
+			if (e->o->homes_given) {
+				snprintf(err, errlen, "%s", herr);
+				return AMX_EXIT_NO_INPUT;
+			}
+			fprintf(stderr, "amexbpf: skipping %s\n", herr);
+			continue;
+		}
+		struct amx_dump_read r;
+		amx_home_read_dump(h, &r);
+		if (r.problem == AMX_DUMP_OK) {
+			amx_home_adopt_dump(h, &r, e->o->only, e->o->n_only);
+		} else {
+			const char *problem = amx_dump_read_problem(&r);
+			bool missing = r.problem == -1000 - ENOENT;
+			h->dump_valid = false;
+			snprintf(h->dump_problem, sizeof(h->dump_problem), "%s", problem);
+			if (!amx_home_load_good_copy(h, e->o->only, e->o->n_only) && !missing) {
+				snprintf(err, errlen, "dump.pm2 of %s is %s and no good copy is kept in %s",
+					 h->path, problem, e->o->state_dir);
+				amx_dump_read_free(&r);
+				amx_home_free(h); /* not counted in n_homes: the cleanup would miss it */
+				return AMX_EXIT_BAD_DUMP;
+			}
+			if (missing && !h->have_good)
+				fprintf(stderr, "amexbpf: %s has no dump.pm2: no saved apps to watch yet\n", h->path);
+		}
+		amx_dump_read_free(&r);
+		int kept = amx_budget_load(h, eng_now_ms(e));
+		if (kept > 0)
+			fprintf(stderr, "amexbpf: %s: %d recovery attempt(s) of the previous run still "
+					"count against the restart budgets\n", h->path, kept);
+		e->n_homes++;
+	}
+	if (e->n_homes == 0) {
+		snprintf(err, errlen, "no usable PM2 home");
+		return AMX_EXIT_NO_INPUT;
+	}
+	return 0;
+}

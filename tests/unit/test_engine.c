@@ -1,0 +1,825 @@
+/* SPDX-License-Identifier: MIT */
+/* The engine (src/daemon/engine.h) driven through its seams, in milliseconds: a fake clock,
+ * a fake spawner (pm2 commands are recorded and answered by the test) and a fake exit
+ * source (tests/unit/fake_exit_source.h: the test hands the kernel's events in). What the
+ * engine reads of the world is real: a PM2_HOME in a temporary directory with dump.pm2,
+ * pm2.pid and pid files, and a fake God daemon, this program run again under the name
+ * "PM2 v7.0.4: God Daemon (<home>)", whose children carry PM2's environment (name=,
+ * PM2_HOME=) as PM2's apps do. The scenarios are those of the end-to-end tests; each
+ * asserts the events emitted and the commands run. */
+#include "check.h"
+#include "fake_exit_source.c"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/event.h"
+#include "daemon/engine.h"
+#include "sys/loop.h"
+#include "sys/proc.h"
+
+#define GOD_ENV "AMX_TEST_FAKE_GOD_HOME"
+#define FAKE_PID_BASE 100000 /* above pid_max's default: never a live process */
+#define MAX_SEEN 256
+#define MAX_CMDS 64
+#define MAX_KIDS 64
+
+/* ---------------------------------------------------------------- the fake God daemon */
+
+/* Run as the God daemon: each line "NAME" read on stdin forks an app (sleep, with PM2's
+ * environment) and writes its pid on stdout; then it waits to be killed, as a God daemon
+ * does. Children are reaped by the kernel. */
+static int fake_god_main(const char *home)
+{
+	signal(SIGCHLD, SIG_IGN);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	char name[128];
+	while (fgets(name, sizeof(name), stdin)) {
+		name[strcspn(name, "\n")] = '\0';
+		pid_t pid = fork();
+		if (pid == 0) {
+			char env_name[160], env_home[4200];
+			snprintf(env_name, sizeof(env_name), "name=%s", name);
+			snprintf(env_home, sizeof(env_home), "PM2_HOME=%s", home);
+			char *const argv[] = { "sleep", "30", NULL };
+			char *const envp[] = { env_name, env_home, NULL };
+			execve("/bin/sleep", argv, envp);
+			_exit(127);
+		}
+		printf("%d\n", (int)pid);
+		fflush(stdout);
+	}
+	for (;;)
+		pause();
+}
+
+struct god {
+	pid_t pid;
+	FILE *to, *from;
+};
+
+static struct god god_start(const char *home)
+{
+	int in[2], out[2];
+	struct god g = { 0 };
+	if (pipe(in) < 0 || pipe(out) < 0)
+		return g;
+	char name[4300], env[4300];
+	snprintf(name, sizeof(name), "PM2 v7.0.4: God Daemon (%s)", home);
+	snprintf(env, sizeof(env), GOD_ENV "=%s", home);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[1]);
+		close(out[0]);
+		char *const argv[] = { name, NULL };
+		char *const envp[] = { env, NULL };
+		execve("/proc/self/exe", argv, envp);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	g.pid = pid;
+	g.to = fdopen(in[1], "w");
+	g.from = fdopen(out[0], "r");
+	/* Ready once its name is its own (after the exec). */
+	for (int i = 0; i < 2000; i++) {
+		char cmd[64] = "";
+		ssize_t n = amx_proc_read(pid, "cmdline", cmd, sizeof(cmd) - 1);
+		if (n > 4 && !strncmp(cmd, "PM2 v", 5))
+			break;
+		usleep(1000);
+	}
+	return g;
+}
+
+/* The God daemon forks app name; its pid. */
+static pid_t god_fork_app(struct god *g, const char *name)
+{
+	int pid = 0;
+	fprintf(g->to, "%s\n", name);
+	fflush(g->to);
+	if (fscanf(g->from, "%d", &pid) != 1)
+		return 0;
+	/* Ready once exec'd: its environment is PM2's. */
+	for (int i = 0; i < 2000; i++) {
+		char v[64];
+		if (amx_proc_environ_get(pid, "name", v, sizeof(v)))
+			break;
+		usleep(1000);
+	}
+	return pid;
+}
+
+static void god_close(struct god *g)
+{
+	if (g->to)
+		fclose(g->to);
+	if (g->from)
+		fclose(g->from);
+	g->to = g->from = NULL;
+}
+
+/* ---------------------------------------------------------------- processes of a test */
+
+static pid_t kids[MAX_KIDS];
+static int n_kids;
+
+static void remember_kid(pid_t pid)
+{
+	if (pid > 0 && n_kids < MAX_KIDS)
+		kids[n_kids++] = pid;
+}
+
+static bool process_gone(pid_t pid)
+{
+	struct amx_proc_stat st;
+	return !amx_proc_read_stat(pid, &st) || st.state == 'Z';
+}
+
+/* The exit the kernel reports when live process pid dies of SIGKILL. */
+static struct amx_event sigkill_event(pid_t pid)
+{
+	struct amx_proc_stat st = { 0 };
+	amx_proc_read_stat(pid, &st);
+	uint64_t start_ns = st.start_ticks * (1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK));
+	struct amx_event ev = fake_exit_source_event(AMX_EV_EXIT, pid, SIGKILL, start_ns);
+	ev.ppid = (uint32_t)st.ppid;
+	snprintf(ev.comm, sizeof(ev.comm), "sleep");
+	return ev;
+}
+
+/* Wait (up to 5 s) until pid is gone: the kernel reaps it, SIGCHLD being ignored here and
+ * orphans coming to us as the subreaper. */
+static bool wait_gone(pid_t pid)
+{
+	for (int i = 0; i < 5000 && !process_gone(pid); i++)
+		usleep(1000);
+	return process_gone(pid);
+}
+
+/* SIGKILL pid, wait until it is gone; the event the kernel would report. */
+static struct amx_event kill_and_wait(pid_t pid)
+{
+	struct amx_event ev = sigkill_event(pid);
+	kill(pid, SIGKILL);
+	wait_gone(pid);
+	return ev;
+}
+
+static void kill_kids(void)
+{
+	for (int i = 0; i < n_kids; i++)
+		if (!process_gone(kids[i]))
+			kill_and_wait(kids[i]);
+	n_kids = 0;
+}
+
+/* ---------------------------------------------------------------- the seams */
+
+static uint64_t now_ms;
+
+static uint64_t fake_clock(void *ctx)
+{
+	(void)ctx;
+	return now_ms;
+}
+
+/* A pm2 command the engine ran: what, and how the test made it end. */
+struct fake_cmd {
+	char line[512];   /* argv[1..] joined: "jlist", "restart api", "resurrect" */
+	bool finished;
+	int wait_status;
+	char *output;     /* what it printed (jlist's JSON) */
+};
+static struct fake_cmd cmds[MAX_CMDS];
+static int n_cmds;
+
+static int fake_spawn(void *ctx, struct amx_child *c, const struct amx_argv *argv,
+		      const struct amx_user *u, const char *pm2_home, char *err, size_t errlen)
+{
+	(void)ctx;
+	(void)u;
+	(void)pm2_home;
+	if (n_cmds == MAX_CMDS) {
+		snprintf(err, errlen, "too many");
+		return -EAGAIN;
+	}
+	struct fake_cmd *f = &cmds[n_cmds];
+	memset(f, 0, sizeof(*f));
+	for (int i = 1; i < argv->n; i++)
+		snprintf(f->line + strlen(f->line), sizeof(f->line) - strlen(f->line), "%s%s",
+			 i > 1 ? " " : "", argv->v[i]);
+	c->pid = FAKE_PID_BASE + n_cmds++;
+	c->pidfd = -1; /* no pidfd: the engine reaps it on a tick */
+	c->out_fd = -1;
+	c->wait_status = -1;
+	return 0;
+}
+
+static struct fake_cmd *cmd_of(const struct amx_child *c)
+{
+	int i = c->pid - FAKE_PID_BASE;
+	return i >= 0 && i < n_cmds ? &cmds[i] : NULL;
+}
+
+static void fake_read_output(void *ctx, struct amx_child *c)
+{
+	(void)ctx;
+	(void)c;
+}
+
+static bool fake_reap(void *ctx, struct amx_child *c)
+{
+	(void)ctx;
+	struct fake_cmd *f = cmd_of(c);
+	if (!f || !f->finished)
+		return false;
+	c->wait_status = f->wait_status;
+	return true;
+}
+
+static char *fake_read_all(void *ctx, const struct amx_child *c, size_t max, size_t *len)
+{
+	(void)ctx;
+	(void)max;
+	struct fake_cmd *f = cmd_of(c);
+	if (!f || !f->output)
+		return NULL;
+	*len = strlen(f->output);
+	return strdup(f->output);
+}
+
+static void fake_kill_group(void *ctx, struct amx_child *c)
+{
+	(void)ctx;
+	struct fake_cmd *f = cmd_of(c);
+	c->timed_out = true;
+	if (f && !f->finished) {
+		f->finished = true;
+		f->wait_status = SIGKILL;
+	}
+}
+
+static void fake_release(void *ctx, struct amx_child *c)
+{
+	(void)ctx;
+	(void)c;
+}
+
+static const struct amx_spawner fake_spawner = {
+	.spawn = fake_spawn,
+	.read_output = fake_read_output,
+	.reap = fake_reap,
+	.read_all = fake_read_all,
+	.kill_group = fake_kill_group,
+	.release = fake_release,
+};
+
+/* ---------------------------------------------------------------- what the engine said */
+
+struct seen {
+	char action[40];
+	json_t *ev;
+};
+static struct seen seen[MAX_SEEN];
+static int n_seen;
+
+static void capture(void *ctx, json_t *ev, const char *line)
+{
+	(void)ctx;
+	(void)line;
+	if (n_seen == MAX_SEEN)
+		return;
+	snprintf(seen[n_seen].action, sizeof(seen[n_seen].action), "%s",
+		 json_string_value(amx_event_get(ev, "event.action")));
+	seen[n_seen++].ev = json_incref(ev);
+}
+
+static void forget_seen(void)
+{
+	for (int i = 0; i < n_seen; i++)
+		json_decref(seen[i].ev);
+	n_seen = 0;
+}
+
+/* The first event with this action from index *from on (which moves past it), or NULL. */
+static json_t *next_event(int *from, const char *action)
+{
+	for (int i = *from; i < n_seen; i++)
+		if (!strcmp(seen[i].action, action)) {
+			*from = i + 1;
+			return seen[i].ev;
+		}
+	return NULL;
+}
+
+static int count_events(const char *action)
+{
+	int n = 0;
+	for (int i = 0; i < n_seen; i++)
+		n += !strcmp(seen[i].action, action);
+	return n;
+}
+
+static const char *str_of(json_t *ev, const char *path)
+{
+	const char *s = ev ? json_string_value(amx_event_get(ev, path)) : NULL;
+	return s ? s : "";
+}
+
+static long long int_of(json_t *ev, const char *path)
+{
+	return ev ? json_integer_value(amx_event_get(ev, path)) : -1;
+}
+
+static int count_cmds(const char *line)
+{
+	int n = 0;
+	for (int i = 0; i < n_cmds; i++)
+		n += !strcmp(cmds[i].line, line);
+	return n;
+}
+
+/* ---------------------------------------------------------------- one PM2 home */
+
+static struct amx_engine E; /* large: static */
+static struct amx_options O;
+static struct fake_exit_source FX;
+static char dir[256], home[300], state[300], events[300];
+static struct god god;
+
+static void write_file(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void write_file(const char *path, const char *fmt, ...)
+{
+	char tmp[4400];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fclose(f);
+	rename(tmp, path); /* as PM2 does it: whole, or not at all */
+}
+
+static void write_dump(const char *const *apps, int n)
+{
+	char path[4400], body[8192] = "[";
+	for (int i = 0; i < n; i++)
+		snprintf(body + strlen(body), sizeof(body) - strlen(body),
+			 "%s{\"name\":\"%s\",\"status\":\"online\",\"autorestart\":true,"
+			 "\"pm_pid_path\":\"%s/pids/%s-%d.pid\",\"pm_exec_path\":\"/srv/%s.js\"}",
+			 i ? "," : "", apps[i], home, apps[i], i, apps[i]);
+	snprintf(path, sizeof(path), "%s/dump.pm2", home);
+	write_file(path, "%s]", body);
+}
+
+static void write_pid_file(const char *name, int i, pid_t pid)
+{
+	char path[4400];
+	snprintf(path, sizeof(path), "%s/pids/%s-%d.pid", home, name, i);
+	write_file(path, "%d", (int)pid);
+}
+
+static void write_god_pid(pid_t pid)
+{
+	char path[4400];
+	snprintf(path, sizeof(path), "%s/pm2.pid", home);
+	write_file(path, "%d", (int)pid);
+}
+
+/* A new God daemon with each app forked (pid files written); returns app 0's pid. */
+static pid_t start_pm2(const char *const *apps, int n)
+{
+	god = god_start(home);
+	remember_kid(god.pid);
+	pid_t first = 0;
+	for (int i = 0; i < n; i++) {
+		pid_t pid = god_fork_app(&god, apps[i]);
+		remember_kid(pid);
+		write_pid_file(apps[i], i, pid);
+		if (!i)
+			first = pid;
+	}
+	write_god_pid(god.pid);
+	return first;
+}
+
+static void push_kernel_event(struct amx_event ev)
+{
+	fake_exit_source_push(&FX, &ev);
+	eng_on_kernel_ready(&E, -1, 0);
+}
+
+static void file_event(enum amx_fs_what what, const char *name)
+{
+	struct amx_fs_event fe = { .home = 0, .what = what, .mask = IN_CLOSE_WRITE };
+	snprintf(fe.name, sizeof(fe.name), "%s", name);
+	eng_handle_fs_event(&E, &fe);
+}
+
+static void advance(uint64_t ms)
+{
+	now_ms += ms;
+	eng_tick_policies(&E, now_ms);
+}
+
+/* Command i ends with exit status st, having printed output (NULL: nothing); a tick reaps
+ * it. */
+static void finish_cmd(int i, int st, const char *output)
+{
+	cmds[i].finished = true;
+	cmds[i].wait_status = st << 8;
+	free(cmds[i].output);
+	cmds[i].output = output ? strdup(output) : NULL;
+	advance(1);
+}
+
+/* `pm2 jlist`'s answer for one app. */
+static void jlist_answer(char *buf, size_t len, const char *app, const char *status, int pid)
+{
+	snprintf(buf, len,
+		 "[{\"name\":\"%s\",\"pm_id\":0,\"pid\":%d,\"pm2_env\":{\"status\":\"%s\","
+		 "\"pm_pid_path\":\"%s/pids/%s-0.pid\",\"autorestart\":true}}]",
+		 app, pid, status, home, app);
+}
+
+/* The app is killed and PM2 does not bring it back: once the grace for PM2's own restart
+ * is over the engine asks PM2 (pm2 jlist), and PM2 says status. */
+static bool app_dies_and_pm2_says(const char *status)
+{
+	push_kernel_event(kill_and_wait(E.homes[0].apps[0].pid));
+	advance(2000);
+	int last = n_cmds - 1;
+	if (last < 0 || strcmp(cmds[last].line, "jlist") != 0)
+		return false;
+	char jl[1024];
+	jlist_answer(jl, sizeof(jl), "api", status, 0);
+	finish_cmd(last, 0, jl);
+	return true;
+}
+
+static int rebuild_rc;
+static double rebuild_manual_grace_s;
+
+/* SIGHUP's options: the same, with another manual grace; or a config that is invalid. */
+static int fake_rebuild(struct amx_options *out, char *err, size_t errlen)
+{
+	if (rebuild_rc) {
+		snprintf(err, errlen, "line 3: unknown key\n");
+		return rebuild_rc;
+	}
+	*out = O;
+	out->manual_grace_s = rebuild_manual_grace_s;
+	return 0;
+}
+
+/* The engine over a new home with these apps, each running under a new God daemon; the
+ * start-up done (monitor-started, first look). */
+static bool engine_up(const char *const *apps, int n, double manual_grace_s, unsigned budget)
+{
+	snprintf(dir, sizeof(dir), "/tmp/amx-engine-test.XXXXXX");
+	if (!mkdtemp(dir))
+		return false;
+	snprintf(home, sizeof(home), "%s/pm2", dir);
+	snprintf(state, sizeof(state), "%s/state", dir);
+	snprintf(events, sizeof(events), "%s/events.ndjson", dir);
+	char pids[400];
+	snprintf(pids, sizeof(pids), "%s/pids", home);
+	if (mkdir(home, 0755) < 0 || mkdir(pids, 0755) < 0 || mkdir(state, 0700) < 0)
+		return false;
+	write_dump(apps, n);
+	start_pm2(apps, n);
+
+	memset(&O, 0, sizeof(O));
+	O.homes[0] = home;
+	O.n_homes = 1;
+	O.homes_given = true;
+	O.state_dir = state;
+	O.events_path = events;
+	O.pm2 = "/usr/bin/pm2";
+	O.grace_s = 2;
+	O.manual_grace_s = manual_grace_s;
+	O.action_timeout_s = 30;
+	O.verify_timeout_s = 15;
+	O.budget_attempts = budget;
+	O.budget_window_s = 600;
+	O.rebuild = fake_rebuild;
+
+	n_cmds = 0;
+	forget_seen();
+	now_ms = amx_boot_ms();
+	amx_engine_init(&E, &O);
+	E.clock_ms = fake_clock;
+	E.spawner = fake_spawner;
+	char err[1024];
+	if (fake_exit_source_open(&FX, &E.src, eng_on_kernel_event, &E) < 0 ||
+	    eng_setup_homes(&E, err, sizeof(err)) != 0 || amx_eventfile_open(&E.events, events) < 0)
+		return false;
+	amx_event_stream_init(&E.stream);
+	eng_emit_started(&E);
+	eng_initial_state(&E, 0);
+	eng_tick_policies(&E, now_ms);
+	return true;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void engine_down(void)
+{
+	eng_kill_commands(&E);
+	amx_exit_source_close(&E.src);
+	for (int hi = 0; hi < E.n_homes; hi++)
+		amx_home_free(&E.homes[hi]);
+	amx_eventfile_close(&E.events);
+	god_close(&god);
+	kill_kids();
+	for (int i = 0; i < n_cmds; i++) {
+		free(cmds[i].output);
+		cmds[i].output = NULL;
+	}
+	if (nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		printf("note: could not remove %s\n", dir);
+}
+
+static const char *const ONE_APP[] = { "api" };
+
+/* ---------------------------------------------------------------- the scenarios */
+
+TEST(start_up_watches_the_god_daemon_and_the_app)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	pid_t app = E.homes[0].apps[0].pid;
+	int at = 0;
+	json_t *ev = next_event(&at, "monitor-started");
+	CHECK(ev != NULL);
+	CHECK_STR(str_of(ev, "amexbpf.source"), "fake");
+	CHECK(E.homes[0].god_pid == god.pid);
+	CHECK(app > 0 && E.homes[0].apps[0].pol.state == AMX_APP_ALIVE);
+	const struct fake_watch_call *w = fake_exit_source_watched(&FX, god.pid);
+	CHECK(w && (w->flags & AMX_WATCH_CHILDREN));
+	CHECK(fake_exit_source_watched(&FX, app) != NULL);
+	CHECK(n_cmds == 0);
+	CHECK(n_seen == 1); /* nothing wrong: monitor-started alone */
+	engine_down();
+}
+
+TEST(app_killed_and_restarted_by_pm2)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	pid_t old = E.homes[0].apps[0].pid;
+	push_kernel_event(kill_and_wait(old));
+	now_ms += 300;
+	pid_t fresh = god_fork_app(&god, "api");
+	remember_kid(fresh);
+	write_pid_file("api", 0, fresh);
+	file_event(AMX_FS_PID_FILE, "api-0.pid");
+	int at = 0;
+	json_t *ev = next_event(&at, "process-exited");
+	CHECK(ev != NULL);
+	CHECK(int_of(ev, "process.pid") == old);
+	CHECK_STR(str_of(ev, "amexbpf.signal"), "SIGKILL");
+	CHECK_STR(str_of(ev, "log.level"), "error");
+	CHECK_STR(str_of(ev, "amexbpf.pm2.app"), "api");
+	ev = next_event(&at, "pm2-restarted-app");
+	CHECK(ev != NULL);
+	CHECK(int_of(ev, "process.pid") == fresh);
+	CHECK(int_of(ev, "amexbpf.pm2_restart_ms") == 300);
+	advance(60000); /* nothing more to do */
+	CHECK(n_cmds == 0);
+	CHECK(count_events("recovery-started") == 0);
+	CHECK(E.homes[0].apps[0].pol.state == AMX_APP_ALIVE);
+	engine_down();
+}
+
+/* `pm2 stop api`: the app exits, PM2 says stopped; within the manual grace nothing runs. */
+TEST(pm2_stop_within_the_manual_grace)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	CHECK(app_dies_and_pm2_says("stopped"));
+	CHECK(n_cmds == 1);
+	int at = 0;
+	json_t *ev = next_event(&at, "app-stopped");
+	CHECK(ev != NULL);
+	CHECK(json_is_true(amx_event_get(ev, "amexbpf.intentional")));
+	CHECK(int_of(ev, "amexbpf.manual_grace_s") == 300);
+	advance(299000);
+	CHECK(n_cmds == 1);
+	CHECK(count_events("recovery-started") == 0);
+	CHECK(E.homes[0].apps[0].pol.state == AMX_APP_MANUAL);
+	engine_down();
+}
+
+/* Past the manual grace a stop counts as a failure: tier 1 brings the app back. */
+TEST(pm2_stop_past_the_manual_grace)
+{
+	CHECK(engine_up(ONE_APP, 1, 60, 5));
+	CHECK(app_dies_and_pm2_says("stopped"));
+	advance(60000);
+	CHECK(n_cmds == 2 && !strcmp(cmds[1].line, "restart api"));
+	int at = 0;
+	json_t *ev = next_event(&at, "recovery-started");
+	CHECK(ev != NULL);
+	CHECK(int_of(ev, "amexbpf.tier") == 1);
+	CHECK(int_of(ev, "amexbpf.attempt") == 1);
+	finish_cmd(1, 0, NULL);
+	pid_t fresh = god_fork_app(&god, "api");
+	remember_kid(fresh);
+	write_pid_file("api", 0, fresh);
+	file_event(AMX_FS_PID_FILE, "api-0.pid");
+	ev = next_event(&at, "recovery-succeeded");
+	CHECK(ev != NULL);
+	CHECK(int_of(ev, "process.pid") == fresh);
+	CHECK(E.homes[0].apps[0].pol.state == AMX_APP_ALIVE);
+	engine_down();
+}
+
+/* God killed with a valid dump: pm2-daemon-down, the orphaned app stopped, tier 2
+ * (pm2 resurrect), and the new daemon and app picked up when it returns. */
+TEST(god_killed_with_a_valid_dump)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	pid_t old_god = god.pid, orphan = E.homes[0].apps[0].pid;
+	struct amx_event orphan_exit = sigkill_event(orphan);
+	push_kernel_event(kill_and_wait(old_god));
+	god_close(&god);
+	int at = 0;
+	json_t *ev = next_event(&at, "process-exited");
+	CHECK(ev && int_of(ev, "process.pid") == old_god);
+	ev = next_event(&at, "pm2-daemon-down");
+	CHECK(ev != NULL);
+	CHECK_STR(str_of(ev, "log.level"), "critical");
+	CHECK(json_is_false(amx_event_get(ev, "amexbpf.intentional")));
+	CHECK(count_events("dump-invalid") == 0);
+	ev = next_event(&at, "recovery-started");
+	CHECK(ev && int_of(ev, "amexbpf.tier") == 2);
+	CHECK(n_cmds == 1 && !strcmp(cmds[0].line, "resurrect"));
+	CHECK(wait_gone(orphan)); /* stopped before tier 2: it held the app's port */
+	orphan_exit.ppid = (uint32_t)getpid(); /* re-parented to us, the subreaper */
+	push_kernel_event(orphan_exit);
+	ev = next_event(&at, "process-exited");
+	CHECK(ev && int_of(ev, "process.pid") == orphan);
+	start_pm2(ONE_APP, 1);
+	finish_cmd(0, 0, NULL);
+	CHECK(E.homes[0].god_pid == god.pid);
+	ev = next_event(&at, "recovery-succeeded");
+	CHECK(ev && int_of(ev, "amexbpf.pm2.daemon_pid") == god.pid);
+	CHECK(count_events("dump-restored") == 0);
+	CHECK(E.homes[0].apps[0].pid > 0 && E.homes[0].apps[0].pol.state == AMX_APP_ALIVE);
+	engine_down();
+}
+
+/* God killed after dump.pm2 was wiped: dump-invalid, and tier 2 puts the good copy back
+ * before pm2 resurrect. */
+TEST(god_killed_with_an_invalid_dump)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	char path[4400];
+	snprintf(path, sizeof(path), "%s/dump.pm2", home);
+	write_file(path, "%s", "");
+	push_kernel_event(kill_and_wait(god.pid));
+	god_close(&god);
+	int at = 0;
+	json_t *ev = next_event(&at, "dump-invalid");
+	CHECK(ev != NULL);
+	CHECK_STR(str_of(ev, "amexbpf.dump.problem"), "empty");
+	ev = next_event(&at, "pm2-daemon-down");
+	CHECK(ev != NULL);
+	ev = next_event(&at, "recovery-started");
+	CHECK(ev && int_of(ev, "amexbpf.tier") == 2);
+	ev = next_event(&at, "dump-restored");
+	CHECK(ev && int_of(ev, "amexbpf.dump.apps") == 1);
+	CHECK(n_cmds == 1 && !strcmp(cmds[0].line, "resurrect"));
+	struct stat st;
+	CHECK(stat(path, &st) == 0 && st.st_size > 0); /* put back before the command ran */
+	engine_down();
+}
+
+/* An app that PM2 gives up on, and that no restart brings back: attempts until the budget
+ * is spent, then recovery-parked. */
+TEST(crash_loop_ends_parked)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 2));
+	CHECK(app_dies_and_pm2_says("errored"));
+	CHECK(count_events("app-errored") == 1);
+	for (int round = 0; round < 4 && count_events("recovery-parked") == 0; round++) {
+		/* each attempt: pm2 restart succeeds, but no live pid follows */
+		int last = n_cmds - 1;
+		if (!strcmp(cmds[last].line, "restart api") && !cmds[last].finished)
+			finish_cmd(last, 0, NULL);
+		advance(15000); /* verify_ms: no pid, recovery-failed */
+		advance(60000); /* any backoff */
+	}
+	CHECK(count_cmds("restart api") == 2);
+	CHECK(count_events("recovery-started") == 2);
+	CHECK(count_events("recovery-failed") >= 2);
+	int at = 0;
+	json_t *ev = next_event(&at, "recovery-parked");
+	CHECK(ev != NULL);
+	CHECK(int_of(ev, "amexbpf.budget.attempts") == 2);
+	CHECK(E.homes[0].apps[0].pol.state == AMX_APP_PARKED);
+	/* The notice that tier 3 was skipped: recovery-failed at warn, the rule's exception. */
+	at = 0;
+	bool skipped = false;
+	while ((ev = next_event(&at, "recovery-failed")))
+		if (int_of(ev, "amexbpf.tier") == 3)
+			skipped = !strcmp(str_of(ev, "log.level"), "warn");
+	CHECK(skipped);
+	engine_down();
+}
+
+/* SIGHUP: new options applied (a config-reloaded event); an invalid config changes nothing. */
+TEST(reload_applies_new_options_or_keeps_the_old)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	rebuild_rc = 0;
+	rebuild_manual_grace_s = 5;
+	eng_reload_config(&E);
+	int at = 0;
+	json_t *ev = next_event(&at, "config-reloaded");
+	CHECK(ev != NULL);
+	CHECK_STR(str_of(ev, "log.level"), "info");
+	CHECK(E.cfg.manual_grace_ms == 5000);
+	rebuild_rc = AMX_EXIT_CONFIG;
+	eng_reload_config(&E);
+	ev = next_event(&at, "config-invalid");
+	CHECK(ev != NULL);
+	CHECK_STR(str_of(ev, "event.reason"), "line 3: unknown key");
+	CHECK(E.cfg.manual_grace_ms == 5000);
+	/* The new manual grace is the one a stop gets. */
+	CHECK(app_dies_and_pm2_says("stopped"));
+	advance(5000);
+	CHECK(count_cmds("restart api") == 1);
+	CHECK(E.homes[0].god_pid == god.pid); /* the re-scan kept what runs */
+	engine_down();
+}
+
+/* Every event the engine wrote went to the events file too, in sequence. */
+TEST(events_file_has_every_event_in_sequence)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	push_kernel_event(kill_and_wait(E.homes[0].apps[0].pid));
+	advance(2000);
+	int written = n_seen;
+	FILE *f = fopen(events, "r");
+	CHECK(f != NULL);
+	char line[8192];
+	int n = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		json_t *ev = json_loads(line, 0, NULL);
+		CHECK(ev && json_integer_value(amx_event_get(ev, "event.sequence")) == n + 1);
+		json_decref(ev);
+		n++;
+	}
+	if (f)
+		fclose(f);
+	CHECK(n == written);
+	engine_down();
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	const char *god_home = getenv(GOD_ENV);
+	if (god_home)
+		return fake_god_main(god_home);
+	/* Orphaned apps come back to us, and every child is reaped by the kernel. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	signal(SIGCHLD, SIG_IGN);
+	srandom(1);
+	amx_loop_init();
+	amx_loop_subscribe(capture, NULL);
+	RUN(start_up_watches_the_god_daemon_and_the_app);
+	RUN(app_killed_and_restarted_by_pm2);
+	RUN(pm2_stop_within_the_manual_grace);
+	RUN(pm2_stop_past_the_manual_grace);
+	RUN(god_killed_with_a_valid_dump);
+	RUN(god_killed_with_an_invalid_dump);
+	RUN(crash_loop_ends_parked);
+	RUN(reload_applies_new_options_or_keeps_the_old);
+	RUN(events_file_has_every_event_in_sequence);
+	forget_seen();
+	amx_loop_close();
+	CHECK_DONE();
+}
