@@ -44,8 +44,7 @@ TEST(long_labels_are_bounded_and_well_formed)
 	memset(app, 'a', 255);
 	app[255] = '\0';
 	amx_event_stream_init(&stream);
-	json_t *ev = amx_event_new(&stream, "process-exited", "error", "event", "process", "end",
-				   0, "x");
+	json_t *ev = amx_event_new(&stream, AMX_EVT_PROCESS_EXITED, 0, "x");
 	amx_event_set_str(ev, "amexbpf.pm2.home", home);
 	amx_event_set_str(ev, "amexbpf.pm2.app", app);
 	amx_event_set_int(ev, "process.exit_code", 1);

@@ -49,8 +49,11 @@ static struct amx_options opts(void)
 
 static void emit(const char *home, const char *action, const char *level)
 {
-	json_t *ev = amx_event_new(&stream, action, level, "alert", "process", "info", 0,
-				   "%s %s", action, home);
+	/* any catalogue entry, then the fields the hook's folding looks at */
+	json_t *ev = amx_event_new(&stream, AMX_EVT_DUMP_INVALID, 0, "%s %s", action, home);
+	amx_event_set_str(ev, "event.action", action);
+	amx_event_set_str(ev, "log.level", level);
+	amx_event_set_str(ev, "event.kind", "alert");
 	amx_event_set_str(ev, "amexbpf.pm2.home", home);
 	amx_loop_publish(ev, "");
 	json_decref(ev);

@@ -33,8 +33,8 @@ TEST(status_is_one_line)
 	amx_sd_notify_start();
 
 	amx_event_stream_init(&stream);
-	json_t *ev = amx_event_new(&stream, "recovery-started", "warn", "process", "process",
-				   "start", 0, "recovering %s", "demo\nMAINPID=4242\nWATCHDOG=trigger\\x0a\x1b[2J");
+	json_t *ev = amx_event_new(&stream, AMX_EVT_RECOVERY_STARTED, 0, "recovering %s",
+				   "demo\nMAINPID=4242\nWATCHDOG=trigger\\x0a\x1b[2J");
 	amx_loop_publish(ev, "");
 	json_decref(ev);
 
