@@ -29,6 +29,17 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
 
+/* How many children of each AMX_WATCH_CHILDREN parent are in `watched` now. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u32);
+} watched_children SEC(".maps");
+
+/* The cap of watched_children per parent; user space may lower it (a test does). */
+__u32 max_children_per_parent = AMX_MAX_CHILDREN_PER_PARENT;
+
 /* Events we could not reserve ring-buffer space for: reported, never silently dropped. */
 __u64 lost_events = 0;
 /* Forked children we could not add to `watched` because the map was full. */
@@ -134,6 +145,14 @@ static __always_inline int handle_exit(struct task_struct *task)
 	 * reports, so a process is reported exactly once. */
 	if (bpf_map_delete_elem(&watched, &tgid) != 0)
 		return 0;
+	if (watch.flags & AMX_WATCH_FORKED) {
+		__u32 *count = bpf_map_lookup_elem(&watched_children, &watch.parent_tgid);
+
+		if (count && *count > 0)
+			__sync_fetch_and_add(count, -1);
+	}
+	if (watch.flags & AMX_WATCH_CHILDREN)
+		bpf_map_delete_elem(&watched_children, &tgid);
 	if (!(watch.flags & AMX_WATCH_PROC))
 		return 0;
 	/* A stale entry for a pid that has since been reused by another process. */
@@ -177,6 +196,7 @@ static __always_inline int handle_fork(struct task_struct *parent, struct task_s
 	__u32 parent_tgid = BPF_CORE_READ(parent, tgid);
 	__u32 child_tgid = BPF_CORE_READ(child, tgid);
 	struct amx_watch *parent_watch, child_watch = {};
+	__u32 *count, not_watched = 0;
 	struct amx_event *ev;
 
 	if (child_tgid == parent_tgid) /* a new thread, not a new process */
@@ -185,17 +205,31 @@ static __always_inline int handle_fork(struct task_struct *parent, struct task_s
 	if (!parent_watch || !(parent_watch->flags & AMX_WATCH_CHILDREN))
 		return 0;
 
-	/* Watch the child before it ever runs, so even an instant crash is reported. */
+	/* Watch the child before it ever runs, so even an instant crash is reported; but no
+	 * more than max_children_per_parent of one parent at once. */
 	child_watch.flags = AMX_WATCH_PROC | AMX_WATCH_FORKED;
 	child_watch.parent_tgid = parent_tgid;
 	child_watch.start_boottime_ns = task_start_boottime(child);
-	if (bpf_map_update_elem(&watched, &child_tgid, &child_watch, BPF_ANY) != 0)
+	count = bpf_map_lookup_elem(&watched_children, &parent_tgid);
+	if (!count) {
+		__u32 zero = 0;
+
+		bpf_map_update_elem(&watched_children, &parent_tgid, &zero, BPF_NOEXIST);
+		count = bpf_map_lookup_elem(&watched_children, &parent_tgid);
+	}
+	if ((count && *count >= max_children_per_parent) ||
+	    bpf_map_update_elem(&watched, &child_tgid, &child_watch, BPF_ANY) != 0) {
 		__sync_fetch_and_add(&watch_insert_failed, 1);
+		not_watched = AMX_FORK_NOT_WATCHED;
+	} else if (count) {
+		__sync_fetch_and_add(count, 1);
+	}
 
 	ev = reserve_event();
 	if (!ev)
 		return 0;
 	ev->type = AMX_EV_FORK;
+	ev->exit_code = not_watched;
 	ev->pid = child_tgid;
 	ev->tid = BPF_CORE_READ(child, pid);
 	ev->ppid = parent_tgid;

@@ -22,6 +22,16 @@ enum amx_watch_flags {
 	AMX_WATCH_FORKED = 1 << 2,   /* set by BPF on a child added at fork; report its exec */
 };
 
+/* AMX_EV_FORK records: amx_event.exit_code carries these (no exit code there). */
+enum amx_fork_flags {
+	AMX_FORK_NOT_WATCHED = 1 << 0, /* not added to `watched`: its parent is at its cap
+					* (max_children_per_parent) or the map is full */
+};
+
+/* Children of one AMX_WATCH_CHILDREN parent watched at once, by default: one PM2 God
+ * daemon forking without end cannot fill the map that every other home shares. */
+#define AMX_MAX_CHILDREN_PER_PARENT 2048
+
 /* amx_event.memcg_flags: where the path in amx_event.memcg comes from. */
 enum amx_memcg_flags {
 	AMX_MEMCG_V1 = 1 << 0,        /* the memory controller's cgroup v1 hierarchy */

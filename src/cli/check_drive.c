@@ -331,8 +331,9 @@ int amx_check_drive_app(struct amx_check_ctx *k, struct amx_app *a, bool home_by
 		return settle_app(k, a);
 	}
 	feed(k, a, (struct amx_input){ .kind = AMX_IN_ALIVE, .pid = a->pid });
+	long long own = amx_config_home_app_limit(k->o, h->path, a->name);
 	int64_t limit = amx_memlimit_for(k->o->memory_limits, k->o->n_memory_limits, a->name,
-					 a->max_memory_bytes);
+					 own > 0 ? own : a->max_memory_bytes);
 	uint64_t rss = amx_proc_rss_bytes(a->pid);
 	if (rss == 0 || (int64_t)rss < limit)
 		return AMX_EXIT_OK;

@@ -110,6 +110,8 @@ static void add_app_sections(struct amx_options *o)
 	for (int i = 0; i < o->n_apps; i++) {
 		const struct amx_app_conf *a = &o->apps[i];
 		char *entry = NULL;
+		if (a->home)
+			continue; /* keyed by (home, app): the daemon reads it from o->apps */
 		if (a->memory_limit_bytes > 0 && o->n_memory_limits < AMX_MAX_ONLY &&
 		    !named_in(o->memory_limits, o->n_memory_limits, a->name) &&
 		    asprintf(&entry, "%s=%lld", a->name, a->memory_limit_bytes) > 0)

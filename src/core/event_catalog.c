@@ -66,6 +66,15 @@ static const struct amx_event_info CATALOG[AMX_EVT_COUNT] = {
 	[AMX_EVT_CONFIG_INVALID] = {
 		AMX_EVT_CONFIG_INVALID, "config-invalid", "error", "alert", "configuration", "error",
 		NULL },
+	[AMX_EVT_HOME_SKIPPED] = {
+		AMX_EVT_HOME_SKIPPED, "home-skipped", "error", "alert", "configuration,file",
+		"error", NULL },
+	[AMX_EVT_EVENTS_SUPPRESSED] = {
+		AMX_EVT_EVENTS_SUPPRESSED, "events-suppressed", "warn", "event", "file", "info",
+		NULL },
+	[AMX_EVT_RECOVERY_DEFERRED] = {
+		AMX_EVT_RECOVERY_DEFERRED, "recovery-deferred", "warn", "event", "process", "info",
+		NULL },
 };
 
 const struct amx_event_info *amx_event_catalog(enum amx_event_id id)

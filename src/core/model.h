@@ -13,6 +13,7 @@
 
 #include "core/dump.h"
 #include "core/policy.h"
+#include "core/ratelimit.h"
 
 /* A user as the passwd database names it: whom a PM2 home's commands run as. */
 struct amx_user {
@@ -41,6 +42,7 @@ struct amx_app {
 	struct amx_app_policy pol;
 	int running;             /* index of the command running for it, -1 none */
 	bool awaiting_status;
+	bool watched;            /* pid is in the kernel's watched set (put there by us) */
 	char last_output[512];   /* tail of a failed command's output, for recovery-failed */
 };
 
@@ -58,6 +60,14 @@ struct amx_home {
 	struct amx_home_policy pol;
 	int running;             /* tier-2 command, -1 none */
 	int status_query;        /* jlist command, -1 none */
+	bool deferral_said;      /* recovery-deferred was emitted; cleared when a command starts */
+	struct amx_bucket file_events; /* events its files cause (dump-changed, dump-invalid) */
+	uint64_t unwatched_forks; /* children of its daemon the kernel could not watch */
+	uint64_t unwatched_said;  /* how many of them were reported (events-lost) */
+	int n_pidfds;             /* its apps followed through a pidfd (not in the watched set) */
+	bool unwatched_app_said;  /* an app pid left out of the watched set was reported */
+	int unit_query;           /* systemctl is-active command before tier 2, -1 none */
+	bool unit_active;         /* its answer: pm2-<owner>.service is active */
 	char last_output[512];   /* tail of a failed tier-2 command's output */
 	char state_file[4200];   /* where the last good dump is kept */
 	char run_prefix[4200];   /* state-dir prefix of the files naming our running commands */

@@ -106,6 +106,13 @@ static void budget_record(struct amx_budget *b, const struct amx_policy_config *
 	b->at_ms[b->n++] = now_ms;
 }
 
+/* A deferred tier (no command slot) was not an attempt: the entry it took goes back. */
+static void budget_refund(struct amx_budget *b, uint64_t at_ms)
+{
+	if (b->n && b->at_ms[b->n - 1] == at_ms)
+		b->n--;
+}
+
 /* ---- backoff ---- */
 
 /* The wait before attempt number `attempt` of an incident: none for the first, then
@@ -224,6 +231,8 @@ static uint64_t elapsed(uint64_t since_ms, uint64_t now_ms)
 
 static void app_enter(struct amx_app_policy *p, enum amx_app_state state, uint64_t deadline_ms)
 {
+	if (state != AMX_APP_BACKOFF)
+		p->deferred = false;
 	p->state = state;
 	p->deadline_ms = deadline_ms;
 }
@@ -266,7 +275,8 @@ static void app_start_attempt(struct amx_app_policy *p, const struct amx_policy_
 	p->tier = tier;
 	p->next_tier = 0;
 	p->tier_started_ms = now_ms;
-	emit_started(out, tier, p->attempt, waited_ms);
+	if (!p->deferred)
+		emit_started(out, tier, p->attempt, waited_ms);
 	run_tier(out, tier, p->attempt, false);
 	app_enter(p, AMX_APP_RECOVERING, 0);
 }
@@ -400,6 +410,14 @@ static void app_on_action_done(struct amx_app_policy *p, const struct amx_policy
 {
 	if (p->state != AMX_APP_RECOVERING)
 		return;
+	if (in->deferred) { /* no slot: not an attempt; the same tier again shortly */
+		budget_refund(&p->budget, p->tier_started_ms);
+		p->attempt--;
+		p->next_tier = p->tier;
+		app_enter(p, AMX_APP_BACKOFF, in->now_ms + AMX_DEFER_RETRY_MS);
+		p->deferred = true;
+		return;
+	}
 	if (in->ok) {
 		app_enter(p, AMX_APP_VERIFYING, in->now_ms + c->verify_ms);
 		return;
@@ -554,6 +572,8 @@ void amx_app_step(struct amx_app_policy *p, const struct amx_policy_config *c,
 
 static void home_enter(struct amx_home_policy *p, enum amx_home_state state, uint64_t deadline_ms)
 {
+	if (state != AMX_HOME_BACKOFF)
+		p->deferred = false;
 	p->state = state;
 	p->deadline_ms = deadline_ms;
 }
@@ -578,7 +598,8 @@ static void home_start_attempt(struct amx_home_policy *p, const struct amx_polic
 	budget_record(&p->budget, c, now_ms);
 	p->attempt++;
 	p->tier_started_ms = now_ms;
-	emit_started(out, 2, p->attempt, waited_ms);
+	if (!p->deferred)
+		emit_started(out, 2, p->attempt, waited_ms);
 	run_tier(out, 2, p->attempt, !p->dump_valid);
 	home_enter(p, AMX_HOME_RECOVERING, 0);
 }
@@ -694,7 +715,12 @@ void amx_home_step(struct amx_home_policy *p, const struct amx_policy_config *c,
 	case AMX_IN_ACTION_DONE:
 		if (p->state != AMX_HOME_RECOVERING)
 			break;
-		if (in->ok) {
+		if (in->deferred) { /* no slot: not an attempt; tier 2 again shortly */
+			budget_refund(&p->budget, p->tier_started_ms);
+			p->attempt--;
+			home_enter(p, AMX_HOME_BACKOFF, in->now_ms + AMX_DEFER_RETRY_MS);
+			p->deferred = true;
+		} else if (in->ok) {
 			home_enter(p, AMX_HOME_VERIFYING, in->now_ms + c->verify_ms);
 		} else {
 			emit_failed(out, 2, p->attempt, in->reason);

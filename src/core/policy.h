@@ -28,6 +28,9 @@ struct amx_policy_config {
 };
 void amx_policy_config_defaults(struct amx_policy_config *c);
 
+/* A tier that could not start for want of a command slot is tried again this much later. */
+#define AMX_DEFER_RETRY_MS 1000
+
 enum amx_input_kind {
 	AMX_IN_TICK = 1,     /* time passed; act on expired deadlines */
 	AMX_IN_EXITED,       /* app: the watched process died. home: not used */
@@ -61,6 +64,9 @@ struct amx_input {
 	int pid;                  /* ALIVE */
 	enum amx_pm2_status status; /* STATUS */
 	bool ok;                  /* ACTION_DONE */
+	bool deferred;            /* ACTION_DONE: the tier could not start (no command slot): not
+				   * an attempt (the budget gets it back); it runs again after
+				   * AMX_DEFER_RETRY_MS, with no second RECOVERY_STARTED */
 	const char *reason;       /* ACTION_DONE when !ok: "exit status 1", "timed out after 30 s" (copied) */
 	bool intentional;         /* DAEMON_DOWN */
 	bool by_tier2;            /* HOME_UP */
@@ -140,6 +146,7 @@ struct amx_app_policy {
 	int attempt;              /* attempts in this incident */
 	int next_tier;            /* BACKOFF/PARKED: what runs at the deadline */
 	int requeries;            /* TRANSIENT answers in a row */
+	bool deferred;            /* BACKOFF: this attempt was said (RECOVERY_STARTED), not run */
 	struct amx_budget budget;
 };
 
@@ -162,6 +169,7 @@ struct amx_home_policy {
 	int attempt;
 	bool wants_daemon;        /* some watched app is desired online; set by the caller */
 	bool dump_valid;          /* set by the caller; decides restore_dump */
+	bool deferred;            /* BACKOFF: this attempt was said (RECOVERY_STARTED), not run */
 	struct amx_budget budget;
 };
 

@@ -15,6 +15,7 @@
 #include "daemon/engine.h"
 #include "sys/loop.h"
 #include "sys/proc.h"
+#include "sys/systemd.h"
 
 /* The policy settings of one app: the global ones, with its [app] section's manual grace,
  * budget and ecosystem file over them. */
@@ -292,6 +293,14 @@ bool eng_app_process_runs(const struct amx_app *a)
 	       st.start_ticks == a->start_ticks;
 }
 
+/* The app's process still runs and belongs to the home's owner: root never kills, on the
+ * word of a user's files, a process that is not that user's. */
+static bool orphan_of_owner(const struct amx_home *h, const struct amx_app *a)
+{
+	struct amx_proc_stat st;
+	return eng_app_process_runs(a) && amx_proc_read_stat(a->pid, &st) && st.uid == h->owner.uid;
+}
+
 /* A quiet app can outlive a killed PM2 daemon, re-parented to PID 1, still holding its
  * port: the resurrected copy would then crash-loop on EADDRINUSE. Nothing supervises the
  * orphan any more, so it goes before tier 2 brings the app back. The pid is checked
@@ -301,13 +310,13 @@ static void stop_orphaned_apps(struct amx_engine *e, int hi)
 	struct amx_home *h = &e->homes[hi];
 	for (size_t i = 0; i < h->n_apps; i++) {
 		struct amx_app *a = &h->apps[i];
-		if (!eng_app_process_runs(a))
+		if (!orphan_of_owner(h, a))
 			continue;
 		int pidfd = (int)syscall(SYS_pidfd_open, a->pid, 0);
 		if (pidfd < 0)
 			continue;
 		/* Checked again through the pidfd: it now pins this very process. */
-		if (eng_app_process_runs(a) &&
+		if (orphan_of_owner(h, a) &&
 		    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) == 0)
 			fprintf(stderr, "amexbpf: %s: stopped %s (pid %d), left running by the dead "
 					"PM2 daemon, so that the resurrected copy can take its place\n",
@@ -316,13 +325,44 @@ static void stop_orphaned_apps(struct amx_engine *e, int hi)
 	}
 }
 
-/* Run a tier as a pm2 command; a tier that cannot start is a failed attempt at once. */
+/* No command slot for this home: the tier waits (not an attempt, no budget spent), said
+ * once until a command of the home starts again. */
+static void defer_tier(struct amx_engine *e, int hi, int ai, const struct amx_action *x,
+		       const char *why)
+{
+	struct amx_home *h = &e->homes[hi];
+	struct amx_app *a = ai >= 0 ? &h->apps[ai] : NULL;
+	if (!h->deferral_said) {
+		h->deferral_said = true;
+		json_t *ev = amx_event_new(&e->stream, AMX_EVT_RECOVERY_DEFERRED, 0,
+					   "tier %d of %s waits for a command slot: %s", x->tier,
+					   a ? a->name : "the PM2 daemon", why);
+		amx_event_set_int(ev, "amexbpf.tier", x->tier);
+		amx_event_set_int(ev, "amexbpf.attempt", x->attempt);
+		amx_event_set_str(ev, "event.reason", why);
+		amx_event_set_int(ev, "amexbpf.retry_in_ms", AMX_DEFER_RETRY_MS);
+		eng_set_app_fields(ev, h, a);
+		eng_emit(e, ev);
+	}
+	struct amx_input in = { .kind = AMX_IN_ACTION_DONE, .deferred = true };
+	if (a)
+		eng_feed_app(e, hi, ai, in);
+	else
+		eng_feed_home(e, hi, in);
+}
+
+/* Run a tier as a pm2 command; a tier that cannot start is a failed attempt at once, but
+ * one that finds no command slot waits (defer_tier). */
 static void run_tier(struct amx_engine *e, int hi, int ai, const struct amx_action *x)
 {
 	struct amx_home *h = &e->homes[hi];
 	struct amx_app *a = ai >= 0 ? &h->apps[ai] : NULL;
 	char err[512];
 	struct amx_argv argv;
+	if (!eng_command_slot_free(e, hi, err, sizeof(err))) {
+		defer_tier(e, hi, ai, x, err);
+		return;
+	}
 	if (x->tier != 2 && (!h->god_pid || !amx_home_is_god(h, h->god_pid))) {
 		/* Tier 1 or 3 against a dead daemon would spawn an empty one: tier 2 first. */
 		struct amx_input in = { .kind = AMX_IN_ACTION_DONE, .ok = false,
@@ -359,10 +399,58 @@ static void run_tier(struct amx_engine *e, int hi, int ai, const struct amx_acti
 		h->running = idx;
 }
 
+/* Tier 2 where systemd is the init: whether pm2-<owner>.service is active decides its
+ * command. Asked with `systemctl is-active` as a command like the others (its own deadline,
+ * AMX_UNIT_QUERY_TIMEOUT_MS), never on the loop: the tier's recovery-started and its run
+ * wait for the answer (eng_unit_answered). false: not needed, go on now. */
+static bool ask_unit_first(struct amx_engine *e, int hi, const struct amx_action *started,
+			   const struct amx_action *run)
+{
+	struct amx_home *h = &e->homes[hi];
+	char unit[128], err[256];
+	if (!e->systemd_booted || !e->systemd_booted())
+		return false;
+	h->unit_active = false;
+	if (!amx_pm2_unit_name(h->owner.name, unit, sizeof(unit)))
+		return false; /* no such unit can exist */
+	e->unit_wait[hi] = (struct amx_unit_wait){ .started = *started, .run = *run };
+	if (h->unit_query >= 0)
+		return true; /* asked already: the answer runs this one */
+	struct amx_argv argv;
+	amx_unit_active_argv(&argv, unit); /* a command keeps only argv[0], a literal */
+	int idx = eng_start_command(e, hi, -1, 0, 0, &argv, err, sizeof(err));
+	if (idx < 0)
+		return false; /* as if inactive; run_tier defers it when no slot is free */
+	e->cmds[idx].unit_query = true;
+	e->cmds[idx].deadline_ms = eng_now_ms(e) + AMX_UNIT_QUERY_TIMEOUT_MS;
+	h->unit_query = idx;
+	return true;
+}
+
+void eng_unit_answered(struct amx_engine *e, int hi, bool active)
+{
+	struct amx_home *h = &e->homes[hi];
+	h->unit_active = active;
+	struct amx_unit_wait w = e->unit_wait[hi];
+	memset(&e->unit_wait[hi], 0, sizeof(e->unit_wait[hi]));
+	/* The daemon may have come back meanwhile: the policy has moved on. */
+	if (w.run.kind != AMX_ACT_RUN_TIER || h->pol.state != AMX_HOME_RECOVERING)
+		return;
+	emit_policy_event(e, hi, -1, &w.started);
+	run_tier(e, hi, -1, &w.run);
+}
+
 static void run_actions(struct amx_engine *e, int hi, int ai, struct amx_actions *acts)
 {
 	for (int i = 0; i < acts->n; i++) {
 		const struct amx_action *x = &acts->a[i];
+		const struct amx_action *next = i + 1 < acts->n ? &acts->a[i + 1] : NULL;
+		if (ai < 0 && x->kind == AMX_ACT_EMIT && x->emit == AMX_EMIT_RECOVERY_STARTED &&
+		    x->tier == 2 && next && next->kind == AMX_ACT_RUN_TIER && next->tier == 2 &&
+		    ask_unit_first(e, hi, x, next)) {
+			i++; /* both wait for systemctl's answer */
+			continue;
+		}
 		switch (x->kind) {
 		case AMX_ACT_EMIT:
 			emit_policy_event(e, hi, ai, x);

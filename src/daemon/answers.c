@@ -93,7 +93,10 @@ static void read_tier_answer(struct amx_engine *e, struct amx_command *c, bool o
 
 void eng_command_done(struct amx_engine *e, struct amx_command *c, bool ok, const char *reason)
 {
-	if (c->tier == 0)
+	if (c->unit_query) {
+		e->homes[c->home].unit_query = -1;
+		eng_unit_answered(e, c->home, ok);
+	} else if (c->tier == 0)
 		read_status_answer(e, c, ok);
 	else
 		read_tier_answer(e, c, ok, reason);

@@ -23,7 +23,10 @@
 bool eng_build_argv(struct amx_engine *e, struct amx_argv *argv, int tier,
 		    const struct amx_home *h, const struct amx_app *a)
 {
-	if (!amx_recovery_command(&e->tier_cmd, tier, e->o, h, a))
+	/* systemd's facts as last asked (the daemon asks with a command of its own, act.c):
+	 * nothing here blocks the loop. */
+	bool booted = tier == 2 && e->systemd_booted && e->systemd_booted();
+	if (!amx_recovery_command_known(&e->tier_cmd, tier, e->o, h, a, booted, h->unit_active))
 		return false;
 	*argv = e->tier_cmd.argv;
 	return true;
@@ -104,12 +107,35 @@ static void on_command_exit(void *ctx, int fd, uint32_t events)
 		}
 }
 
+bool eng_command_slot_free(const struct amx_engine *e, int hi, char *err, size_t errlen)
+{
+	int mine = 0, used = 0;
+	for (int i = 0; i < AMX_ENGINE_COMMANDS; i++) {
+		used += e->cmds[i].used;
+		mine += e->cmds[i].used && e->cmds[i].home == hi;
+	}
+	if (mine >= AMX_HOME_COMMANDS) {
+		snprintf(err, errlen, "this home already runs %d commands (at most %d at once)",
+			 mine, AMX_HOME_COMMANDS);
+		return false;
+	}
+	if (used >= AMX_ENGINE_COMMANDS ||
+	    (mine > 0 && AMX_ENGINE_COMMANDS - used <= AMX_ENGINE_COMMANDS_RESERVED)) {
+		snprintf(err, errlen, "%d commands running for all homes (this home: %d)", used,
+			 mine);
+		return false;
+	}
+	return true;
+}
+
 /* Start argv for an app (ai >= 0) or the home (ai = -1); tier 0 is a status query. The
  * index of the command, or -1 with err filled. */
 int eng_start_command(struct amx_engine *e, int hi, int ai, int tier, int attempt,
 		      const struct amx_argv *argv, char *err, size_t errlen)
 {
 	struct amx_home *h = &e->homes[hi];
+	if (!eng_command_slot_free(e, hi, err, errlen))
+		return -1;
 	struct amx_command *c = new_command(e);
 	if (!c) {
 		snprintf(err, errlen, "too many commands running");
@@ -137,6 +163,7 @@ int eng_start_command(struct amx_engine *e, int hi, int ai, int tier, int attemp
 	if (c->child.pidfd >= 0)
 		amx_loop_add_fd(c->child.pidfd, EPOLLIN, on_command_exit, e);
 	eng_log(e, "started %s (pid %d) as %s", argv->v[0], c->child.pid, h->owner.name);
+	h->deferral_said = false; /* the next time slots run out is said again */
 	return idx;
 }
 

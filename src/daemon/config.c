@@ -357,6 +357,18 @@ const struct amx_app_conf *amx_config_app(const struct amx_options *o, const cha
 	return NULL;
 }
 
+long long amx_config_home_app_limit(const struct amx_options *o, const char *home,
+				    const char *name)
+{
+	for (int i = 0; home && i < o->n_apps; i++) {
+		const struct amx_app_conf *a = &o->apps[i];
+		if (a->home && a->memory_limit_bytes > 0 && !strcmp(a->name, name) &&
+		    !strcmp(a->home, home))
+			return a->memory_limit_bytes;
+	}
+	return 0;
+}
+
 const char *amx_config_ecosystem(const struct amx_options *o, const char *home, const char *app)
 {
 	const struct amx_app_conf *a = app ? amx_config_app(o, home, app) : NULL;

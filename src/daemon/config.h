@@ -30,6 +30,9 @@ char *amx_config_own(char *s);
 void amx_config_free_strings(void);
 
 /* The [app NAME] section for an app of a home, or NULL. */
+/* The memory limit of an [app NAME] section for exactly this home (home = set), or 0. */
+long long amx_config_home_app_limit(const struct amx_options *o, const char *home,
+				    const char *name);
 const struct amx_app_conf *amx_config_app(const struct amx_options *o, const char *home,
 					  const char *name);
 

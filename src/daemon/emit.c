@@ -117,4 +117,59 @@ void eng_emit_started(struct amx_engine *e)
 	amx_event_set(ev, "amexbpf.apps", apps);
 	amx_event_set_int(ev, "process.pid", getpid());
 	eng_emit(e, ev);
+	eng_emit_skipped_homes(e);
+}
+
+/* May an event caused by home hi's files go out now? Its owner writes them as fast as they
+ * like: one home cannot fill the events file, the history or the hooks of the others. Ask
+ * before making the event (a refused one takes no sequence number). */
+bool eng_file_event_allowed(struct amx_engine *e, int hi)
+{
+	struct amx_home *h = &e->homes[hi];
+	uint64_t now = eng_now_ms(e);
+	eng_report_suppressed(e, hi, now);
+	return amx_bucket_take(&h->file_events, AMX_HOME_FILE_EVENTS_BURST,
+			       AMX_HOME_FILE_EVENTS_REFILL_MS, now);
+}
+
+/* events-suppressed, once the bucket of home hi has a token again, for what it held back;
+ * else a wake-up for then. */
+void eng_report_suppressed(struct amx_engine *e, int hi, uint64_t now)
+{
+	struct amx_bucket *b = &e->homes[hi].file_events;
+	if (!b->suppressed)
+		return;
+	if (!amx_bucket_ready(b, AMX_HOME_FILE_EVENTS_BURST, AMX_HOME_FILE_EVENTS_REFILL_MS,
+			      now)) {
+		amx_loop_wake_at(amx_bucket_next_ms(b, AMX_HOME_FILE_EVENTS_BURST,
+						    AMX_HOME_FILE_EVENTS_REFILL_MS));
+		return;
+	}
+	b->tokens--;
+	json_t *ev = amx_event_new(&e->stream, AMX_EVT_EVENTS_SUPPRESSED, 0,
+				   "%llu events caused by the files of %s were not sent (more "
+				   "than %d at once)", (unsigned long long)b->suppressed,
+				   e->homes[hi].path, AMX_HOME_FILE_EVENTS_BURST);
+	amx_event_set_int(ev, "amexbpf.suppressed.count", (int64_t)b->suppressed);
+	amx_event_set_int(ev, "amexbpf.suppressed.window_ms",
+			  (int64_t)(now - b->suppressed_since_ms));
+	eng_set_app_fields(ev, &e->homes[hi], NULL);
+	b->suppressed = 0;
+	eng_emit(e, ev);
+}
+
+/* home-skipped for each discovered home left out since the last call. */
+void eng_emit_skipped_homes(struct amx_engine *e)
+{
+	for (int i = 0; i < e->n_skipped; i++) {
+		const struct amx_skipped_home *s = &e->skipped[i];
+		json_t *ev = amx_event_new(&e->stream, AMX_EVT_HOME_SKIPPED, 0,
+					   "not watching %s: %s", s->path, s->reason);
+		amx_event_set_str(ev, "amexbpf.pm2.home", s->path);
+		if (s->user[0])
+			amx_event_set_str(ev, "user.name", s->user);
+		amx_event_set_str(ev, "event.reason", s->reason);
+		eng_emit(e, ev);
+	}
+	e->n_skipped = 0;
 }

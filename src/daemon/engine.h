@@ -53,6 +53,22 @@
 struct amx_engine;
 
 #define AMX_ENGINE_COMMANDS 64
+/* One home runs at most this many commands at once; and once it runs one, it takes another
+ * only while more than AMX_ENGINE_COMMANDS_RESERVED slots are free: those are kept for
+ * the first command of the other homes. One home's hanging pm2 never takes the others'. */
+#define AMX_HOME_COMMANDS 8
+#define AMX_ENGINE_COMMANDS_RESERVED 16
+/* The events a home's files cause (dump-changed, dump-invalid): at most this many at once,
+ * one more each AMX_HOME_FILE_EVENTS_REFILL_MS; the rest are counted and said once
+ * (events-suppressed). Exits and recoveries are never held back. */
+/* App pids of one home we put in the kernel's watched set (shared by every home); past
+ * that, up to AMX_HOME_PIDFDS are followed through a pidfd, the rest by re-scans. */
+#define AMX_HOME_WATCHED 1024
+#define AMX_HOME_PIDFDS 64
+/* systemctl is-active before a tier 2 gets this long. */
+#define AMX_UNIT_QUERY_TIMEOUT_MS 5000
+#define AMX_HOME_FILE_EVENTS_BURST 20
+#define AMX_HOME_FILE_EVENTS_REFILL_MS 3000
 /* Exits of the God daemon's children kept until a pid file claims them. */
 #define AMX_ENGINE_UNCLAIMED 64
 
@@ -62,7 +78,8 @@ struct amx_command {
 	struct amx_child child;
 	int home;
 	int app;          /* -1: the home's own command */
-	int tier;         /* 0: status query (jlist) */
+	int tier;         /* 0: status query (jlist), or systemctl is-active (unit_query) */
+	bool unit_query;  /* systemctl is-active before a tier 2 (the tier waits for it) */
 	int attempt;
 	uint64_t deadline_ms;
 	struct amx_argv argv;
@@ -73,6 +90,14 @@ struct amx_command {
 struct amx_unclaimed_exit {
 	int home;
 	struct amx_event ev;
+};
+
+/* A discovered home left out (its dump, its owner's self-test): said by a home-skipped
+ * event once the events are out (eng_emit_skipped_homes). */
+struct amx_skipped_home {
+	char path[512];
+	char user[64];
+	char reason[320];
 };
 
 /* Seams: what the engine takes from the world, which a test replaces
@@ -128,6 +153,18 @@ struct amx_engine {
 	uint64_t (*clock_ms)(void *ctx); /* the boot clock, in ms */
 	void *clock_ctx;
 	struct amx_spawner spawner;
+	/* The pm2 self-test of one owner (daemon/selftest.h's amx_selftest_pm2): a seam. */
+	bool (*selftest_pm2)(const char *pm2, const struct amx_home *h, char *version,
+			     size_t versionlen, char *err, size_t errlen);
+	/* Is systemd the init (sys/systemd.h's amx_systemd_booted): a seam. */
+	bool (*systemd_booted)(void);
+	/* The tier 2 (its recovery-started, its run) waiting for its home's systemctl
+	 * is-active, by home. */
+	struct amx_unit_wait {
+		struct amx_action started, run;
+	} unit_wait[AMX_MAX_HOMES];
+	struct amx_skipped_home skipped[AMX_MAX_HOMES]; /* not said yet */
+	int n_skipped;
 };
 
 /* lifecycle.c: an engine ready to be set up (or driven by a test): options, policy
@@ -141,10 +178,16 @@ void eng_set_exit_fields(struct amx_engine *e, json_t *ev, const struct amx_even
 json_t *eng_argv_json(const struct amx_argv *argv);
 void eng_log(struct amx_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void eng_emit_started(struct amx_engine *e);
+void eng_emit_skipped_homes(struct amx_engine *e);
+bool eng_file_event_allowed(struct amx_engine *e, int hi);
+void eng_report_suppressed(struct amx_engine *e, int hi, uint64_t now);
 
 /* commands.c */
 bool eng_build_argv(struct amx_engine *e, struct amx_argv *argv, int tier,
 		    const struct amx_home *h, const struct amx_app *a);
+/* Whether home hi may start a command now (its quota, the reserve); when not, why in
+ * err. */
+bool eng_command_slot_free(const struct amx_engine *e, int hi, char *err, size_t errlen);
 int eng_start_command(struct amx_engine *e, int hi, int ai, int tier, int attempt,
 		      const struct amx_argv *argv, char *err, size_t errlen);
 void eng_check_command_deadlines(struct amx_engine *e, uint64_t now);
@@ -174,6 +217,8 @@ void eng_feed_home(struct amx_engine *e, int hi, struct amx_input in);
 void eng_send_held_oom(struct amx_engine *e, struct amx_oom_pending *p,
 		       const struct amx_oom_outcome *o);
 void eng_tick_held_ooms(void *ctx, uint64_t now);
+/* systemctl is-active answered (active: exit 0) for home hi: its tier 2 goes on. */
+void eng_unit_answered(struct amx_engine *e, int hi, bool active);
 
 /* observe.c */
 void eng_consider_child(struct amx_engine *e, int hi, int pid);
@@ -207,6 +252,7 @@ int eng_start_health_checks(struct amx_engine *e, char *err, size_t errlen);
 
 /* reload.c */
 int eng_setup_homes(struct amx_engine *e, char *err, size_t errlen);
+int eng_selftest_homes(struct amx_engine *e);
 void eng_apply_policy_options(struct amx_engine *e, const struct amx_options *o);
 void eng_reload_config(struct amx_engine *e);
 

@@ -120,6 +120,7 @@ bool amx_home_init(struct amx_home *h, const char *path, const char *state_dir, 
 	memset(h, 0, sizeof(*h));
 	h->running = -1;
 	h->status_query = -1;
+	h->unit_query = -1;
 	amx_home_policy_init(&h->pol);
 	size_t len = strlen(path);
 	while (len > 1 && path[len - 1] == '/')
@@ -343,35 +344,80 @@ static bool wanted(const char *name, const char *const *only, int n_only)
 	return false;
 }
 
+/* Names to indices, open addressing: sync_apps is linear in the number of apps (a dump of
+ * thousands of names must not cost their square). */
+struct name_index {
+	uint32_t *slot; /* index + 1; 0 = empty */
+	size_t mask;
+};
+
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static bool name_index_init(struct name_index *x, size_t n)
+{
+	size_t cap = 16;
+	while (cap < 2 * n)
+		cap *= 2;
+	x->slot = calloc(cap, sizeof(*x->slot));
+	x->mask = cap - 1;
+	return x->slot != NULL;
+}
+
+/* The app named name in apps, or -1; with add, apps[i] goes in when none is there. */
+static int name_index_find(struct name_index *x, const struct amx_app *apps, const char *name,
+			   int add)
+{
+	for (size_t k = name_hash(name) & x->mask;; k = (k + 1) & x->mask) {
+		if (!x->slot[k]) {
+			if (add >= 0)
+				x->slot[k] = (uint32_t)add + 1;
+			return -1;
+		}
+		if (!strcmp(apps[x->slot[k] - 1].name, name))
+			return (int)x->slot[k] - 1;
+	}
+}
+
 static void sync_apps(struct amx_home *h, const char *const *only, int n_only)
 {
 	/* Keep the state of apps that stay; add new ones; drop the ones no longer saved. */
 	size_t n = 0;
 	struct amx_app *apps = calloc(h->good.n_apps ? h->good.n_apps : 1, sizeof(*apps));
-	if (!apps)
+	struct name_index old_ix = { 0 }, new_ix = { 0 };
+	if (!apps || !name_index_init(&old_ix, h->n_apps) ||
+	    !name_index_init(&new_ix, h->good.n_apps)) {
+		free(apps);
+		free(old_ix.slot);
 		return;
+	}
+	for (size_t i = 0; i < h->n_apps; i++)
+		name_index_find(&old_ix, h->apps, h->apps[i].name, (int)i);
+	char pids_dir[4200];
+	snprintf(pids_dir, sizeof(pids_dir), "%s/pids/", h->path);
 	for (size_t i = 0; i < h->good.n_apps; i++) {
 		const struct amx_dump_app *d = &h->good.apps[i];
 		if (!wanted(d->name, only, n_only))
 			continue;
-		bool dup = false;
-		for (size_t k = 0; k < n; k++)
-			dup |= strcmp(apps[k].name, d->name) == 0;
-		if (dup)
-			continue;
-		struct amx_app *old = amx_home_app_by_name(h, d->name);
-		struct amx_app *a = &apps[n++];
-		if (old) {
-			*a = *old;
+		struct amx_app *a = &apps[n];
+		snprintf(a->name, sizeof(a->name), "%s", d->name);
+		if (name_index_find(&new_ix, apps, a->name, (int)n) >= 0)
+			continue; /* a name saved twice: the first one counts */
+		n++;
+		int old = name_index_find(&old_ix, h->apps, d->name, -1);
+		if (old >= 0) {
+			*a = h->apps[old];
 		} else {
-			snprintf(a->name, sizeof(a->name), "%s", d->name);
 			a->running = -1;
 			amx_app_policy_init(&a->pol);
 		}
 		a->desired_online = d->status != AMX_ST_STOPPED && d->status != AMX_ST_STOPPING;
 		a->pid_file[0] = '\0';
-		char pids_dir[4200];
-		snprintf(pids_dir, sizeof(pids_dir), "%s/pids/", h->path);
 		const char *base = strrchr(d->pid_path, '/');
 		/* Only a pid file in this home's pids/ is one we watch. */
 		if (base && (size_t)(base + 1 - d->pid_path) == strlen(pids_dir) &&
@@ -379,6 +425,8 @@ static void sync_apps(struct amx_home *h, const char *const *only, int n_only)
 			snprintf(a->pid_file, sizeof(a->pid_file), "%s", base + 1);
 		a->max_memory_bytes = d->max_memory_bytes;
 	}
+	free(old_ix.slot);
+	free(new_ix.slot);
 	free(h->apps);
 	h->apps = apps;
 	h->n_apps = n;

@@ -60,6 +60,14 @@ void eng_on_kernel_event(void *ctx, const struct amx_event *ev)
 				eng_remember_unclaimed_exit(e, hi, ev);
 		eng_log(e, "watched pid %u (%s) exited, not an app we know (yet)", ev->pid, ev->comm);
 		break;
+	case AMX_EV_FORK:
+		/* A child of a daemon the kernel could not watch (its cap, or a full set):
+		 * counted for that home, which alone is re-scanned (check_lost). */
+		if (ev->exit_code & AMX_FORK_NOT_WATCHED)
+			for (int hi = 0; hi < e->n_homes; hi++)
+				if (e->homes[hi].god_pid && (int)ev->ppid == e->homes[hi].god_pid)
+					e->homes[hi].unwatched_forks++;
+		break;
 	case AMX_EV_EXEC:
 		for (int hi = 0; hi < e->n_homes; hi++)
 			if (e->homes[hi].god_pid && (int)ev->ppid == e->homes[hi].god_pid)
@@ -167,6 +175,7 @@ void eng_tick_policies(void *ctx, uint64_t now)
 	eng_check_command_deadlines(e, now);
 	for (int hi = 0; hi < e->n_homes; hi++) {
 		struct amx_home *h = &e->homes[hi];
+		eng_report_suppressed(e, hi, now);
 		amx_loop_wake_at(h->pol.deadline_ms);
 		for (size_t i = 0; i < h->n_apps; i++)
 			amx_loop_wake_at(h->apps[i].pol.deadline_ms);
@@ -205,11 +214,36 @@ static void check_lost(struct amx_engine *e)
 		snprintf(what, sizeof(what), "the %s overflowed", amx_exit_source_channel(&e->src));
 		report_lost(e, overflowed, what);
 	}
-	if (unwatched)
-		report_lost(e, unwatched, "new processes of a watched PM2 daemon could not be "
-					  "followed (the watched set is full)");
+	/* The unwatched forks each home's daemon made: that home's trouble, said (at its
+	 * rate) and re-scanned there only. What no home claims (a fork record lost too)
+	 * concerns them all. */
+	uint64_t claimed = 0;
+	for (int hi = 0; hi < e->n_homes; hi++) {
+		struct amx_home *h = &e->homes[hi];
+		uint64_t mine = h->unwatched_forks - h->unwatched_said;
+		if (!mine)
+			continue;
+		claimed += mine;
+		h->unwatched_said = h->unwatched_forks;
+		if (!eng_file_event_allowed(e, hi))
+			continue;
+		json_t *ev = amx_event_new(&e->stream, AMX_EVT_EVENTS_LOST, 0,
+					   "%llu new processes of the PM2 daemon of %s are not "
+					   "watched (at most %d of one daemon; re-scanning it)",
+					   (unsigned long long)mine, h->path,
+					   AMX_MAX_CHILDREN_PER_PARENT);
+		amx_event_set_str(ev, "amexbpf.lost.source", "watched-set");
+		amx_event_set_int(ev, "amexbpf.lost.count", (int64_t)mine);
+		eng_set_app_fields(ev, h, NULL);
+		eng_emit(e, ev);
+		eng_rescan_home(e, hi);
+	}
+	bool all = overflowed || unwatched > claimed;
+	if (unwatched > claimed)
+		report_lost(e, unwatched - claimed, "new processes of a watched PM2 daemon could "
+						    "not be followed (the watched set is full)");
 	e->lost_seen = now;
-	for (int hi = 0; hi < e->n_homes; hi++)
+	for (int hi = 0; all && hi < e->n_homes; hi++)
 		eng_rescan_home(e, hi);
 }
 

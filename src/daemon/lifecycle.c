@@ -21,6 +21,7 @@
 #include "report/status.h"
 #include "sys/loop.h"
 #include "sys/sdnotify.h"
+#include "sys/systemd.h"
 #include "sys/userfile.h"
 
 /* The reporting modules' window on the daemon (report/status.h). */
@@ -58,31 +59,6 @@ static void on_signal(void *ctx, int fd, uint32_t events)
 			eng_reload_config(e);
 		}
 	}
-}
-
-/* Before monitor-started: can pm2 run as each home's owner, can each owner read its home?
- * Each failure is one line; pm2 failing, or a home given by name failing, is fatal. */
-static int run_selftest(struct amx_engine *e)
-{
-	char err[700];
-	int rc = 0;
-	for (int hi = 0; hi < e->n_homes; hi++) {
-		struct amx_home *h = &e->homes[hi];
-		if (!amx_selftest_home(h, err, sizeof(err))) {
-			fprintf(stderr, "amexbpf: self-test: %s\n", err);
-			if (e->o->homes_given)
-				rc = AMX_EXIT_NO_INPUT;
-		}
-		bool owner_done = false;
-		for (int j = 0; j < hi; j++)
-			owner_done |= e->homes[j].owner.uid == h->owner.uid;
-		if (!owner_done && !amx_selftest_pm2(e->o->pm2, h, e->pm2_version,
-						     sizeof(e->pm2_version), err, sizeof(err))) {
-			fprintf(stderr, "amexbpf: self-test: %s\n", err);
-			rc = AMX_EXIT_NO_INPUT;
-		}
-	}
-	return rc;
 }
 
 /* The engine's calls up the chain of its job files (engine.h). */
@@ -181,7 +157,7 @@ static int run(struct amx_engine *e)
 
 	/* Watches first, then the scan: whatever happens in between is seen twice, never
 	 * missed. */
-	rc = run_selftest(e);
+	rc = eng_selftest_homes(e);
 	if (rc)
 		goto out_reporting;
 	rc = eng_open_event_source(e, err, sizeof(err));
@@ -247,6 +223,8 @@ void amx_engine_init(struct amx_engine *e, struct amx_options *o)
 	e->sigfd = -1;
 	e->clock_ms = eng_real_clock_ms;
 	e->spawner = eng_real_spawner;
+	e->selftest_pm2 = amx_selftest_pm2;
+	e->systemd_booted = amx_systemd_booted;
 	wire_up_calls(e);
 	e->started_ms = eng_now_ms(e);
 	amx_policy_config_defaults(&e->cfg);

@@ -5,6 +5,7 @@
 #include "core/dump.h"
 #include "sys/loop.h"
 #include "daemon/memwatch.h"
+#include "daemon/config.h"
 #include "sys/proc.h"
 
 int64_t amx_memlimit_for(const char *const *limits, int n_limits, const char *app,
@@ -22,6 +23,7 @@ int64_t amx_memlimit_for(const char *const *limits, int n_limits, const char *ap
 }
 
 static struct {
+	const struct amx_options *o;
 	struct amx_home *homes;
 	const int *n_homes;
 	const char *const *limits;
@@ -40,7 +42,11 @@ static void check_app(int hi, int ai)
 	if (a->mem_over_pid == a->pid)
 		return; /* reported; its restart is under way or parked */
 	uint64_t rss = amx_proc_rss_bytes(a->pid);
-	int64_t limit = amx_memlimit_for(W.limits, W.n_limits, a->name, a->max_memory_bytes);
+	/* keyed by (home, app): a section for another home's app of the same name is not this
+	 * app's */
+	long long own = W.o ? amx_config_home_app_limit(W.o, W.homes[hi].path, a->name) : 0;
+	int64_t limit = amx_memlimit_for(W.limits, W.n_limits, a->name,
+					 own > 0 ? own : a->max_memory_bytes);
 	if (rss == 0 || (int64_t)rss < limit)
 		return;
 	a->mem_over_pid = a->pid;
@@ -59,9 +65,10 @@ static void memwatch_tick(void *ctx, uint64_t now_ms)
 	amx_loop_wake_at(W.next_ms);
 }
 
-int amx_memwatch_start(struct amx_home *homes, const int *n_homes, const char *const *limits,
-		       int n_limits, amx_memwatch_over_fn fn, void *ctx)
+int amx_memwatch_start(const struct amx_options *o, struct amx_home *homes, const int *n_homes,
+		       const char *const *limits, int n_limits, amx_memwatch_over_fn fn, void *ctx)
 {
+	W.o = o;
 	W.homes = homes;
 	W.n_homes = n_homes;
 	W.limits = limits;

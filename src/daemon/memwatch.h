@@ -28,7 +28,11 @@ typedef void (*amx_memwatch_over_fn)(void *ctx, int home, int app, uint64_t rss_
 
 /* Plug the watch into the loop: every interval, each ALIVE app with a pid of each home is
  * read; a pid is reported once (apps[i].mem_over_pid remembers it). */
-int amx_memwatch_start(struct amx_home *homes, const int *n_homes, const char *const *limits,
+struct amx_options;
+/* o: its [app NAME] home= sections' memory limits apply to that home's app only, below the
+ * --memory-limit list (flags, and sections without home=) and above dump.pm2's. */
+int amx_memwatch_start(const struct amx_options *o, struct amx_home *homes, const int *n_homes,
+		       const char *const *limits,
 		       int n_limits, amx_memwatch_over_fn fn, void *ctx);
 
 #endif

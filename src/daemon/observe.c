@@ -6,18 +6,92 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "core/dump.h"
 #include "daemon/engine.h"
+#include "sys/loop.h"
 #include "sys/proc.h"
 
 #define MAX_CHILDREN_SCAN 1024
 
-static void watch_pid(struct amx_engine *e, int pid, uint32_t flags)
+static int watch_pid(struct amx_engine *e, int pid, uint32_t flags)
 {
 	/* /proc gives the start time only to the tick; the kernel compares nanoseconds, so
 	 * pass 0 ("unknown") and check the start tick ourselves when the exit arrives. */
-	amx_exit_source_watch(&e->src, pid, flags, 0);
+	return amx_exit_source_watch(&e->src, pid, flags, 0);
+}
+
+/* An app followed through a pidfd: its exit is seen (not how it ended). */
+struct pidfd_follow {
+	struct amx_engine *e;
+	int home, pid, fd;
+	uint64_t start_ticks;
+};
+
+static void on_followed_exit(void *ctx, int fd, uint32_t events)
+{
+	(void)events;
+	struct pidfd_follow *f = ctx;
+	struct amx_engine *e = f->e;
+	struct amx_home *h = &e->homes[f->home];
+	amx_loop_del_fd(fd);
+	close(fd);
+	h->n_pidfds--;
+	int hi = f->home, pid = f->pid;
+	uint64_t ticks = f->start_ticks;
+	free(f);
+	e->up.read_kernel_events(e);
+	struct amx_app *a = amx_home_app_with_pid(&e->homes[hi], pid);
+	if (a && a->start_ticks == ticks && !eng_app_process_runs(a))
+		eng_app_exited(e, hi, a, NULL);
+}
+
+/* The app's pid could not go in the kernel's watched set (this home's share of it is
+ * used, or the set is full): follow it through a pidfd while this home has few, else
+ * leave it to the re-scans. Said once per home (events-lost, rate-limited per home). */
+static void follow_unwatched(struct amx_engine *e, int hi, struct amx_app *a, int rc)
+{
+	struct amx_home *h = &e->homes[hi];
+	int fd = h->n_pidfds < AMX_HOME_PIDFDS ? (int)syscall(SYS_pidfd_open, a->pid, 0) : -1;
+	struct pidfd_follow *f = fd >= 0 ? malloc(sizeof(*f)) : NULL;
+	if (f) {
+		*f = (struct pidfd_follow){ .e = e, .home = hi, .pid = a->pid, .fd = fd,
+					    .start_ticks = a->start_ticks };
+		amx_loop_add_fd(fd, EPOLLIN, on_followed_exit, f);
+		h->n_pidfds++;
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	if (h->unwatched_app_said || !eng_file_event_allowed(e, hi))
+		return;
+	json_t *ev = amx_event_new(&e->stream, AMX_EVT_EVENTS_LOST, 0,
+				   "pid %d of %s is not in the kernel's watched set (%s); %s", a->pid,
+				   a->name, rc ? strerror(-rc) : "this home's share is used",
+				   f ? "followed through a pidfd" : "left to re-scans");
+	amx_event_set_str(ev, "amexbpf.lost.source", "watched-set");
+	amx_event_set_int(ev, "amexbpf.lost.count", 1);
+	amx_event_set_str(ev, "event.reason", rc ? strerror(-rc) : "home share used");
+	eng_set_app_fields(ev, h, a);
+	h->unwatched_app_said = true;
+	eng_emit(e, ev);
+}
+
+/* The app's new pid into the kernel's watched set, within this home's share of it. */
+static void watch_app(struct amx_engine *e, int hi, struct amx_app *a)
+{
+	struct amx_home *h = &e->homes[hi];
+	int mine = 0;
+	for (size_t i = 0; i < h->n_apps; i++)
+		mine += h->apps[i].watched && &h->apps[i] != a;
+	a->watched = false;
+	int rc = 0;
+	if (mine < AMX_HOME_WATCHED && (rc = watch_pid(e, a->pid, AMX_WATCH_PROC)) == 0)
+		a->watched = true;
+	else
+		follow_unwatched(e, hi, a, rc);
 }
 
 /* The app has a (new) live pid. */
@@ -43,7 +117,7 @@ static void app_seen_alive(struct amx_engine *e, int hi, struct amx_app *a, int 
 	a->pid = pid;
 	a->start_ticks = st.start_ticks;
 	a->alive_since_ms = eng_now_ms(e);
-	watch_pid(e, pid, AMX_WATCH_PROC);
+	watch_app(e, hi, a);
 	eng_log(e, "%s: app %s has pid %d", e->homes[hi].path, a->name, pid);
 	struct amx_input in = { .kind = AMX_IN_ALIVE, .pid = pid };
 	eng_feed_app(e, hi, eng_app_index(&e->homes[hi], a), in);
@@ -118,9 +192,11 @@ void eng_scan_god_children(struct amx_engine *e, int hi)
 
 /* dump.pm2 does not parse: dump-invalid, once per problem (not again while it stays the
  * same); tier 2 restores the good copy. */
-static void dump_found_invalid(struct amx_engine *e, struct amx_home *h, const char *problem)
+static void dump_found_invalid(struct amx_engine *e, int hi, const char *problem)
 {
-	if (h->dump_valid || strcmp(h->dump_problem, problem) != 0) {
+	struct amx_home *h = &e->homes[hi];
+	if ((h->dump_valid || strcmp(h->dump_problem, problem) != 0) &&
+	    eng_file_event_allowed(e, hi)) {
 		json_t *ev = amx_event_new(&e->stream, AMX_EVT_DUMP_INVALID, 0,
 					   "dump.pm2 of %s is %s", h->path, problem);
 		char p[4200];
@@ -152,7 +228,7 @@ void eng_god_died(struct amx_engine *e, int hi, const struct amx_event *kev)
 	if (r.problem == AMX_DUMP_OK)
 		amx_home_adopt_dump(h, &r, e->o->only, e->o->n_only);
 	else
-		dump_found_invalid(e, h, amx_dump_read_problem(&r));
+		dump_found_invalid(e, hi, amx_dump_read_problem(&r));
 	amx_dump_read_free(&r);
 
 	json_t *ev = amx_event_new_level(&e->stream, AMX_EVT_PM2_DAEMON_DOWN,
@@ -246,6 +322,7 @@ void eng_app_exited(struct amx_engine *e, int hi, struct amx_app *a,
 	a->pid = 0;
 	a->start_ticks = 0;
 	a->last_oom = false;
+	a->watched = false;
 	struct amx_input in = { .kind = AMX_IN_EXITED };
 	eng_feed_app(e, hi, eng_app_index(h, a), in);
 }
@@ -280,7 +357,7 @@ void eng_on_dump_event(struct amx_engine *e, int hi)
 			    memcmp(r.raw, h->good_raw, r.raw_len) == 0;
 		size_t n = r.dump.n_apps;
 		amx_home_adopt_dump(h, &r, e->o->only, e->o->n_only);
-		if (!same) {
+		if (!same && eng_file_event_allowed(e, hi)) {
 			json_t *ev = amx_event_new(&e->stream, AMX_EVT_DUMP_CHANGED, 0,
 						   "dump.pm2 of %s saved with %zu apps", h->path,
 						   n);
@@ -290,22 +367,28 @@ void eng_on_dump_event(struct amx_engine *e, int hi)
 			eng_emit(e, ev);
 		}
 		/* A saved stop is the new desired state; a saved start likewise. */
+		bool unknown = false;
 		for (size_t i = 0; i < h->n_apps; i++) {
 			struct amx_app *a = &h->apps[i];
 			bool alive = a->pid && amx_proc_alive(a->pid);
 			struct amx_input in = { .kind = AMX_IN_DESIRED,
 						.desired_online = a->desired_online, .alive = alive };
 			eng_feed_app(e, hi, (int)i, in);
-			if (a->pol.state == AMX_APP_UNKNOWN && h->god_pid) {
-				eng_scan_god_children(e, hi);
-				if (!a->pid) {
+			unknown |= a->pol.state == AMX_APP_UNKNOWN;
+		}
+		/* New names: one look at the daemon's children for all of them (a dump of
+		 * thousands of names is one look, not one each), then the ones not found. */
+		if (unknown && h->god_pid) {
+			eng_scan_god_children(e, hi);
+			for (size_t i = 0; i < h->n_apps; i++) {
+				if (h->apps[i].pol.state == AMX_APP_UNKNOWN && !h->apps[i].pid) {
 					struct amx_input ab = { .kind = AMX_IN_ABSENT };
 					eng_feed_app(e, hi, (int)i, ab);
 				}
 			}
 		}
 	} else {
-		dump_found_invalid(e, h, amx_dump_read_problem(&r));
+		dump_found_invalid(e, hi, amx_dump_read_problem(&r));
 	}
 	amx_dump_read_free(&r);
 }

@@ -30,6 +30,7 @@ enum phase { IDLE, CONNECTING, READING };
 
 struct probe {
 	char app[256];
+	char *home;      /* NULL: any */
 	char url[1300];
 	struct amx_probe_url u;
 	struct sockaddr_storage addr;
@@ -68,7 +69,7 @@ static void probe_done(struct probe *p, const char *failure)
 		return;
 	}
 	if (++p->failures >= P.failures) {
-		P.hooks.failed(P.hooks.ctx, p->app, p->url, failure, p->failures);
+		P.hooks.failed(P.hooks.ctx, p->home, p->app, p->url, failure, p->failures);
 		p->failures = 0;
 	}
 }
@@ -153,7 +154,7 @@ static void probe_tick(void *ctx, uint64_t now)
 		}
 		if (p->phase == IDLE && now >= p->next_ms) {
 			p->next_ms = now + P.interval_ms;
-			if (P.hooks.app_alive(P.hooks.ctx, p->app))
+			if (P.hooks.app_alive(P.hooks.ctx, p->home, p->app))
 				probe_begin(p, now);
 			else
 				p->failures = 0; /* down or recovering: the count starts over */
@@ -162,9 +163,14 @@ static void probe_tick(void *ctx, uint64_t now)
 	}
 }
 
-int amx_probe_start(const char *const *specs, int n, double interval_s, double timeout_s,
-		    unsigned failures, const struct amx_probe_hooks *hooks, char *err, size_t errlen)
+int amx_probe_start(const char *const *specs, const char *const *homes, int n,
+		    double interval_s, double timeout_s, unsigned failures,
+		    const struct amx_probe_hooks *hooks, char *err, size_t errlen)
 {
+	for (int i = 0; i < P.n; i++) {
+		free(P.p[i].home);
+		P.p[i].home = NULL;
+	}
 	P.n = 0;
 	P.interval_ms = (uint64_t)(interval_s * 1000);
 	P.timeout_ms = (uint64_t)(timeout_s * 1000);
@@ -180,6 +186,7 @@ int amx_probe_start(const char *const *specs, int n, double interval_s, double t
 		}
 		memcpy(p->app, app, len);
 		p->app[len] = '\0';
+		p->home = homes && homes[i] ? strdup(homes[i]) : NULL;
 		snprintf(p->url, sizeof(p->url), "%s", app + len + 1);
 		struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
 		int rc = getaddrinfo(p->u.host, p->u.port, &hints, &res);

@@ -19,17 +19,20 @@
 int amx_probe_status(const char *buf, size_t len);
 
 struct amx_probe_hooks {
-	/* Is the app live now (probes wait while it is not)? */
-	bool (*app_alive)(void *ctx, const char *app);
+	/* Is the app live now (probes wait while it is not)? home: the PM2 home the probe is
+	 * for ([app NAME] home=), or NULL for any. */
+	bool (*app_alive)(void *ctx, const char *home, const char *app);
 	/* N failures in a row. */
-	void (*failed)(void *ctx, const char *app, const char *url, const char *reason,
-		       unsigned failures);
+	void (*failed)(void *ctx, const char *home, const char *app, const char *url,
+		       const char *reason, unsigned failures);
 	void *ctx;
 };
 
-/* Resolve each URL (once, at start-up) and plug the probes into the loop. -1 with err
- * filled when a host does not resolve. */
-int amx_probe_start(const char *const *specs, int n, double interval_s, double timeout_s,
+/* Resolve each URL (once, at start-up) and plug the probes into the loop. homes[i]: the
+ * PM2 home specs[i] is for, or NULL (homes itself may be NULL: none). -1 with err filled
+ * when a host does not resolve. */
+int amx_probe_start(const char *const *specs, const char *const *homes, int n,
+		    double interval_s, double timeout_s,
 		    unsigned failures, const struct amx_probe_hooks *hooks, char *err, size_t errlen);
 
 #endif

@@ -4,6 +4,30 @@
 #include "daemon/config.h"
 #include "sys/systemd.h"
 
+static void facts_of(struct amx_tier_facts *f, const struct amx_options *o,
+		     const struct amx_home *h, const struct amx_app *a)
+{
+	const char *app = a ? a->name : NULL;
+	*f = (struct amx_tier_facts){
+		.pm2 = o->pm2,
+		.owner = &h->owner,
+		.pm2_home = h->path,
+		.app = app,
+		.ecosystem = amx_config_ecosystem(o, h->path, app),
+	};
+}
+
+bool amx_recovery_command_known(struct amx_tier_command *cmd, int tier,
+				const struct amx_options *o, const struct amx_home *h,
+				const struct amx_app *a, bool systemd_booted, bool unit_active)
+{
+	struct amx_tier_facts f;
+	facts_of(&f, o, h, a);
+	f.systemd_booted = tier == 2 && systemd_booted;
+	f.unit_active = f.systemd_booted && unit_active;
+	return amx_tier_command(cmd, tier, &f);
+}
+
 bool amx_recovery_command(struct amx_tier_command *cmd, int tier, const struct amx_options *o,
 			  const struct amx_home *h, const struct amx_app *a)
 {

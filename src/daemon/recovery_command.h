@@ -16,5 +16,10 @@
  * tier has no command here (tier 3 without an ecosystem file). */
 bool amx_recovery_command(struct amx_tier_command *cmd, int tier, const struct amx_options *o,
 			  const struct amx_home *h, const struct amx_app *a);
+/* The same with systemd's facts given (the daemon asks systemctl as a command of its own,
+ * never on its loop): booted, and whether pm2-<owner>.service is active. */
+bool amx_recovery_command_known(struct amx_tier_command *cmd, int tier,
+				const struct amx_options *o, const struct amx_home *h,
+				const struct amx_app *a, bool systemd_booted, bool unit_active);
 
 #endif

@@ -11,6 +11,7 @@
 #include "daemon/budgetfile.h"
 #include "daemon/config.h"
 #include "daemon/engine.h"
+#include "daemon/selftest.h"
 
 /* logrotate moved the file (same path): open it anew. A reload that names another file:
  * close the old one, open the new. */
@@ -80,6 +81,7 @@ void eng_reload_config(struct amx_engine *e)
 					 e->n_homes);
 	amx_event_set_str(ev, "event.reason", reason);
 	eng_emit(e, ev);
+	eng_emit_skipped_homes(e);
 	for (int hi = 0; hi < before; hi++) {
 		eng_rescan_home(e, hi);
 		eng_on_dump_event(e, hi);
@@ -97,9 +99,34 @@ static int home_index(struct amx_engine *e, const char *path)
 	return -1;
 }
 
+/* Leave out a discovered home, and say so once the events are out: one user's files never
+ * stop the monitoring of the others. */
+static void skip_home(struct amx_engine *e, const char *path, const char *user,
+		      const char *reason)
+{
+	fprintf(stderr, "amexbpf: skipping %s: %s\n", path, reason);
+	if (e->n_skipped == AMX_MAX_HOMES)
+		return;
+	struct amx_skipped_home *s = &e->skipped[e->n_skipped++];
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	snprintf(s->user, sizeof(s->user), "%s", user ? user : "");
+	snprintf(s->reason, sizeof(s->reason), "%s", reason);
+}
+
+/* Drop home hi, set up but not watched yet (before the self-test's end). */
+static void drop_home(struct amx_engine *e, int hi, const char *reason)
+{
+	struct amx_home *h = &e->homes[hi];
+	skip_home(e, h->path, h->owner.name, reason);
+	amx_home_free(h);
+	memmove(h, h + 1, (size_t)(e->n_homes - hi - 1) * sizeof(*h));
+	e->n_homes--;
+}
+
 /* The homes of the options (discovered when none is given) that are not set up yet: each
  * one's dump (or its good copy) and its budgets of the previous run. At start, and on
- * SIGHUP for the homes a reload added. */
+ * SIGHUP for the homes a reload added. A home named by the operator that cannot be used
+ * stops the start-up; a discovered one is skipped (home-skipped). */
 int eng_setup_homes(struct amx_engine *e, char *err, size_t errlen)
 {
 	char *found[AMX_MAX_HOMES];
@@ -123,7 +150,7 @@ int eng_setup_homes(struct amx_engine *e, char *err, size_t errlen)
 				snprintf(err, errlen, "%s", herr);
 				return AMX_EXIT_NO_INPUT;
 			}
-			fprintf(stderr, "amexbpf: skipping %s\n", herr);
+			skip_home(e, e->o->homes[i], NULL, herr);
 			continue;
 		}
 		struct amx_dump_read r;
@@ -136,11 +163,17 @@ int eng_setup_homes(struct amx_engine *e, char *err, size_t errlen)
 			h->dump_valid = false;
 			snprintf(h->dump_problem, sizeof(h->dump_problem), "%s", problem);
 			if (!amx_home_load_good_copy(h, e->o->only, e->o->n_only) && !missing) {
-				snprintf(err, errlen, "dump.pm2 of %s is %s and no good copy is kept in %s",
+				snprintf(herr, sizeof(herr), "dump.pm2 of %s is %s and no good copy is kept in %s",
 					 h->path, problem, e->o->state_dir);
 				amx_dump_read_free(&r);
-				amx_home_free(h); /* not counted in n_homes: the cleanup would miss it */
-				return AMX_EXIT_BAD_DUMP;
+				if (e->o->homes_given) {
+					snprintf(err, errlen, "%s", herr);
+					amx_home_free(h); /* not counted in n_homes: the cleanup would miss it */
+					return AMX_EXIT_BAD_DUMP;
+				}
+				skip_home(e, h->path, h->owner.name, herr);
+				amx_home_free(h);
+				continue;
 			}
 			if (missing && !h->have_good)
 				fprintf(stderr, "amexbpf: %s has no dump.pm2: no saved apps to watch yet\n", h->path);
@@ -157,4 +190,43 @@ int eng_setup_homes(struct amx_engine *e, char *err, size_t errlen)
 		return AMX_EXIT_NO_INPUT;
 	}
 	return 0;
+}
+
+/* Before monitor-started: can pm2 run as each home's owner, can each owner read its home?
+ * Each failure is one line. A home named by the operator failing is fatal; a discovered
+ * one is skipped (its owner can make its own self-test fail: kill the child, break its
+ * node), and only no home left is fatal. */
+int eng_selftest_homes(struct amx_engine *e)
+{
+	char err[700];
+	int rc = 0;
+	for (int hi = 0; hi < e->n_homes; hi++) {
+		struct amx_home *h = &e->homes[hi];
+		bool home_ok = amx_selftest_home(h, err, sizeof(err)), pm2_ok = true;
+		bool owner_done = false;
+		for (int j = 0; j < hi; j++)
+			owner_done |= e->homes[j].owner.uid == h->owner.uid;
+		if (home_ok && !owner_done)
+			pm2_ok = e->selftest_pm2(e->o->pm2, h, e->pm2_version, sizeof(e->pm2_version),
+						 err, sizeof(err));
+		if (home_ok && pm2_ok)
+			continue;
+		fprintf(stderr, "amexbpf: self-test: %s\n", err);
+		if (e->o->homes_given) {
+			rc = AMX_EXIT_NO_INPUT;
+			continue;
+		}
+		/* pm2 failing for an owner: every home of theirs goes (the test ran for the
+		 * first only); a home its owner cannot read: that home. */
+		uid_t uid = h->owner.uid;
+		for (int j = e->n_homes - 1; j >= hi; j--)
+			if (j == hi || (!pm2_ok && e->homes[j].owner.uid == uid))
+				drop_home(e, j, err);
+		hi--;
+	}
+	if (!rc && e->n_homes == 0) {
+		fprintf(stderr, "amexbpf: self-test: no usable PM2 home\n");
+		rc = AMX_EXIT_NO_INPUT;
+	}
+	return rc;
 }

@@ -185,8 +185,17 @@ int amx_bpf_watch(struct amx_bpf *b, pid_t tgid, uint32_t flags, uint64_t start_
 		.flags = flags,
 		.parent_tgid = 0,
 		.start_boottime_ns = start_boottime_ns,
-	};
+	}, old;
+	int fd = bpf_map__fd(b->skel->maps.watched);
 
+	/* A child the kernel added at fork keeps its parent and FORKED: its exit must give
+	 * its place back under its parent's cap (watched_children). */
+	if (bpf_map_lookup_elem(fd, &key, &old) == 0 && (old.flags & AMX_WATCH_FORKED)) {
+		value.flags |= AMX_WATCH_FORKED;
+		value.parent_tgid = old.parent_tgid;
+		if (!value.start_boottime_ns)
+			value.start_boottime_ns = old.start_boottime_ns;
+	}
 	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.watched), &key, &value, BPF_ANY))
 		return -errno;
 	return 0;
@@ -224,6 +233,11 @@ uint64_t amx_bpf_lost(const struct amx_bpf *b)
 {
 	/* The kernel side adds to it atomically; read it the same way. */
 	return __atomic_load_n(&b->skel->bss->lost_events, __ATOMIC_RELAXED);
+}
+
+void amx_bpf_set_child_cap(struct amx_bpf *b, uint32_t cap)
+{
+	__atomic_store_n(&b->skel->data->max_children_per_parent, cap, __ATOMIC_RELAXED);
 }
 
 uint64_t amx_bpf_unwatched_forks(const struct amx_bpf *b)

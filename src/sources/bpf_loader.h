@@ -33,6 +33,9 @@ int amx_bpf_watch(struct amx_bpf *b, pid_t tgid, uint32_t flags, uint64_t start_
 int amx_bpf_unwatch(struct amx_bpf *b, pid_t tgid);
 /* Number of entries in the watched map (for status and tests). */
 int amx_bpf_watched_count(struct amx_bpf *b);
+/* How many children of one AMX_WATCH_CHILDREN parent are watched at once (default
+ * AMX_MAX_CHILDREN_PER_PARENT); the ones past it are reported with AMX_FORK_NOT_WATCHED. */
+void amx_bpf_set_child_cap(struct amx_bpf *b, uint32_t cap);
 
 /* Events the kernel side could not reserve ring-buffer space for, since load. */
 uint64_t amx_bpf_lost(const struct amx_bpf *b);

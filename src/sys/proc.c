@@ -127,24 +127,73 @@ bool amx_proc_environ_get(int pid, const char *key, char *out, size_t outlen)
 	return found;
 }
 
-int amx_proc_children(int ppid, int *out, int max)
+unsigned long amx_proc_full_walks, amx_proc_children_calls;
+
+static bool live_child(int pid, int ppid)
+{
+	struct amx_proc_stat st;
+	return amx_proc_read_stat(pid, &st) && st.ppid == ppid && st.state != 'Z' &&
+	       st.state != 'X';
+}
+
+/* Every pid of /proc, each one's stat read: O(processes on the host), the fallback. */
+static int children_by_walk(int ppid, int *out, int max)
 {
 	DIR *d = opendir(amx_procdir);
 	if (!d)
 		return 0;
+	amx_proc_full_walks++;
 	int n = 0;
 	struct dirent *de;
 	while ((de = readdir(d)) && n < max) {
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		int pid = atoi(de->d_name);
-		struct amx_proc_stat st;
-		if (amx_proc_read_stat(pid, &st) && st.ppid == ppid && st.state != 'Z' &&
-		    st.state != 'X')
+		if (live_child(pid, ppid))
 			out[n++] = pid;
 	}
 	closedir(d);
 	return n;
+}
+
+/* The children files of ppid's threads (CONFIG_PROC_CHILDREN): O(its threads and
+ * children), each bounded. -1 when the kernel has no such file. */
+#define AMX_PROC_MAX_TASKS 256
+static int children_by_task_files(int ppid, int *out, int max)
+{
+	char path[160];
+	snprintf(path, sizeof(path), "%s/%d/task/%d/children", amx_procdir, ppid, ppid);
+	if (access(path, R_OK) < 0)
+		return errno == ENOENT && amx_proc_alive(ppid) ? -1 : 0;
+	snprintf(path, sizeof(path), "%s/%d/task", amx_procdir, ppid);
+	DIR *d = opendir(path);
+	if (!d)
+		return 0;
+	int n = 0, tasks = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) && n < max && tasks < AMX_PROC_MAX_TASKS) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		tasks++;
+		snprintf(path, sizeof(path), "%s/%d/task/%.16s/children", amx_procdir, ppid,
+			 de->d_name);
+		FILE *f = fopen(path, "re");
+		int pid;
+		while (f && n < max && fscanf(f, "%d", &pid) == 1)
+			if (live_child(pid, ppid))
+				out[n++] = pid;
+		if (f)
+			fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+int amx_proc_children(int ppid, int *out, int max)
+{
+	amx_proc_children_calls++;
+	int n = children_by_task_files(ppid, out, max);
+	return n >= 0 ? n : children_by_walk(ppid, out, max);
 }
 
 uint64_t amx_proc_rss_bytes(int pid)

@@ -26,8 +26,11 @@ bool amx_proc_alive(int pid);
 ssize_t amx_proc_read(int pid, const char *file, char *buf, size_t len);
 /* Value of KEY in /proc/PID/environ into out; false when absent. */
 bool amx_proc_environ_get(int pid, const char *key, char *out, size_t outlen);
-/* Every live pid whose parent is ppid; returns how many (at most max). */
+/* Every live pid whose parent is ppid; returns how many (at most max). Through the
+ * children files of ppid's threads (at most 256 of them) when the kernel has them, else a
+ * walk of every pid in /proc (counted in amx_proc_full_walks). */
 int amx_proc_children(int ppid, int *out, int max);
+extern unsigned long amx_proc_full_walks, amx_proc_children_calls;
 /* RSS in bytes from /proc/PID/statm; 0 when unknown. */
 uint64_t amx_proc_rss_bytes(int pid);
 /* The boot-clock start of a process in ns, from its start ticks. */

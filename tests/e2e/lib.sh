@@ -86,6 +86,22 @@ ensure_test_user() {
 		"$TEST_USER" || fail "cannot create user $TEST_USER"
 }
 
+# A second unprivileged user, created like the first: the other tenant of the tests that
+# need two (tests/e2e/t_x_tenants.sh).
+TEST_USER2=amxtest2
+TEST_HOME2=/var/lib/amxtest2
+ensure_second_user() {
+	id -u "$TEST_USER2" >/dev/null 2>&1 && return 0
+	useradd --system --create-home --home-dir "$TEST_HOME2" --shell /usr/sbin/nologin \
+		"$TEST_USER2" || fail "cannot create user $TEST_USER2"
+}
+
+# as_second_user CMD...: CMD as $TEST_USER2, clean environment.
+as_second_user() {
+	setpriv --reuid "$TEST_USER2" --regid "$TEST_USER2" --init-groups \
+		env -i -C / HOME="$TEST_HOME2" PATH=/usr/bin:/bin "$@"
+}
+
 # The test user runs the pinned PM2 from a root-owned copy outside the checkout
 # (tests/pm2-place.sh says why), and Node from /usr/bin: the checkout may live where it
 # cannot go (a clone under /root). Fails in one line saying what to do when it cannot.
@@ -437,7 +453,8 @@ def actions: ["monitor-started", "monitor-stopping", "process-exited", "oom-kill
   "pm2-daemon-down", "pm2-restarted-app", "app-stopped", "app-errored", "recovery-started",
   "recovery-succeeded", "recovery-failed", "recovery-parked", "dump-changed", "dump-invalid",
   "dump-restored", "memory-over-limit", "disk-over-threshold", "disk-ok", "probe-failed",
-  "events-lost", "config-reloaded", "config-invalid", "logs-retained"];
+  "events-lost", "config-reloaded", "config-invalid", "logs-retained", "home-skipped",
+  "recovery-deferred", "events-suppressed"];
 def problems($e; $n):
   ok($e["@timestamp"] | test("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{6}Z$");
      "@timestamp is \($e["@timestamp"] | tojson)"),

@@ -397,6 +397,72 @@ TEST(watched_parent_children_fork_exec_exit)
 	unload_programs(&l);
 }
 
+/* ---- (d2) one parent cannot fill the watched set ---------------------------------- */
+
+#define CAP_KIDS 6
+#define CAP 4
+
+/* Fork CAP_KIDS children that wait for the pipe to close, then exit 0. */
+static void fork_many_then_wait(int held_fd)
+{
+	int fds[2];
+	pid_t kids[CAP_KIDS];
+
+	(void)held_fd;
+	if (pipe(fds) < 0)
+		_exit(1);
+	for (int i = 0; i < CAP_KIDS; i++) {
+		kids[i] = fork();
+		if (kids[i] == 0) {
+			char c;
+
+			close(fds[1]);
+			if (read(fds[0], &c, 1) < 0)
+				_exit(2);
+			_exit(0);
+		}
+	}
+	close(fds[0]);
+	close(fds[1]);
+	for (int i = 0; i < CAP_KIDS; i++)
+		waitpid(kids[i], NULL, 0);
+	_exit(0);
+}
+
+TEST(children_past_the_parent_cap_are_not_watched_and_said)
+{
+	LOAD_OR_FAIL(l);
+	int release;
+	uint64_t failed_before = amx_bpf_unwatched_forks(l.bpf);
+	pid_t pid = fork_held_child(&release, fork_many_then_wait);
+
+	CHECK(pid > 0);
+	amx_bpf_set_child_cap(l.bpf, CAP);
+	CHECK(amx_bpf_watch(l.bpf, pid, AMX_WATCH_PROC | AMX_WATCH_CHILDREN, 0) == 0);
+	release_child(release);
+	int status = wait_child(pid);
+
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(wait_event(&l, AMX_EV_EXIT, pid) != NULL);
+	amx_bpf_consume(l.bpf);
+	int forks = 0, not_watched = 0, exits = 0;
+
+	for (int i = 0; i < seen_count; i++) {
+		if (seen[i].type == AMX_EV_FORK && seen[i].ppid == (uint32_t)pid) {
+			forks++;
+			not_watched += !!(seen[i].exit_code & AMX_FORK_NOT_WATCHED);
+		}
+		if (seen[i].type == AMX_EV_EXIT && seen[i].ppid == (uint32_t)pid)
+			exits++;
+	}
+	CHECK(forks == CAP_KIDS);
+	CHECK(not_watched == CAP_KIDS - CAP);
+	CHECK(exits == CAP); /* the watched ones only */
+	CHECK(amx_bpf_unwatched_forks(l.bpf) - failed_before == CAP_KIDS - CAP);
+	CHECK(amx_bpf_watched_count(l.bpf) == 0);
+	unload_programs(&l);
+}
+
 /* ---- (e) nothing for the unwatched ---------------------------------------------- */
 
 TEST(unwatched_exit_is_silent)
@@ -581,6 +647,7 @@ int main(void)
 	RUN(sigkill_reported_as_signal);
 	RUN(multithreaded_exit_reported_after_last_thread);
 	RUN(watched_parent_children_fork_exec_exit);
+	RUN(children_past_the_parent_cap_are_not_watched_and_said);
 	RUN(unwatched_exit_is_silent);
 	RUN(oom_kill_reported_with_memory);
 	RUN(oom_memcg_path_of_a_deep_group_keeps_its_last_levels);

@@ -488,12 +488,55 @@ static int fake_rebuild(struct amx_options *out, char *err, size_t errlen)
 	return 0;
 }
 
+/* More homes next to the test's own (set before engine_up; cleared by engine_down), and
+ * whether they are all discovered (not named by the operator) and go through the self-test
+ * (with fake_selftest_pm2). */
+static const char *extra_homes[4];
+static int n_extra_homes;
+static bool homes_discovered, with_selftest;
+static int setup_rc;
+
+/* pm2 cannot run for any owner but root (as if that owner broke their node). */
+static bool fake_selftest_pm2(const char *pm2, const struct amx_home *h, char *version,
+			      size_t versionlen, char *err, size_t errlen)
+{
+	(void)pm2;
+	if (version && versionlen)
+		snprintf(version, versionlen, "7.0.4");
+	if (h->owner.uid == 0)
+		return true;
+	snprintf(err, errlen, "cannot run node for pm2 as %s: killed", h->owner.name);
+	return false;
+}
+
+/* A PM2 home dir/NAME with this dump.pm2 (NULL: none), owned by uid; its path. */
+static const char *make_home(const char *name, const char *dump, uid_t uid)
+{
+	static char paths[4][4400];
+	static int next;
+	char *p = paths[next++ % 4], f[4500];
+	snprintf(p, sizeof(paths[0]), "%s/%s", dir, name);
+	mkdir(p, 0755);
+	if (dump) {
+		snprintf(f, sizeof(f), "%s/dump.pm2", p);
+		write_file(f, "%s", dump);
+		if (chown(f, uid, uid) < 0)
+			return NULL;
+	}
+	return chown(p, uid, uid) < 0 ? NULL : p;
+}
+
 /* The engine over a new home with these apps, each running under a new God daemon; the
  * start-up done (monitor-started, first look). */
-static bool engine_up(const char *const *apps, int n, double manual_grace_s, unsigned budget)
+static bool make_dir(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/amx-engine-test.XXXXXX");
-	if (!mkdtemp(dir))
+	return mkdtemp(dir) != NULL && chmod(dir, 0755) == 0; /* other owners' homes inside */
+}
+
+static bool engine_up(const char *const *apps, int n, double manual_grace_s, unsigned budget)
+{
+	if (!n_extra_homes && !make_dir())
 		return false;
 	snprintf(home, sizeof(home), "%s/pm2", dir);
 	snprintf(state, sizeof(state), "%s/state", dir);
@@ -507,8 +550,10 @@ static bool engine_up(const char *const *apps, int n, double manual_grace_s, uns
 
 	memset(&O, 0, sizeof(O));
 	O.homes[0] = home;
-	O.n_homes = 1;
-	O.homes_given = true;
+	O.n_homes = 1 + n_extra_homes;
+	for (int i = 0; i < n_extra_homes; i++)
+		O.homes[1 + i] = extra_homes[i];
+	O.homes_given = !homes_discovered;
 	O.state_dir = state;
 	O.events_path = events;
 	O.pm2 = "/usr/bin/pm2";
@@ -526,9 +571,14 @@ static bool engine_up(const char *const *apps, int n, double manual_grace_s, uns
 	amx_engine_init(&E, &O);
 	E.clock_ms = fake_clock;
 	E.spawner = fake_spawner;
+	E.selftest_pm2 = fake_selftest_pm2;
 	char err[1024];
-	if (fake_exit_source_open(&FX, &E.src, eng_on_kernel_event, &E) < 0 ||
-	    eng_setup_homes(&E, err, sizeof(err)) != 0 || amx_eventfile_open(&E.events, events) < 0)
+	if (fake_exit_source_open(&FX, &E.src, eng_on_kernel_event, &E) < 0)
+		return false;
+	setup_rc = eng_setup_homes(&E, err, sizeof(err));
+	if (!setup_rc && with_selftest)
+		setup_rc = eng_selftest_homes(&E);
+	if (setup_rc || amx_eventfile_open(&E.events, events) < 0)
 		return false;
 	amx_event_stream_init(&E.stream);
 	eng_emit_started(&E);
@@ -560,6 +610,8 @@ static void engine_down(void)
 	}
 	if (nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
 		printf("note: could not remove %s\n", dir);
+	n_extra_homes = 0;
+	homes_discovered = with_selftest = false;
 }
 
 static const char *const ONE_APP[] = { "api" };
@@ -797,6 +849,357 @@ TEST(events_file_has_every_event_in_sequence)
 	engine_down();
 }
 
+/* ---------------------------------------------------------------- tenants (issue 14) */
+
+static const char *const GOOD_DUMP_WEB =
+	"[{\"name\":\"web\",\"status\":\"online\",\"pm_exec_path\":\"/srv/web.js\"}]";
+
+/* A discovered home whose dump.pm2 is garbage and has no good copy (never had one, or
+ * only of [], which is no good copy): reported (home-skipped) and left out; the others are
+ * watched. */
+TEST(a_discovered_home_with_a_bad_dump_is_skipped_not_fatal)
+{
+	CHECK(make_dir());
+	extra_homes[0] = make_home("garbage", "{{{ not json", 0);
+	n_extra_homes = 1;
+	homes_discovered = true;
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	CHECK(setup_rc == 0);
+	CHECK(E.n_homes == 1 && !strcmp(E.homes[0].path, home));
+	CHECK(E.homes[0].apps[0].pol.state == AMX_APP_ALIVE);
+	int at = 0;
+	CHECK(next_event(&at, "monitor-started") != NULL);
+	json_t *ev = next_event(&at, "home-skipped");
+	CHECK(ev && !strcmp(str_of(ev, "amexbpf.pm2.home"), extra_homes[0]));
+	CHECK(strstr(str_of(ev, "event.reason"), "no good copy") != NULL);
+	CHECK_STR(str_of(ev, "user.name"), "root");
+	engine_down();
+	/* Named by the operator, the same home stops the start-up (65). */
+	CHECK(make_dir());
+	extra_homes[0] = make_home("garbage", "{{{ not json", 0);
+	n_extra_homes = 1;
+	CHECK(!engine_up(ONE_APP, 1, 300, 5));
+	CHECK(setup_rc == AMX_EXIT_BAD_DUMP);
+	engine_down();
+}
+
+/* The pm2 self-test failing for one owner (who can kill their own self-test child) leaves
+ * that owner's discovered homes out, and only theirs. */
+TEST(a_failing_self_test_of_one_owner_skips_only_that_owner)
+{
+	CHECK(make_dir());
+	extra_homes[0] = make_home("nobody-home", GOOD_DUMP_WEB, 65534);
+	CHECK(extra_homes[0] != NULL);
+	n_extra_homes = 1;
+	homes_discovered = with_selftest = true;
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	CHECK(setup_rc == 0);
+	CHECK(E.n_homes == 1 && !strcmp(E.homes[0].path, home));
+	int at = 0;
+	json_t *ev = next_event(&at, "home-skipped");
+	CHECK(ev && !strcmp(str_of(ev, "amexbpf.pm2.home"), extra_homes[0]));
+	CHECK(strstr(str_of(ev, "event.reason"), "cannot run node") != NULL);
+	CHECK(E.homes[0].apps[0].pol.state == AMX_APP_ALIVE);
+	engine_down();
+	/* A home named by the operator: fatal, as before. */
+	CHECK(make_dir());
+	extra_homes[0] = make_home("nobody-home", GOOD_DUMP_WEB, 65534);
+	n_extra_homes = 1;
+	with_selftest = true;
+	CHECK(!engine_up(ONE_APP, 1, 300, 5));
+	CHECK(setup_rc == AMX_EXIT_NO_INPUT);
+	engine_down();
+}
+
+/* A hanging pm2 command of home hi (as a flood of `pm2 restart`s leaves them); its index,
+ * or -1 when refused. */
+static int hang_command(int hi)
+{
+	static const struct amx_argv hang = { .v = { "/usr/bin/pm2", "restart", "hang", NULL },
+					      .n = 3 };
+	char err[256];
+	return eng_start_command(&E, hi, -1, 1, 1, &hang, err, sizeof(err));
+}
+
+/* Home B floods the command table: it gets its quota, no more, and A's recovery runs as
+ * if B were quiet. */
+TEST(one_home_cannot_take_the_command_slots_of_another)
+{
+	CHECK(make_dir());
+	extra_homes[0] = make_home("flooder", GOOD_DUMP_WEB, 0);
+	n_extra_homes = 1;
+	CHECK(engine_up(ONE_APP, 1, 60, 5));
+	CHECK(E.n_homes == 2);
+	int taken = 0; /* with its own pm2 resurrect (its daemon is down), if any */
+	for (int i = 0; i < AMX_ENGINE_COMMANDS; i++)
+		taken += E.cmds[i].used && E.cmds[i].home == 1;
+	for (int i = 0; i < 2 * AMX_ENGINE_COMMANDS; i++)
+		taken += hang_command(1) >= 0;
+	CHECK(taken == AMX_HOME_COMMANDS);
+	int first = n_cmds;
+	CHECK(app_dies_and_pm2_says("errored"));
+	CHECK(n_cmds == first + 2 && !strcmp(cmds[first + 1].line, "restart api"));
+	CHECK(count_events("recovery-failed") == 0);
+	CHECK(count_events("recovery-deferred") == 0);
+	engine_down();
+}
+
+/* A home whose own slots are all taken: its tier waits for a slot, is said once, never
+ * charged to the budget, and runs once a slot is free, with one recovery-started. */
+TEST(no_command_slot_defers_without_charging_the_budget)
+{
+	CHECK(engine_up(ONE_APP, 1, 60, 2));
+	for (int i = 0; i < AMX_HOME_COMMANDS; i++)
+		CHECK(hang_command(0) >= 0);
+	CHECK(hang_command(0) < 0);
+	int hung = n_cmds;
+	push_kernel_event(kill_and_wait(E.homes[0].apps[0].pid));
+	for (int i = 0; i < 10; i++)
+		advance(2000); /* the jlist cannot start: unknown, tier 1, no slot, and again */
+	const struct amx_app *a = &E.homes[0].apps[0];
+	CHECK(n_cmds == hung);
+	CHECK(count_events("recovery-deferred") == 1);
+	CHECK(count_events("recovery-started") == 1);
+	CHECK(count_events("recovery-failed") == 0);
+	CHECK(count_events("recovery-parked") == 0);
+	CHECK(a->pol.budget.n == 0);
+	int at = 0;
+	json_t *ev = next_event(&at, "recovery-deferred");
+	CHECK(ev && int_of(ev, "amexbpf.tier") == 1);
+	CHECK_STR(str_of(ev, "amexbpf.pm2.app"), "api");
+	finish_cmd(0, 1, NULL); /* one hanging command ends */
+	advance(AMX_DEFER_RETRY_MS);
+	CHECK(count_cmds("restart api") == 1);
+	CHECK(count_events("recovery-started") == 1);
+	CHECK(a->pol.budget.n == 1 && a->pol.state == AMX_APP_RECOVERING);
+	engine_down();
+}
+
+/* Tier 2 stops the dead daemon's orphaned apps, but only processes of the home's owner. */
+TEST(an_orphan_of_another_owner_is_never_killed)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	pid_t orphan = E.homes[0].apps[0].pid;
+	E.homes[0].owner.uid = 65534; /* the app's process (ours, root's) is not the owner's */
+	push_kernel_event(kill_and_wait(god.pid));
+	god_close(&god);
+	CHECK(n_cmds == 1 && !strcmp(cmds[0].line, "resurrect"));
+	CHECK(!process_gone(orphan));
+	engine_down();
+}
+
+/* A dump rewritten with thousands of new app names: one look at the daemon's children for
+ * the whole event, not one (a walk of /proc) per name, and the loop is back soon. */
+TEST(many_new_app_names_cost_one_look_at_the_children)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	enum { NAMES = 4096 };
+	size_t cap = (size_t)NAMES * 128 + 64, len = 0;
+	char *body = malloc(cap), path[4400];
+	CHECK(body != NULL);
+	len += (size_t)snprintf(body + len, cap - len, "[");
+	for (int i = 0; i < NAMES; i++)
+		len += (size_t)snprintf(body + len, cap - len,
+					"%s{\"name\":\"n%d\",\"status\":\"online\",\"pm_exec_path\":\"/srv/n.js\"}",
+					i ? "," : "", i);
+	snprintf(body + len, cap - len, "]");
+	snprintf(path, sizeof(path), "%s/dump.pm2", home);
+	write_file(path, "%s", body);
+	free(body);
+	unsigned long calls = amx_proc_children_calls;
+	uint64_t t0 = amx_boot_ns();
+	file_event(AMX_FS_DUMP, "dump.pm2");
+	uint64_t ms = (amx_boot_ns() - t0) / 1000000;
+	printf("note: a dump of %d new names handled in %llu ms, %lu look(s) at the children\n",
+	       NAMES, (unsigned long long)ms, amx_proc_children_calls - calls);
+	CHECK(E.homes[0].n_apps == NAMES);
+	CHECK(amx_proc_children_calls - calls <= 1);
+	CHECK(ms < 1000); /* 3.4 s before, on a quiet host */
+	engine_down();
+}
+
+/* A flood of dump rewrites (garbage of changing kinds, and good dumps in between): the
+ * home's file events stop at the burst, what was held back is counted and said once the
+ * bucket refills, and an app's exit still goes out at once. */
+TEST(a_flood_of_dump_rewrites_is_rate_limited_per_home)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	static const char *const garbage[] = { "{", "[1,2", "\"x\"", "null", "[{}]" };
+	static const char *const two[] = { "api", "web" };
+	char path[4400];
+	snprintf(path, sizeof(path), "%s/dump.pm2", home);
+	enum { REWRITES = 200 };
+	for (int i = 0; i < REWRITES; i++) {
+		if (i % 2)
+			write_file(path, "%s", garbage[(i / 2) % 5]);
+		else
+			write_dump(two, 1 + (i / 2) % 2);
+		file_event(AMX_FS_DUMP, "dump.pm2");
+	}
+	int said = count_events("dump-invalid") + count_events("dump-changed");
+	printf("note: %d dump rewrites, %d events\n", REWRITES, said);
+	CHECK(said == AMX_HOME_FILE_EVENTS_BURST);
+	CHECK(count_events("events-suppressed") == 0);
+	write_dump(ONE_APP, 1);
+	file_event(AMX_FS_DUMP, "dump.pm2"); /* one good dump again: api only */
+	push_kernel_event(kill_and_wait(E.homes[0].apps[0].pid));
+	CHECK(count_events("process-exited") == 1); /* never held back */
+	advance(AMX_HOME_FILE_EVENTS_REFILL_MS);
+	int at = 0;
+	json_t *ev = next_event(&at, "events-suppressed");
+	CHECK(ev != NULL);
+	CHECK(int_of(ev, "amexbpf.suppressed.count") >= REWRITES - AMX_HOME_FILE_EVENTS_BURST);
+	CHECK_STR(str_of(ev, "amexbpf.pm2.home"), home);
+	CHECK(count_events("events-suppressed") == 1);
+	engine_down();
+}
+
+/* The kernel could not watch new children of this home's daemon (its cap per daemon, or a
+ * full set): that home is named, said at its rate and re-scanned; nothing is said for the
+ * others. */
+TEST(unwatched_forks_of_one_daemon_are_that_homes_trouble)
+{
+	CHECK(make_dir());
+	extra_homes[0] = make_home("other", GOOD_DUMP_WEB, 0);
+	n_extra_homes = 1;
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	struct amx_event fork_ev = fake_exit_source_event(AMX_EV_FORK, FAKE_PID_BASE + 999, 0, 0);
+	fork_ev.ppid = (uint32_t)god.pid;
+	fork_ev.exit_code = AMX_FORK_NOT_WATCHED;
+	FX.lost.unwatched_forks = 1;
+	push_kernel_event(fork_ev);
+	int at = 0;
+	json_t *ev = next_event(&at, "events-lost");
+	CHECK(ev != NULL);
+	CHECK_STR(str_of(ev, "amexbpf.lost.source"), "watched-set");
+	CHECK_STR(str_of(ev, "amexbpf.pm2.home"), home);
+	CHECK(int_of(ev, "amexbpf.lost.count") == 1);
+	CHECK(next_event(&at, "events-lost") == NULL); /* none for every home */
+	engine_down();
+}
+
+/* An app pid that cannot go in the watched set (full): followed through a pidfd, so its
+ * exit is still seen, and said. */
+TEST(an_app_left_out_of_the_watched_set_is_followed_by_pidfd)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	push_kernel_event(kill_and_wait(E.homes[0].apps[0].pid));
+	FX.watch_rc = -ENOSPC;
+	pid_t fresh = god_fork_app(&god, "api");
+	remember_kid(fresh);
+	write_pid_file("api", 0, fresh);
+	file_event(AMX_FS_PID_FILE, "api-0.pid");
+	CHECK(E.homes[0].apps[0].pid == fresh && !E.homes[0].apps[0].watched);
+	int at = 0;
+	json_t *ev = next_event(&at, "events-lost");
+	CHECK(ev != NULL);
+	CHECK_STR(str_of(ev, "amexbpf.lost.source"), "watched-set");
+	CHECK_STR(str_of(ev, "amexbpf.pm2.app"), "api");
+	kill(fresh, SIGKILL);
+	CHECK(wait_gone(fresh));
+	for (int i = 0; i < 5 && E.homes[0].apps[0].pid == fresh; i++) {
+		amx_loop_wake_at(amx_boot_ms() + 100); /* never blocks for long */
+		amx_loop_run_once();
+	}
+	at = 0;
+	json_t *exit_ev = NULL;
+	while ((ev = next_event(&at, "process-exited")))
+		if (int_of(ev, "process.pid") == fresh)
+			exit_ev = ev;
+	CHECK(exit_ev != NULL);
+	CHECK(json_is_false(amx_event_get(exit_ev, "amexbpf.exit_seen")));
+	FX.watch_rc = 0;
+	engine_down();
+}
+
+static bool booted_by_systemd(void)
+{
+	return true;
+}
+
+/* Where systemd is the init, tier 2 asks `systemctl is-active` first, as a command like the
+ * others (never on the loop): its recovery-started and its run wait for the answer, which
+ * picks the command (the unit restarted when active). */
+TEST(systemctl_is_active_is_a_command_not_a_wait)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	E.systemd_booted = booted_by_systemd;
+	push_kernel_event(kill_and_wait(god.pid));
+	god_close(&god);
+	CHECK(n_cmds == 1 && !strcmp(cmds[0].line, "is-active --quiet pm2-root.service"));
+	CHECK(count_events("recovery-started") == 0);
+	advance(1000); /* the loop goes on meanwhile */
+	CHECK(n_cmds == 1);
+	finish_cmd(0, 0, NULL); /* active */
+	CHECK(n_cmds == 2 && !strcmp(cmds[1].line, "restart pm2-root.service"));
+	int at = 0;
+	json_t *ev = next_event(&at, "recovery-started");
+	CHECK(ev && int_of(ev, "amexbpf.tier") == 2);
+	CHECK_STR(json_string_value(json_array_get(amx_event_get(ev, "amexbpf.command"), 1)),
+		  "restart");
+	/* Its deadline is its own: a hanging systemctl is cut after 5 s, as inactive. */
+	finish_cmd(1, 1, NULL);
+	advance(120000); /* the next attempt, after its backoff */
+	int q = n_cmds - 1;
+	CHECK(q >= 2 && !strcmp(cmds[q].line, "is-active --quiet pm2-root.service"));
+	advance(AMX_UNIT_QUERY_TIMEOUT_MS);
+	advance(1);
+	CHECK(n_cmds == q + 2 && !strncmp(cmds[q + 1].line, "--quiet --collect", 17));
+	engine_down();
+}
+
+/* Run the loop (the health checks' tickers, on the real clock) until an event with this
+ * action is seen, at most ms. */
+static json_t *loop_until(const char *action, int ms)
+{
+	uint64_t end = amx_boot_ms() + (uint64_t)ms;
+	int at = 0;
+	json_t *ev;
+	while (!(ev = next_event(&at, action)) && amx_boot_ms() < end) {
+		at = 0;
+		amx_loop_wake_at(amx_boot_ms() + 20);
+		amx_loop_run_once();
+	}
+	return ev;
+}
+
+/* [app api] home=H: its probe and its memory limit are for H's api only, not for the first
+ * home that has an app of that name. (Last: the health checks stay on the loop.) */
+TEST(app_sections_are_keyed_by_home_and_app)
+{
+	CHECK(make_dir());
+	extra_homes[0] = make_home("other", "[{\"name\":\"api\",\"status\":\"stopped\"}]", 0);
+	n_extra_homes = 1;
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	CHECK(E.n_homes == 2 && E.homes[0].apps[0].pol.state == AMX_APP_ALIVE);
+	/* For the other home's api (stopped there): never probed, never over its limit,
+	 * though this home's api of the same name runs. */
+	O.apps[0] = (struct amx_app_conf){ .name = "api", .home = extra_homes[0],
+					   .memory_limit_bytes = 1, .probe_url = "http://127.0.0.1:9/",
+					   .manual_grace_s = -1 };
+	O.n_apps = 1;
+	O.probe_interval_s = 0.1;
+	O.probe_timeout_s = 1;
+	O.probe_failures = 1;
+	char err[256];
+	CHECK(eng_start_health_checks(&E, err, sizeof(err)) == 0);
+	CHECK(loop_until("probe-failed", 1000) == NULL);
+	CHECK(count_events("memory-over-limit") == 0);
+	/* The limit made this home's: over at the next look (250 ms). */
+	O.apps[0].home = home;
+	json_t *ev = loop_until("memory-over-limit", 3000);
+	CHECK(ev != NULL);
+	CHECK_STR(str_of(ev, "amexbpf.pm2.home"), home);
+	/* The probe made this home's (probes are set up at start): it fails for this api. */
+	E.homes[0].apps[0].pol.state = AMX_APP_ALIVE; /* as if its restart were verified */
+	O.apps[0].memory_limit_bytes = 0;
+	CHECK(eng_start_health_checks(&E, err, sizeof(err)) == 0);
+	ev = loop_until("probe-failed", 3000);
+	CHECK(ev != NULL);
+	CHECK_STR(str_of(ev, "amexbpf.pm2.home"), home);
+	engine_down();
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -819,6 +1222,17 @@ int main(int argc, char **argv)
 	RUN(crash_loop_ends_parked);
 	RUN(reload_applies_new_options_or_keeps_the_old);
 	RUN(events_file_has_every_event_in_sequence);
+	RUN(a_discovered_home_with_a_bad_dump_is_skipped_not_fatal);
+	RUN(a_failing_self_test_of_one_owner_skips_only_that_owner);
+	RUN(one_home_cannot_take_the_command_slots_of_another);
+	RUN(no_command_slot_defers_without_charging_the_budget);
+	RUN(an_orphan_of_another_owner_is_never_killed);
+	RUN(many_new_app_names_cost_one_look_at_the_children);
+	RUN(a_flood_of_dump_rewrites_is_rate_limited_per_home);
+	RUN(unwatched_forks_of_one_daemon_are_that_homes_trouble);
+	RUN(an_app_left_out_of_the_watched_set_is_followed_by_pidfd);
+	RUN(systemctl_is_active_is_a_command_not_a_wait);
+	RUN(app_sections_are_keyed_by_home_and_app); /* last: it leaves tickers on the loop */
 	forget_seen();
 	amx_loop_close();
 	CHECK_DONE();
