@@ -55,7 +55,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/%,$(HELPER_SRCS))
 
-.PHONY: all deps test unit e2e bench run clean vmlinux install-pm2 helpers check layering valgrind soak install uninstall
+.PHONY: all deps test unit e2e bench run clean vmlinux install-pm2 helpers check layering valgrind soak install uninstall test-kernels deb
 .DELETE_ON_ERROR:
 
 all: amexbpf
@@ -101,9 +101,11 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(OUTPUT)/libamx.a $(FLAGS_STAMP) | $(OUTPUT)/
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -MF $(OUTPUT)/deps/$*.d -Itests/unit $(LDFLAGS) $< $(OUTPUT)/libamx.a $(LDLIBS) -o $@
 
+# A helper that needs a library names it here (fake_btf_blob builds BTF with libbpf).
+$(OUTPUT)/tests/fake_btf_blob: HELPER_LDLIBS := -lbpf
 $(OUTPUT)/tests/%: tests/helpers/%.c $(FLAGS_STAMP) | $(OUTPUT)/tests $(OUTPUT)/deps
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -MF $(OUTPUT)/deps/$*.d $(LDFLAGS) $< -o $@
+	$(Q)$(CC) $(CFLAGS) -MF $(OUTPUT)/deps/$*.d $(LDFLAGS) $< $(HELPER_LDLIBS) -o $@
 
 $(OUTPUT)/bench/%: tests/bench/%.c $(OUTPUT)/libamx.a | $(OUTPUT)/deps
 	$(call msg,CC,$@)
@@ -124,8 +126,13 @@ vmlinux:
 RUN_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libinotifytools0-dev \
             libjansson-dev libinih-dev libsystemd-dev pkg-config libncurses-dev \
             jq curl nodejs npm
+# The fleet tests: promtool and the pipeline (prometheus, alertmanager, python3 for the
+# webhook receiver), make deb (lintian, dpkg-dev), shipping (syslog-ng; rsyslog's libraries,
+# its .deb being unpacked by the test since it conflicts with syslog-ng-core).
 DEB_PKGS := $(RUN_PKGS) tmux systemd socat prometheus-node-exporter \
-            cppcheck clang-tidy valgrind libclang-rt-14-dev
+            cppcheck clang-tidy valgrind libclang-rt-14-dev \
+            prometheus prometheus-alertmanager lintian dpkg-dev python3 \
+            syslog-ng-core libestr0 libfastjson4 liblognorm5
 deps:
 	$(Q)tests/install-deps.sh $(DEB_PKGS)
 
@@ -161,6 +168,16 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory amexbpf $(UNIT_BINS) $(HELPER_BINS) $(OUTPUT)/amexbpf.skel.h $(OUTPUT)/rsswatch.skel.h
 	$(Q)tests/run.sh all
 
+# The kernel matrix (tests/kernels/run.sh): Debian 12's kernels fetched with apt and booted in
+# qemu (TCG), cgroup v2 only, each running the BPF kernel tests, a real OOM kill and a PM2
+# recovery. KERNELS=pkg... picks others; the last line is "N passed, N failed" (per kernel).
+KERNEL_DEB_PKGS := qemu-system-x86 busybox-static kmod cpio xz-utils zstd
+KERNELS ?=
+test-kernels:
+	$(Q)tests/install-deps.sh $(DEB_PKGS) $(KERNEL_DEB_PKGS)
+	$(Q)$(MAKE) --no-print-directory amexbpf $(HELPER_BINS) $(OUTPUT)/tests/test_bpf_kernel $(OUTPUT)/tests/test_hookchoice
+	$(Q)tests/kernels/run.sh $(KERNELS)
+
 bench: amexbpf $(HELPER_BINS) $(BENCH_BINS)
 	$(Q)tests/bench/run.sh
 
@@ -194,9 +211,55 @@ uninstall:
 		rmdir $(DESTDIR)$(SYSCONFDIR)/amexbpf 2>/dev/null || true; \
 	fi
 
+# make deb: amexbpf_<version>_<arch>.deb from a staged `make install` (PREFIX=/usr), with
+# Depends from the libraries the binary links (dpkg-shlibdeps), the config and logrotate
+# snippet as conffiles, maintainer scripts from src/dist/deb/, the alert rules and the
+# dashboard under /usr/share/amexbpf/. The version is AMX_VERSION (src/core/event.h);
+# DEB_VERSION overrides it (tests/deb_check.sh builds an upgrade with it).
+AMX_VERSION_STR := $(shell sed -n 's/^\#define AMX_VERSION "\(.*\)"/\1/p' src/core/event.h)
+DEB_VERSION ?= $(AMX_VERSION_STR)
+DEB_ARCH    := $(shell dpkg --print-architecture 2>/dev/null)
+DEB_DIR     ?= .
+DEB_FILE    := $(DEB_DIR)/amexbpf_$(DEB_VERSION)_$(DEB_ARCH).deb
+DEB_STAGE   := $(OUTPUT)/deb
+DEB_MAINTAINER ?= $(shell git log -1 --format='%an <%ae>' 2>/dev/null)
+deb: amexbpf
+	$(call msg,DEB,$(DEB_FILE))
+	$(Q)rm -rf $(DEB_STAGE) && mkdir -p $(DEB_STAGE)/root/DEBIAN $(DEB_STAGE)/debian
+	$(Q)$(MAKE) -s --no-print-directory install DESTDIR=$(CURDIR)/$(DEB_STAGE)/root PREFIX=/usr \
+		UNITDIR=/lib/systemd/system Q=@ >/dev/null
+	$(Q)cd $(DEB_STAGE)/root && strip --remove-section=.comment --remove-section=.note \
+		--strip-unneeded usr/sbin/amexbpf && gzip -9n usr/share/man/man8/amexbpf.8
+	$(Q)sed 's|^;textfile-dir = |textfile-dir = |' src/dist/amexbpf.conf > $(DEB_STAGE)/root/etc/amexbpf/amexbpf.conf
+	$(Q)install -D -m 0644 src/dist/prometheus/amexbpf.rules.yml $(DEB_STAGE)/root/usr/share/amexbpf/prometheus/amexbpf.rules.yml
+	$(Q)install -D -m 0644 src/dist/grafana/amexbpf-fleet.json $(DEB_STAGE)/root/usr/share/amexbpf/grafana/amexbpf-fleet.json
+	$(Q)install -D -m 0644 src/dist/deb/copyright $(DEB_STAGE)/root/usr/share/doc/amexbpf/copyright
+	$(Q)printf 'amexbpf (%s) unstable; urgency=medium\n\n  * Built from the amexbpf source tree (docs/changelog.md).\n\n -- %s  %s\n' \
+		'$(DEB_VERSION)' '$(DEB_MAINTAINER)' "$$(date -R -d @$$(git log -1 --format=%ct 2>/dev/null || date +%s))" | \
+		gzip -9n > $(DEB_STAGE)/root/usr/share/doc/amexbpf/changelog.gz
+	$(Q)install -m 0755 src/dist/deb/postinst src/dist/deb/prerm src/dist/deb/postrm $(DEB_STAGE)/root/DEBIAN/
+	$(Q)printf '/etc/amexbpf/amexbpf.conf\n/etc/logrotate.d/amexbpf\n' > $(DEB_STAGE)/root/DEBIAN/conffiles
+	$(Q)printf 'Source: amexbpf\n\nPackage: amexbpf\nArchitecture: any\n' > $(DEB_STAGE)/debian/control
+	$(Q)cd $(DEB_STAGE) && dpkg-shlibdeps -O -e root/usr/sbin/amexbpf 2>shlibdeps.log | sed 's/^shlibs:Depends=//' > depends && \
+		grep -q . depends || { cat shlibdeps.log >&2; exit 1; }
+	$(Q){ echo 'Package: amexbpf'; echo 'Version: $(DEB_VERSION)'; echo 'Architecture: $(DEB_ARCH)'; \
+	  echo 'Maintainer: $(DEB_MAINTAINER)'; \
+	  echo "Installed-Size: $$(du -sk --exclude=DEBIAN $(DEB_STAGE)/root | cut -f1)"; \
+	  echo "Depends: $$(cat $(DEB_STAGE)/depends)"; \
+	  echo 'Recommends: prometheus-node-exporter'; echo 'Section: admin'; echo 'Priority: optional'; \
+	  echo 'Description: event-driven watchdog that recovers PM2 apps (BPF + inotify)'; \
+	  echo ' amexbpf watches PM2 homes (the God daemon, its apps and dump.pm2) through BPF'; \
+	  echo ' exit tracepoints and inotify, and brings apps back through escalating recovery'; \
+	  echo ' tiers. It writes an ECS NDJSON event stream and a node_exporter textfile of'; \
+	  echo ' Prometheus metrics; alerting rules and a Grafana dashboard are in'; \
+	  echo ' /usr/share/amexbpf.'; } > $(DEB_STAGE)/root/DEBIAN/control
+	$(Q)cd $(DEB_STAGE)/root && find . -path ./DEBIAN -prune -o -path ./etc -prune -o -type f -printf '%P\0' | \
+		xargs -0 md5sum > DEBIAN/md5sums
+	$(Q)chmod -R go-w $(DEB_STAGE)/root && dpkg-deb --root-owner-group -Zxz --build $(DEB_STAGE)/root $(DEB_FILE) >/dev/null
+
 clean:
 	$(call msg,CLEAN,)
-	$(Q)rm -rf $(OUTPUT) amexbpf
+	$(Q)rm -rf $(OUTPUT) amexbpf amexbpf_*.deb
 
 include tests/fuzz/fuzz.mk
 

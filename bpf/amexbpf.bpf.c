@@ -3,9 +3,10 @@
  * the processes a watched parent (the PM2 God daemon) forks, and every OOM victim.
  *
  * Each hook exists twice, as tp_btf and as raw_tp, sharing one __always_inline handler:
- * user space loads the tp_btf set and falls back to raw_tp when that fails. Neither kind
- * needs tracefs or kprobes. Every kernel read goes through CO-RE probe reads so the same
- * handler is valid for both kinds. */
+ * user space picks the twin per hook from the hook's BTF prototype (tp_btf where the
+ * arguments it reads are there, raw_tp otherwise) and falls back to raw_tp for every hook
+ * when that set does not load. Neither kind needs tracefs or kprobes. Every kernel read
+ * goes through CO-RE probe reads so the same handler is valid for both kinds. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -73,11 +74,11 @@ struct kernfs_node___pre615 {
 	struct kernfs_node *parent;
 } __attribute__((preserve_access_index));
 
-/* The mark_victim tracepoint record: its `uid` field tells us the hook passes a task
- * (6.x) rather than only a pid (older kernels). */
-struct trace_event_raw_mark_victim___new {
-	__u32 uid;
-} __attribute__((preserve_access_index));
+/* Set by the loader from mark_victim's BTF prototype (src/sources/hookchoice.c): the hook
+ * passes only the victim's pid (before upstream 6.8 and Debian's 6.1.133), so the raw_tp
+ * twin reports the pid alone. A read-only constant: the verifier drops the other branch,
+ * so neither branch's argument reads count against the other prototype. */
+const volatile bool oom_pid_only = false;
 
 /* size: AMX_EVENT_BASE_SIZE, or sizeof(struct amx_event) for an OOM record (a constant
  * at every call site once inlined, as the ring buffer and memset need). */
@@ -436,20 +437,25 @@ int BPF_PROG(oom_btf, struct task_struct *task, __u32 uid)
 }
 
 SEC("raw_tp/mark_victim")
-int BPF_PROG(oom_raw, __u64 arg0, __u64 arg1)
+int oom_raw(struct bpf_raw_tracepoint_args *ctx)
 {
+	__u64 arg0 = ctx->args[0];
 	struct amx_event *ev;
 
-	if (bpf_core_field_exists(struct trace_event_raw_mark_victim___new, uid))
-		return handle_oom_victim((struct task_struct *)arg0, (__u32)arg1);
+	/* mark_victim(task, uid): args[1] is read on this branch only, since a one-argument
+	 * tracepoint refuses a program that reads past its argument. */
+	if (!oom_pid_only)
+		return handle_oom_victim((struct task_struct *)arg0, (__u32)ctx->args[1]);
 
-	/* Older kernels pass only the victim's pid: report what we have. */
+	/* mark_victim(pid): report what we have. A kernel pointer is no pid: a run that
+	 * forces this record on a kernel that passes the task (the test of this branch)
+	 * takes its tgid and nothing more. */
 	ev = reserve_event();
 	if (!ev)
 		return 0;
 	ev->type = AMX_EV_OOM;
-	ev->pid = (__u32)arg0;
-	ev->tid = (__u32)arg0;
+	ev->pid = arg0 >> 32 ? BPF_CORE_READ((struct task_struct *)arg0, tgid) : (__u32)arg0;
+	ev->tid = arg0 >> 32 ? BPF_CORE_READ((struct task_struct *)arg0, pid) : (__u32)arg0;
 	bpf_ringbuf_submit(ev, 0);
 	return 0;
 }

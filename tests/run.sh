@@ -126,8 +126,10 @@ run_script() {
 #   docs      README size, the event contract against the code's actions, links (tests/docs_check.sh)
 #   options   the man page, the example config and the README name every option of the
 #             option table, with its default (tests/options_check.sh)
+#   rules     the Prometheus alerting rules: promtool check and unit tests (tests/rules_check.sh)
+#   deb       make deb: lintian, install, upgrade with an edited conffile, purge (tests/deb_check.sh)
 CHECKS=(check:tests/check.sh layering:tests/layering.sh docs:tests/docs_check.sh
-	options:tests/options_check.sh)
+	options:tests/options_check.sh rules:tests/rules_check.sh deb:tests/deb_check.sh)
 
 run_checks() {
 	local c
@@ -150,7 +152,7 @@ hold_pm2_copy() {
 case "$mode" in e2e | all) hold_pm2_copy ;; esac
 
 case "$mode" in
-check | layering | docs | options) run_checks "$mode" ;;
+check | layering | docs | options | rules | deb) run_checks "$mode" ;;
 unit) run_unit ;;
 e2e) run_e2e ;;
 all)
@@ -160,7 +162,7 @@ all)
 	AMX_MODE=no-bpf run_e2e
 	;;
 *)
-	echo "usage: tests/run.sh check|layering|docs|options|unit|e2e|all" >&2
+	echo "usage: tests/run.sh check|layering|docs|options|rules|deb|unit|e2e|all" >&2
 	exit 2
 	;;
 esac

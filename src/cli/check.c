@@ -9,6 +9,7 @@
 #include "core/options.h"
 #include "daemon/budgetfile.h"
 #include "daemon/config.h"
+#include "daemon/toolchain.h"
 #include "daemon/home.h"
 #include "core/event.h"
 #include "sys/userfile.h"
@@ -83,6 +84,7 @@ int amx_check_run(struct amx_options *o)
 			amx_home_free(&h);
 			return rc;
 		}
+		amx_toolchain_find(&h, o); /* the pm2 and node this home's daemon uses */
 		k.h = &h;
 		worst = worse(worst, check_home(&k));
 		amx_home_free(&h);

@@ -207,6 +207,9 @@ static void print_status(json_t *doc)
 		       json_is_true(json_object_get(dump, "valid")) ? "valid" : s_or(dump, "problem", "invalid"));
 		if (json_is_integer(json_object_get(dump, "age_s")))
 			printf(", saved %llds ago", (long long)json_integer_value(json_object_get(dump, "age_s")));
+		json_t *tools = json_object_get(h, "pm2");
+		printf("\n  pm2 %s, node %s (from %s)", s_or(tools, "path", "none"),
+		       s_or(tools, "node", "on PATH"), s_or(tools, "source", "?"));
 		printf("\n  %-24s %-9s %8s %9s %8s %11s %9s  %s\n", "APP", "STATUS", "PID", "UPTIME",
 		       "RSS MiB", "RESTARTS", "BUDGET", "LAST EXIT");
 		json_array_foreach(json_object_get(h, "apps"), j, a) {

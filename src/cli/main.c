@@ -67,11 +67,22 @@ static char *find_on_path(const char *name)
 		snprintf(cand, sizeof(cand), "%s/%s", dir, name);
 		if (dir[0] == '/' && access(cand, X_OK) == 0) {
 			free(copy);
-			return realpath(cand, NULL);
+			return strdup(cand);
 		}
 	}
 	free(copy);
 	return NULL;
+}
+
+/* path made absolute against the working directory, symlinks kept (malloc'd). */
+static char *absolute_path(const char *path)
+{
+	char cwd[PATH_MAX], *out = NULL;
+	if (path[0] == '/')
+		return strdup(path);
+	if (!getcwd(cwd, sizeof(cwd)) || asprintf(&out, "%s/%s", cwd, path) < 0)
+		return NULL;
+	return out;
 }
 
 /* Problems found in the config file by the last parse, for a SIGHUP's config-invalid. */
@@ -206,16 +217,18 @@ static int parse_options(int argc, char **argv, struct amx_options *o, bool is_c
 		}
 		o->ecosystem = amx_config_own(realpath(o->ecosystem, NULL));
 	}
+	/* The path as given, symlinks kept: nvm's bin/pm2 is a link into lib/node_modules,
+	 * and the node to run it with is the one beside the link (daemon/toolchain.c). None
+	 * at all is no error: each home's daemon can tell us its own pm2. */
 	const char *pm2 = o->pm2;
-	char *resolved = amx_config_own(pm2 ? realpath(pm2, NULL) : find_on_path("pm2"));
-	if (!resolved || access(resolved, X_OK) != 0) {
-		fprintf(stderr, "amexbpf: pm2 executable %s (use --pm2 PATH)\n",
-			pm2 ? "not found or not executable" : "not found on PATH");
+	char *found = pm2 ? absolute_path(pm2) : find_on_path("pm2");
+	if (pm2 && (!found || access(found, X_OK) != 0)) {
+		fprintf(stderr, "amexbpf: pm2 executable %s: not found or not executable\n", pm2);
+		free(found);
 		return AMX_EXIT_NO_INPUT;
 	}
-	/* Keep the path as given when it is a node_modules/.bin symlink: the file it points
-	 * to is a script whose interpreter is found through PATH either way. */
-	o->pm2 = resolved;
+	o->pm2 = amx_config_own(found);
+	o->pm2_from_path = !pm2 && found;
 	add_app_sections(o);
 	return 0;
 }

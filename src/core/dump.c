@@ -323,10 +323,33 @@ static bool read_status(json_t *obj, enum amx_app_status *out)
 	return true;
 }
 
-/* The fields dump.pm2 holds at the top of each app, and jlist holds inside pm2_env. */
+/* NODE_APP_INSTANCE is also an ordinary env key a user may set to anything: a value that
+ * is not a small number is "absent", never a reason to call the dump invalid. */
+static bool read_instance(json_t *obj, int *out)
+{
+	json_t *v = json_object_get(obj, "NODE_APP_INSTANCE");
+
+	if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) < INT32_MAX)
+		*out = (int)json_integer_value(v);
+	return true;
+}
+
+static bool read_exec_mode(json_t *obj, bool *cluster)
+{
+	json_t *v = json_object_get(obj, "exec_mode");
+
+	*cluster = json_is_string(v) && strcmp(json_string_value(v), "cluster_mode") == 0;
+	return true;
+}
+
+/* The fields dump.pm2 holds at the top of each app, and jlist holds inside pm2_env. An app
+ * started with `instances` appears once per instance, each with its own pm_pid_path and
+ * NODE_APP_INSTANCE. */
 static bool read_env_fields(json_t *env, struct amx_dump_app *app)
 {
-	return read_bounded_string(env, "pm_pid_path", app->pid_path, sizeof(app->pid_path),
+	return read_instance(env, &app->node_app_instance) &&
+	       read_exec_mode(env, &app->cluster) &&
+	       read_bounded_string(env, "pm_pid_path", app->pid_path, sizeof(app->pid_path),
 				   false) &&
 	       read_bounded_string(env, "namespace", app->namespace_, sizeof(app->namespace_),
 				   false) &&
@@ -345,6 +368,7 @@ static void set_app_defaults(struct amx_dump_app *app)
 	app->min_uptime_ms = -1;
 	app->max_memory_bytes = -1;
 	app->pm_id = -1;
+	app->node_app_instance = -1;
 	app->pid = 0;
 }
 

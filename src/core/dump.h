@@ -32,6 +32,8 @@ struct amx_dump_app {
 	int64_t max_restarts;           /* -1 when absent */
 	int64_t min_uptime_ms;          /* -1 when absent; PM2 accepts a number or a string like "10s" */
 	int64_t max_memory_bytes;       /* max_memory_restart; -1 when absent; number or "1G"/"300M"/"500K" */
+	int node_app_instance;          /* NODE_APP_INSTANCE: which instance of the app; -1 when absent */
+	bool cluster;                   /* exec_mode "cluster_mode" (workers forked by Node's cluster) */
 	int pm_id;                      /* only in jlist output; -1 otherwise */
 	int pid;                        /* only in jlist output; 0 otherwise */
 };

@@ -75,6 +75,12 @@ static const struct amx_event_info CATALOG[AMX_EVT_COUNT] = {
 	[AMX_EVT_RECOVERY_DEFERRED] = {
 		AMX_EVT_RECOVERY_DEFERRED, "recovery-deferred", "warn", "event", "process", "info",
 		NULL },
+	[AMX_EVT_PM2_DRIFT] = {
+		AMX_EVT_PM2_DRIFT, "pm2-drift", "warn", "alert", "process,configuration", "change",
+		NULL },
+	[AMX_EVT_APP_RELOADED] = {
+		AMX_EVT_APP_RELOADED, "app-reloaded", "info", "event", "process", "change",
+		"warn when at some moment of the reload no instance of the app ran" },
 };
 
 const struct amx_event_info *amx_event_catalog(enum amx_event_id id)

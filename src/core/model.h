@@ -23,16 +23,43 @@ struct amx_user {
 	char home[4096];   /* from the passwd database; "/" when unknown */
 };
 
-struct amx_app {
-	char name[AMX_NAME_MAX];
+/* One process of an app: PM2 runs `instances: N` (cluster or fork mode) as N processes,
+ * each saved in dump.pm2 as its own entry with its own pid file and NODE_APP_INSTANCE. */
+#define AMX_INSTANCES_MAX 64
+struct amx_instance {
+	int pm_id;              /* PM2's id, from pids/<name>-<pm_id>.pid or the process; -1 unknown */
+	int node_app_instance;  /* NODE_APP_INSTANCE from the dump; -1 when absent */
 	char pid_file[256];     /* basename of pm_pid_path under pids/, "" when unknown */
-	bool desired_online;    /* the dump saved it as running */
 	int pid;                /* live pid, 0 when none */
 	uint64_t start_ticks;   /* of pid, to tell a reused pid apart */
 	uint64_t alive_since_ms;
+	int mem_over_pid;       /* memwatch: this pid was reported over its limit */
+	bool watched;           /* pid is in the kernel's watched set (put there by us) */
+	int last_exit_code;
+	int last_signal;
+	bool last_oom;
+	unsigned pm2_restarts;
+	/* `pm2 reload`: PM2 started pid while the old process still ran (app_reload.c) */
+	int replaced_pid;       /* the old process, until it exits; 0 none */
+	uint64_t replaced_start_ticks;
+	bool reloaded;          /* replaced since the reload began */
+};
+
+struct amx_app {
+	char name[AMX_NAME_MAX];
+	bool desired_online;    /* the dump saved it as running */
+	bool cluster;           /* exec_mode cluster_mode */
+	struct amx_instance inst[AMX_INSTANCES_MAX]; /* in dump order; n_inst >= 1 */
+	unsigned n_inst;
+	/* The lead instance (the first one alive), for what names one pid per app: */
+	int pid;                /* live pid, 0 when no instance runs */
+	uint64_t start_ticks;   /* of pid, to tell a reused pid apart */
+	uint64_t alive_since_ms;
 	int64_t max_memory_bytes;
-	int mem_over_pid;        /* memwatch: this pid was reported over its limit */
-	/* last exit, for status */
+	char restart_only[16];      /* tier 1's next run restarts only this pm_id, "" the app */
+	uint64_t reload_started_ms; /* a rolling `pm2 reload` runs since then; 0 none */
+	bool reload_gap;            /* at some point of it no instance ran */
+	/* last exit of any instance, for status */
 	int last_exit_code;
 	int last_signal;
 	bool last_oom;
@@ -42,8 +69,25 @@ struct amx_app {
 	struct amx_app_policy pol;
 	int running;             /* index of the command running for it, -1 none */
 	bool awaiting_status;
-	bool watched;            /* pid is in the kernel's watched set (put there by us) */
 	char last_output[512];   /* tail of a failed command's output, for recovery-failed */
+};
+
+/* Where a home's pm2 and node were found, in the order they are tried. */
+enum amx_tools_source {
+	AMX_TOOLS_NONE,       /* nothing found: the home is skipped until its daemon runs */
+	AMX_TOOLS_CONFIG,     /* [home PATH] pm2 = / node = */
+	AMX_TOOLS_DAEMON,     /* learned from the running God daemon */
+	AMX_TOOLS_REMEMBERED, /* learned from an earlier daemon, kept in the state directory */
+	AMX_TOOLS_OPTION,     /* --pm2 */
+	AMX_TOOLS_PATH,       /* amexbpf's own PATH */
+};
+
+/* The pm2 and node a home's commands run with (as its owner, never as root). */
+struct amx_toolchain {
+	char pm2[1024];
+	char node[1024];   /* "" when unknown: the child then looks for node on its PATH */
+	char version[32];  /* pm2's package.json version, "" when unknown */
+	enum amx_tools_source source;
 };
 
 struct amx_home {
@@ -73,9 +117,38 @@ struct amx_home {
 	char run_prefix[4200];   /* state-dir prefix of the files naming our running commands */
 	char budget_file[4200];  /* the restart budgets, kept across restarts (budgetfile.h) */
 	int adopted;             /* commands of a previous run still going: wait before acting */
+	struct amx_toolchain tools;   /* what the home's commands run with */
+	struct amx_toolchain learned; /* from its God daemon (now or remembered) */
+	char god_version[32];    /* "7.0.4" from the daemon's title, "" when unknown */
+	char tools_file[4200];   /* where `learned` is kept */
 	char *good_raw;          /* its bytes, to put back */
 	size_t good_raw_len;
 	unsigned good_mode;      /* dump.pm2's permission bits when the good copy was read; 0: unknown */
 };
+
+/* Instances running now. */
+static inline unsigned amx_app_instances_alive(const struct amx_app *a)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < a->n_inst; i++)
+		n += a->inst[i].pid != 0;
+	return n;
+}
+
+/* After an instance changed: the app's pid is that of its first live instance. */
+static inline void amx_app_refresh_lead(struct amx_app *a)
+{
+	a->pid = 0;
+	a->start_ticks = 0;
+	a->alive_since_ms = 0;
+	for (unsigned i = 0; i < a->n_inst; i++) {
+		if (a->inst[i].pid) {
+			a->pid = a->inst[i].pid;
+			a->start_ticks = a->inst[i].start_ticks;
+			a->alive_since_ms = a->inst[i].alive_since_ms;
+			return;
+		}
+	}
+}
 
 #endif

@@ -113,7 +113,10 @@ json_t *amx_oom_event_new(struct amx_event_stream *s, const struct amx_event *ke
 		amx_event_set_int(ev, "amexbpf.oom.shmem_rss_kb", (int64_t)kev->shmem_rss_kb);
 		amx_event_set_int(ev, "amexbpf.oom.total_vm_kb", (int64_t)kev->total_vm_kb);
 	}
-	amx_event_set_int(ev, "amexbpf.oom.oom_score_adj", kev->oom_score_adj);
+	/* The pid-only record (mark_victim(pid), before 6.8) reads nothing of the task: no
+	 * comm, and no oom_score_adj to report (a 0 there would be made up). */
+	if (kev->comm[0])
+		amx_event_set_int(ev, "amexbpf.oom.oom_score_adj", kev->oom_score_adj);
 	set_memcg(ev, kev);
 	if (o->result == AMX_OOM_RESULT_UNKNOWN)
 		amx_event_set(ev, "amexbpf.oom.pm2_restarted", NULL);

@@ -210,9 +210,12 @@ void amx_option_clear(const struct amx_option *r, void *base)
 		return;
 	*(int *)((char *)base + r->field2) = 0;
 	/* The [home] sections' ecosystems are kept by index of homes[]: they go with them. */
-	if (r->section == AMX_SECTION_GLOBAL && r->field == offsetof(struct amx_options, homes))
-		memset(((struct amx_options *)base)->home_ecosystem, 0,
-		       sizeof(((struct amx_options *)base)->home_ecosystem));
+	if (r->section == AMX_SECTION_GLOBAL && r->field == offsetof(struct amx_options, homes)) {
+		struct amx_options *o = base;
+		memset(o->home_ecosystem, 0, sizeof(o->home_ecosystem));
+		memset(o->home_pm2, 0, sizeof(o->home_pm2));
+		memset(o->home_node, 0, sizeof(o->home_node));
+	}
 }
 
 void amx_options_defaults(struct amx_options *o)

@@ -12,6 +12,8 @@
 
 #define GLOBAL(f) offsetof(struct amx_options, f)
 #define APP(f) offsetof(struct amx_app_conf, f)
+/* A [home] key's slot, as an offset from the home's &home_ecosystem[i] */
+#define HOME_SLOT(f) (offsetof(struct amx_options, f) - offsetof(struct amx_options, home_ecosystem))
 
 static bool not_empty(const char *v)
 {
@@ -142,6 +144,11 @@ const struct amx_option amx_option_table[] = {
 
 	/* ---- [home PATH]: the home's ecosystem slot is the whole "struct" */
 	{ .key = "ecosystem", .section = AMX_SECTION_HOME, .type = AMX_OPT_FILE, .field = 0,
+	  .example = "/etc/hostname" },
+	/* pm2 and node: the same index in their own arrays, reached from &home_ecosystem[i] */
+	{ .key = "pm2", .section = AMX_SECTION_HOME, .type = AMX_OPT_FILE, .field = HOME_SLOT(home_pm2),
+	  .example = "/etc/hostname" },
+	{ .key = "node", .section = AMX_SECTION_HOME, .type = AMX_OPT_FILE, .field = HOME_SLOT(home_node),
 	  .example = "/etc/hostname" },
 
 	/* ---- [app NAME] */

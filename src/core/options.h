@@ -65,7 +65,8 @@ struct amx_options {
 	double notify_timeout_s;     /* the hook's process group is killed after this */
 	double notify_interval_s;    /* at most one hook run per this many seconds; the rest are folded */
 	bool no_journal;             /* do not send events to journald even when it runs */
-	const char *pm2;             /* absolute path */
+	const char *pm2;             /* absolute path; NULL when neither --pm2 nor PATH has one */
+	bool pm2_from_path;          /* found on our PATH, not given */
 	double grace_s;
 	double manual_grace_s;
 	double action_timeout_s;
@@ -91,6 +92,10 @@ struct amx_options {
 	bool check_config;           /* --check-config: validate, print problems, exit */
 	enum amx_bpf_mode bpf_mode;
 	const char *home_ecosystem[AMX_MAX_HOMES]; /* [home PATH] ecosystem = , by homes[] index */
+	/* [home PATH] pm2 = and node = , by homes[] index. The table's [home] rows address
+	 * them from &home_ecosystem[i] (src/core/option_table.c): keep the three arrays alike. */
+	const char *home_pm2[AMX_MAX_HOMES];
+	const char *home_node[AMX_MAX_HOMES];
 	struct amx_app_conf apps[AMX_MAX_APP_CONF];
 	int n_apps;
 	/* SIGHUP: build fresh options (defaults, config file, then the same command line).

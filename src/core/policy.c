@@ -326,9 +326,17 @@ static void app_succeeded(struct amx_app_policy *p, const struct amx_input *in, 
 	app_enter(p, AMX_APP_ALIVE, 0);
 }
 
+/* An app of `instances: N` is up when all N run: one instance back while another is still
+ * missing is PM2's restart of that instance, and the incident goes on. */
+static bool app_complete(const struct amx_input *in)
+{
+	return in->instances_wanted <= 1 || in->instances_alive >= in->instances_wanted;
+}
+
 static void app_on_alive(struct amx_app_policy *p, const struct amx_input *in, struct amx_actions *out)
 {
 	struct amx_action *a;
+	bool complete = app_complete(in);
 
 	switch (p->state) {
 	case AMX_APP_WAIT_PM2:
@@ -338,19 +346,23 @@ static void app_on_alive(struct amx_app_policy *p, const struct amx_input *in, s
 			a->ms = elapsed(p->exited_at_ms, in->now_ms);
 			a->pid = in->pid;
 		}
-		app_enter(p, AMX_APP_ALIVE, 0);
+		if (complete)
+			app_enter(p, AMX_APP_ALIVE, 0);
 		break;
 	case AMX_APP_RECOVERING: /* the new pid can arrive before the tier command exits */
 	case AMX_APP_VERIFYING:
-		app_succeeded(p, in, out);
+		if (complete)
+			app_succeeded(p, in, out);
 		break;
 	case AMX_APP_HOME_DOWN:
-		p->requeries = in->pid > 0 ? in->pid : -1;
+		if (complete)
+			p->requeries = in->pid > 0 ? in->pid : -1;
 		break;
 	case AMX_APP_DESIRED_STOPPED:
 		break; /* dump.pm2 still says stopped: an unsaved manual start is not ours to keep */
 	default: /* UNKNOWN, ALIVE, MANUAL, BACKOFF, PARKED: it is back, whoever did it */
-		app_enter(p, AMX_APP_ALIVE, 0);
+		if (complete)
+			app_enter(p, AMX_APP_ALIVE, 0);
 		break;
 	}
 }

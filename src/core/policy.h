@@ -62,6 +62,8 @@ struct amx_input {
 	uint64_t now_ms;
 	uint32_t rand;            /* for jitter */
 	int pid;                  /* ALIVE */
+	unsigned instances_alive; /* ALIVE: instances of the app running now (pid's included) */
+	unsigned instances_wanted;/* ALIVE: instances saved in the dump; 0 or 1 = a single process */
 	enum amx_pm2_status status; /* STATUS */
 	bool ok;                  /* ACTION_DONE */
 	bool deferred;            /* ACTION_DONE: the tier could not start (no command slot): not

@@ -93,8 +93,21 @@ void amx_unit_active_argv(struct amx_argv *out, const char *unit)
 	argv_set(out, v, sizeof(v) / sizeof(v[0]));
 }
 
+/* --setenv=PATH= with node's directory first, "" when node is unknown; false when too long. */
+static bool sdrun_path(char *buf, size_t len, const char *node)
+{
+	const char *slash = node && node[0] == '/' ? strrchr(node, '/') : NULL;
+	int dlen = slash ? (int)(slash - node) : 0;
+
+	buf[0] = '\0';
+	if (!slash)
+		return true;
+	return fits(snprintf(buf, len, "--setenv=PATH=%.*s:/usr/local/bin:/usr/bin:/bin",
+			     dlen ? dlen : 1, node), len);
+}
+
 bool amx_sdrun_tier2_argv(struct amx_argv *out, struct amx_sdrun_buf *b, const char *pm2,
-			  const struct amx_user *owner, const char *pm2_home)
+			  const char *node, const struct amx_user *owner, const char *pm2_home)
 {
 	if (!portable_user_name(owner->name) || !pm2 || !pm2[0] || !pm2_home ||
 	    !fits(snprintf(b->unit, sizeof(b->unit), "--unit=amexbpf-pm2-%s", owner->name), sizeof(b->unit)) ||
@@ -102,13 +115,17 @@ bool amx_sdrun_tier2_argv(struct amx_argv *out, struct amx_sdrun_buf *b, const c
 	    !fits(snprintf(b->gid, sizeof(b->gid), "--gid=%u", (unsigned)owner->gid), sizeof(b->gid)) ||
 	    !fits(snprintf(b->pm2_home, sizeof(b->pm2_home), "--setenv=PM2_HOME=%s", pm2_home), sizeof(b->pm2_home)) ||
 	    !fits(snprintf(b->home, sizeof(b->home), "--setenv=HOME=%s", owner->home), sizeof(b->home)) ||
-	    !fits(snprintf(b->pidfile, sizeof(b->pidfile), "--property=PIDFile=%s/pm2.pid", pm2_home), sizeof(b->pidfile)))
+	    !fits(snprintf(b->pidfile, sizeof(b->pidfile), "--property=PIDFile=%s/pm2.pid", pm2_home), sizeof(b->pidfile)) ||
+	    !sdrun_path(b->path, sizeof(b->path), node))
 		return false;
 	const char *v[] = { AMX_SYSTEMD_RUN, "--quiet", "--collect", b->unit, b->uid, b->gid,
-			    b->pm2_home, b->home, "--property=Type=forking", b->pidfile, pm2,
-			    "resurrect" };
-	_Static_assert(sizeof(v) / sizeof(v[0]) <= AMX_ARGV_MAX, "argv too long");
+			    b->pm2_home, b->home, "--property=Type=forking", b->pidfile };
+	_Static_assert(sizeof(v) / sizeof(v[0]) + 3 <= AMX_ARGV_MAX, "argv too long");
 	argv_set(out, v, sizeof(v) / sizeof(v[0]));
+	if (b->path[0])
+		argv_push(out, b->path);
+	argv_push(out, pm2);
+	argv_push(out, "resurrect");
 	return true;
 }
 
@@ -124,7 +141,8 @@ static bool tier2_through_systemd(struct amx_tier_command *cmd, const struct amx
 		return true;
 	}
 	/* No unit of its own: a transient one, outside our cgroup and our sandbox. */
-	return amx_sdrun_tier2_argv(&cmd->argv, &cmd->sdrun, f->pm2, f->owner, f->pm2_home);
+	return amx_sdrun_tier2_argv(&cmd->argv, &cmd->sdrun, f->pm2, f->node, f->owner,
+				    f->pm2_home);
 }
 
 bool amx_tier_command(struct amx_tier_command *cmd, int tier, const struct amx_tier_facts *f)
@@ -138,15 +156,40 @@ bool amx_tier_command(struct amx_tier_command *cmd, int tier, const struct amx_t
 		cmd->as_root = true;
 		return true;
 	}
-	return amx_pm2_argv(&cmd->argv, tier, f->pm2, f->app, f->ecosystem);
+	/* PM2 takes an id where it takes a name: one instance of an app of several. */
+	const char *app = tier == 1 && f->instance && f->instance[0] ? f->instance : f->app;
+	if (!amx_pm2_argv(&cmd->argv, tier, f->pm2, app, f->ecosystem))
+		return false;
+	cmd->argv.node = f->node && f->node[0] ? f->node : NULL;
+	return true;
+}
+
+/* How bad one status is, to answer for an app of several instances by its worst one. */
+static int status_rank(enum amx_app_status s)
+{
+	switch (s) {
+	case AMX_ST_ONLINE:
+		return 0;
+	case AMX_ST_ERRORED:
+		return 3;
+	case AMX_ST_STOPPED:
+		return 2;
+	default:
+		return 1;
+	}
 }
 
 enum amx_pm2_status amx_jlist_status(const struct amx_dump *list, const char *app, bool pid_known)
 {
-	const struct amx_dump_app *j = list && app ? amx_dump_find(list, app) : NULL;
+	const struct amx_dump_app *j = NULL;
 
 	if (!list)
 		return AMX_PM2_UNKNOWN;
+	/* jlist has one entry per instance: one errored worker makes the app errored. */
+	for (size_t i = 0; app && i < list->n_apps; i++)
+		if (!strcmp(list->apps[i].name, app) &&
+		    (!j || status_rank(list->apps[i].status) > status_rank(j->status)))
+			j = &list->apps[i];
 	if (!j)
 		return AMX_PM2_MISSING;
 	switch (j->status) {
@@ -158,5 +201,17 @@ enum amx_pm2_status amx_jlist_status(const struct amx_dump *list, const char *ap
 		return AMX_PM2_ERRORED;
 	default:
 		return AMX_PM2_TRANSIENT;
+	}
+}
+
+const char *amx_tools_source_name(enum amx_tools_source s)
+{
+	switch (s) {
+	case AMX_TOOLS_CONFIG: return "config";
+	case AMX_TOOLS_DAEMON: return "daemon";
+	case AMX_TOOLS_REMEMBERED: return "remembered";
+	case AMX_TOOLS_OPTION: return "option";
+	case AMX_TOOLS_PATH: return "path";
+	default: return "none";
 	}
 }

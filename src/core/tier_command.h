@@ -7,6 +7,7 @@
  *
  *   status  <pm2> jlist
  *   tier 1  <pm2> restart <app>
+ *           <pm2> restart <pm_id>                   (one instance over its memory limit)
  *   tier 2  systemctl restart pm2-<user>.service   (systemd runs PM2 for the owner: the
  *                                                   unit is active)
  *           systemd-run ... <pm2> resurrect         (systemd is the init, no such unit: a
@@ -25,11 +26,13 @@
 #include "core/model.h" /* struct amx_user */
 #include "core/policy.h"
 
-#define AMX_ARGV_MAX 12
+#define AMX_ARGV_MAX 14
 /* An argv that owns nothing: pointers into caller strings (and string literals). */
 struct amx_argv {
 	const char *v[AMX_ARGV_MAX + 1]; /* NULL-terminated */
 	int n;
+	const char *node; /* the node that runs this pm2, NULL when unknown: its directory goes
+			   * first on the child's PATH, so "#!/usr/bin/env node" finds it */
 };
 
 #define AMX_TIER_STATUS 0 /* pass as tier to get the `jlist` command */
@@ -40,9 +43,12 @@ struct amx_argv {
 /* What a command depends on. Strings are borrowed: the built argv points into them. */
 struct amx_tier_facts {
 	const char *pm2;              /* absolute path of the pm2 executable */
+	const char *node;             /* the node that runs it (NULL: unknown), see amx_argv */
 	const struct amx_user *owner; /* the PM2_HOME's owner: whom pm2 runs as */
 	const char *pm2_home;
 	const char *app;              /* tiers 1 and 3 */
+	const char *instance;         /* tier 1: PM2's id of the one instance to restart (its
+				       * memory limit), NULL for the whole app */
 	const char *ecosystem;        /* tier 3; NULL when none is configured */
 	bool systemd_booted;          /* tier 2: systemd is the init */
 	bool unit_active;             /* tier 2: pm2-<owner>.service is active */
@@ -50,7 +56,7 @@ struct amx_tier_facts {
 
 /* Strings the systemd-run argv is made of; keep it alive as long as the argv. */
 struct amx_sdrun_buf {
-	char unit[128], uid[32], gid[32], pm2_home[4200], home[4200], pidfile[4200];
+	char unit[128], uid[32], gid[32], pm2_home[4200], home[4200], pidfile[4200], path[1200];
 };
 
 /* A command ready to spawn. */
@@ -67,11 +73,16 @@ struct amx_tier_command {
  * pm2, an unknown tier. The command must not be copied (its argv points into itself). */
 bool amx_tier_command(struct amx_tier_command *cmd, int tier, const struct amx_tier_facts *f);
 
-/* The status query's answer for one app: list is the parsed `pm2 jlist` output (NULL when the
+/* The status query's answer for one app, by its worst instance (errored, then stopped, then
+ * between states, then online): list is the parsed `pm2 jlist` output (NULL when the
  * query failed or did not parse: UNKNOWN). Not in the list: MISSING (deleted). Online counts
  * only when the caller knows the app's live pid (pid_known, after looking at the pid PM2
  * names): else PM2 is between states (TRANSIENT), as for launching or waiting restart. */
 enum amx_pm2_status amx_jlist_status(const struct amx_dump *list, const char *app, bool pid_known);
+
+/* Where a home's pm2 came from (struct amx_toolchain): "config", "daemon", "remembered",
+ * "option", "path" or "none". */
+const char *amx_tools_source_name(enum amx_tools_source s);
 
 /* The pieces, for callers and tests. */
 
@@ -88,9 +99,10 @@ bool amx_pm2_unit_name(const char *user, char *buf, size_t len);
 void amx_unit_active_argv(struct amx_argv *out, const char *unit);
 /* systemd-run --quiet --collect --unit=amexbpf-pm2-<user> --uid= --gid=
  *   --setenv=PM2_HOME= --setenv=HOME= --property=Type=forking --property=PIDFile=<home>/pm2.pid
- *   <pm2> resurrect
- * false when the user name is not portable or a path does not fit. Run it as root. */
+ *   [--setenv=PATH=<dir of node>:/usr/local/bin:/usr/bin:/bin] <pm2> resurrect
+ * (the PATH only when node is known: systemd's own has no nvm node). false when the user
+ * name is not portable or a path does not fit. Run it as root. */
 bool amx_sdrun_tier2_argv(struct amx_argv *out, struct amx_sdrun_buf *b, const char *pm2,
-			  const struct amx_user *owner, const char *pm2_home);
+			  const char *node, const struct amx_user *owner, const char *pm2_home);
 
 #endif

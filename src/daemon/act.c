@@ -52,8 +52,11 @@ static void resolve_held_oom(struct amx_engine *e, int hi, int ai, const struct 
 {
 	const struct amx_app *a = &e->homes[hi].apps[ai];
 	struct amx_oom_pending *p = amx_oomwait_find(&e->oomwait, hi, a->name);
-	if (!p || (a->pid && a->pid == (int)p->kev.pid))
-		return; /* nothing held, or the victim has not exited yet */
+	if (!p)
+		return; /* nothing held */
+	for (unsigned k = 0; k < a->n_inst; k++)
+		if (a->inst[k].pid && a->inst[k].pid == (int)p->kev.pid)
+			return; /* the victim has not exited yet */
 	struct amx_oom_outcome o = { .result = AMX_OOM_NOT_RESTARTED };
 	for (int i = 0; i < acts->n; i++)
 		if (acts->a[i].kind == AMX_ACT_EMIT && acts->a[i].emit == AMX_EMIT_PM2_RESTARTED_APP) {
@@ -137,10 +140,14 @@ static void emit_policy_event(struct amx_engine *e, int hi, int ai, const struct
 	case AMX_EMIT_PM2_RESTARTED_APP:
 		ev = amx_event_new(&e->stream, AMX_EVT_PM2_RESTARTED_APP, 0,
 				   "PM2 restarted %s in %llu ms", who, (unsigned long long)x->ms);
-		amx_event_set_int(ev, "process.pid", a ? a->pid : 0);
+		amx_event_set_int(ev, "process.pid", x->pid ? x->pid : a ? a->pid : 0);
 		amx_event_set_int(ev, "amexbpf.pm2_restart_ms", (int64_t)x->ms);
 		if (a)
 			a->pm2_restarts++;
+		if (a && e->instance_now) {
+			e->instance_now->pm2_restarts++;
+			eng_set_instance_fields(ev, a, e->instance_now);
+		}
 		break;
 	case AMX_EMIT_APP_STOPPED:
 		ev = amx_event_new(&e->stream, AMX_EVT_APP_STOPPED, 0, "%s was %s on purpose", who,
@@ -245,9 +252,11 @@ static void start_status_query(struct amx_engine *e, int hi, int ai)
 		return;
 	}
 	struct amx_argv argv;
-	eng_build_argv(e, &argv, AMX_TIER_STATUS, h, NULL);
-	char err[256];
-	int idx = eng_start_command(e, hi, -1, 0, 0, &argv, err, sizeof(err));
+	char err[256] = "no pm2 known for this home";
+	/* A home with no pm2 yet (daemon/toolchain.h) has no status query to run. */
+	int idx = eng_build_argv(e, &argv, AMX_TIER_STATUS, h, NULL)
+			  ? eng_start_command(e, hi, -1, 0, 0, &argv, err, sizeof(err))
+			  : -1;
 	if (idx < 0) {
 		fprintf(stderr, "amexbpf: failed to run pm2 jlist for %s: %s\n", h->path, err);
 		h->apps[ai].awaiting_status = false;
@@ -284,21 +293,21 @@ static void restore_dump(struct amx_engine *e, int hi)
 	eng_emit(e, ev);
 }
 
-/* Whether the process we know as the app still runs: the same pid and start time, not a
- * zombie. */
-bool eng_app_process_runs(const struct amx_app *a)
+/* Whether the process we know as the instance still runs: the same pid and start time,
+ * not a zombie. */
+bool eng_instance_runs(const struct amx_instance *in)
 {
 	struct amx_proc_stat st;
-	return a->pid && amx_proc_read_stat(a->pid, &st) && st.state != 'Z' &&
-	       st.start_ticks == a->start_ticks;
+	return in->pid && amx_proc_read_stat(in->pid, &st) && st.state != 'Z' &&
+	       st.start_ticks == in->start_ticks;
 }
 
 /* The app's process still runs and belongs to the home's owner: root never kills, on the
  * word of a user's files, a process that is not that user's. */
-static bool orphan_of_owner(const struct amx_home *h, const struct amx_app *a)
+static bool orphan_of_owner(const struct amx_home *h, const struct amx_instance *in)
 {
 	struct amx_proc_stat st;
-	return eng_app_process_runs(a) && amx_proc_read_stat(a->pid, &st) && st.uid == h->owner.uid;
+	return eng_instance_runs(in) && amx_proc_read_stat(in->pid, &st) && st.uid == h->owner.uid;
 }
 
 /* A quiet app can outlive a killed PM2 daemon, re-parented to PID 1, still holding its
@@ -310,18 +319,21 @@ static void stop_orphaned_apps(struct amx_engine *e, int hi)
 	struct amx_home *h = &e->homes[hi];
 	for (size_t i = 0; i < h->n_apps; i++) {
 		struct amx_app *a = &h->apps[i];
-		if (!orphan_of_owner(h, a))
-			continue;
-		int pidfd = (int)syscall(SYS_pidfd_open, a->pid, 0);
-		if (pidfd < 0)
-			continue;
-		/* Checked again through the pidfd: it now pins this very process. */
-		if (orphan_of_owner(h, a) &&
-		    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) == 0)
-			fprintf(stderr, "amexbpf: %s: stopped %s (pid %d), left running by the dead "
-					"PM2 daemon, so that the resurrected copy can take its place\n",
-				h->path, a->name, a->pid);
-		close(pidfd);
+		for (unsigned k = 0; k < a->n_inst; k++) {
+			const struct amx_instance *in = &a->inst[k];
+			if (!orphan_of_owner(h, in))
+				continue;
+			int pidfd = (int)syscall(SYS_pidfd_open, in->pid, 0);
+			if (pidfd < 0)
+				continue;
+			/* Checked again through the pidfd: it now pins this very process. */
+			if (orphan_of_owner(h, in) &&
+			    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) == 0)
+				fprintf(stderr, "amexbpf: %s: stopped %s (pid %d), left running by "
+						"the dead PM2 daemon, so that the resurrected copy "
+						"can take its place\n", h->path, a->name, in->pid);
+			close(pidfd);
+		}
 	}
 }
 
@@ -385,6 +397,8 @@ static void run_tier(struct amx_engine *e, int hi, int ai, const struct amx_acti
 		return;
 	}
 	int idx = eng_start_command(e, hi, ai, x->tier, x->attempt, &argv, err, sizeof(err));
+	if (a) /* after the spawn: argv borrows it. A later attempt restarts the whole app. */
+		a->restart_only[0] = '\0';
 	if (idx < 0) {
 		struct amx_input in = { .kind = AMX_IN_ACTION_DONE, .ok = false, .reason = err };
 		if (a)

@@ -5,6 +5,7 @@
  * rather than when inotify gets to it. commands.c reaps; this reads. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/dump.h"
 #include "core/tier_command.h"
@@ -48,12 +49,16 @@ static void read_status_answer(struct amx_engine *e, struct amx_command *c, bool
 		if (!a->awaiting_status)
 			continue;
 		a->awaiting_status = false;
-		const struct amx_dump_app *j = parsed ? amx_dump_find(&list, a->name) : NULL;
-		if (j && j->status == AMX_ST_ONLINE && j->pid > 0)
-			eng_consider_child(e, hi, j->pid);
+		for (size_t k = 0; parsed && k < list.n_apps; k++) {
+			const struct amx_dump_app *j = &list.apps[k];
+			if (!strcmp(j->name, a->name) && j->status == AMX_ST_ONLINE && j->pid > 0)
+				eng_consider_child(e, hi, j->pid);
+		}
+		/* Online means every instance: the pids of all of them are known. */
 		struct amx_input in = {
 			.kind = AMX_IN_STATUS,
-			.status = amx_jlist_status(parsed ? &list : NULL, a->name, a->pid != 0)
+			.status = amx_jlist_status(parsed ? &list : NULL, a->name,
+						   a->n_inst && amx_app_instances_alive(a) == a->n_inst)
 		};
 		if (a->pol.state == AMX_APP_QUERYING)
 			eng_feed_app(e, hi, (int)i, in);

@@ -19,7 +19,7 @@
 
 /* The command of a tier: built by the one builder (core/tier_command.h), through
  * daemon/recovery_command.h. The argv points into e->tier_cmd, which the next call reuses;
- * a command keeps only argv[0], a literal or o->pm2. */
+ * a command keeps only its own copy of argv[0]. */
 bool eng_build_argv(struct amx_engine *e, struct amx_argv *argv, int tier,
 		    const struct amx_home *h, const struct amx_app *a)
 {
@@ -146,6 +146,9 @@ int eng_start_command(struct amx_engine *e, int hi, int ai, int tier, int attemp
 	c->tier = tier;
 	c->attempt = attempt;
 	c->argv = *argv;
+	snprintf(c->exe, sizeof(c->exe), "%s", argv->v[0]);
+	c->argv.v[0] = c->exe;
+	c->argv.node = NULL; /* points into the home; only spawn needs it */
 	/* systemctl and systemd-run talk to systemd as root; they name the owner themselves. */
 	static const struct amx_user root = { .uid = 0, .gid = 0, .name = "root", .home = "/" };
 	bool as_root = !strcmp(argv->v[0], "/usr/bin/systemctl") ||

@@ -194,6 +194,8 @@ static int add_home(struct load *l, const char *path)
 	}
 	o->homes[o->n_homes] = keep(l, path);
 	o->home_ecosystem[o->n_homes] = NULL;
+	o->home_pm2[o->n_homes] = NULL;
+	o->home_node[o->n_homes] = NULL;
 	o->homes_given = true;
 	return o->n_homes++;
 }
@@ -378,6 +380,25 @@ const char *amx_config_ecosystem(const struct amx_options *o, const char *home, 
 		if (o->home_ecosystem[i] && !strcmp(o->homes[i], home))
 			return o->home_ecosystem[i];
 	return o->ecosystem;
+}
+
+static const char *home_slot(const struct amx_options *o, const char *const *slots,
+			     const char *home)
+{
+	for (int i = 0; home && i < o->n_homes; i++)
+		if (slots[i] && !strcmp(o->homes[i], home))
+			return slots[i];
+	return NULL;
+}
+
+const char *amx_config_home_pm2(const struct amx_options *o, const char *home)
+{
+	return home_slot(o, o->home_pm2, home);
+}
+
+const char *amx_config_home_node(const struct amx_options *o, const char *home)
+{
+	return home_slot(o, o->home_node, home);
 }
 
 void amx_config_policy(const struct amx_options *o, struct amx_policy_config *cfg)

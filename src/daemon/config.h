@@ -39,6 +39,9 @@ const struct amx_app_conf *amx_config_app(const struct amx_options *o, const cha
 /* The ecosystem file for tier 3 of an app of a home (app NULL: the home's): the [app]
  * section's, else the [home] section's, else the global one; NULL for none. */
 const char *amx_config_ecosystem(const struct amx_options *o, const char *home, const char *app);
+/* [home PATH] pm2 = and node = ; NULL when not set. */
+const char *amx_config_home_pm2(const struct amx_options *o, const char *home);
+const char *amx_config_home_node(const struct amx_options *o, const char *home);
 /* The global policy settings the options give (the policy's defaults for the rest: backoff). */
 void amx_config_policy(const struct amx_options *o, struct amx_policy_config *cfg);
 /* One app's policy settings: cfg holds the global ones; the [app] section's manual grace

@@ -49,7 +49,19 @@ void eng_set_app_fields(json_t *ev, const struct amx_home *h, const struct amx_a
 	if (a) {
 		amx_event_set_str(ev, "service.name", a->name);
 		amx_event_set_str(ev, "amexbpf.pm2.app", a->name);
+		if (a->n_inst > 1)
+			amx_event_set_int(ev, "amexbpf.pm2.instances", a->n_inst);
 	}
+}
+
+void eng_set_instance_fields(json_t *ev, const struct amx_app *a, const struct amx_instance *in)
+{
+	if (!in)
+		return;
+	if (in->pm_id >= 0)
+		amx_event_set_int(ev, "amexbpf.pm2.pm_id", in->pm_id);
+	if (a->n_inst > 1 && in->node_app_instance >= 0)
+		amx_event_set_int(ev, "amexbpf.pm2.instance", in->node_app_instance);
 }
 
 /* A command line as a JSON array (amexbpf.command). */

@@ -20,7 +20,8 @@
  *   commands  the pm2 command table: argv of a tier, start, finish, deadlines, commands a
  *             previous run left going
  *   act       policy glue: feeding the policy, running its actions, budgets, held OOMs
- *   observe   what the kernel, the files and /proc say, turned into model changes
+ *   observe   what the kernel, the files and /proc say, turned into model changes (also
+ *             the pm2 and node a new God daemon runs with: daemon/toolchain.h)
  *   answers   what a finished pm2 command says, turned into policy inputs
  *   intake    what wakes the engine, in order: kernel events first, then a file event,
  *             a finished command or a due deadline
@@ -83,6 +84,7 @@ struct amx_command {
 	int attempt;
 	uint64_t deadline_ms;
 	struct amx_argv argv;
+	char exe[1024];   /* argv.v[0], kept: the argv points into buffers the next build reuses */
 };
 
 /* An exit of a God daemon's child that no app claimed (yet): an app can die before it
@@ -146,6 +148,9 @@ struct amx_engine {
 	struct amx_oomwait oomwait; /* oom-killed events waiting for their outcome */
 	struct amx_unclaimed_exit unclaimed[AMX_ENGINE_UNCLAIMED];
 	unsigned unclaimed_next;
+	/* The instance the input being fed to an app's policy is about (its events name it),
+	 * NULL when the input is about the app as a whole. */
+	struct amx_instance *instance_now;
 	struct amx_tier_command tier_cmd; /* what eng_build_argv's argv points into */
 	struct amx_options reloaded;        /* the options a SIGHUP built (e->o copies them) */
 	struct amx_fs_event fs_batch[8];    /* file events taken from the watcher at once */
@@ -153,9 +158,10 @@ struct amx_engine {
 	uint64_t (*clock_ms)(void *ctx); /* the boot clock, in ms */
 	void *clock_ctx;
 	struct amx_spawner spawner;
-	/* The pm2 self-test of one owner (daemon/selftest.h's amx_selftest_pm2): a seam. */
-	bool (*selftest_pm2)(const char *pm2, const struct amx_home *h, char *version,
-			     size_t versionlen, char *err, size_t errlen);
+	/* The pm2 self-test of one home's toolchain (daemon/selftest.h's amx_selftest_pm2):
+	 * a seam. */
+	bool (*selftest_pm2)(const struct amx_toolchain *t, const struct amx_home *h,
+			     char *version, size_t versionlen, char *err, size_t errlen);
 	/* Is systemd the init (sys/systemd.h's amx_systemd_booted): a seam. */
 	bool (*systemd_booted)(void);
 	/* The tier 2 (its recovery-started, its run) waiting for its home's systemctl
@@ -174,6 +180,8 @@ void amx_engine_init(struct amx_engine *e, struct amx_options *o);
 /* emit.c */
 void eng_emit(struct amx_engine *e, json_t *ev);
 void eng_set_app_fields(json_t *ev, const struct amx_home *h, const struct amx_app *a);
+/* amexbpf.pm2.pm_id and amexbpf.pm2.instance of an app of more than one instance. */
+void eng_set_instance_fields(json_t *ev, const struct amx_app *a, const struct amx_instance *in);
 void eng_set_exit_fields(struct amx_engine *e, json_t *ev, const struct amx_event *kev);
 json_t *eng_argv_json(const struct amx_argv *argv);
 void eng_log(struct amx_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -211,7 +219,7 @@ static inline int eng_app_index(const struct amx_home *h, const struct amx_app *
 }
 unsigned eng_app_budget_left(void *ctx, const struct amx_home *h, const struct amx_app *a,
 			     uint64_t now);
-bool eng_app_process_runs(const struct amx_app *a);
+bool eng_instance_runs(const struct amx_instance *in);
 void eng_feed_app(struct amx_engine *e, int hi, int ai, struct amx_input in);
 void eng_feed_home(struct amx_engine *e, int hi, struct amx_input in);
 void eng_send_held_oom(struct amx_engine *e, struct amx_oom_pending *p,
@@ -227,11 +235,21 @@ void eng_consider_pid_file(struct amx_engine *e, int hi, const char *file, int p
 void eng_scan_god_children(struct amx_engine *e, int hi);
 void eng_god_died(struct amx_engine *e, int hi, const struct amx_event *kev);
 void eng_refresh_god(struct amx_engine *e, int hi);
-void eng_app_exited(struct amx_engine *e, int hi, struct amx_app *a, const struct amx_event *kev);
+/* God daemon pid of home hi runs: learn its pm2 and node (daemon/toolchain.h), choose the
+ * home's again, and (report) emit pm2-drift when they disagree with what it runs. */
+void eng_learn_tools(struct amx_engine *e, int hi, int pid, bool report);
+void eng_instance_exited(struct amx_engine *e, int hi, struct amx_app *a, struct amx_instance *in,
+			 const struct amx_event *kev);
 void eng_rescan_home(struct amx_engine *e, int hi);
 void eng_on_dump_event(struct amx_engine *e, int hi);
 void eng_initial_home_state(struct amx_engine *e, int hi);
 void eng_initial_state(struct amx_engine *e, int from_home);
+
+/* app_reload.c */
+void eng_reload_replacing(struct amx_engine *e, struct amx_app *a, struct amx_instance *in);
+struct amx_instance *eng_reload_old_process(struct amx_home *h, int pid, uint64_t start_ticks,
+					    struct amx_app **app);
+void eng_reload_old_exited(struct amx_engine *e, int hi, struct amx_app *a, struct amx_instance *in);
 
 /* answers.c */
 void eng_command_done(struct amx_engine *e, struct amx_command *c, bool ok, const char *reason);

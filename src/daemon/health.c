@@ -14,20 +14,28 @@
 #include "sys/loop.h"
 
 /* An app's RSS reached its limit: memory-over-limit, and the app is unhealthy. */
-static void memory_over(void *ctx, int hi, int ai, uint64_t rss, int64_t limit)
+static void memory_over(void *ctx, int hi, int ai, int ii, uint64_t rss, int64_t limit)
 {
 	struct amx_engine *e = ctx;
 	struct amx_home *h = &e->homes[hi];
 	struct amx_app *a = &h->apps[ai];
+	struct amx_instance *in = &a->inst[ii];
 	json_t *ev = amx_event_new(&e->stream, AMX_EVT_MEMORY_OVER_LIMIT, 0,
 				   "%s uses %llu MiB, over its limit of %lld MiB", a->name,
 				   (unsigned long long)(rss >> 20), (long long)(limit >> 20));
-	amx_event_set_int(ev, "process.pid", a->pid);
+	amx_event_set_int(ev, "process.pid", in->pid);
 	amx_event_set_int(ev, "amexbpf.memory.rss_bytes", (int64_t)rss);
 	amx_event_set_int(ev, "amexbpf.memory.limit_bytes", limit);
 	eng_set_app_fields(ev, h, a);
+	eng_set_instance_fields(ev, a, in);
 	eng_emit(e, ev);
+	/* The limit is per process, as PM2's max_memory_restart: restart that one only. */
+	a->restart_only[0] = '\0';
+	if (a->n_inst > 1 && in->pm_id >= 0)
+		snprintf(a->restart_only, sizeof(a->restart_only), "%d", in->pm_id);
 	eng_feed_app(e, hi, ai, (struct amx_input){ .kind = AMX_IN_UNHEALTHY });
+	if (a->running < 0)
+		a->restart_only[0] = '\0'; /* no tier 1 started: not for a later incident */
 }
 
 /* The app a probe is for: named, in its home when the probe names one ([app NAME] home=),

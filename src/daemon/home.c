@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "sys/proc.h"
 #include "sys/userfile.h"
 
@@ -33,8 +35,9 @@ static void flat_name(const char *path, char *out, size_t len)
 	out[j] = '\0';
 }
 
-/* Before 0.2 the names were "dump<flat>.good", "budget<flat>.json", "running<flat>.<pid>"
- * with '/' and '_' both written '_' and other bytes '-': /x/a_b and /x/a/b shared them.
+/* Before 0.2 the names were "dump<flat>.good", "budget<flat>.json", "tools<flat>.json",
+ * "running<flat>.<pid>" with '/' and '_' both written '_' and other bytes '-': /x/a_b and
+ * /x/a/b shared them.
  * Such an old file is taken over once (renamed) when it can only be this home's: the path
  * is made of [A-Za-z0-9./] only, and no twin directory (a '/' read as '_') exists. */
 static bool old_name_is_ours(const char *path)
@@ -86,6 +89,8 @@ static void take_over_old_names(struct amx_home *h, const char *state_dir)
 	take_over(old, h->state_file);
 	snprintf(old, sizeof(old), "%s/budget%s.json", state_dir, oldflat);
 	take_over(old, h->budget_file);
+	snprintf(old, sizeof(old), "%s/tools%s.json", state_dir, oldflat);
+	take_over(old, h->tools_file);
 	DIR *d = opendir(state_dir);
 	if (!d)
 		return;
@@ -111,6 +116,7 @@ static void state_names(struct amx_home *h, const char *state_dir)
 	snprintf(h->state_file, sizeof(h->state_file), "%s/home%s+dump.good", state_dir, flat);
 	snprintf(h->run_prefix, sizeof(h->run_prefix), "%s/home%s+running.", state_dir, flat);
 	snprintf(h->budget_file, sizeof(h->budget_file), "%s/home%s+budget.json", state_dir, flat);
+	snprintf(h->tools_file, sizeof(h->tools_file), "%s/home%s+tools.json", state_dir, flat);
 	take_over_old_names(h, state_dir);
 }
 
@@ -261,33 +267,111 @@ struct amx_app *amx_home_app_by_name(struct amx_home *h, const char *name)
 	return NULL;
 }
 
-struct amx_app *amx_home_app_with_pid(struct amx_home *h, int pid)
+struct amx_instance *amx_home_instance_with_pid(struct amx_home *h, int pid, struct amx_app **app)
 {
 	if (pid <= 0)
 		return NULL;
 	for (size_t i = 0; i < h->n_apps; i++)
-		if (h->apps[i].pid == pid)
-			return &h->apps[i];
+		for (unsigned k = 0; k < h->apps[i].n_inst; k++)
+			if (h->apps[i].inst[k].pid == pid) {
+				*app = &h->apps[i];
+				return &h->apps[i].inst[k];
+			}
 	return NULL;
 }
 
-struct amx_app *amx_home_app_by_pid_file(struct amx_home *h, const char *file)
+struct amx_instance *amx_home_instance_by_pid_file(struct amx_home *h, const char *file,
+						   struct amx_app **app)
 {
 	for (size_t i = 0; i < h->n_apps; i++)
-		if (h->apps[i].pid_file[0] && !strcmp(h->apps[i].pid_file, file))
-			return &h->apps[i];
+		for (unsigned k = 0; k < h->apps[i].n_inst; k++)
+			if (h->apps[i].inst[k].pid_file[0] &&
+			    !strcmp(h->apps[i].inst[k].pid_file, file)) {
+				*app = &h->apps[i];
+				return &h->apps[i].inst[k];
+			}
 	return NULL;
+}
+
+/* What PM2 put in a process's environment: a fork-mode app has name=, pm_pid_path=,
+ * NODE_APP_INSTANCE= as variables; a cluster worker (forked by Node's cluster module inside
+ * the God daemon) has them only inside pm2_env=<JSON>. */
+struct pm2_identity {
+	char name[AMX_NAME_MAX];
+	char home[4200];
+	char pid_path[AMX_PATH_MAX];
+	int node_app_instance;
+};
+
+static void copy_json_string(json_t *o, const char *key, char *out, size_t len)
+{
+	json_t *v = json_object_get(o, key);
+	if (json_is_string(v))
+		snprintf(out, len, "%s", json_string_value(v));
+}
+
+static bool read_identity(int pid, struct pm2_identity *id)
+{
+	memset(id, 0, sizeof(*id));
+	id->node_app_instance = -1;
+	char num[32];
+	if (amx_proc_environ_get(pid, "name", id->name, sizeof(id->name))) {
+		amx_proc_environ_get(pid, "PM2_HOME", id->home, sizeof(id->home));
+		amx_proc_environ_get(pid, "pm_pid_path", id->pid_path, sizeof(id->pid_path));
+		if (amx_proc_environ_get(pid, "NODE_APP_INSTANCE", num, sizeof(num)) &&
+		    isdigit((unsigned char)num[0]))
+			id->node_app_instance = atoi(num);
+		return true;
+	}
+	size_t cap = 256 * 1024;
+	char *env = malloc(cap);
+	if (!env)
+		return false;
+	json_t *o = NULL;
+	if (amx_proc_environ_get(pid, "pm2_env", env, cap))
+		o = json_loads(env, JSON_REJECT_DUPLICATES, NULL);
+	free(env);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return false;
+	}
+	copy_json_string(o, "name", id->name, sizeof(id->name));
+	copy_json_string(o, "PM2_HOME", id->home, sizeof(id->home));
+	copy_json_string(o, "pm_pid_path", id->pid_path, sizeof(id->pid_path));
+	json_t *v = json_object_get(o, "NODE_APP_INSTANCE");
+	if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) < 65536)
+		id->node_app_instance = (int)json_integer_value(v);
+	json_decref(o);
+	return id->name[0] != '\0';
+}
+
+struct amx_instance *amx_home_instance_of_pid(struct amx_home *h, int pid, struct amx_app **app)
+{
+	struct pm2_identity id;
+	if (!read_identity(pid, &id))
+		return NULL;
+	/* An app of another PM2 home can carry the same name. */
+	if (id.home[0] && strcmp(id.home, h->path) != 0)
+		return NULL;
+	struct amx_app *a = amx_home_app_by_name(h, id.name);
+	if (!a)
+		return NULL;
+	*app = a;
+	const char *base = strrchr(id.pid_path, '/');
+	for (unsigned k = 0; base && k < a->n_inst; k++)
+		if (a->inst[k].pid_file[0] && !strcmp(a->inst[k].pid_file, base + 1))
+			return &a->inst[k];
+	/* Resurrected instances get new pm_ids (and pid files) until the next save. */
+	for (unsigned k = 0; k < a->n_inst; k++)
+		if (a->inst[k].node_app_instance == id.node_app_instance)
+			return &a->inst[k];
+	return a->n_inst == 1 ? &a->inst[0] : NULL;
 }
 
 struct amx_app *amx_home_app_of_pid(struct amx_home *h, int pid)
 {
-	char name[AMX_NAME_MAX], home[4200];
-	if (!amx_proc_environ_get(pid, "name", name, sizeof(name)))
-		return NULL;
-	/* An app of another PM2 home can carry the same name. */
-	if (amx_proc_environ_get(pid, "PM2_HOME", home, sizeof(home)) && strcmp(home, h->path) != 0)
-		return NULL;
-	return amx_home_app_by_name(h, name);
+	struct amx_app *a = NULL;
+	return amx_home_instance_of_pid(h, pid, &a) ? a : NULL;
 }
 
 void amx_home_read_dump(const struct amx_home *h, struct amx_dump_read *r)
@@ -344,6 +428,65 @@ static bool wanted(const char *name, const char *const *only, int n_only)
 	return false;
 }
 
+/* PM2 names an instance's pid file <sanitised name>-<pm_id>.pid: the id is what follows
+ * the last '-'. -1 when the name does not have that form. */
+static int pm_id_of_pid_file(const char *file)
+{
+	const char *dash = strrchr(file, '-');
+	if (!dash || !isdigit((unsigned char)dash[1]))
+		return -1;
+	char *end;
+	long v = strtol(dash + 1, &end, 10);
+	return strcmp(end, ".pid") == 0 && v <= INT32_MAX ? (int)v : -1;
+}
+
+/* The instance of old that d describes: the same pid file, else the same NODE_APP_INSTANCE
+ * (PM2 gives resurrected instances new pm_ids, hence new pid files). */
+static const struct amx_instance *old_instance(const struct amx_app *old, const char *pid_file,
+					       int node_app_instance)
+{
+	if (!old)
+		return NULL;
+	for (unsigned i = 0; i < old->n_inst; i++)
+		if (pid_file[0] && !strcmp(old->inst[i].pid_file, pid_file))
+			return &old->inst[i];
+	for (unsigned i = 0; i < old->n_inst; i++)
+		if (old->inst[i].node_app_instance == node_app_instance)
+			return &old->inst[i];
+	return NULL;
+}
+
+/* One more dump entry of app a: an instance of it. */
+static void add_instance(const struct amx_home *h, struct amx_app *a, const struct amx_app *old,
+			 const struct amx_dump_app *d)
+{
+	if (a->n_inst == AMX_INSTANCES_MAX) {
+		fprintf(stderr, "amexbpf: %s: app %s has more than %d instances; the others are "
+				"not watched\n", h->path, a->name, AMX_INSTANCES_MAX);
+		return;
+	}
+	char pid_file[256] = "";
+	char pids_dir[4200];
+	snprintf(pids_dir, sizeof(pids_dir), "%s/pids/", h->path);
+	const char *base = strrchr(d->pid_path, '/');
+	/* Only a pid file in this home's pids/ is one we watch. */
+	if (base && (size_t)(base + 1 - d->pid_path) == strlen(pids_dir) &&
+	    !strncmp(d->pid_path, pids_dir, strlen(pids_dir)))
+		snprintf(pid_file, sizeof(pid_file), "%s", base + 1);
+	struct amx_instance *in = &a->inst[a->n_inst++];
+	const struct amx_instance *was = old_instance(old, pid_file, d->node_app_instance);
+	if (was) {
+		*in = *was;
+	} else {
+		memset(in, 0, sizeof(*in));
+		in->pm_id = pm_id_of_pid_file(pid_file);
+	}
+	snprintf(in->pid_file, sizeof(in->pid_file), "%s", pid_file);
+	in->node_app_instance = d->node_app_instance;
+	if (pm_id_of_pid_file(pid_file) >= 0)
+		in->pm_id = pm_id_of_pid_file(pid_file);
+}
+
 /* Names to indices, open addressing: sync_apps is linear in the number of apps (a dump of
  * thousands of names must not cost their square). */
 struct name_index {
@@ -386,7 +529,8 @@ static int name_index_find(struct name_index *x, const struct amx_app *apps, con
 
 static void sync_apps(struct amx_home *h, const char *const *only, int n_only)
 {
-	/* Keep the state of apps that stay; add new ones; drop the ones no longer saved. */
+	/* Keep the state of apps and instances that stay; add new ones; drop the ones no
+	 * longer saved. Each dump entry is one instance; entries of one name are one app. */
 	size_t n = 0;
 	struct amx_app *apps = calloc(h->good.n_apps ? h->good.n_apps : 1, sizeof(*apps));
 	struct name_index old_ix = { 0 }, new_ix = { 0 };
@@ -398,32 +542,34 @@ static void sync_apps(struct amx_home *h, const char *const *only, int n_only)
 	}
 	for (size_t i = 0; i < h->n_apps; i++)
 		name_index_find(&old_ix, h->apps, h->apps[i].name, (int)i);
-	char pids_dir[4200];
-	snprintf(pids_dir, sizeof(pids_dir), "%s/pids/", h->path);
 	for (size_t i = 0; i < h->good.n_apps; i++) {
 		const struct amx_dump_app *d = &h->good.apps[i];
 		if (!wanted(d->name, only, n_only))
 			continue;
-		struct amx_app *a = &apps[n];
-		snprintf(a->name, sizeof(a->name), "%s", d->name);
-		if (name_index_find(&new_ix, apps, a->name, (int)n) >= 0)
-			continue; /* a name saved twice: the first one counts */
-		n++;
-		int old = name_index_find(&old_ix, h->apps, d->name, -1);
-		if (old >= 0) {
-			*a = h->apps[old];
+		int at = name_index_find(&new_ix, apps, d->name, -1);
+		int oi = name_index_find(&old_ix, h->apps, d->name, -1);
+		const struct amx_app *old = oi >= 0 ? &h->apps[oi] : NULL;
+		struct amx_app *a;
+		if (at >= 0) {
+			a = &apps[at]; /* one more instance of an app already listed */
 		} else {
-			a->running = -1;
-			amx_app_policy_init(&a->pol);
+			a = &apps[n];
+			if (old) {
+				*a = *old;
+			} else {
+				snprintf(a->name, sizeof(a->name), "%s", d->name);
+				a->running = -1;
+				amx_app_policy_init(&a->pol);
+			}
+			name_index_find(&new_ix, apps, a->name, (int)n);
+			n++;
+			a->n_inst = 0;
+			a->desired_online = d->status != AMX_ST_STOPPED && d->status != AMX_ST_STOPPING;
+			a->cluster = d->cluster;
+			a->max_memory_bytes = d->max_memory_bytes;
 		}
-		a->desired_online = d->status != AMX_ST_STOPPED && d->status != AMX_ST_STOPPING;
-		a->pid_file[0] = '\0';
-		const char *base = strrchr(d->pid_path, '/');
-		/* Only a pid file in this home's pids/ is one we watch. */
-		if (base && (size_t)(base + 1 - d->pid_path) == strlen(pids_dir) &&
-		    !strncmp(d->pid_path, pids_dir, strlen(pids_dir)))
-			snprintf(a->pid_file, sizeof(a->pid_file), "%s", base + 1);
-		a->max_memory_bytes = d->max_memory_bytes;
+		add_instance(h, a, old, d);
+		amx_app_refresh_lead(a);
 	}
 	free(old_ix.slot);
 	free(new_ix.slot);

@@ -30,14 +30,18 @@ int amx_home_read_god_pid(const struct amx_home *h);
 /* Read pids/<file> as the owner; the pid, or 0. */
 int amx_home_read_pid_file(const struct amx_home *h, const char *file);
 
-/* Which watched app is pid? Checked through /proc/PID/environ (`name=`), which PM2 sets
- * for every app it forks. NULL when none. */
+/* Which watched app and instance is pid? Checked through /proc/PID/environ: `name=`,
+ * `pm_pid_path=` and `NODE_APP_INSTANCE=` in fork mode, the same keys inside `pm2_env=`
+ * for a cluster worker. NULL when none; *app is set when an instance is returned. */
+struct amx_instance *amx_home_instance_of_pid(struct amx_home *h, int pid, struct amx_app **app);
 struct amx_app *amx_home_app_of_pid(struct amx_home *h, int pid);
 struct amx_app *amx_home_app_by_name(struct amx_home *h, const char *name);
-struct amx_app *amx_home_app_with_pid(struct amx_home *h, int pid);
-/* Which app does pids/<file> belong to, by the dump's pm_pid_path (never by rebuilding the
- * file name from the app name: PM2 sanitises it). NULL when none. */
-struct amx_app *amx_home_app_by_pid_file(struct amx_home *h, const char *file);
+/* The instance we know as having pid now. */
+struct amx_instance *amx_home_instance_with_pid(struct amx_home *h, int pid, struct amx_app **app);
+/* Which instance does pids/<file> belong to, by the dump's pm_pid_path (never by rebuilding
+ * the file name from the app name: PM2 sanitises it). NULL when none. */
+struct amx_instance *amx_home_instance_by_pid_file(struct amx_home *h, const char *file,
+						   struct amx_app **app);
 
 /* dump.pm2 read result. */
 struct amx_dump_read {

@@ -49,9 +49,16 @@ void eng_on_kernel_event(void *ctx, const struct amx_event *ev)
 				eng_god_died(e, hi, ev);
 				return;
 			}
-			struct amx_app *a = amx_home_app_with_pid(h, (int)ev->pid);
-			if (a && amx_ns_to_ticks(ev->start_boottime_ns) == a->start_ticks) {
-				eng_app_exited(e, hi, a, ev);
+			struct amx_app *a = NULL;
+			struct amx_instance *in = amx_home_instance_with_pid(h, (int)ev->pid, &a);
+			if (in && amx_ns_to_ticks(ev->start_boottime_ns) == in->start_ticks) {
+				eng_instance_exited(e, hi, a, in, ev);
+				return;
+			}
+			in = eng_reload_old_process(h, (int)ev->pid,
+						    amx_ns_to_ticks(ev->start_boottime_ns), &a);
+			if (in) {
+				eng_reload_old_exited(e, hi, a, in);
 				return;
 			}
 		}
@@ -76,10 +83,11 @@ void eng_on_kernel_event(void *ctx, const struct amx_event *ev)
 	case AMX_EV_OOM:
 		for (int hi = 0; hi < e->n_homes; hi++) {
 			struct amx_home *h = &e->homes[hi];
-			struct amx_app *a = amx_home_app_with_pid(h, (int)ev->pid);
-			if (!a)
+			struct amx_app *a = NULL;
+			struct amx_instance *in = amx_home_instance_with_pid(h, (int)ev->pid, &a);
+			if (!in)
 				continue;
-			a->last_oom = true;
+			in->last_oom = a->last_oom = true;
 			/* Sent when PM2's part is known (resolve_held_oom); an earlier kill of the
 			 * app still held, or no room to hold this one, goes out now. */
 			struct amx_oom_outcome unknown = { .result = AMX_OOM_RESULT_UNKNOWN };

@@ -14,6 +14,7 @@
 
 #include "daemon/engine.h"
 #include "daemon/selftest.h"
+#include "daemon/toolchain.h"
 #include "report/control_server.h"
 #include "report/journal.h"
 #include "report/metrics.h"

@@ -37,20 +37,25 @@ static void check_app(int hi, int ai)
 {
 	struct amx_app *a = &W.homes[hi].apps[ai];
 
-	if (a->pid <= 0 || a->pol.state != AMX_APP_ALIVE)
+	if (a->pol.state != AMX_APP_ALIVE)
 		return;
-	if (a->mem_over_pid == a->pid)
-		return; /* reported; its restart is under way or parked */
-	uint64_t rss = amx_proc_rss_bytes(a->pid);
 	/* keyed by (home, app): a section for another home's app of the same name is not this
 	 * app's */
 	long long own = W.o ? amx_config_home_app_limit(W.o, W.homes[hi].path, a->name) : 0;
 	int64_t limit = amx_memlimit_for(W.limits, W.n_limits, a->name,
 					 own > 0 ? own : a->max_memory_bytes);
-	if (rss == 0 || (int64_t)rss < limit)
+	/* The limit is per process, as PM2's max_memory_restart is. */
+	for (unsigned k = 0; k < a->n_inst; k++) {
+		struct amx_instance *in = &a->inst[k];
+		if (in->pid <= 0 || in->mem_over_pid == in->pid)
+			continue; /* not running, or reported: its restart is under way or parked */
+		uint64_t rss = amx_proc_rss_bytes(in->pid);
+		if (rss == 0 || (int64_t)rss < limit)
+			continue;
+		in->mem_over_pid = in->pid;
+		W.fn(W.ctx, hi, ai, (int)k, rss, limit);
 		return;
-	a->mem_over_pid = a->pid;
-	W.fn(W.ctx, hi, ai, rss, limit);
+	}
 }
 
 static void memwatch_tick(void *ctx, uint64_t now_ms)

@@ -23,11 +23,11 @@ int64_t amx_memlimit_for(const char *const *limits, int n_limits, const char *ap
 			 int64_t from_dump);
 
 /* Called once per crossing: an app's live pid reached its limit. */
-typedef void (*amx_memwatch_over_fn)(void *ctx, int home, int app, uint64_t rss_bytes,
-				     int64_t limit_bytes);
+typedef void (*amx_memwatch_over_fn)(void *ctx, int home, int app, int instance,
+				     uint64_t rss_bytes, int64_t limit_bytes);
 
 /* Plug the watch into the loop: every interval, each ALIVE app with a pid of each home is
- * read; a pid is reported once (apps[i].mem_over_pid remembers it). */
+ * read; a pid is reported once (each instance's mem_over_pid remembers it). */
 struct amx_options;
 /* o: its [app NAME] home= sections' memory limits apply to that home's app only, below the
  * --memory-limit list (flags, and sections without home=) and above dump.pm2's. */

@@ -13,6 +13,7 @@
 #include "core/dump.h"
 #include "daemon/engine.h"
 #include "sys/loop.h"
+#include "daemon/toolchain.h"
 #include "sys/proc.h"
 
 #define MAX_CHILDREN_SCAN 1024
@@ -44,22 +45,24 @@ static void on_followed_exit(void *ctx, int fd, uint32_t events)
 	uint64_t ticks = f->start_ticks;
 	free(f);
 	e->up.read_kernel_events(e);
-	struct amx_app *a = amx_home_app_with_pid(&e->homes[hi], pid);
-	if (a && a->start_ticks == ticks && !eng_app_process_runs(a))
-		eng_app_exited(e, hi, a, NULL);
+	struct amx_app *a = NULL;
+	struct amx_instance *in = amx_home_instance_with_pid(&e->homes[hi], pid, &a);
+	if (in && in->start_ticks == ticks && !eng_instance_runs(in))
+		eng_instance_exited(e, hi, a, in, NULL);
 }
 
 /* The app's pid could not go in the kernel's watched set (this home's share of it is
  * used, or the set is full): follow it through a pidfd while this home has few, else
  * leave it to the re-scans. Said once per home (events-lost, rate-limited per home). */
-static void follow_unwatched(struct amx_engine *e, int hi, struct amx_app *a, int rc)
+static void follow_unwatched(struct amx_engine *e, int hi, struct amx_app *a,
+			     const struct amx_instance *in, int rc)
 {
 	struct amx_home *h = &e->homes[hi];
-	int fd = h->n_pidfds < AMX_HOME_PIDFDS ? (int)syscall(SYS_pidfd_open, a->pid, 0) : -1;
+	int fd = h->n_pidfds < AMX_HOME_PIDFDS ? (int)syscall(SYS_pidfd_open, in->pid, 0) : -1;
 	struct pidfd_follow *f = fd >= 0 ? malloc(sizeof(*f)) : NULL;
 	if (f) {
-		*f = (struct pidfd_follow){ .e = e, .home = hi, .pid = a->pid, .fd = fd,
-					    .start_ticks = a->start_ticks };
+		*f = (struct pidfd_follow){ .e = e, .home = hi, .pid = in->pid, .fd = fd,
+					    .start_ticks = in->start_ticks };
 		amx_loop_add_fd(fd, EPOLLIN, on_followed_exit, f);
 		h->n_pidfds++;
 	} else if (fd >= 0) {
@@ -68,7 +71,7 @@ static void follow_unwatched(struct amx_engine *e, int hi, struct amx_app *a, in
 	if (h->unwatched_app_said || !eng_file_event_allowed(e, hi))
 		return;
 	json_t *ev = amx_event_new(&e->stream, AMX_EVT_EVENTS_LOST, 0,
-				   "pid %d of %s is not in the kernel's watched set (%s); %s", a->pid,
+				   "pid %d of %s is not in the kernel's watched set (%s); %s", in->pid,
 				   a->name, rc ? strerror(-rc) : "this home's share is used",
 				   f ? "followed through a pidfd" : "left to re-scans");
 	amx_event_set_str(ev, "amexbpf.lost.source", "watched-set");
@@ -79,61 +82,72 @@ static void follow_unwatched(struct amx_engine *e, int hi, struct amx_app *a, in
 	eng_emit(e, ev);
 }
 
-/* The app's new pid into the kernel's watched set, within this home's share of it. */
-static void watch_app(struct amx_engine *e, int hi, struct amx_app *a)
+/* An instance's new pid into the kernel's watched set, within this home's share of it. */
+static void watch_instance(struct amx_engine *e, int hi, struct amx_app *a, struct amx_instance *in)
 {
 	struct amx_home *h = &e->homes[hi];
 	int mine = 0;
 	for (size_t i = 0; i < h->n_apps; i++)
-		mine += h->apps[i].watched && &h->apps[i] != a;
-	a->watched = false;
+		for (unsigned k = 0; k < h->apps[i].n_inst; k++)
+			mine += h->apps[i].inst[k].watched && &h->apps[i].inst[k] != in;
+	in->watched = false;
 	int rc = 0;
-	if (mine < AMX_HOME_WATCHED && (rc = watch_pid(e, a->pid, AMX_WATCH_PROC)) == 0)
-		a->watched = true;
+	if (mine < AMX_HOME_WATCHED && (rc = watch_pid(e, in->pid, AMX_WATCH_PROC)) == 0)
+		in->watched = true;
 	else
-		follow_unwatched(e, hi, a, rc);
+		follow_unwatched(e, hi, a, in, rc);
 }
 
-/* The app has a (new) live pid. */
-static void app_seen_alive(struct amx_engine *e, int hi, struct amx_app *a, int pid)
+/* An instance of the app has a (new) live pid. */
+static void instance_seen_alive(struct amx_engine *e, int hi, struct amx_app *a,
+				struct amx_instance *in, int pid)
 {
 	struct amx_proc_stat st;
 	if (!amx_proc_read_stat(pid, &st) || st.state == 'Z')
 		return;
-	if (a->pid == pid && a->start_ticks == st.start_ticks)
+	if (in->pid == pid && in->start_ticks == st.start_ticks)
 		return;
-	if (a->pid && !eng_app_process_runs(a)) {
+	if (in->pid && eng_instance_runs(in) && (a->n_inst > 1 || a->cluster)) {
+		/* A new process for an instance whose process still runs: `pm2 reload`. */
+		eng_reload_replacing(e, a, in);
+	} else if (in->pid && !eng_instance_runs(in)) {
 		/* The old copy is gone and its exit was not read yet (the kernel's events are
 		 * read first, so this is a last resort): report it now, unseen, rather than
-		 * let it arrive later for a pid the app no longer has. */
+		 * let it arrive later for a pid the instance no longer has. */
 		fprintf(stderr, "amexbpf: %s: app %s has pid %d before the exit of pid %d was "
-				"read\n", e->homes[hi].path, a->name, pid, a->pid);
-		eng_app_exited(e, hi, a, NULL);
+				"read\n", e->homes[hi].path, a->name, pid, in->pid);
+		eng_instance_exited(e, hi, a, in, NULL);
 		/* EXITED makes the policy wait for PM2 and act on nothing; should that change,
 		 * a nested call may have taken this pid already. */
-		if (a->pid == pid)
+		if (in->pid == pid)
 			return;
 	}
-	a->pid = pid;
-	a->start_ticks = st.start_ticks;
-	a->alive_since_ms = eng_now_ms(e);
-	watch_app(e, hi, a);
-	eng_log(e, "%s: app %s has pid %d", e->homes[hi].path, a->name, pid);
-	struct amx_input in = { .kind = AMX_IN_ALIVE, .pid = pid };
-	eng_feed_app(e, hi, eng_app_index(&e->homes[hi], a), in);
+	in->pid = pid;
+	in->start_ticks = st.start_ticks;
+	in->alive_since_ms = eng_now_ms(e);
+	amx_app_refresh_lead(a);
+	watch_instance(e, hi, a, in);
+	eng_log(e, "%s: app %s (pm_id %d) has pid %d", e->homes[hi].path, a->name, in->pm_id, pid);
+	e->instance_now = in;
+	struct amx_input ev = { .kind = AMX_IN_ALIVE, .pid = pid,
+				.instances_alive = amx_app_instances_alive(a),
+				.instances_wanted = a->n_inst };
+	eng_feed_app(e, hi, eng_app_index(&e->homes[hi], a), ev);
+	e->instance_now = NULL;
 }
 
-/* A live process whose parent is the God daemon and whose environment names a watched
- * app of this home is that app's new pid. */
+/* A live process whose parent is the God daemon and whose environment names an instance of
+ * a watched app of this home is that instance's new pid. */
 void eng_consider_child(struct amx_engine *e, int hi, int pid)
 {
 	struct amx_home *h = &e->homes[hi];
 	struct amx_proc_stat st;
 	if (!amx_proc_read_stat(pid, &st) || st.ppid != h->god_pid || st.state == 'Z')
 		return;
-	struct amx_app *a = amx_home_app_of_pid(h, pid);
-	if (a)
-		app_seen_alive(e, hi, a, pid);
+	struct amx_app *a = NULL;
+	struct amx_instance *in = amx_home_instance_of_pid(h, pid, &a);
+	if (in)
+		instance_seen_alive(e, hi, a, in, pid);
 }
 
 /* Exits of the God daemon's children that no app claimed yet: an app can die before it
@@ -162,22 +176,23 @@ static const struct amx_event *take_unclaimed_exit(struct amx_engine *e, int hi,
 void eng_consider_pid_file(struct amx_engine *e, int hi, const char *file, int pid)
 {
 	struct amx_home *h = &e->homes[hi];
-	struct amx_app *a = amx_home_app_of_pid(h, pid);
-	if (!a)
-		a = amx_home_app_by_pid_file(h, file);
-	if (!a)
+	struct amx_app *a = NULL;
+	struct amx_instance *in = amx_home_instance_of_pid(h, pid, &a);
+	if (!in)
+		in = amx_home_instance_by_pid_file(h, file, &a);
+	if (!in)
 		return;
 	struct amx_proc_stat st;
 	if (amx_proc_read_stat(pid, &st) && st.state != 'Z' && st.ppid == h->god_pid) {
-		app_seen_alive(e, hi, a, pid);
+		instance_seen_alive(e, hi, a, in, pid);
 		return;
 	}
 	const struct amx_event *ev = take_unclaimed_exit(e, hi, pid);
-	if (ev && a->pid != pid) {
-		/* Make it the app's pid for the moment of the report, then let it exit. */
-		a->pid = pid;
-		a->start_ticks = amx_ns_to_ticks(ev->start_boottime_ns);
-		eng_app_exited(e, hi, a, ev);
+	if (ev && in->pid != pid) {
+		/* Make it the instance's pid for the moment of the report, then let it exit. */
+		in->pid = pid;
+		in->start_ticks = amx_ns_to_ticks(ev->start_boottime_ns);
+		eng_instance_exited(e, hi, a, in, ev);
 	}
 }
 
@@ -253,6 +268,63 @@ void eng_god_died(struct amx_engine *e, int hi, const struct amx_event *kev)
 }
 
 /* pm2.pid changed, or a re-scan: is there a (new) God daemon? */
+/* Say when the daemon and the pm2 we would run disagree, with what to do about it. */
+static void report_drift(struct amx_engine *e, struct amx_home *h, int pid,
+			 const struct amx_daemon_tools *d)
+{
+	bool version = d->god_version[0] && h->tools.version[0] &&
+		       strcmp(d->god_version, h->tools.version) != 0;
+	if (!version && !d->node_deleted)
+		return;
+	json_t *ev;
+	if (d->node_deleted)
+		ev = amx_event_new(&e->stream, AMX_EVT_PM2_DRIFT, 0,
+				   "the PM2 daemon of %s runs on %s, which was deleted or replaced "
+				   "(Node upgraded under it): run `pm2 update` as %s to restart it on "
+				   "the new Node", h->path, d->node_was, h->owner.name);
+	else
+		ev = amx_event_new(&e->stream, AMX_EVT_PM2_DRIFT, 0,
+				   "the PM2 daemon of %s runs PM2 %s, but %s is PM2 %s: run `%s "
+				   "update` as %s, or set pm2 = in [home %s]", h->path,
+				   d->god_version, h->tools.pm2, h->tools.version, h->tools.pm2,
+				   h->owner.name, h->path);
+	amx_event_set_str(ev, "amexbpf.drift", d->node_deleted ? "node-deleted" : "pm2-version");
+	amx_event_set_int(ev, "amexbpf.pm2.daemon_pid", pid);
+	amx_event_set_int(ev, "process.pid", pid);
+	amx_event_set_str(ev, "amexbpf.pm2.daemon_version", d->god_version);
+	amx_event_set_str(ev, "amexbpf.pm2.daemon_node", d->node_was);
+	amx_event_set_bool(ev, "amexbpf.pm2.node_deleted", d->node_deleted);
+	amx_event_set_str(ev, "amexbpf.pm2.cli", h->tools.pm2);
+	amx_event_set_str(ev, "amexbpf.pm2.cli_version", h->tools.version);
+	eng_set_app_fields(ev, h, NULL);
+	eng_emit(e, ev);
+}
+
+void eng_learn_tools(struct amx_engine *e, int hi, int pid, bool report)
+{
+	struct amx_home *h = &e->homes[hi];
+	struct amx_daemon_tools d;
+	char why[512];
+	bool ok = amx_toolchain_learn(h, pid, &d, why, sizeof(why));
+	snprintf(h->god_version, sizeof(h->god_version), "%s", d.god_version);
+	if (ok) {
+		bool changed = strcmp(h->learned.pm2, d.found.pm2) != 0 ||
+			       strcmp(h->learned.node, d.found.node) != 0 ||
+			       h->learned.source != AMX_TOOLS_DAEMON;
+		h->learned = d.found;
+		if (changed) {
+			amx_toolchain_remember(h);
+			eng_log(e, "%s: its daemon runs pm2 %s on node %s", h->path, d.found.pm2,
+				d.found.node[0] ? d.found.node : "(unknown)");
+		}
+	} else {
+		eng_log(e, "%s: nothing learned from daemon pid %d: %s", h->path, pid, why);
+	}
+	amx_toolchain_choose(h, e->o);
+	if (report)
+		report_drift(e, h, pid, &d);
+}
+
 void eng_refresh_god(struct amx_engine *e, int hi)
 {
 	struct amx_home *h = &e->homes[hi];
@@ -272,6 +344,7 @@ void eng_refresh_god(struct amx_engine *e, int hi)
 	h->god_start_ticks = st.start_ticks;
 	watch_pid(e, pid, AMX_WATCH_PROC | AMX_WATCH_CHILDREN);
 	eng_log(e, "%s: PM2 daemon pid %d", h->path, pid);
+	eng_learn_tools(e, hi, pid, true);
 	bool by_tier2 = h->pol.state == AMX_HOME_RECOVERING || h->pol.state == AMX_HOME_VERIFYING;
 	struct amx_input in = { .kind = AMX_IN_ALIVE, .pid = pid };
 	eng_feed_home(e, hi, in);
@@ -285,17 +358,17 @@ void eng_refresh_god(struct amx_engine *e, int hi)
 }
 
 
-/* The app's process exited (kev: its exit), or was found gone (kev NULL). */
-void eng_app_exited(struct amx_engine *e, int hi, struct amx_app *a,
-		    const struct amx_event *kev)
+/* An instance's process exited (kev: its exit), or was found gone (kev NULL). */
+void eng_instance_exited(struct amx_engine *e, int hi, struct amx_app *a, struct amx_instance *in,
+			 const struct amx_event *kev)
 {
 	struct amx_home *h = &e->homes[hi];
-	int pid = a->pid;
+	int pid = in->pid;
 	struct amx_exit_status xs = { 0 };
 	if (kev) {
 		xs = amx_decode_exit(kev->exit_code);
-		a->last_exit_code = xs.exit_code;
-		a->last_signal = xs.signal;
+		in->last_exit_code = a->last_exit_code = xs.exit_code;
+		in->last_signal = a->last_signal = xs.signal;
 	}
 	char how[96];
 	if (!kev)
@@ -306,25 +379,34 @@ void eng_app_exited(struct amx_engine *e, int hi, struct amx_app *a,
 			 xs.core_dumped ? ", core dumped" : "");
 	else
 		snprintf(how, sizeof(how), "status %d", xs.status);
+	char which[48] = "";
+	if (a->n_inst > 1)
+		snprintf(which, sizeof(which), " instance %d", in->pm_id);
 	json_t *ev = amx_event_new_level(&e->stream, AMX_EVT_PROCESS_EXITED,
 					 kev && xs.exit_code == 0 ? "warn" : "error",
-					 kev ? kev->ts_ns : 0, "%.300s exited (%s)", a->name, how);
+					 kev ? kev->ts_ns : 0, "%.300s%s exited (%s)", a->name, which,
+					 how);
 	amx_event_set_int(ev, "process.pid", pid);
 	if (kev) {
 		eng_set_exit_fields(e, ev, kev);
-		amx_event_set_bool(ev, "amexbpf.oom_killed", a->last_oom);
+		amx_event_set_bool(ev, "amexbpf.oom_killed", in->last_oom);
 	}
 	/* Found gone by a re-scan (its exit lost, or before we watched it): how it ended is
 	 * not known, and no exit code is made up. */
 	amx_event_set_bool(ev, "amexbpf.exit_seen", kev != NULL);
 	eng_set_app_fields(ev, h, a);
+	eng_set_instance_fields(ev, a, in);
 	eng_emit(e, ev);
-	a->pid = 0;
-	a->start_ticks = 0;
-	a->last_oom = false;
-	a->watched = false;
-	struct amx_input in = { .kind = AMX_IN_EXITED };
-	eng_feed_app(e, hi, eng_app_index(h, a), in);
+	a->last_oom = in->last_oom;
+	in->pid = 0;
+	in->start_ticks = 0;
+	in->last_oom = false;
+	in->watched = false;
+	amx_app_refresh_lead(a);
+	e->instance_now = in;
+	struct amx_input x = { .kind = AMX_IN_EXITED };
+	eng_feed_app(e, hi, eng_app_index(h, a), x);
+	e->instance_now = NULL;
 }
 
 /* Look at the home afresh: its God daemon, and whether each known pid still runs. */
@@ -334,8 +416,9 @@ void eng_rescan_home(struct amx_engine *e, int hi)
 	eng_refresh_god(e, hi);
 	for (size_t i = 0; i < h->n_apps; i++) {
 		struct amx_app *a = &h->apps[i];
-		if (a->pid && !eng_app_process_runs(a))
-			eng_app_exited(e, hi, a, NULL);
+		for (unsigned k = 0; k < a->n_inst; k++)
+			if (a->inst[k].pid && !eng_instance_runs(&a->inst[k]))
+				eng_instance_exited(e, hi, a, &a->inst[k], NULL);
 	}
 	if (h->god_pid)
 		eng_scan_god_children(e, hi);
@@ -381,7 +464,8 @@ void eng_on_dump_event(struct amx_engine *e, int hi)
 		if (unknown && h->god_pid) {
 			eng_scan_god_children(e, hi);
 			for (size_t i = 0; i < h->n_apps; i++) {
-				if (h->apps[i].pol.state == AMX_APP_UNKNOWN && !h->apps[i].pid) {
+				if (h->apps[i].pol.state == AMX_APP_UNKNOWN &&
+				    amx_app_instances_alive(&h->apps[i]) < h->apps[i].n_inst) {
 					struct amx_input ab = { .kind = AMX_IN_ABSENT };
 					eng_feed_app(e, hi, (int)i, ab);
 				}
@@ -420,7 +504,8 @@ void eng_initial_home_state(struct amx_engine *e, int hi)
 		if (!a->desired_online) {
 			struct amx_input in = { .kind = AMX_IN_DESIRED, .desired_online = false };
 			eng_feed_app(e, hi, (int)i, in);
-		} else if (!a->pid) {
+		} else if (amx_app_instances_alive(a) < a->n_inst) {
+			/* not every instance runs: PM2 has time to bring the others */
 			struct amx_input in = { .kind = AMX_IN_ABSENT };
 			eng_feed_app(e, hi, (int)i, in);
 		}

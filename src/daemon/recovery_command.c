@@ -9,10 +9,13 @@ static void facts_of(struct amx_tier_facts *f, const struct amx_options *o,
 {
 	const char *app = a ? a->name : NULL;
 	*f = (struct amx_tier_facts){
-		.pm2 = o->pm2,
+		/* the home's own pm2 and node (daemon/toolchain.h); `amexbpf check` has none */
+		.pm2 = h->tools.pm2[0] ? h->tools.pm2 : o->pm2,
+		.node = h->tools.pm2[0] && h->tools.node[0] ? h->tools.node : NULL,
 		.owner = &h->owner,
 		.pm2_home = h->path,
 		.app = app,
+		.instance = a && a->restart_only[0] ? a->restart_only : NULL,
 		.ecosystem = amx_config_ecosystem(o, h->path, app),
 	};
 }
@@ -31,15 +34,8 @@ bool amx_recovery_command_known(struct amx_tier_command *cmd, int tier,
 bool amx_recovery_command(struct amx_tier_command *cmd, int tier, const struct amx_options *o,
 			  const struct amx_home *h, const struct amx_app *a)
 {
-	const char *app = a ? a->name : NULL;
-	struct amx_tier_facts f = {
-		.pm2 = o->pm2,
-		.owner = &h->owner,
-		.pm2_home = h->path,
-		.app = app,
-		.ecosystem = amx_config_ecosystem(o, h->path, app),
-	};
-
+	struct amx_tier_facts f;
+	facts_of(&f, o, h, a);
 	amx_systemd_facts(&f, tier);
 	return amx_tier_command(cmd, tier, &f);
 }

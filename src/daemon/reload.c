@@ -12,6 +12,7 @@
 #include "daemon/config.h"
 #include "daemon/engine.h"
 #include "daemon/selftest.h"
+#include "daemon/toolchain.h"
 
 /* logrotate moved the file (same path): open it anew. A reload that names another file:
  * close the old one, open the new. */
@@ -189,39 +190,70 @@ int eng_setup_homes(struct amx_engine *e, char *err, size_t errlen)
 		snprintf(err, errlen, "no usable PM2 home");
 		return AMX_EXIT_NO_INPUT;
 	}
+	/* Each home's pm2 and node: remembered, then asked of its daemon when one runs (the
+	 * drift is reported once the daemon is watched); the config may have changed. */
+	for (int hi = 0; hi < e->n_homes; hi++) {
+		struct amx_home *h = &e->homes[hi];
+		if (!h->learned.pm2[0])
+			amx_toolchain_recall(h);
+		int god = amx_home_read_god_pid(h);
+		if (god && amx_home_is_god(h, god))
+			eng_learn_tools(e, hi, god, false);
+		else
+			amx_toolchain_choose(h, e->o);
+	}
 	return 0;
 }
 
-/* Before monitor-started: can pm2 run as each home's owner, can each owner read its home?
- * Each failure is one line. A home named by the operator failing is fatal; a discovered
- * one is skipped (its owner can make its own self-test fail: kill the child, break its
- * node), and only no home left is fatal. */
+/* One home's pm2 and node (its toolchain, daemon/toolchain.h): true when they run, or when
+ * the home has none yet (it waits for its daemon to name one). A pm2 learned from a daemon
+ * that fails is forgotten and the next choice tried; one the operator named (--pm2, the
+ * config) failing is a failure, with err filled. */
+static bool selftest_tools(struct amx_engine *e, struct amx_home *h, char *err, size_t errlen)
+{
+	char version[64];
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct amx_toolchain *t = &h->tools;
+		if (t->source == AMX_TOOLS_NONE) {
+			fprintf(stderr, "amexbpf: self-test: %s: no usable pm2 (none from the config, "
+					"its daemon, --pm2 or PATH): skipped until a daemon names one\n",
+				h->path);
+			return true;
+		}
+		fprintf(stderr, "amexbpf: %s: pm2 %s, node %s (from %s)\n", h->path, t->pm2,
+			t->node[0] ? t->node : "on PATH", amx_tools_source_name(t->source));
+		if (e->selftest_pm2(t, h, version, sizeof(version), err, errlen)) {
+			if (!e->pm2_version[0])
+				snprintf(e->pm2_version, sizeof(e->pm2_version), "%s", version);
+			return true;
+		}
+		if (t->source != AMX_TOOLS_DAEMON && t->source != AMX_TOOLS_REMEMBERED)
+			return false;
+		fprintf(stderr, "amexbpf: self-test: %s\n", err);
+		memset(&h->learned, 0, sizeof(h->learned));
+		amx_toolchain_choose(h, e->o);
+	}
+	return true;
+}
+
+/* Before monitor-started: can each owner read its home, and run its home's pm2? Each
+ * failure is one line. A home named by the operator failing is fatal; a discovered one is
+ * skipped (its owner can make its own self-test fail: kill the child, break its node), and
+ * only no home left is fatal. */
 int eng_selftest_homes(struct amx_engine *e)
 {
 	char err[700];
 	int rc = 0;
 	for (int hi = 0; hi < e->n_homes; hi++) {
 		struct amx_home *h = &e->homes[hi];
-		bool home_ok = amx_selftest_home(h, err, sizeof(err)), pm2_ok = true;
-		bool owner_done = false;
-		for (int j = 0; j < hi; j++)
-			owner_done |= e->homes[j].owner.uid == h->owner.uid;
-		if (home_ok && !owner_done)
-			pm2_ok = e->selftest_pm2(e->o->pm2, h, e->pm2_version, sizeof(e->pm2_version),
-						 err, sizeof(err));
-		if (home_ok && pm2_ok)
+		if (amx_selftest_home(h, err, sizeof(err)) && selftest_tools(e, h, err, sizeof(err)))
 			continue;
 		fprintf(stderr, "amexbpf: self-test: %s\n", err);
 		if (e->o->homes_given) {
 			rc = AMX_EXIT_NO_INPUT;
 			continue;
 		}
-		/* pm2 failing for an owner: every home of theirs goes (the test ran for the
-		 * first only); a home its owner cannot read: that home. */
-		uid_t uid = h->owner.uid;
-		for (int j = e->n_homes - 1; j >= hi; j--)
-			if (j == hi || (!pm2_ok && e->homes[j].owner.uid == uid))
-				drop_home(e, j, err);
+		drop_home(e, hi, err);
 		hi--;
 	}
 	if (!rc && e->n_homes == 0) {

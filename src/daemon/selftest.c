@@ -37,9 +37,10 @@ static bool is_env_node_script(const char *pm2)
 	return node;
 }
 
-bool amx_selftest_pm2(const char *pm2, const struct amx_home *h, char *version,
+bool amx_selftest_pm2(const struct amx_toolchain *t, const struct amx_home *h, char *version,
 		      size_t versionlen, char *err, size_t errlen)
 {
+	const char *pm2 = t->pm2;
 	if (version && versionlen)
 		version[0] = '\0';
 	struct stat st;
@@ -54,7 +55,8 @@ bool amx_selftest_pm2(const char *pm2, const struct amx_home *h, char *version,
 	 * owner: this starts no PM2 daemon. */
 	struct amx_argv argv = { .v = { "/usr/bin/env", "node", "-e",
 					"process.stdout.write(String(require(process.argv[1]).version))",
-					pkg, NULL }, .n = 5 };
+					pkg, NULL }, .n = 5,
+				.node = t->node[0] ? t->node : NULL };
 	struct amx_child c;
 	char serr[256];
 	if (amx_run_wait(&c, &argv, &h->owner, h->path, 10, serr, sizeof(serr)) < 0) {

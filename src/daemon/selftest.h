@@ -10,11 +10,11 @@
 
 #include "daemon/home.h"
 
-/* pm2 can run as this home's owner: pm2 is executable, and when it is a node script,
- * node is found on the PATH the child gets and reads pm2's package.json as the owner
- * (`node -e`, not pm2). version receives pm2's version when known. false + one line in
- * err otherwise. */
-bool amx_selftest_pm2(const char *pm2, const struct amx_home *h, char *version,
+/* The home's pm2 (t) can run as its owner: pm2 is executable, and when it is a node
+ * script, node is found on the PATH the child gets (t's node first) and reads pm2's
+ * package.json as the owner (`node -e`, not pm2). version receives pm2's version when
+ * known. false + one line in err otherwise. */
+bool amx_selftest_pm2(const struct amx_toolchain *t, const struct amx_home *h, char *version,
 		      size_t versionlen, char *err, size_t errlen);
 /* The owner can read the home and its dump.pm2 (when there is one). */
 bool amx_selftest_home(const struct amx_home *h, char *err, size_t errlen);

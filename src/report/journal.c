@@ -36,6 +36,7 @@ static const struct { const char *action, *id; } MESSAGE_IDS[] = {
 	{ "events-lost", "4afcb0fc95bf310383d077954f2ef6e0" },
 	{ "config-reloaded", "14e5d3ca14ede685f9455e08c59ce225" },
 	{ "config-invalid", "67f0ebed8c648df6ec97a79fdcd1533f" },
+	{ "app-reloaded", "65b1337062ac69b7e8e5dead6550dd95" },
 };
 
 const char *amx_journal_message_id(const char *action)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "report/control_server.h"
@@ -121,6 +122,36 @@ static const char M_OOM[] = "amexbpf_oom_kills_total";
 static const char M_RECOV[] = "amexbpf_recoveries_total";
 static const char M_LOST[] = "amexbpf_events_lost_total";
 static const char M_EVENTS[] = "amexbpf_events_total";
+static const char M_PROBE[] = "amexbpf_probe_failures_total";
+
+/* Watched filesystems, as the disk events last reported them (mounts are few and fixed by
+ * the configuration: a bounded label). */
+#define MAX_MOUNTS 16
+static struct {
+	char mount[256];
+	double used_ratio, threshold_ratio;
+	bool over;
+} D[MAX_MOUNTS];
+static size_t n_mounts;
+static double started_s;
+
+static void disk_event(json_t *ev, bool over)
+{
+	const char *mount = str_at(ev, "amexbpf.disk.mount");
+	if (!mount)
+		return;
+	size_t i = 0;
+	while (i < n_mounts && strcmp(D[i].mount, mount) != 0)
+		i++;
+	if (i == n_mounts) {
+		if (n_mounts == MAX_MOUNTS)
+			return;
+		snprintf(D[n_mounts++].mount, sizeof(D[0].mount), "%s", mount);
+	}
+	D[i].used_ratio = json_number_value(amx_event_get(ev, "amexbpf.disk.used_pct")) / 100;
+	D[i].threshold_ratio = json_number_value(amx_event_get(ev, "amexbpf.disk.threshold_pct")) / 100;
+	D[i].over = over;
+}
 
 static void on_event(void *ctx, json_t *ev, const char *line)
 {
@@ -160,6 +191,10 @@ static void on_event(void *ctx, json_t *ev, const char *line)
 		json_t *d = amx_event_get(ev, "event.duration");
 		if (ok && json_is_integer(d))
 			observe(&M.duration, (double)json_integer_value(d) / 1e9);
+	} else if (!strcmp(action, "probe-failed")) {
+		counter_add(M_PROBE, 1, (const char *[]){ "home", home, "app", app ? app : "", NULL });
+	} else if (!strcmp(action, "disk-over-threshold") || !strcmp(action, "disk-ok")) {
+		disk_event(ev, action[5] == 'o' && action[6] == 'v');
 	} else if (!strcmp(action, "events-lost")) {
 		const char *src = str_at(ev, "amexbpf.lost.source");
 		counter_add(M_LOST, (double)json_integer_value(amx_event_get(ev, "amexbpf.lost.count")),
@@ -240,10 +275,36 @@ static void write_file(void)
 	amx_status_view(&v);
 	put_gauge_head(&b, "amexbpf_build_info", "amexbpf version (always 1)");
 	put(&b, "amexbpf_build_info{version=\"%s\"} 1\n", AMX_VERSION);
+	put_gauge_head(&b, "amexbpf_start_time_seconds", "when this amexbpf run started, in seconds since the epoch");
+	put(&b, "amexbpf_start_time_seconds %.3f\n", started_s);
 	put_gauge_head(&b, "amexbpf_pm2_daemon_up", "1 when the PM2 God daemon of the home runs");
 	for (int i = 0; i < v.n_homes; i++)
 		put_labelled(&b, "amexbpf_pm2_daemon_up", (const char *[]){ "home", v.homes[i].path, NULL },
 			     v.homes[i].god_pid ? 1 : 0);
+	put_gauge_head(&b, "amexbpf_pm2_daemon_wanted", "1 when some app of the home is saved online (the daemon should run)");
+	for (int i = 0; i < v.n_homes; i++)
+		put_labelled(&b, "amexbpf_pm2_daemon_wanted", (const char *[]){ "home", v.homes[i].path, NULL },
+			     v.homes[i].pol.wants_daemon ? 1 : 0);
+	put_gauge_head(&b, "amexbpf_pm2_dump_valid", "1 when the home's dump.pm2 is valid as it is now");
+	for (int i = 0; i < v.n_homes; i++)
+		put_labelled(&b, "amexbpf_pm2_dump_valid", (const char *[]){ "home", v.homes[i].path, NULL },
+			     v.homes[i].dump_valid ? 1 : 0);
+	put_gauge_head(&b, "amexbpf_recovery_parked",
+		       "1 while recovery is parked (restart budget spent); app=\"\" is the PM2 daemon");
+	for (int i = 0; i < v.n_homes; i++) {
+		put_labelled(&b, "amexbpf_recovery_parked", (const char *[]){ "home", v.homes[i].path, "app", "", NULL },
+			     v.homes[i].pol.state == AMX_HOME_PARKED ? 1 : 0);
+		for (size_t j = 0; j < v.homes[i].n_apps; j++)
+			put_labelled(&b, "amexbpf_recovery_parked",
+				     (const char *[]){ "home", v.homes[i].path, "app", v.homes[i].apps[j].name, NULL },
+				     v.homes[i].apps[j].pol.state == AMX_APP_PARKED ? 1 : 0);
+	}
+	put_gauge_head(&b, "amexbpf_app_desired_online", "1 when dump.pm2 saved the app as running");
+	for (int i = 0; i < v.n_homes; i++)
+		for (size_t j = 0; j < v.homes[i].n_apps; j++)
+			put_labelled(&b, "amexbpf_app_desired_online",
+				     (const char *[]){ "home", v.homes[i].path, "app", v.homes[i].apps[j].name, NULL },
+				     v.homes[i].apps[j].desired_online ? 1 : 0);
 	put_gauge_head(&b, "amexbpf_app_up", "1 when the app has a live process");
 	for (int i = 0; i < v.n_homes; i++)
 		for (size_t j = 0; j < v.homes[i].n_apps; j++)
@@ -259,6 +320,41 @@ static void write_file(void)
 					     (const char *[]){ "home", v.homes[i].path, "app", a->name, NULL },
 					     (double)amx_proc_rss_bytes(a->pid));
 		}
+	put_gauge_head(&b, "amexbpf_app_instances_online",
+		       "processes of the app running, of amexbpf_app_instances saved in dump.pm2");
+	for (int i = 0; i < v.n_homes; i++)
+		for (size_t j = 0; j < v.homes[i].n_apps; j++) {
+			const struct amx_app *a = &v.homes[i].apps[j];
+			put_labelled(&b, "amexbpf_app_instances_online",
+				     (const char *[]){ "home", v.homes[i].path, "app", a->name, NULL },
+				     amx_app_instances_alive(a));
+		}
+	put_gauge_head(&b, "amexbpf_app_instances", "processes of the app saved in dump.pm2 (instances)");
+	for (int i = 0; i < v.n_homes; i++)
+		for (size_t j = 0; j < v.homes[i].n_apps; j++) {
+			const struct amx_app *a = &v.homes[i].apps[j];
+			put_labelled(&b, "amexbpf_app_instances",
+				     (const char *[]){ "home", v.homes[i].path, "app", a->name, NULL },
+				     a->n_inst);
+		}
+	/* Labelled by NODE_APP_INSTANCE (0..N-1), never by pid or pm_id: bounded series. */
+	put_gauge_head(&b, "amexbpf_instance_memory_rss_bytes",
+		       "resident memory of one process of an app of several instances");
+	for (int i = 0; i < v.n_homes; i++)
+		for (size_t j = 0; j < v.homes[i].n_apps; j++) {
+			const struct amx_app *a = &v.homes[i].apps[j];
+			for (unsigned k = 0; a->n_inst > 1 && k < a->n_inst; k++) {
+				const struct amx_instance *in = &a->inst[k];
+				char num[16];
+				if (!in->pid || in->node_app_instance < 0)
+					continue;
+				snprintf(num, sizeof(num), "%d", in->node_app_instance);
+				put_labelled(&b, "amexbpf_instance_memory_rss_bytes",
+					     (const char *[]){ "home", v.homes[i].path, "app", a->name,
+							       "instance", num, NULL },
+					     (double)amx_proc_rss_bytes(in->pid));
+			}
+		}
 	put_gauge_head(&b, "amexbpf_app_restart_budget_left", "recovery attempts left in the budget window");
 	for (int i = 0; i < v.n_homes; i++)
 		for (size_t j = 0; j < v.homes[i].n_apps; j++) {
@@ -269,13 +365,27 @@ static void write_file(void)
 		}
 	/* Every watched app has its OOM series from the start: an absent series hides in alerts. */
 	for (int i = 0; i < v.n_homes; i++)
-		for (size_t j = 0; j < v.homes[i].n_apps; j++)
+		for (size_t j = 0; j < v.homes[i].n_apps; j++) {
 			counter_add(M_OOM, 0, (const char *[]){ "home", v.homes[i].path, "app", v.homes[i].apps[j].name, NULL });
+			counter_add(M_PROBE, 0, (const char *[]){ "home", v.homes[i].path, "app", v.homes[i].apps[j].name, NULL });
+		}
 	put_counters(&b, M_EXITS, "exits of watched app processes and PM2 daemons (app=\"\"), by reason");
 	put_counters(&b, M_OOM, "OOM kills of watched processes");
 	put_counters(&b, M_RECOV, "recovery attempts by tier and outcome");
 	put_counters(&b, M_LOST, "events lost before amexbpf could see them, by source");
 	put_counters(&b, M_EVENTS, "events emitted, by action");
+	put_counters(&b, M_PROBE, "HTTP health-probe failures reported (probe-failed events)");
+	put_gauge_head(&b, "amexbpf_disk_used_ratio", "used share of a watched filesystem, as last reported");
+	for (size_t i = 0; i < n_mounts; i++)
+		put_labelled(&b, "amexbpf_disk_used_ratio", (const char *[]){ "mount", D[i].mount, NULL }, D[i].used_ratio);
+	put_gauge_head(&b, "amexbpf_disk_threshold_ratio", "the used-space threshold of a watched filesystem");
+	for (size_t i = 0; i < n_mounts; i++)
+		put_labelled(&b, "amexbpf_disk_threshold_ratio", (const char *[]){ "mount", D[i].mount, NULL },
+			     D[i].threshold_ratio);
+	put_gauge_head(&b, "amexbpf_disk_over_threshold", "1 while a watched filesystem is over its threshold");
+	for (size_t i = 0; i < n_mounts; i++)
+		put_labelled(&b, "amexbpf_disk_over_threshold", (const char *[]){ "mount", D[i].mount, NULL },
+			     D[i].over ? 1 : 0);
 	struct amx_control_stats cs;
 	amx_control_stats(&cs);
 	put(&b, "# HELP amexbpf_subscribers_dropped_total control-socket subscribers dropped for falling behind\n"
@@ -344,6 +454,9 @@ int amx_metrics_start(const char *dir, char *err, size_t errlen)
 		close(M.dir_fd);
 	M.dir_fd = dfd;
 	snprintf(M.dir, sizeof(M.dir), "%s", dir);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	started_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	M.duration = (struct histogram){ .name = "amexbpf_recovery_duration_seconds",
 					 .help = "time from the start of a recovery to a live pid",
 					 .bounds = DURATION_BOUNDS,

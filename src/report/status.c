@@ -4,6 +4,8 @@
  * when each app last exited). */
 #include "report/status.h"
 
+#include "core/tier_command.h"
+
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 
 #include "report/control_server.h"
 #include "core/event.h"
+#include "core/tier_command.h"
 #include "sys/loop.h"
 #include "sys/proc.h"
 
@@ -186,6 +189,31 @@ const char *amx_status_app_word(const struct amx_app *a)
 	}
 }
 
+/* Every process of the app: one for a single instance, N for `instances: N`. */
+static json_t *instances_json(const struct amx_app *a, uint64_t now)
+{
+	json_t *arr = json_array();
+	for (unsigned k = 0; k < a->n_inst; k++) {
+		const struct amx_instance *in = &a->inst[k];
+		json_t *o = json_object();
+		json_object_set_new(o, "pm_id", in->pm_id >= 0 ? json_integer(in->pm_id) : json_null());
+		json_object_set_new(o, "instance", in->node_app_instance >= 0
+					   ? json_integer(in->node_app_instance) : json_null());
+		json_object_set_new(o, "pid", in->pid ? json_integer(in->pid) : json_null());
+		json_object_set_new(o, "uptime_s", in->pid && now >= in->alive_since_ms
+					   ? json_integer((json_int_t)((now - in->alive_since_ms) / 1000))
+					   : json_null());
+		json_object_set_new(o, "restarts_pm2", json_integer(in->pm2_restarts));
+		uint64_t rss = in->pid ? amx_proc_rss_bytes(in->pid) : 0;
+		json_object_set_new(o, "rss_bytes", rss ? json_integer((json_int_t)rss) : json_null());
+		const char *sig = in->last_signal ? amx_signal_name(in->last_signal) : NULL;
+		json_object_set_new(o, "last_exit_code", json_integer(in->last_exit_code));
+		json_object_set_new(o, "last_exit_signal", sig ? json_string(sig) : json_null());
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
 static json_t *app_json(const struct amx_report_view *v, const struct amx_home *h,
 			const struct amx_app *a, uint64_t now)
 {
@@ -220,6 +248,9 @@ static json_t *app_json(const struct amx_report_view *v, const struct amx_home *
 		json_object_set_new(o, "last_exit", json_null());
 	}
 	json_object_set_new(o, "parked", json_boolean(a->pol.state == AMX_APP_PARKED));
+	json_object_set_new(o, "exec_mode", json_string(a->cluster ? "cluster" : "fork"));
+	json_object_set_new(o, "instances_online", json_integer(amx_app_instances_alive(a)));
+	json_object_set_new(o, "instances", instances_json(a, now));
 	json_object_set_new(o, "budget_left", json_integer(v->budget_left ? v->budget_left(v->ctx, h, a, now) : 0));
 	return o;
 }
@@ -234,7 +265,15 @@ static json_t *home_json(const struct amx_report_view *v, const struct amx_home 
 	json_object_set_new(d, "up", json_boolean(h->god_pid != 0));
 	json_object_set_new(d, "state", json_string(amx_home_state_name(h->pol.state)));
 	json_object_set_new(d, "budget_left", json_integer(amx_budget_left(&h->pol.budget, v->cfg, now)));
+	json_object_set_new(d, "version", h->god_version[0] ? json_string(h->god_version) : json_null());
 	json_object_set_new(o, "daemon", d);
+	/* the pm2 and node this home's commands run with, and where they were found */
+	json_t *tools = json_object();
+	json_object_set_new(tools, "path", h->tools.pm2[0] ? string_or_mark(h->tools.pm2) : json_null());
+	json_object_set_new(tools, "node", h->tools.node[0] ? string_or_mark(h->tools.node) : json_null());
+	json_object_set_new(tools, "version", h->tools.version[0] ? json_string(h->tools.version) : json_null());
+	json_object_set_new(tools, "source", json_string(amx_tools_source_name(h->tools.source)));
+	json_object_set_new(o, "pm2", tools);
 	json_t *dump = json_object();
 	json_object_set_new(dump, "valid", json_boolean(h->dump_valid));
 	json_object_set_new(dump, "problem", h->dump_valid ? json_null() : json_string(h->dump_problem));

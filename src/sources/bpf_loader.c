@@ -7,8 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "sources/bpf_loader.h"
+#include "sources/hookchoice.h"
 #include "amexbpf.skel.h"
 
 struct amx_bpf {
@@ -16,7 +18,8 @@ struct amx_bpf {
 	struct ring_buffer *ring;
 	amx_bpf_handler handler;
 	void *ctx;
-	const char *attach_kind;
+	struct amx_hook_choice hooks; /* how each hook is loaded */
+	char attach_kind[96];         /* amx_hook_choice_summary() of what attached */
 	int stats_fd;     /* held while we run: the kernel counts run_cnt/run_time_ns */
 };
 
@@ -31,17 +34,44 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, args);
 }
 
-/* Each hook has a tp_btf and a raw_tp twin; keep only the kind asked for. */
-static void select_twins(struct amexbpf_bpf *skel, bool use_btf)
+/* Each hook has a tp_btf and a raw_tp twin; keep the one chosen for it. */
+static void select_twins(struct amexbpf_bpf *skel, const struct amx_hook_choice *c)
 {
-	bpf_program__set_autoload(skel->progs.exit_btf, use_btf);
-	bpf_program__set_autoload(skel->progs.fork_btf, use_btf);
-	bpf_program__set_autoload(skel->progs.exec_btf, use_btf);
-	bpf_program__set_autoload(skel->progs.oom_btf, use_btf);
-	bpf_program__set_autoload(skel->progs.exit_raw, !use_btf);
-	bpf_program__set_autoload(skel->progs.fork_raw, !use_btf);
-	bpf_program__set_autoload(skel->progs.exec_raw, !use_btf);
-	bpf_program__set_autoload(skel->progs.oom_raw, !use_btf);
+	struct bpf_program *twins[AMX_HOOK_COUNT][2] = {
+		[AMX_HOOK_EXIT] = { skel->progs.exit_btf, skel->progs.exit_raw },
+		[AMX_HOOK_FORK] = { skel->progs.fork_btf, skel->progs.fork_raw },
+		[AMX_HOOK_EXEC] = { skel->progs.exec_btf, skel->progs.exec_raw },
+		[AMX_HOOK_OOM] = { skel->progs.oom_btf, skel->progs.oom_raw },
+	};
+
+	for (int h = 0; h < AMX_HOOK_COUNT; h++) {
+		bpf_program__set_autoload(twins[h][0], c->kind[h] == AMX_KIND_TP_BTF);
+		bpf_program__set_autoload(twins[h][1], c->kind[h] == AMX_KIND_RAW_TP);
+	}
+	skel->rodata->oom_pid_only = c->oom_pid_only;
+}
+
+/* The choice from the running kernel's BTF. Two variables change it, for tests and for
+ * working around a kernel by hand: AMEXBPF_FORCE_RAW_TP=oom,exec,... (or all) moves those
+ * hooks to raw_tp; AMEXBPF_TEST_BTF=FILE decides from a raw BTF blob instead of the
+ * kernel's (e.g. one whose mark_victim takes only a pid, to run the pid-only OOM record). */
+static void choose_hooks(struct amx_hook_choice *c, bool verbose)
+{
+	const char *test_btf = getenv("AMEXBPF_TEST_BTF");
+	const char *force = getenv("AMEXBPF_FORCE_RAW_TP");
+	struct btf *btf = test_btf && *test_btf ? btf__parse_raw(test_btf) : btf__load_vmlinux_btf();
+
+	if (!btf && verbose)
+		fprintf(stderr, "no BTF to choose the hooks from (%s): raw_tp for every hook\n",
+			strerror(errno));
+	amx_hook_choose(btf, c);
+	btf__free(btf);
+	if (force && *force && amx_hook_force_raw(c, force) < 0)
+		fprintf(stderr, "amexbpf: AMEXBPF_FORCE_RAW_TP=%s names an unknown hook (exit, fork, "
+				"exec, oom, all): ignored\n", force);
+#ifdef AMX_BPF_RAW_TP_ONLY /* defined only to exercise the fallback by hand */
+	amx_hook_force_raw(c, "all");
+#endif
 }
 
 /* AMEXBPF_TEST_RINGBUF_BYTES (a power of two, >= 4096; unset in production) shrinks the
@@ -61,8 +91,9 @@ static void shrink_ring_for_tests(struct amexbpf_bpf *skel)
 	bpf_map__set_max_entries(skel->maps.events, (__u32)n);
 }
 
-/* Open and load one kind of twin; returns the skeleton or NULL with errno-style *err. */
-static struct amexbpf_bpf *open_and_load(bool use_btf, int *err, const char **step)
+/* Open and load the chosen twins; returns the skeleton or NULL with errno-style *err. */
+static struct amexbpf_bpf *open_and_load(const struct amx_hook_choice *c, int *err,
+					 const char **step)
 {
 	struct amexbpf_bpf *skel = amexbpf_bpf__open();
 
@@ -71,7 +102,7 @@ static struct amexbpf_bpf *open_and_load(bool use_btf, int *err, const char **st
 		*step = "open BPF object";
 		return NULL;
 	}
-	select_twins(skel, use_btf);
+	select_twins(skel, c);
 	shrink_ring_for_tests(skel);
 	*err = amexbpf_bpf__load(skel);
 	if (*err) {
@@ -118,17 +149,19 @@ struct amx_bpf *amx_bpf_open(bool verbose, amx_bpf_handler handler, void *ctx,
 	b->handler = handler;
 	b->ctx = ctx;
 
-#ifndef AMX_BPF_RAW_TP_ONLY /* defined only to exercise the fallback by hand */
-	b->skel = open_and_load(true, &rc, &step);
-	b->attach_kind = "tp_btf";
-#endif
-	if (!b->skel) {
+	choose_hooks(&b->hooks, verbose);
+	b->skel = open_and_load(&b->hooks, &rc, &step);
+	if (!b->skel && strstr(amx_hook_choice_summary(&b->hooks, b->attach_kind,
+							sizeof(b->attach_kind)), "tp_btf")) {
+		/* A tp_btf twin that the prototype admitted but the verifier refused: the
+		 * raw_tp set loads on any prototype. */
 		if (verbose)
-			fprintf(stderr, "tp_btf programs did not load (%s), trying raw_tp\n",
+			fprintf(stderr, "the chosen programs did not load (%s), trying raw_tp\n",
 				strerror(rc));
-		b->skel = open_and_load(false, &rc, &step);
-		b->attach_kind = "raw_tp";
+		amx_hook_force_raw(&b->hooks, "all");
+		b->skel = open_and_load(&b->hooks, &rc, &step);
 	}
+	amx_hook_choice_summary(&b->hooks, b->attach_kind, sizeof(b->attach_kind));
 	if (!b->skel) {
 		snprintf(err, errlen, "failed to %s: %s", step, strerror(rc));
 		goto fail;
@@ -248,6 +281,11 @@ uint64_t amx_bpf_unwatched_forks(const struct amx_bpf *b)
 const char *amx_bpf_attach_kind(const struct amx_bpf *b)
 {
 	return b->attach_kind;
+}
+
+const struct amx_hook_choice *amx_bpf_hooks(const struct amx_bpf *b)
+{
+	return &b->hooks;
 }
 
 int amx_bpf_prog_stats(struct amx_bpf *b, struct amx_bpf_prog_stat *out, int max)

@@ -14,8 +14,9 @@ struct amx_bpf;
 /* Called for each event taken from the ring buffer. */
 typedef void (*amx_bpf_handler)(void *ctx, const struct amx_event *ev);
 
-/* Open, load and attach every program (tp_btf where it loads, raw_tp otherwise; never
- * anything that needs tracefs or kprobes). libbpf's own messages are shown only when
+/* Open, load and attach every program: per hook, the tp_btf twin where the kernel's BTF
+ * prototype has the arguments it reads, raw_tp otherwise (sources/hookchoice.h), and
+ * raw_tp for all when that set fails; never anything that needs tracefs or kprobes. libbpf's own messages are shown only when
  * verbose. On failure returns NULL and writes one line naming the step into err. */
 struct amx_bpf *amx_bpf_open(bool verbose, amx_bpf_handler handler, void *ctx,
 			     char *err, size_t errlen);
@@ -43,8 +44,12 @@ uint64_t amx_bpf_lost(const struct amx_bpf *b);
  * load: their exec and exit go unreported. */
 uint64_t amx_bpf_unwatched_forks(const struct amx_bpf *b);
 
-/* Which attach kind won for the exit program: "tp_btf" or "raw_tp". */
+/* How the hooks attached: "tp_btf" or "raw_tp" when all four the same way, otherwise
+ * e.g. "exit,fork,exec=tp_btf oom=raw_tp (oom: pid only)" (amx_hook_choice_summary). */
 const char *amx_bpf_attach_kind(const struct amx_bpf *b);
+/* The twin each hook runs (struct amx_hook_choice, sources/hookchoice.h). */
+struct amx_hook_choice;
+const struct amx_hook_choice *amx_bpf_hooks(const struct amx_bpf *b);
 
 /* Per-program run counts and time (non-zero only while kernel.bpf_stats_enabled=1). */
 struct amx_bpf_prog_stat {

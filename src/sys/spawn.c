@@ -190,8 +190,8 @@ static bool find_node_dir(char *dir, size_t len)
 	return false;
 }
 
-static void plan_environment(struct spawn_plan *plan, const char *exe, const struct amx_user *u,
-			     const char *pm2_home)
+static void plan_environment(struct spawn_plan *plan, const char *exe, const char *node,
+			     const struct amx_user *u, const char *pm2_home)
 {
 	char dir[PATH_MAX];
 	int n = 0;
@@ -200,9 +200,15 @@ static void plan_environment(struct spawn_plan *plan, const char *exe, const str
 	snprintf(plan->user, sizeof(plan->user), "USER=%s", u->name);
 	snprintf(plan->logname, sizeof(plan->logname), "LOGNAME=%s", u->name);
 	strcpy(plan->path, "PATH=");
+	/* The node that runs this pm2 comes first: with nvm, n or volta each user has their
+	 * own, and ours (root's) may not exist at all. */
+	if (node && node[0] == '/') {
+		dir_of(node, dir, sizeof(dir));
+		path_append_dir(plan->path, sizeof(plan->path), dir);
+	}
 	dir_of(exe, dir, sizeof(dir));
 	path_append_dir(plan->path, sizeof(plan->path), dir);
-	if (find_node_dir(dir, sizeof(dir)))
+	if ((!node || node[0] != '/') && find_node_dir(dir, sizeof(dir)))
 		path_append_dir(plan->path, sizeof(plan->path), dir);
 	path_append_dir(plan->path, sizeof(plan->path), "/usr/local/bin");
 	path_append_dir(plan->path, sizeof(plan->path), "/usr/bin");
@@ -437,7 +443,7 @@ static int spawn_with(struct amx_child *c, const struct amx_argv *argv, const st
 		snprintf(err, errlen, "cannot spawn %s: out of memory", argv->v[0]);
 		return -ENOMEM;
 	}
-	plan_environment(plan, argv->v[0], u, pm2_home);
+	plan_environment(plan, argv->v[0], argv->node, u, pm2_home);
 	plan->change_identity = geteuid() == 0;
 	if (plan->change_identity)
 		plan_groups(plan, u);

@@ -38,7 +38,8 @@ struct amx_child {
 
 /* Start argv[0] (an absolute path) as user u with environment
  * HOME=<u->home> USER= LOGNAME=<u->name> PM2_HOME=<pm2_home> (when not NULL)
- * PATH=<dir of argv[0]>:<dir of node>:/usr/local/bin:/usr/bin:/bin, and nothing else.
+ * PATH=<dir of argv->node>:<dir of argv[0]>:/usr/local/bin:/usr/bin:/bin, and nothing else
+ * (without argv->node: the directory of the first node on our own PATH after argv[0]'s).
  * The child: new session (setsid), stdin /dev/null, stdout+stderr to a memfd, every other
  * descriptor closed (close_range), groups from initgroups(u->name, u->gid), setgid,
  * setuid (checked), chdir to u->home or /. When the caller is not root, the identity

@@ -128,7 +128,7 @@ struct app_cols {
 
 static struct app_cols app_cols(int w)
 {
-	struct app_cols c = { .pid = 7, .status = 9, .uptime = 6, .rst = 4, .rec = 6, .mem = 5,
+	struct app_cols c = { .pid = 7, .status = 10, .uptime = 6, .rst = 4, .rec = 6, .mem = 5,
 			  .last = 11, .budget = 6 };
 	int fixed = c.pid + c.status + c.uptime + c.rst + c.rec + c.mem + c.last + c.budget + 9;
 	int extra = w - fixed;
@@ -212,7 +212,13 @@ static void draw_app(struct top_pen *p, int r, const struct app_cols *c, json_t 
 		snprintf(b, sizeof(b), "%.0f", pid);
 	x += top_put(p, r, x, c->pid, b, base, true, true) + 1;
 	const char *status = jstr(app, "status");
-	x += top_put(p, r, x, c->status, status ? status : "?", ST(top_status_style(status)), false, true) + 1;
+	json_t *inst = jget(app, "instances");
+	if (json_array_size(inst) > 1) /* an app of N processes: how many run, "2/2 online" */
+		snprintf(b, sizeof(b), "%.0f/%zu %s", num_or(jnum(app, "instances_online"), 0),
+			 json_array_size(inst), status ? status : "?");
+	else
+		snprintf(b, sizeof(b), "%s", status ? status : "?");
+	x += top_put(p, r, x, c->status, b, ST(top_status_style(status)), false, true) + 1;
 	if (status && !strcmp(status, "online"))
 		top_fmt_duration(jnum(app, "uptime_s"), b, sizeof(b));
 	else

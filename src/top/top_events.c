@@ -187,6 +187,27 @@ int top_draw_events(const struct top_view *v, struct top_pen *p, int r, int even
 	return r;
 }
 
+/* An app of several instances: one line per process under its summary. */
+static int draw_instances(struct top_pen *p, json_t *app, int r, int r1)
+{
+	json_t *inst = jget(app, "instances");
+	if (json_array_size(inst) < 2)
+		return r;
+	for (size_t k = 0; k < json_array_size(inst) && (p->f->h == 0 || r < r1); k++) {
+		json_t *in = json_array_get(inst, k);
+		char a[160], pid[24] = "-";
+		if (!isnan(jnum(in, "pid")))
+			snprintf(pid, sizeof(pid), "%.0f", jnum(in, "pid"));
+		snprintf(a, sizeof(a), "   instance %.0f%spm_id %.0f%spid %s%srestarts by PM2 %.0f",
+			 num_or(jnum(in, "instance"), (double)k), sep(p->utf8),
+			 num_or(jnum(in, "pm_id"), -1), sep(p->utf8), pid, sep(p->utf8),
+			 num_or(jnum(in, "restarts_pm2"), 0));
+		top_row_clear(p->f, r, TS_NORMAL);
+		top_put(p, r++, 0, p->f->w, a, isnan(jnum(in, "pid")) ? TS_WARN : TS_NORMAL, false, false);
+	}
+	return r;
+}
+
 void top_draw_history(const struct top_view *v, struct top_pen *p, int r0, int r1)
 {
 	char a[256];
@@ -218,6 +239,7 @@ void top_draw_history(const struct top_view *v, struct top_pen *p, int r0, int r
 			top_append(p, r, &col, a, TS_NORMAL);
 		}
 		r++;
+		r = draw_instances(p, app, r, r1);
 	}
 	int shown = 0;
 	for (size_t i = 0; (p->f->h == 0 || r < r1); i++) {

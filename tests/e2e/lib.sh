@@ -35,6 +35,7 @@ CLEANUP_HOOKS=()
 INT_STATUS=130 # the exit status after SIGINT (the demo's is 0: Ctrl-C is how it ends)
 DONE_MSG=""    # cleanup's last line when all went well (default "ok TEST_NAME")
 PM2_HELD=0     # 1 while this test is registered as a user of the PM2 copy (tests/pm2-place.sh)
+TEST_PATH=/usr/bin:/bin # the test user's PATH (an nvm test puts its node and pm2 first)
 
 # ---------------------------------------------------------------------------- outcome
 
@@ -203,14 +204,21 @@ private_checkout() {
 # and apps there, which then fails with "spawn /usr/bin/node EACCES".
 as_test_user() {
 	setpriv --reuid "$TEST_USER" --regid "$TEST_USER" --init-groups \
-		env -i -C "${T:-/}" HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH=/usr/bin:/bin "$@"
+		env -i -C "${T:-/}" HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH="$TEST_PATH" "$@"
+}
+
+# AMX_TIMEOUT_SCALE (default 1) stretches every deadline of a test: under valgrind
+# (tests/valgrind/run.sh) and in the kernel matrix's TCG guests (tests/kernels/guest.sh),
+# where one pm2 command takes tens of seconds. Absence (no_event) is never stretched.
+scaled() {
+	echo $(($1 * ${AMX_TIMEOUT_SCALE:-1}))
 }
 
 # pm2u ARGS...: the pinned pm2 as the test user, bounded by PM2U_TIMEOUT seconds (60).
 pm2u() {
-	timeout -k 5 "${PM2U_TIMEOUT:-60}" \
+	timeout -k 5 "${PM2U_TIMEOUT:-$(scaled 60)}" \
 		setpriv --reuid "$TEST_USER" --regid "$TEST_USER" --init-groups \
-		env -i -C "${T:-/}" HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH=/usr/bin:/bin "$PM2_BIN" "$@"
+		env -i -C "${T:-/}" HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH="$TEST_PATH" "$PM2_BIN" "$@"
 }
 
 # pm2u_env VAR=VALUE... -- ARGS...: pm2u with extra environment (it reaches the app).
@@ -221,9 +229,9 @@ pm2u_env() {
 		shift
 	done
 	[ $# -gt 0 ] && shift
-	timeout -k 5 "${PM2U_TIMEOUT:-60}" \
+	timeout -k 5 "${PM2U_TIMEOUT:-$(scaled 60)}" \
 		setpriv --reuid "$TEST_USER" --regid "$TEST_USER" --init-groups \
-		env -i -C "${T:-/}" HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH=/usr/bin:/bin "${extra[@]}" \
+		env -i -C "${T:-/}" HOME="$TEST_HOME" PM2_HOME="$PM2_HOME" PATH="$TEST_PATH" "${extra[@]}" \
 		"$PM2_BIN" "$@"
 }
 
@@ -249,7 +257,7 @@ record_pid() {
 
 # wait_gone PID DEADLINE_S: until PID has exited (a zombie counts as gone).
 wait_gone() {
-	local deadline=$(($(now_ms) + $(secs_to_ms "$2"))) state
+	local deadline=$(($(now_ms) + $(secs_to_ms "$2") * ${AMX_TIMEOUT_SCALE:-1})) state
 	while [ "$(now_ms)" -lt "$deadline" ]; do
 		state=$(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null) || state=""
 		[ -z "$state" ] || [ "$state" = Z ] && return 0
@@ -276,7 +284,7 @@ app_pid() {
 
 # wait_http PORT DEADLINE_S: until the app answers.
 wait_http() {
-	local deadline=$(($(now_ms) + $(secs_to_ms "$2")))
+	local deadline=$(($(now_ms) + $(secs_to_ms "$2") * ${AMX_TIMEOUT_SCALE:-1}))
 	while [ "$(now_ms)" -lt "$deadline" ]; do
 		curl -fsS --max-time 0.5 "http://127.0.0.1:$1/" >/dev/null 2>&1 && return 0
 		sleep 0.05
@@ -286,7 +294,7 @@ wait_http() {
 
 # wait_http_pid_change PORT OLD_PID DEADLINE_S: until the app answers with another pid.
 wait_http_new_pid() {
-	local deadline=$(($(now_ms) + $(secs_to_ms "$3"))) body pid
+	local deadline=$(($(now_ms) + $(secs_to_ms "$3") * ${AMX_TIMEOUT_SCALE:-1})) body pid
 	while [ "$(now_ms)" -lt "$deadline" ]; do
 		body=$(curl -fsS --max-time 0.5 "http://127.0.0.1:$1/" 2>/dev/null) || body=""
 		pid=$(jq -r '.pid // empty' <<<"$body" 2>/dev/null) || pid=""
@@ -314,19 +322,25 @@ start_amexbpf() {
 	EVENT_CURSOR=0
 	mkdir -p "$T/state"
 	chmod 700 "$T/state"
-	local eco_args=() mode_args=() home_args=(--pm2-home "$PM2_HOME")
+	local eco_args=() mode_args=() home_args=(--pm2-home "$PM2_HOME") pm2_args=(--pm2 "$PM2_BIN")
 	# AMX_HOME_FLAG=0: the homes come from the test's config file (a flag would replace them).
 	[ "${AMX_HOME_FLAG:-1}" = 0 ] && home_args=()
+	# AMX_PM2_FLAG=0: no --pm2, each home's daemon names its own (tests/e2e/nvm_lib.sh).
+	[ "${AMX_PM2_FLAG:-1}" = 0 ] && pm2_args=()
 	[ "$ECO_STARTED" -eq 1 ] && eco_args=(--ecosystem "$ECO")
 	# AMX_MODE=no-bpf runs the whole suite on the process-connector fallback.
 	[ "${AMX_MODE:-bpf}" = no-bpf ] && mode_args=(--no-bpf)
+	# AMX_DAEMON_ARGS: options every run gets first (the kernel matrix's slower pm2 timeouts).
+	# shellcheck disable=SC2206
+	[ -n "${AMX_DAEMON_ARGS:-}" ] && mode_args+=(${AMX_DAEMON_ARGS})
 	log "starting amexbpf run ${mode_args[*]} ${*}"
 	# A private control socket: a test never collides with a daemon that serves the default.
 	SOCK=$T/amx.sock
 	"$AMX_BIN" run "${home_args[@]}" --events "$EVENTS" --state-dir "$T/state" --socket "$SOCK" \
-		--pm2 "$PM2_BIN" "${eco_args[@]}" "${mode_args[@]}" "$@" >>"$T/amexbpf.out" 2>>"$T/amexbpf.log" </dev/null &
+		"${pm2_args[@]}" "${eco_args[@]}" "${mode_args[@]}" "$@" >>"$T/amexbpf.out" 2>>"$T/amexbpf.log" </dev/null &
 	AMX_PID=$!
 	wait_event monitor-started "" "${AMX_START_TIMEOUT:-10}" >/dev/null
+	log "amexbpf attached: $(matching_events monitor-started | jq -r '.amexbpf.attach' | sed -n 1p)"
 }
 
 stop_amexbpf() {
@@ -454,7 +468,7 @@ def actions: ["monitor-started", "monitor-stopping", "process-exited", "oom-kill
   "recovery-succeeded", "recovery-failed", "recovery-parked", "dump-changed", "dump-invalid",
   "dump-restored", "memory-over-limit", "disk-over-threshold", "disk-ok", "probe-failed",
   "events-lost", "config-reloaded", "config-invalid", "logs-retained", "home-skipped",
-  "recovery-deferred", "events-suppressed"];
+  "recovery-deferred", "events-suppressed", "pm2-drift", "app-reloaded"];
 def problems($e; $n):
   ok($e["@timestamp"] | test("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{6}Z$");
      "@timestamp is \($e["@timestamp"] | tojson)"),

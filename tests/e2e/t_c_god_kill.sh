@@ -6,7 +6,9 @@ source "$(dirname "$0")/lib.sh"
 
 setup_test
 start_app
-start_amexbpf --manual-grace 3
+# The manual grace stretches with the test's deadlines: a slow guest's `pm2 kill` returns
+# seconds after the daemon went down, and the grace must outlast the no_event below.
+start_amexbpf --manual-grace "$(scaled 3)"
 
 god=$(god_pid)
 old_app=$(app_pid "$PORT")

@@ -39,7 +39,7 @@ out=$("$p/sbin/amexbpf" run --check-config --config "$p/etc/amexbpf/amexbpf.conf
 [ "$out" = "$p/etc/amexbpf/amexbpf.conf: valid" ] || fail "--check-config printed: $out"
 # Every option the example documents, uncommented, is valid as well.
 sed -n 's/^;\([a-z0-9-]* = .*\)/\1/p; s/^;\(\[.*\]\)$/\1/p; /^\[amexbpf\]/p' "$p/etc/amexbpf/amexbpf.conf" |
-	sed "s|/srv/app/ecosystem.config.js|$REPO/tests/app/ecosystem.config.js|; s|/home/deploy/app/ecosystem.config.js|$REPO/tests/app/ecosystem.config.js|; s|^pm2 = .*|pm2 = $PM2_BIN|" >"$T/all.conf"
+	sed "s|/srv/app/ecosystem.config.js|$REPO/tests/app/ecosystem.config.js|; s|/home/deploy/app/ecosystem.config.js|$REPO/tests/app/ecosystem.config.js|; s|^pm2 = .*|pm2 = $PM2_BIN|; s|^node = .*|node = $(command -v node)|" >"$T/all.conf"
 grep -q '^budget = ' "$T/all.conf" || fail "could not uncomment the example"
 "$AMX_BIN" run --check-config --config "$T/all.conf" >/dev/null 2>"$T/all.err" ||
 	{ cat "$T/all.conf" "$T/all.err" >&2; fail "the example with every key uncommented does not validate"; }

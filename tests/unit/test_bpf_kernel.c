@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "check.h"
+#include "fake_btf.h"
+#include "sources/hookchoice.h"
 #include "sources/bpf_loader.h"
 
 #define MAX_EVENTS 4096
@@ -482,7 +484,7 @@ TEST(unwatched_exit_is_silent)
 	unload_programs(&l);
 }
 
-/* ---- (f) a real OOM kill in a cgroup v1 memory group ---------------------------- */
+/* ---- (f) a real OOM kill in a memory cgroup (v1 or v2) ------------------------- */
 
 static int write_file(const char *path, const char *text)
 {
@@ -514,17 +516,74 @@ static void allocate_256_mib(int fd)
 	_exit(0);
 }
 
-#define MEMCG_V1 "/sys/fs/cgroup/memory"
+/* Where the tests make memory groups: the v1 memory hierarchy where one is mounted (this
+ * machine), else the cgroup2 mount whose root offers the memory controller (a stock
+ * Debian 12; 6.12 cannot mount v1 memory at all). The kernel side names the group the
+ * same way in both: its path below the hierarchy's root. */
+static struct {
+	char root[256];
+	const char *limit_file; /* memory.limit_in_bytes (v1) or memory.max (v2) */
+	uint32_t flag;          /* AMX_MEMCG_V1 or AMX_MEMCG_V2 */
+} memfs;
 
-/* Remove the groups of rel (under MEMCG_V1) deepest first; an emptied group may still be
- * tearing down its last task, so EBUSY is retried for a while. */
+static int file_has_word(const char *path, const char *word)
+{
+	char buf[512], *tok, *save = NULL;
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	for (tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+		if (strcmp(tok, word) == 0)
+			return 1;
+	return 0;
+}
+
+static int find_memory_cgroups(void)
+{
+	char line[1024], dev[256], dir[256], type[64], path[300];
+	FILE *f;
+
+	if (memfs.flag)
+		return 1;
+	if (access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) == 0) {
+		snprintf(memfs.root, sizeof(memfs.root), "/sys/fs/cgroup/memory");
+		memfs.limit_file = "memory.limit_in_bytes";
+		memfs.flag = AMX_MEMCG_V1;
+		return 1;
+	}
+	f = fopen("/proc/self/mounts", "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%255s %255s %63s", dev, dir, type) != 3 || strcmp(type, "cgroup2"))
+			continue;
+		snprintf(path, sizeof(path), "%s/cgroup.controllers", dir);
+		if (!file_has_word(path, "memory"))
+			continue;
+		snprintf(memfs.root, sizeof(memfs.root), "%s", dir);
+		memfs.limit_file = "memory.max";
+		memfs.flag = AMX_MEMCG_V2;
+		break;
+	}
+	if (f)
+		fclose(f);
+	if (!memfs.flag)
+		printf("# no memory cgroup: neither a v1 memory hierarchy nor a cgroup2 mount with the memory controller\n");
+	return memfs.flag != 0;
+}
+
+/* Remove the groups of rel (under the memory hierarchy) deepest first; an emptied group may
+ * still be tearing down its last task, so EBUSY is retried for a while. */
 static int remove_groups(const char *rel)
 {
 	char dir[512];
 	int ok = 1;
 
-	snprintf(dir, sizeof(dir), MEMCG_V1 "%s", rel);
-	while (strlen(dir) > strlen(MEMCG_V1)) {
+	snprintf(dir, sizeof(dir), "%s%s", memfs.root, rel);
+	while (strlen(dir) > strlen(memfs.root)) {
 		int removed = 0;
 
 		for (int tries = 0; tries < 50 && !(removed = rmdir(dir) == 0); tries++) {
@@ -543,6 +602,18 @@ static int remove_groups(const char *rel)
 	return ok;
 }
 
+/* v2: a group has the memory controller only if its parent hands it down. */
+static void enable_memory_below(const char *dir)
+{
+	char path[600];
+
+	if (memfs.flag != AMX_MEMCG_V2)
+		return;
+	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", dir);
+	if (!file_has_word(path, "memory"))
+		write_file(path, "+memory");
+}
+
 /* Make every level of rel (e.g. "/a/b"), limit the deepest to 32 MiB, run a child there
  * that allocates 256 MiB, and wait for the kernel side's OOM and exit records. */
 static void oom_in_group(const char *check_name, struct loaded *l, const char *rel,
@@ -553,15 +624,24 @@ static void oom_in_group(const char *check_name, struct loaded *l, const char *r
 	pid_t pid;
 
 	*oom = *ex = NULL;
-	snprintf(dir, sizeof(dir), MEMCG_V1 "%s", rel);
-	for (char *slash = dir + strlen(MEMCG_V1) + 1; (slash = strchr(slash, '/')); slash++) {
+	CHECK(find_memory_cgroups());
+	if (!memfs.flag)
+		return;
+	snprintf(dir, sizeof(dir), "%s%s", memfs.root, rel);
+	for (char *slash = dir + strlen(memfs.root); (slash = strchr(slash, '/')); slash++) {
 		*slash = '\0';
-		CHECK(mkdir(dir, 0755) == 0 || errno == EEXIST);
+		if (slash > dir + strlen(memfs.root))
+			CHECK(mkdir(dir, 0755) == 0 || errno == EEXIST);
+		enable_memory_below(dir);
 		*slash = '/';
 	}
 	CHECK(mkdir(dir, 0755) == 0 || errno == EEXIST);
-	snprintf(path, sizeof(path), "%s/memory.limit_in_bytes", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, memfs.limit_file);
 	CHECK(write_file(path, "33554432") == 0);
+	/* Swap (where there is any) would absorb the growth. */
+	snprintf(path, sizeof(path), "%s/memory.swap.max", dir);
+	if (memfs.flag == AMX_MEMCG_V2 && access(path, F_OK) == 0)
+		write_file(path, "0");
 
 	pid = fork_held_child(&release, allocate_256_mib);
 	CHECK(pid > 0);
@@ -579,6 +659,21 @@ static void oom_in_group(const char *check_name, struct loaded *l, const char *r
 	*oom = wait_event(l, AMX_EV_OOM, pid);
 	*ex = wait_event(l, AMX_EV_EXIT, pid);
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	if (memfs.flag == AMX_MEMCG_V2) {
+		/* v2 counts the kill in the group's memory.events: "oom_kill 1". */
+		char events[600];
+		FILE *f;
+		unsigned long kills = 0;
+
+		snprintf(events, sizeof(events), "%s/memory.events", dir);
+		f = fopen(events, "re");
+		while (f && fgets(path, sizeof(path), f))
+			if (sscanf(path, "oom_kill %lu", &kills) == 1)
+				break;
+		if (f)
+			fclose(f);
+		CHECK(kills >= 1);
+	}
 	CHECK(remove_groups(rel));
 }
 
@@ -600,11 +695,12 @@ TEST(oom_kill_reported_with_memory)
 		CHECK(oom->start_boottime_ns != 0);
 		/* The group it was killed in, read by the kernel side before the exit moved it. */
 		CHECK(strcmp(oom->memcg, rel) == 0);
-		CHECK(oom->memcg_flags == AMX_MEMCG_V1);
-		printf("# oom victim %u: anon %llu kB, file %llu kB, shmem %llu kB, vm %llu kB, memcg %s\n",
+		CHECK(oom->memcg_flags == memfs.flag);
+		printf("# oom victim %u: anon %llu kB, file %llu kB, shmem %llu kB, vm %llu kB, memcg %s (%s)\n",
 		       oom->pid, (unsigned long long)oom->anon_rss_kb,
 		       (unsigned long long)oom->file_rss_kb, (unsigned long long)oom->shmem_rss_kb,
-		       (unsigned long long)oom->total_vm_kb, oom->memcg);
+		       (unsigned long long)oom->total_vm_kb, oom->memcg,
+		       memfs.flag == AMX_MEMCG_V2 ? "v2" : "v1");
 	}
 	CHECK(ex != NULL);
 	if (ex) {
@@ -633,8 +729,72 @@ TEST(oom_memcg_path_of_a_deep_group_keeps_its_last_levels)
 	if (oom) {
 		printf("# memcg %s\n", oom->memcg);
 		CHECK(strcmp(oom->memcg, expect) == 0);
-		CHECK(oom->memcg_flags == (AMX_MEMCG_V1 | AMX_MEMCG_TRUNCATED));
+		CHECK(oom->memcg_flags == (memfs.flag | AMX_MEMCG_TRUNCATED));
 	}
+	unload_programs(&l);
+}
+
+/* The pid-only OOM record, as a kernel whose mark_victim passes only a pid (before 6.8 and
+ * Debian's 6.1.133) makes it: the loader is handed that prototype (AMEXBPF_TEST_BTF), moves
+ * only oom to raw_tp, and the record names the victim's pid and nothing else. The exit
+ * still comes from tp_btf. */
+TEST(oom_pid_only_record_from_a_one_argument_prototype)
+{
+	struct btf *b = fake_vmlinux(MARK_VICTIM_PID);
+	char blob[] = "/tmp/amx-btf-XXXXXX";
+	int fd = mkstemp(blob);
+	__u32 size = 0;
+	const void *raw = btf__raw_data(b, &size);
+
+	CHECK(fd >= 0 && raw && write(fd, raw, size) == (ssize_t)size);
+	if (fd >= 0)
+		close(fd);
+	btf__free(b);
+	setenv("AMEXBPF_TEST_BTF", blob, 1);
+	struct loaded l = load_programs();
+	unsetenv("AMEXBPF_TEST_BTF");
+	unlink(blob);
+	CHECK(l.bpf != NULL);
+	if (!l.bpf)
+		return;
+	const struct amx_event *oom, *ex;
+	char rel[64];
+
+	CHECK_STR(amx_bpf_attach_kind(l.bpf), "exit,fork,exec=tp_btf oom=raw_tp (oom: pid only)");
+	CHECK(amx_bpf_hooks(l.bpf)->oom_pid_only);
+	snprintf(rel, sizeof(rel), "/amx-pidonly-%d", (int)getpid());
+	oom_in_group(check_name, &l, rel, &oom, &ex);
+	CHECK(oom != NULL);
+	if (oom) {
+		CHECK(oom->tid == oom->pid);
+		CHECK(oom->oom_fields == 0 && oom->anon_rss_kb == 0 && oom->comm[0] == '\0');
+		CHECK(oom->memcg_flags == 0 && oom->memcg[0] == '\0'); /* a short record */
+	}
+	CHECK(ex != NULL && amx_decode_exit(ex->exit_code).signal == SIGKILL);
+	unload_programs(&l);
+}
+
+/* Every hook forced to raw_tp (AMEXBPF_FORCE_RAW_TP=all): the full OOM record still. */
+TEST(oom_full_record_on_raw_tp)
+{
+	setenv("AMEXBPF_FORCE_RAW_TP", "all", 1);
+	struct loaded l = load_programs();
+	unsetenv("AMEXBPF_FORCE_RAW_TP");
+	CHECK(l.bpf != NULL);
+	if (!l.bpf)
+		return;
+	const struct amx_event *oom, *ex;
+	char rel[64];
+
+	CHECK_STR(amx_bpf_attach_kind(l.bpf), "raw_tp");
+	snprintf(rel, sizeof(rel), "/amx-raw-%d", (int)getpid());
+	oom_in_group(check_name, &l, rel, &oom, &ex);
+	CHECK(oom != NULL);
+	if (oom) {
+		CHECK(oom->oom_fields == 1 && oom->anon_rss_kb > 16000);
+		CHECK(strcmp(oom->memcg, rel) == 0 && oom->memcg_flags == memfs.flag);
+	}
+	CHECK(ex != NULL && amx_decode_exit(ex->exit_code).signal == SIGKILL);
 	unload_programs(&l);
 }
 
@@ -651,5 +811,7 @@ int main(void)
 	RUN(unwatched_exit_is_silent);
 	RUN(oom_kill_reported_with_memory);
 	RUN(oom_memcg_path_of_a_deep_group_keeps_its_last_levels);
+	RUN(oom_pid_only_record_from_a_one_argument_prototype);
+	RUN(oom_full_record_on_raw_tp);
 	CHECK_DONE();
 }

@@ -60,6 +60,8 @@ TEST(every_key_lands_in_the_options)
 		     "bpf = off\n"
 		     "[home /c/.pm2]\n"
 		     "ecosystem = /etc/hostname\n"
+		     "pm2 = /etc/passwd\n"
+		     "node = /etc/group\n"
 		     "[app web]\n"
 		     "home = /c/.pm2\n"
 		     "memory-limit = 512M\n"
@@ -72,6 +74,10 @@ TEST(every_key_lands_in_the_options)
 	CHECK(!strcmp(o.homes[0], "/a/.pm2") && !strcmp(o.homes[2], "/c/.pm2"));
 	CHECK(o.homes_given);
 	CHECK(o.home_ecosystem[2] && !strcmp(o.home_ecosystem[2], "/etc/hostname"));
+	/* [home] pm2 = / node = : each in its own slot, for that home only */
+	CHECK(!strcmp(amx_config_home_pm2(&o, "/c/.pm2"), "/etc/passwd"));
+	CHECK(!strcmp(amx_config_home_node(&o, "/c/.pm2"), "/etc/group"));
+	CHECK(amx_config_home_pm2(&o, "/a/.pm2") == NULL && o.home_ecosystem[0] == NULL);
 	CHECK(!strcmp(o.events_path, "-"));
 	CHECK(o.grace_s == 1.5 && o.manual_grace_s == 0 && o.action_timeout_s == 10);
 	CHECK(o.budget_attempts == 3 && o.budget_window_s == 60);

@@ -147,6 +147,29 @@ TEST(stopped_app_keeps_its_saved_settings)
 	free(buf);
 }
 
+/* `instances: 2`: one entry per instance; exec_mode and NODE_APP_INSTANCE are read, and a
+ * NODE_APP_INSTANCE a user set to a string is "absent", not a broken dump. */
+TEST(instances_are_one_entry_each_with_mode_and_number)
+{
+	static const char dump[] =
+		"[{\"name\":\"cl\",\"exec_mode\":\"cluster_mode\",\"NODE_APP_INSTANCE\":0,"
+		"\"pm_pid_path\":\"/h/pids/cl-0.pid\"},"
+		"{\"name\":\"cl\",\"exec_mode\":\"cluster_mode\",\"NODE_APP_INSTANCE\":1,"
+		"\"pm_pid_path\":\"/h/pids/cl-3.pid\"},"
+		"{\"name\":\"fk\",\"exec_mode\":\"fork_mode\",\"NODE_APP_INSTANCE\":\"x\"}]";
+	struct amx_dump d;
+
+	CHECK(amx_dump_parse(dump, sizeof(dump) - 1, &d) == AMX_DUMP_OK);
+	CHECK(d.n_apps == 3);
+	if (d.n_apps == 3) {
+		CHECK(d.apps[0].cluster && d.apps[0].node_app_instance == 0);
+		CHECK(d.apps[1].cluster && d.apps[1].node_app_instance == 1);
+		CHECK_STR(d.apps[1].pid_path, "/h/pids/cl-3.pid");
+		CHECK(!d.apps[2].cluster && d.apps[2].node_app_instance == -1);
+	}
+	amx_dump_free(&d);
+}
+
 TEST(zero_byte_dump_is_empty_not_broken)
 {
 	struct amx_dump d = { (void *)1, 7 };
@@ -755,6 +778,7 @@ int main(void)
 	RUN(pm2_save_indented_dump_is_read);
 	RUN(auto_dump_compact_line_is_read);
 	RUN(stopped_app_keeps_its_saved_settings);
+	RUN(instances_are_one_entry_each_with_mode_and_number);
 	RUN(zero_byte_dump_is_empty_not_broken);
 	RUN(whitespace_only_dump_is_empty);
 	RUN(empty_array_parses_with_no_apps);

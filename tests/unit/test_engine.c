@@ -497,10 +497,10 @@ static bool homes_discovered, with_selftest;
 static int setup_rc;
 
 /* pm2 cannot run for any owner but root (as if that owner broke their node). */
-static bool fake_selftest_pm2(const char *pm2, const struct amx_home *h, char *version,
-			      size_t versionlen, char *err, size_t errlen)
+static bool fake_selftest_pm2(const struct amx_toolchain *t, const struct amx_home *h,
+			      char *version, size_t versionlen, char *err, size_t errlen)
 {
-	(void)pm2;
+	(void)t;
 	if (version && versionlen)
 		snprintf(version, versionlen, "7.0.4");
 	if (h->owner.uid == 0)
@@ -1089,7 +1089,7 @@ TEST(an_app_left_out_of_the_watched_set_is_followed_by_pidfd)
 	remember_kid(fresh);
 	write_pid_file("api", 0, fresh);
 	file_event(AMX_FS_PID_FILE, "api-0.pid");
-	CHECK(E.homes[0].apps[0].pid == fresh && !E.homes[0].apps[0].watched);
+	CHECK(E.homes[0].apps[0].pid == fresh && !E.homes[0].apps[0].inst[0].watched);
 	int at = 0;
 	json_t *ev = next_event(&at, "events-lost");
 	CHECK(ev != NULL);

@@ -100,6 +100,20 @@ TEST(event_when_not_restarted_or_unknown)
 	json_t *r = amx_event_get(ev, "amexbpf.oom");
 	CHECK(json_is_null(json_object_get(r, "pm2_restarted")));
 	CHECK(json_object_get(r, "anon_rss_kb") == NULL);
+	CHECK(json_object_get(r, "oom_score_adj") != NULL); /* comm known: the task was read */
+	json_decref(ev);
+
+	/* The pid-only record as the kernel side writes it: pid and tid, nothing read from
+	 * the task, so no oom_score_adj and no process.name either. */
+	memset(&kev, 0, sizeof(kev));
+	kev.type = AMX_EV_OOM;
+	kev.pid = kev.tid = 4242;
+	ev = amx_oom_event_new(&s, &kev, "/h", "api", &unknown);
+	r = amx_event_get(ev, "amexbpf.oom");
+	CHECK(json_integer_value(amx_event_get(ev, "process.pid")) == 4242);
+	CHECK(amx_event_get(ev, "process.name") == NULL);
+	CHECK(json_object_get(r, "oom_score_adj") == NULL && json_object_get(r, "memcg") == NULL);
+	CHECK(json_is_null(json_object_get(r, "pm2_restarted")));
 	json_decref(ev);
 }
 

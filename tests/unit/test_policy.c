@@ -259,6 +259,88 @@ TEST(app_wait_pm2_alive_reports_pm2_restart)
 	CHECK(p.deadline_ms == 0);
 }
 
+/* Apps of N instances: the app is up only when all N run. */
+#define ALIVE_OF(t, p_, n, of) IN(.kind = AMX_IN_ALIVE, .now_ms = (t), .pid = (p_), \
+				  .instances_alive = (n), .instances_wanted = (of))
+
+TEST(app_instances_one_back_of_two_is_a_pm2_restart_and_the_wait_goes_on)
+{
+	struct amx_policy_config c = defaults();
+	struct amx_app_policy p;
+	struct amx_actions o;
+	const struct amx_action *e;
+
+	amx_app_policy_init(&p);
+	app_feed(&p, &c, ALIVE_OF(T0 - 5000, 100, 1, 2)); /* found one of two: not up yet */
+	CHECK(p.state == AMX_APP_UNKNOWN);
+	app_feed(&p, &c, ALIVE_OF(T0 - 5000, 101, 2, 2));
+	CHECK(p.state == AMX_APP_ALIVE);
+	app_feed(&p, &c, IN(.kind = AMX_IN_EXITED, .now_ms = T0));      /* worker 100 */
+	app_feed(&p, &c, IN(.kind = AMX_IN_EXITED, .now_ms = T0 + 5));  /* worker 101 */
+	CHECK(p.state == AMX_APP_WAIT_PM2 && p.deadline_ms == T0 + c.grace_ms);
+	o = app_feed(&p, &c, ALIVE_OF(T0 + 20, 102, 1, 2));
+	e = find_emit(&o, AMX_EMIT_PM2_RESTARTED_APP);
+	CHECK(e && e->pid == 102 && e->ms == 20);
+	CHECK(p.state == AMX_APP_WAIT_PM2 && p.deadline_ms == T0 + c.grace_ms);
+	o = app_feed(&p, &c, ALIVE_OF(T0 + 30, 103, 2, 2));
+	e = find_emit(&o, AMX_EMIT_PM2_RESTARTED_APP);
+	CHECK(e && e->pid == 103 && e->ms == 30);
+	CHECK(p.state == AMX_APP_ALIVE && p.deadline_ms == 0);
+}
+
+TEST(app_instances_one_not_brought_back_is_an_incident)
+{
+	struct amx_policy_config c = defaults();
+	struct amx_app_policy p;
+	struct amx_actions o;
+
+	amx_app_policy_init(&p);
+	app_feed(&p, &c, ALIVE_OF(T0 - 5000, 100, 2, 2));
+	app_feed(&p, &c, IN(.kind = AMX_IN_EXITED, .now_ms = T0));
+	app_feed(&p, &c, IN(.kind = AMX_IN_EXITED, .now_ms = T0 + 5));
+	app_feed(&p, &c, ALIVE_OF(T0 + 20, 102, 1, 2));
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_TICK, .now_ms = T0 + c.grace_ms));
+	CHECK(find_action(&o, AMX_ACT_QUERY_STATUS) != NULL);
+	CHECK(p.state == AMX_APP_QUERYING);
+}
+
+TEST(app_instances_tier2_succeeds_when_all_are_back)
+{
+	struct amx_policy_config c = defaults();
+	struct amx_app_policy p;
+	struct amx_actions o;
+	const struct amx_action *e;
+
+	amx_app_policy_init(&p);
+	app_feed(&p, &c, ALIVE_OF(T0 - 100, 10, 2, 2));
+	app_feed(&p, &c, IN(.kind = AMX_IN_HOME_DOWN, .now_ms = T0));
+	app_feed(&p, &c, IN(.kind = AMX_IN_EXITED, .now_ms = T0 + 40));
+	app_feed(&p, &c, IN(.kind = AMX_IN_EXITED, .now_ms = T0 + 41));
+	app_feed(&p, &c, IN(.kind = AMX_IN_HOME_UP, .now_ms = T0 + 600, .by_tier2 = true));
+	CHECK(p.state == AMX_APP_VERIFYING);
+	o = app_feed(&p, &c, ALIVE_OF(T0 + 700, 11, 1, 2));
+	CHECK(o.n == 0 && p.state == AMX_APP_VERIFYING);
+	o = app_feed(&p, &c, ALIVE_OF(T0 + 750, 12, 2, 2));
+	e = find_emit(&o, AMX_EMIT_RECOVERY_SUCCEEDED);
+	CHECK(e && e->tier == 2 && e->ms == 150 && e->pid == 12);
+	CHECK(p.state == AMX_APP_ALIVE);
+}
+
+TEST(app_instances_seen_during_home_down_count_only_when_all_run)
+{
+	struct amx_policy_config c = defaults();
+	struct amx_app_policy p;
+	struct amx_actions o;
+
+	amx_app_policy_init(&p);
+	app_feed(&p, &c, ALIVE_OF(T0 - 100, 10, 2, 2));
+	app_feed(&p, &c, IN(.kind = AMX_IN_HOME_DOWN, .now_ms = T0));
+	app_feed(&p, &c, ALIVE_OF(T0 + 500, 11, 1, 2)); /* a new daemon's first worker */
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_HOME_UP, .now_ms = T0 + 600, .by_tier2 = true));
+	CHECK(find_emit(&o, AMX_EMIT_RECOVERY_SUCCEEDED) == NULL);
+	CHECK(p.state == AMX_APP_VERIFYING);
+}
+
 TEST(app_wait_pm2_tick_before_deadline_does_nothing)
 {
 	struct amx_policy_config c = defaults();
@@ -1678,6 +1760,10 @@ int main(void)
 	RUN(app_unhealthy_alive_runs_tier1_at_once);
 	RUN(app_unhealthy_ignored_while_an_incident_runs);
 	RUN(app_unhealthy_counts_against_the_budget);
+	RUN(app_instances_one_back_of_two_is_a_pm2_restart_and_the_wait_goes_on);
+	RUN(app_instances_one_not_brought_back_is_an_incident);
+	RUN(app_instances_tier2_succeeds_when_all_are_back);
+	RUN(app_instances_seen_during_home_down_count_only_when_all_run);
 	RUN(no_step_comes_near_the_action_limit);
 	CHECK_DONE();
 }

@@ -17,7 +17,7 @@ static const char *const ACTIONS[] = {
 	"pm2-restarted-app", "app-stopped", "app-errored", "recovery-started", "recovery-succeeded",
 	"recovery-failed", "recovery-parked", "dump-changed", "dump-invalid", "dump-restored",
 	"memory-over-limit", "disk-over-threshold", "disk-ok", "probe-failed", "events-lost",
-	"config-reloaded", "config-invalid",
+	"config-reloaded", "config-invalid", "app-reloaded",
 };
 #define N_ACTIONS (sizeof(ACTIONS) / sizeof(ACTIONS[0]))
 

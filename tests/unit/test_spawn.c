@@ -154,6 +154,15 @@ TEST(environment_is_exactly_the_clean_one)
 	CHECK(p && strstr(p, ":/bin\n") != NULL);
 	amx_child_release(&c);
 
+	/* The node that runs pm2 named (nvm): its directory first, and no other node's. */
+	a.node = "/opt/amx-nvm/v20/bin/node";
+	CHECK(amx_run_wait(&c, &a, &u, "/tmp/amx-h5-pm2home", 10, err, sizeof(err)) == 0);
+	p = strstr(c.output, "PATH=");
+	CHECK(p && strncmp(p, "PATH=/opt/amx-nvm/v20/bin:/usr/bin:/usr/local/bin:/bin\n",
+			   strlen("PATH=/opt/amx-nvm/v20/bin:/usr/bin:/usr/local/bin:/bin\n")) == 0);
+	amx_child_release(&c);
+	a.node = NULL;
+
 	/* Without a PM2_HOME there is none at all. */
 	CHECK(amx_run_wait(&c, &a, &u, NULL, 10, err, sizeof(err)) == 0);
 	CHECK(line_count(c.output) == 4);

@@ -105,6 +105,20 @@ TEST(app_tiers_are_pm2_whatever_systemd_says)
 		}
 }
 
+/* One instance over its memory limit: tier 1 restarts that pm_id only; tier 3 still names
+ * the app. */
+TEST(tier1_of_one_instance_restarts_its_pm_id)
+{
+	struct amx_tier_command cmd;
+	struct amx_tier_facts f = facts("web", false, false);
+	const char *t1[] = { PM2, "restart", "3" };
+	const char *t3[] = { PM2, "start", ECO, "--env", "production", "--only", "web" };
+
+	f.instance = "3";
+	CHECK(amx_tier_command(&cmd, 1, &f) && argv_is(&cmd.argv, t1, 3));
+	CHECK(amx_tier_command(&cmd, 3, &f) && argv_is(&cmd.argv, t3, 7));
+}
+
 TEST(tier3_needs_an_ecosystem_and_an_app)
 {
 	struct amx_tier_command cmd;
@@ -119,6 +133,26 @@ TEST(tier3_needs_an_ecosystem_and_an_app)
 	f.pm2 = NULL;
 	CHECK(!amx_tier_command(&cmd, 2, &f));
 	CHECK(!amx_tier_command(&cmd, 2, NULL));
+}
+
+TEST(pm2_commands_carry_the_homes_node)
+{
+	struct amx_tier_command cmd;
+	struct amx_tier_facts f = facts("api", false, false);
+
+	f.node = "/home/u/.nvm/versions/node/v20/bin/node";
+	CHECK(amx_tier_command(&cmd, 1, &f) && cmd.argv.node == f.node);
+	CHECK(amx_tier_command(&cmd, 2, &f) && cmd.argv.node == f.node);
+	/* a transient unit gets no PATH of ours: it is named on its command line */
+	f = facts(NULL, true, false);
+	f.node = "/home/u/.nvm/versions/node/v20/bin/node";
+	CHECK(amx_tier_command(&cmd, 2, &f) && cmd.as_root && cmd.argv.n == 13);
+	CHECK_STR(cmd.argv.v[10], "--setenv=PATH=/home/u/.nvm/versions/node/v20/bin:/usr/local/bin:/usr/bin:/bin");
+	CHECK_STR(cmd.argv.v[12], "resurrect");
+	f = facts("api", false, false);
+	CHECK(amx_tier_command(&cmd, 1, &f) && cmd.argv.node == NULL);
+	CHECK(!strcmp(amx_tools_source_name(AMX_TOOLS_DAEMON), "daemon"));
+	CHECK(!strcmp(amx_tools_source_name(AMX_TOOLS_NONE), "none"));
 }
 
 TEST(tier2_without_systemd_is_pm2_resurrect)
@@ -185,7 +219,7 @@ TEST(tier2_odd_user_names_never_reach_systemd)
 			CHECK(argv_is(&cmd.argv, want, 2) && !cmd.as_root);
 		}
 		CHECK(!amx_pm2_unit_name(u.name, unit, sizeof(unit)) && unit[0] == '\0');
-		CHECK(!amx_sdrun_tier2_argv(&a, &b, PM2, &u, "/h"));
+		CHECK(!amx_sdrun_tier2_argv(&a, &b, PM2, NULL, &u, "/h"));
 	}
 }
 
@@ -218,7 +252,7 @@ TEST(sdrun_paths_that_do_not_fit_are_refused)
 
 	memset(home, 'h', sizeof(home) - 1);
 	home[0] = '/';
-	CHECK(!amx_sdrun_tier2_argv(&a, &b, PM2, &DEPLOY, home));
+	CHECK(!amx_sdrun_tier2_argv(&a, &b, PM2, NULL, &DEPLOY, home));
 }
 
 TEST(status_answer_from_jlist)
@@ -242,12 +276,32 @@ TEST(status_answer_from_jlist)
 	CHECK(amx_jlist_status(NULL, "on", true) == AMX_PM2_UNKNOWN);
 }
 
+/* jlist has one entry per instance: the app's answer is its worst instance's. */
+TEST(status_answer_of_instances_is_the_worst)
+{
+	struct amx_dump_app apps[5] = {
+		{ .name = "web", .status = AMX_ST_ONLINE, .pid = 10 },
+		{ .name = "web", .status = AMX_ST_ERRORED },
+		{ .name = "job", .status = AMX_ST_ONLINE, .pid = 11 },
+		{ .name = "job", .status = AMX_ST_LAUNCHING },
+		{ .name = "job", .status = AMX_ST_ONLINE, .pid = 12 },
+	};
+	struct amx_dump list = { .apps = apps, .n_apps = 5 };
+
+	CHECK(amx_jlist_status(&list, "web", true) == AMX_PM2_ERRORED);
+	CHECK(amx_jlist_status(&list, "job", true) == AMX_PM2_TRANSIENT);
+	apps[3].status = AMX_ST_ONLINE;
+	CHECK(amx_jlist_status(&list, "job", true) == AMX_PM2_ONLINE);
+}
+
 int main(void)
 {
 	RUN(argv_keeps_each_name_one_word);
 	RUN(argv_refuses_missing_parts);
 	RUN(app_tiers_are_pm2_whatever_systemd_says);
+	RUN(tier1_of_one_instance_restarts_its_pm_id);
 	RUN(tier3_needs_an_ecosystem_and_an_app);
+	RUN(pm2_commands_carry_the_homes_node);
 	RUN(tier2_without_systemd_is_pm2_resurrect);
 	RUN(tier2_restarts_the_owners_active_unit);
 	RUN(tier2_without_a_unit_runs_in_a_transient_one);
@@ -256,5 +310,6 @@ int main(void)
 	RUN(unit_name_and_its_question);
 	RUN(sdrun_paths_that_do_not_fit_are_refused);
 	RUN(status_answer_from_jlist);
+	RUN(status_answer_of_instances_is_the_worst);
 	CHECK_DONE();
 }

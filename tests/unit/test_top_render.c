@@ -252,6 +252,30 @@ TEST(too_small_and_overlays)
 	fx_free(&x);
 }
 
+/* An app of two instances: "2/2 online" on its one line; its history lists each process. */
+TEST(instances_show_as_counts_and_expand_in_history)
+{
+	struct fixture x;
+	fx_init(&x, 100, 30, false);
+	json_t *apps = json_object_get(json_array_get(json_object_get(x.v.status, "homes"), 0), "apps");
+	json_array_append_new(apps, json_pack(
+		"{s:s, s:i, s:s, s:s, s:i, s:i, s:[{s:i, s:i, s:i, s:i}, {s:i, s:i, s:n, s:i}]}",
+		"name", "web", "pid", 4100, "status", "online", "state", "alive", "uptime_s", 5,
+		"instances_online", 1, "instances",
+		"pm_id", 0, "instance", 0, "pid", 4100, "restarts_pm2", 2,
+		"pm_id", 3, "instance", 1, "pid", "restarts_pm2", 0));
+	top_render(&x.v, &x.f);
+	CHECK(find_row(&x, "1/2 online") > 0);
+	top_frame_free(&x.f);
+	x.f = (struct top_frame){ .w = 100, .h = 30 };
+	x.v.overlay = OVERLAY_HISTORY;
+	x.v.history_app = "web";
+	top_render(&x.v, &x.f);
+	CHECK(find_row(&x, "instance 0 | pm_id 0 | pid 4100 | restarts by PM2 2") > 0);
+	CHECK(find_row(&x, "instance 1 | pm_id 3 | pid - | restarts by PM2 0") > 0);
+	fx_free(&x);
+}
+
 TEST(many_apps_scroll_and_keep_the_event_pane)
 {
 	struct fixture x;
@@ -302,6 +326,7 @@ int main(void)
 	RUN(sort_and_filter);
 	RUN(disconnected_says_so_and_keeps_the_last_state);
 	RUN(too_small_and_overlays);
+	RUN(instances_show_as_counts_and_expand_in_history);
 	RUN(many_apps_scroll_and_keep_the_event_pane);
 	RUN(frame_equality_detects_changes);
 	CHECK_DONE();
