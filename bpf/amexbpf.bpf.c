@@ -30,6 +30,28 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
 
+/* The last fatal signal generated for each watched process, read and deleted at its exit.
+ * LRU: an entry whose exit is never seen (unwatched meanwhile) ages out by itself. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct amx_kill);
+} last_kill SEC(".maps");
+
+/* One bit per tgid modulo AMX_HINT_BITS, set for every tgid ever watched (by user space in
+ * amx_bpf_watch, here for a forked child). A clear bit proves "not watched" with one load,
+ * before the hash lookup: the signal hook runs for every signal of every process. Bits are
+ * never cleared; a stale one costs only the lookup it would have cost anyway. */
+__u64 watched_hint[AMX_HINT_WORDS] = {};
+
+static __always_inline bool maybe_watched(__u32 tgid)
+{
+	__u32 word = (tgid / 64) % AMX_HINT_WORDS;
+
+	return watched_hint[word] & (1ull << (tgid % 64));
+}
+
 /* How many children of each AMX_WATCH_CHILDREN parent are in `watched` now. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -129,6 +151,7 @@ static __always_inline int handle_exit(struct task_struct *task)
 	__u32 tgid = BPF_CORE_READ(task, tgid);
 	struct amx_watch *found, watch;
 	struct signal_struct *signal;
+	struct amx_kill *kill;
 	struct amx_event *ev;
 	__u32 code;
 
@@ -174,6 +197,15 @@ static __always_inline int handle_exit(struct task_struct *task)
 	ev->type = AMX_EV_EXIT;
 	fill_process(ev, task);
 	ev->exit_code = code;
+	kill = bpf_map_lookup_elem(&last_kill, &tgid);
+	if (kill) {
+		ev->killer_pid = kill->sender_pid;
+		ev->killer_uid = kill->sender_uid;
+		ev->killer_sig = kill->sig;
+		ev->killer_code = kill->code;
+		__builtin_memcpy(ev->killer_comm, kill->sender_comm, AMX_COMM_LEN);
+		bpf_map_delete_elem(&last_kill, &tgid);
+	}
 	bpf_ringbuf_submit(ev, 0);
 	return 0;
 }
@@ -188,6 +220,84 @@ SEC("raw_tp/sched_process_exit")
 int BPF_PROG(exit_raw, struct task_struct *task)
 {
 	return handle_exit(task);
+}
+
+/* ---- fatal signal ------------------------------------------------------------------ */
+
+#define TRACE_SIGNAL_DELIVERED 0  /* enum trace_signal_result, not in every BTF */
+#define TRACE_SIGNAL_LOSE_INFO 4
+#define SEND_SIG_PRIV_PTR 1       /* SEND_SIG_PRIV: a kernel-internal signal, no siginfo */
+#define SI_KERNEL_CODE 0x80
+
+/* Signals whose default action is not to end the process: never a cause of death. */
+static __always_inline bool never_fatal(int sig)
+{
+	return sig <= 0 || sig == 17 /* SIGCHLD */ || sig == 18 /* SIGCONT */ ||
+	       sig == 19 /* SIGSTOP */ || sig == 20 /* SIGTSTP */ || sig == 21 /* SIGTTIN */ ||
+	       sig == 22 /* SIGTTOU */ || sig == 23 /* SIGURG */ || sig == 28 /* SIGWINCH */ ||
+	       sig >= 32 /* real-time signals */;
+}
+
+/* Who generated a possibly fatal signal for a watched process: the current task (the
+ * sender of kill(2), tgkill(2), or the faulting task itself), kept until the exit. The
+ * cheap checks come first: the signal number and result, the tgid's hint bit, then the
+ * watched map; nothing else runs for the signals of unwatched processes. */
+static __always_inline int handle_signal(int sig, struct kernel_siginfo *info, __u32 tgid)
+{
+	struct amx_kill kill = {}, *prev;
+	struct task_struct *cur;
+	struct amx_watch *found;
+
+	if (!maybe_watched(tgid))
+		return 0;
+	found = bpf_map_lookup_elem(&watched, &tgid);
+	if (!found || !(found->flags & AMX_WATCH_PROC))
+		return 0;
+	kill.sender_pid = bpf_get_current_pid_tgid() >> 32;
+	/* A handler that re-raises the signal it got (Node under PM2 does, on SIGINT) must
+	 * not hide who sent it first. */
+	prev = bpf_map_lookup_elem(&last_kill, &tgid);
+	if (prev && kill.sender_pid == tgid && prev->sig == sig && prev->sender_pid != tgid)
+		return 0;
+	cur = (struct task_struct *)bpf_get_current_task();
+	kill.ts_ns = bpf_ktime_get_boot_ns();
+	kill.sender_uid = (__u32)bpf_get_current_uid_gid();
+	kill.sig = sig;
+	/* SEND_SIG_NOINFO (NULL) is a kill from user space; SEND_SIG_PRIV (1) the kernel's. */
+	if ((unsigned long)info == SEND_SIG_PRIV_PTR)
+		kill.code = SI_KERNEL_CODE;
+	else if (info)
+		kill.code = BPF_CORE_READ(info, si_code);
+	BPF_CORE_READ_STR_INTO(&kill.sender_comm, cur, group_leader, comm);
+	bpf_map_update_elem(&last_kill, &tgid, &kill, BPF_ANY);
+	return 0;
+}
+
+/* The first filter, before anything is read from the kernel. */
+static __always_inline bool worth_a_look(int sig, int result)
+{
+	return !never_fatal(sig) &&
+	       (result == TRACE_SIGNAL_DELIVERED || result == TRACE_SIGNAL_LOSE_INFO);
+}
+
+SEC("tp_btf/signal_generate")
+int BPF_PROG(signal_btf, int sig, struct kernel_siginfo *info, struct task_struct *task,
+	     int group, int result)
+{
+	if (!worth_a_look(sig, result))
+		return 0;
+	/* A BTF pointer: a plain load, no probe-read helper, on the path every signal of
+	 * every process takes. */
+	return handle_signal(sig, info, task->tgid);
+}
+
+SEC("raw_tp/signal_generate")
+int BPF_PROG(signal_raw, int sig, struct kernel_siginfo *info, struct task_struct *task,
+	     int group, int result)
+{
+	if (!worth_a_look(sig, result))
+		return 0;
+	return handle_signal(sig, info, BPF_CORE_READ(task, tgid));
 }
 
 /* ---- fork ------------------------------------------------------------------------ */
@@ -222,8 +332,11 @@ static __always_inline int handle_fork(struct task_struct *parent, struct task_s
 	    bpf_map_update_elem(&watched, &child_tgid, &child_watch, BPF_ANY) != 0) {
 		__sync_fetch_and_add(&watch_insert_failed, 1);
 		not_watched = AMX_FORK_NOT_WATCHED;
-	} else if (count) {
-		__sync_fetch_and_add(count, 1);
+	} else {
+		if (count)
+			__sync_fetch_and_add(count, 1);
+		__sync_fetch_and_or(&watched_hint[(child_tgid / 64) % AMX_HINT_WORDS],
+				    1ull << (child_tgid % 64));
 	}
 
 	ev = reserve_event();

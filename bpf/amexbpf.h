@@ -5,6 +5,7 @@
 #define AMEXBPF_H
 
 #define AMX_COMM_LEN 16
+#define AMX_HINT_WORDS 1024 /* watched_hint: 65536 bits, one per tgid modulo that */
 #define AMX_MEMCG_LEN 256 /* a memory cgroup path, NUL-terminated, cut to fit */
 #define AMX_MEMCG_DEPTH 8 /* levels walked up from the victim's memory cgroup */
 
@@ -39,6 +40,16 @@ enum amx_memcg_flags {
 	AMX_MEMCG_TRUNCATED = 1 << 2, /* deeper than AMX_MEMCG_DEPTH: the path starts "..." */
 };
 
+/* The value of the `last_kill` map: the last fatal signal generated for a watched tgid. */
+struct amx_kill {
+	__u64 ts_ns;
+	__u32 sender_pid;
+	__u32 sender_uid;
+	__s32 sig;
+	__s32 code;
+	char sender_comm[AMX_COMM_LEN];
+};
+
 struct amx_watch {
 	__u32 flags;
 	__u32 parent_tgid;       /* tgid of the process that forked it (0 if set by user space) */
@@ -61,6 +72,13 @@ struct amx_event {
 	__u64 file_rss_kb;
 	__u64 shmem_rss_kb;
 	char comm[AMX_COMM_LEN];
+	/* AMX_EV_EXIT: the last fatal signal another process (or the kernel on the process's
+	 * behalf) generated for it, taken at signal:signal_generate; killer_sig 0 when none. */
+	__u32 killer_pid;        /* tgid of the sender (current at generation time) */
+	__u32 killer_uid;        /* its real uid */
+	__s32 killer_sig;
+	__s32 killer_code;       /* si_code: SI_USER 0, SI_TKILL -6, SI_KERNEL 0x80, > 0 a fault */
+	char killer_comm[AMX_COMM_LEN]; /* the sender's group leader's comm */
 	/* ---- AMX_EV_OOM records only: other records end here (AMX_EVENT_BASE_SIZE bytes)
 	 * so the ring buffer holds as many exits as before; the loader zero-fills the rest. */
 	__u32 memcg_flags;       /* enum amx_memcg_flags; 0 when the kernel gave no cgroup */
@@ -68,13 +86,14 @@ struct amx_event {
 	char memcg[AMX_MEMCG_LEN]; /* e.g. "/amx-oom-1234", "/" for the root group */
 };
 
-#define AMX_EVENT_BASE_SIZE 96
+#define AMX_EVENT_BASE_SIZE 128
 
 #ifndef __bpf__
 _Static_assert(__builtin_offsetof(struct amx_event, memcg_flags) == AMX_EVENT_BASE_SIZE,
 	       "struct amx_event: the fields every record carries changed");
 _Static_assert(sizeof(struct amx_event) == AMX_EVENT_BASE_SIZE + 8 + AMX_MEMCG_LEN,
 	       "struct amx_event layout changed");
+_Static_assert(sizeof(struct amx_kill) == 40, "struct amx_kill layout changed");
 _Static_assert(sizeof(struct amx_watch) == 16, "struct amx_watch layout changed");
 #endif
 

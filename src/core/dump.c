@@ -351,6 +351,8 @@ static bool read_env_fields(json_t *env, struct amx_dump_app *app)
 	       read_exec_mode(env, &app->cluster) &&
 	       read_bounded_string(env, "pm_pid_path", app->pid_path, sizeof(app->pid_path),
 				   false) &&
+	       read_bounded_string(env, "pm_err_log_path", app->err_log_path,
+				   sizeof(app->err_log_path), false) &&
 	       read_bounded_string(env, "namespace", app->namespace_, sizeof(app->namespace_),
 				   false) &&
 	       read_status(env, &app->status) && read_bool(env, "autorestart", &app->autorestart) &&

@@ -26,6 +26,7 @@ enum amx_app_status {
 struct amx_dump_app {
 	char name[AMX_NAME_MAX];
 	char pid_path[AMX_PATH_MAX];    /* pm_pid_path; "" when absent */
+	char err_log_path[AMX_PATH_MAX]; /* pm_err_log_path; "" when absent */
 	char namespace_[AMX_NAME_MAX];  /* "" when absent */
 	enum amx_app_status status;     /* saved status ("online", "stopped", ...) */
 	bool autorestart;               /* default true */

@@ -81,6 +81,8 @@ static const struct amx_event_info CATALOG[AMX_EVT_COUNT] = {
 	[AMX_EVT_APP_RELOADED] = {
 		AMX_EVT_APP_RELOADED, "app-reloaded", "info", "event", "process", "change",
 		"warn when at some moment of the reload no instance of the app ran" },
+	[AMX_EVT_SCHED_DEMOTED] = {
+		AMX_EVT_SCHED_DEMOTED, "sched-demoted", "warn", "event", "host", "change", NULL },
 };
 
 const struct amx_event_info *amx_event_catalog(enum amx_event_id id)

@@ -63,6 +63,7 @@ struct amx_app {
 	int last_exit_code;
 	int last_signal;
 	bool last_oom;
+	bool restart_asked;      /* amexbpf found it unhealthy (memory, probe): its next death is ours */
 	/* counters */
 	unsigned pm2_restarts;
 	unsigned recoveries[4];  /* by tier */

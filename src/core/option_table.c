@@ -26,6 +26,8 @@ static bool absolute(const char *v)
 }
 
 static const char *const bpf_modes[] = { "auto", "required", "off", NULL }; /* enum amx_bpf_mode */
+static const char *const sched_modes[] = { /* enum amx_sched_mode */
+	"fifo", "rr", "deadline", "slice", "nice", "off", NULL };
 static const char *const stdout_word[] = { "-", NULL };
 
 const struct amx_option amx_option_table[] = {
@@ -138,6 +140,16 @@ const struct amx_option amx_option_table[] = {
 	  .implied = "off", .def = "auto", .field = GLOBAL(bpf_mode),
 	  .help = "detect exits with the netlink process connector, not BPF (also chosen by "
 	  "itself when BTF or CAP_BPF is missing)" },
+	{ .flag = "sched", .key = "sched", .type = AMX_OPT_CHOICE, .choices = sched_modes,
+	  .def = "deadline", .field = GLOBAL(sched_mode), .metavar = "CLASS",
+	  .help = "scheduling class of the threads that react to the kernel and to PM2's files: "
+	  "deadline (SCHED_DEADLINE, 2 ms every 10 ms; fifo when refused), fifo or rr "
+	  "(real-time at --sched-priority, dropped to normal after 200 ms on a CPU without "
+	  "blocking), slice (0.1 ms custom slice), nice "
+	  "(-20), off; nothing the daemon starts inherits it" },
+	{ .flag = "sched-priority", .key = "sched-priority", .type = AMX_OPT_COUNT, .min = 1,
+	  .max = 99, .def = "10", .field = GLOBAL(sched_priority), .metavar = "N",
+	  .help = "real-time priority for --sched fifo or rr (and deadline's fall-back)" },
 	{ .flag = "verbose", .short_flag = 'v', .key = "verbose", .type = AMX_OPT_BOOL,
 	  .implied = "yes", .def = "no", .field = GLOBAL(verbose),
 	  .help = "say more, including libbpf's messages" },

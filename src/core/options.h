@@ -19,6 +19,17 @@ enum amx_bpf_mode {
 	AMX_BPF_OFF,        /* the process connector only */
 };
 
+/* The scheduling class of the threads that react (config `sched =`, `--sched`; sys/sched.h).
+ * In the order of the option's choices. */
+enum amx_sched_mode {
+	AMX_SCHED_FIFO = 0, /* SCHED_FIFO at sched_priority, under RLIMIT_RTTIME */
+	AMX_SCHED_RR,       /* SCHED_RR at sched_priority, under RLIMIT_RTTIME */
+	AMX_SCHED_DEADLINE, /* SCHED_DEADLINE, 2 ms every 10 ms */
+	AMX_SCHED_SLICE,    /* SCHED_OTHER with a 0.1 ms custom slice (Linux 6.12+) */
+	AMX_SCHED_NICE,     /* SCHED_OTHER at nice -20 */
+	AMX_SCHED_OFF,      /* as started */
+};
+
 /* An [app NAME] section of the config file. Zero / NULL / negative = the global value. */
 struct amx_app_conf {
 	const char *name;
@@ -91,6 +102,8 @@ struct amx_options {
 	const char *config_path;     /* NULL: none read */
 	bool check_config;           /* --check-config: validate, print problems, exit */
 	enum amx_bpf_mode bpf_mode;
+	enum amx_sched_mode sched_mode;
+	unsigned sched_priority;     /* fifo, rr: 1..99 */
 	const char *home_ecosystem[AMX_MAX_HOMES]; /* [home PATH] ecosystem = , by homes[] index */
 	/* [home PATH] pm2 = and node = , by homes[] index. The table's [home] rows address
 	 * them from &home_ecosystem[i] (src/core/option_table.c): keep the three arrays alike. */

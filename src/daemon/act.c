@@ -159,6 +159,8 @@ static void emit_policy_event(struct amx_engine *e, int hi, int ai, const struct
 	case AMX_EMIT_APP_ERRORED:
 		ev = amx_event_new(&e->stream, AMX_EVT_APP_ERRORED, 0,
 				   "PM2 gave up on %s (errored)", who);
+		if (a)
+			eng_set_stderr_tail(ev, h, a);
 		break;
 	case AMX_EMIT_DAEMON_DOWN_NO_APPS:
 		ev = amx_event_new_level(&e->stream, AMX_EVT_RECOVERY_FAILED, "warn", 0,
@@ -212,6 +214,8 @@ static void emit_policy_event(struct amx_engine *e, int hi, int ai, const struct
 		amx_event_set_int(ev, "amexbpf.budget.attempts", x->budget_attempts);
 		amx_event_set_int(ev, "amexbpf.budget.window_s", (int64_t)(x->budget_window_ms / 1000));
 		amx_event_set_int(ev, "amexbpf.budget.retry_in_ms", (int64_t)x->ms);
+		if (a)
+			eng_set_stderr_tail(ev, h, a);
 		break;
 	case AMX_EMIT_NO_ECOSYSTEM:
 		ev = amx_event_new_level(&e->stream, AMX_EVT_RECOVERY_FAILED, "warn", 0,

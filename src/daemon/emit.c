@@ -8,8 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/exit_cause.h"
+#include "core/stderr_tail.h"
+#include "sys/userfile.h"
 #include "daemon/engine.h"
 #include "sys/loop.h"
+#include "sys/sched.h"
 
 /* Emit ev (taken over). */
 void eng_emit(struct amx_engine *e, json_t *ev)
@@ -90,7 +94,35 @@ void eng_log(struct amx_engine *e, const char *fmt, ...)
 }
 
 /* The fields every process-exited from the kernel carries. */
-void eng_set_exit_fields(struct amx_engine *e, json_t *ev, const struct amx_event *kev)
+/* amexbpf.cause, and amexbpf.killer where the kernel named the sender. */
+static void set_cause(struct amx_engine *e, json_t *ev, const struct amx_event *kev,
+		      const struct amx_exit_status *xs, const struct amx_home *h,
+		      const struct amx_app *a)
+{
+	struct amx_cause_facts f = {
+		.pid = (int)kev->pid, .status = xs->status, .signal = xs->signal,
+		.oom = a && a->last_oom, .asked = a && a->restart_asked,
+		.god_pid = h ? h->god_pid : 0, .self_pid = (int)getpid(),
+		.killer_pid = (int)kev->killer_pid, .killer_sig = kev->killer_sig,
+		.killer_code = kev->killer_code,
+	};
+	bool known;
+	(void)e;
+	amx_event_set_str(ev, "amexbpf.cause", amx_cause_name(amx_exit_cause(&f, &known)));
+	if (!known)
+		return;
+	char comm[AMX_COMM_LEN + 1];
+	snprintf(comm, sizeof(comm), "%.*s", AMX_COMM_LEN, kev->killer_comm);
+	amx_event_set_int(ev, "amexbpf.killer.pid", kev->killer_pid);
+	amx_event_set_str(ev, "amexbpf.killer.name", comm);
+	amx_event_set_int(ev, "amexbpf.killer.uid", kev->killer_uid);
+	const char *sig = amx_signal_name(kev->killer_sig);
+	if (sig)
+		amx_event_set_str(ev, "amexbpf.killer.signal", sig);
+}
+
+void eng_set_exit_fields(struct amx_engine *e, json_t *ev, const struct amx_event *kev,
+			 const struct amx_home *h, const struct amx_app *a)
 {
 	struct amx_exit_status xs = amx_decode_exit(kev->exit_code);
 	const char *sig = xs.signal ? amx_signal_name(xs.signal) : NULL;
@@ -103,6 +135,35 @@ void eng_set_exit_fields(struct amx_engine *e, json_t *ev, const struct amx_even
 			  (int64_t)((kev->ts_ns - kev->start_boottime_ns) / 1000000000ull));
 	amx_event_set_int(ev, "amexbpf.detect_latency_us",
 			  (int64_t)((e->handled_ns - kev->ts_ns) / 1000));
+	set_cause(e, ev, kev, &xs, h, a);
+}
+
+/* amexbpf.stderr_tail: the end of the app's PM2 error log (pm_err_log_path from the dump,
+ * else PM2's default logs/<name>-error.log), read as the home's owner. Nothing when it
+ * cannot be read or is empty. */
+void eng_set_stderr_tail(json_t *ev, const struct amx_home *h, const struct amx_app *a)
+{
+	char path[AMX_PATH_MAX + 8] = "";
+	for (size_t i = 0; i < h->good.n_apps; i++)
+		if (!strcmp(h->good.apps[i].name, a->name) && h->good.apps[i].err_log_path[0])
+			snprintf(path, sizeof(path), "%s", h->good.apps[i].err_log_path);
+	if (!path[0] &&
+	    snprintf(path, sizeof(path), "%s/logs/%s-error.log", h->path, a->name) >= (int)sizeof(path))
+		return;
+	char *buf;
+	size_t len;
+	if (amx_userfile_tail(path, h->owner.uid, h->owner.gid, AMX_STDERR_TAIL_BYTES, &buf,
+			      &len) < 0)
+		return;
+	/* A full buffer may start mid-line: its first line goes (a file of exactly the
+	 * limit loses its first line too, which is harmless). */
+	json_t *lines = amx_stderr_tail_lines(buf, len, len == AMX_STDERR_TAIL_BYTES,
+					      AMX_STDERR_TAIL_LINES);
+	free(buf);
+	if (json_array_size(lines))
+		amx_event_set(ev, "amexbpf.stderr_tail", lines);
+	else
+		json_decref(lines);
 }
 
 /* monitor-started: what is watched, and how. */
@@ -128,6 +189,7 @@ void eng_emit_started(struct amx_engine *e)
 		amx_event_set_str(ev, "amexbpf.pm2.version", e->pm2_version);
 	amx_event_set(ev, "amexbpf.apps", apps);
 	amx_event_set_int(ev, "process.pid", getpid());
+	amx_event_set_str(ev, "amexbpf.sched", amx_sched_describe());
 	eng_emit(e, ev);
 	eng_emit_skipped_homes(e);
 }

@@ -182,7 +182,12 @@ void eng_emit(struct amx_engine *e, json_t *ev);
 void eng_set_app_fields(json_t *ev, const struct amx_home *h, const struct amx_app *a);
 /* amexbpf.pm2.pm_id and amexbpf.pm2.instance of an app of more than one instance. */
 void eng_set_instance_fields(json_t *ev, const struct amx_app *a, const struct amx_instance *in);
-void eng_set_exit_fields(struct amx_engine *e, json_t *ev, const struct amx_event *kev);
+/* Exit status, uptime, latency, and amexbpf.cause/killer. h: the home whose app or
+ * daemon it was (NULL when none); a: the app (NULL for the daemon). */
+void eng_set_exit_fields(struct amx_engine *e, json_t *ev, const struct amx_event *kev,
+			 const struct amx_home *h, const struct amx_app *a);
+/* amexbpf.stderr_tail: the last lines of the app's PM2 error log, when there are any. */
+void eng_set_stderr_tail(json_t *ev, const struct amx_home *h, const struct amx_app *a);
 json_t *eng_argv_json(const struct amx_argv *argv);
 void eng_log(struct amx_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void eng_emit_started(struct amx_engine *e);
@@ -267,6 +272,11 @@ void eng_tick_policies(void *ctx, uint64_t now);
 
 /* health.c */
 int eng_start_health_checks(struct amx_engine *e, char *err, size_t errlen);
+
+/* schedclass.c: the reacting threads' class (--sched, sys/sched.h). Setup before the
+ * watcher starts (its thread raises itself), the loop's thread raised before the loop. */
+void eng_sched_setup(struct amx_engine *e);
+void eng_sched_raise_loop(struct amx_engine *e);
 
 /* reload.c */
 int eng_setup_homes(struct amx_engine *e, char *err, size_t errlen);

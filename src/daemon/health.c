@@ -29,6 +29,7 @@ static void memory_over(void *ctx, int hi, int ai, int ii, uint64_t rss, int64_t
 	eng_set_app_fields(ev, h, a);
 	eng_set_instance_fields(ev, a, in);
 	eng_emit(e, ev);
+	a->restart_asked = true;
 	/* The limit is per process, as PM2's max_memory_restart: restart that one only. */
 	a->restart_only[0] = '\0';
 	if (a->n_inst > 1 && in->pm_id >= 0)
@@ -86,6 +87,7 @@ static void probe_failed(void *ctx, const char *home, const char *name, const ch
 	amx_event_set_int(ev, "amexbpf.probe.failures", failures);
 	eng_set_app_fields(ev, h, a);
 	eng_emit(e, ev);
+	a->restart_asked = true;
 	eng_feed_app(e, hi, ai, (struct amx_input){ .kind = AMX_IN_UNHEALTHY });
 }
 

@@ -43,7 +43,7 @@ void eng_on_kernel_event(void *ctx, const struct amx_event *ev)
 							    ev->ts_ns, "the PM2 daemon of %s exited (%s)",
 							    h->path, how);
 				amx_event_set_int(xev, "process.pid", (int)ev->pid);
-				eng_set_exit_fields(e, xev, ev);
+				eng_set_exit_fields(e, xev, ev, h, NULL);
 				eng_set_app_fields(xev, h, NULL);
 				eng_emit(e, xev);
 				eng_god_died(e, hi, ev);

@@ -164,6 +164,7 @@ static int run(struct amx_engine *e)
 	rc = eng_open_event_source(e, err, sizeof(err));
 	if (rc)
 		goto out_source;
+	eng_sched_setup(e);
 	const char *paths[AMX_MAX_HOMES];
 	for (int i = 0; i < e->n_homes; i++)
 		paths[i] = e->homes[i].path;
@@ -179,6 +180,7 @@ static int run(struct amx_engine *e)
 	amx_loop_add_ticker(eng_tick_policies, e);
 	amx_loop_add_ticker(eng_tick_held_ooms, e);
 
+	eng_sched_raise_loop(e);
 	eng_emit_started(e);
 	eng_initial_state(e, 0);
 	eng_tick_policies(e, eng_now_ms(e));

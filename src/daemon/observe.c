@@ -387,9 +387,13 @@ void eng_instance_exited(struct amx_engine *e, int hi, struct amx_app *a, struct
 					 kev ? kev->ts_ns : 0, "%.300s%s exited (%s)", a->name, which,
 					 how);
 	amx_event_set_int(ev, "process.pid", pid);
+	/* The app's last OOM is this instance's: eng_set_exit_fields classifies the cause by it. */
+	a->last_oom = in->last_oom;
 	if (kev) {
-		eng_set_exit_fields(e, ev, kev);
+		eng_set_exit_fields(e, ev, kev, h, a);
 		amx_event_set_bool(ev, "amexbpf.oom_killed", in->last_oom);
+		if (xs.exit_code != 0)
+			eng_set_stderr_tail(ev, h, a);
 	}
 	/* Found gone by a re-scan (its exit lost, or before we watched it): how it ended is
 	 * not known, and no exit code is made up. */
@@ -397,10 +401,10 @@ void eng_instance_exited(struct amx_engine *e, int hi, struct amx_app *a, struct
 	eng_set_app_fields(ev, h, a);
 	eng_set_instance_fields(ev, a, in);
 	eng_emit(e, ev);
-	a->last_oom = in->last_oom;
 	in->pid = 0;
 	in->start_ticks = 0;
 	in->last_oom = false;
+	a->restart_asked = false;
 	in->watched = false;
 	amx_app_refresh_lead(a);
 	e->instance_now = in;

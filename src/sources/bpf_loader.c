@@ -48,6 +48,10 @@ static void select_twins(struct amexbpf_bpf *skel, const struct amx_hook_choice 
 		bpf_program__set_autoload(twins[h][0], c->kind[h] == AMX_KIND_TP_BTF);
 		bpf_program__set_autoload(twins[h][1], c->kind[h] == AMX_KIND_RAW_TP);
 	}
+	/* signal_generate has no entry of its own in the hook list yet: it follows the exit
+	 * hook's choice (tp_btf or raw_tp), as it did the single global choice before. */
+	bpf_program__set_autoload(skel->progs.signal_btf, c->kind[AMX_HOOK_EXIT] == AMX_KIND_TP_BTF);
+	bpf_program__set_autoload(skel->progs.signal_raw, c->kind[AMX_HOOK_EXIT] == AMX_KIND_RAW_TP);
 	skel->rodata->oom_pid_only = c->oom_pid_only;
 }
 
@@ -231,6 +235,9 @@ int amx_bpf_watch(struct amx_bpf *b, pid_t tgid, uint32_t flags, uint64_t start_
 	}
 	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.watched), &key, &value, BPF_ANY))
 		return -errno;
+	/* The kernel side's first filter (watched_hint): shared memory, set atomically. */
+	__atomic_fetch_or(&b->skel->bss->watched_hint[(key / 64) % AMX_HINT_WORDS],
+			  1ull << (key % 64), __ATOMIC_RELAXED);
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "sources/watch.h"
+#include "sys/sched.h"
 
 #include <errno.h>
 #include <inotifytools/inotify.h>
@@ -215,6 +216,11 @@ static void *watch_thread(void *arg)
 	sigemptyset(&wake);
 	sigaddset(&wake, WAKE_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+	/* A file event (pm2.pid removed, a dump rewritten) must be handled as fast as an
+	 * exit: the same class as the loop's thread (--sched). */
+	char err[256];
+	if (amx_sched_raise_self(err, sizeof(err)) < 0)
+		fprintf(stderr, "amexbpf: inotify thread: %s; running without it\n", err);
 	while (!atomic_load(&w->stop)) {
 		if (w->home_gone || (missing && boot_ns() - last_try >= 1000000000ull)) {
 			w->home_gone = false;

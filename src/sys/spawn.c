@@ -3,6 +3,7 @@
  * the target user's identity; a clean environment; no inherited descriptors; its own
  * session so that a time-out can kill everything it started. */
 #include "sys/spawn.h"
+#include "sys/sched.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -319,6 +320,9 @@ child_run(const struct spawn_plan *plan, const struct amx_argv *argv, const stru
 	int stdin_fd;
 
 	child_reset_signals();
+	/* SCHED_RESET_ON_FORK already made it SCHED_OTHER, nice 0: said again, and the
+	 * daemon's RLIMIT_RTTIME guard given back (while still root). */
+	amx_sched_child_reset();
 	setsid();
 	if (dup2(out_w, STDOUT_FILENO) < 0 || dup2(out_w, STDERR_FILENO) < 0)
 		_exit(EXIT_SETUP_FAILED);

@@ -107,20 +107,10 @@ static int write_all_synced(int fd, const char *data, size_t len)
 	return fsync(fd) < 0 ? -errno : 0;
 }
 
-int amx_userfile_read(const char *dir, const char *name, uid_t uid, gid_t gid, size_t max,
-		      char **out, size_t *len)
+/* Open path as uid:gid for reading: no final symlink, a regular file the owner owns.
+ * Returns the fd (blocking), or -errno as amx_userfile_read says. */
+static int open_owned(const char *path, uid_t uid, gid_t gid)
 {
-	return amx_userfile_read_mode(dir, name, uid, gid, max, out, len, NULL);
-}
-
-int amx_userfile_read_mode(const char *dir, const char *name, uid_t uid, gid_t gid, size_t max,
-			   char **out, size_t *len, mode_t *mode)
-{
-	char path[4200];
-	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	*out = NULL;
-	*len = 0;
 	if (!become(uid, gid)) {
 		become_root();
 		return -EPERM;
@@ -141,13 +131,75 @@ int amx_userfile_read_mode(const char *dir, const char *name, uid_t uid, gid_t g
 		 * check; one to the owner's own files is harmless, but PM2 never makes one. */
 		err = -EPERM;
 	}
-	if (!err && mode)
-		*mode = st.st_mode & 07777;
-	if (!err) {
-		int flags = fcntl(fd, F_GETFL);
-		fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-		err = read_fd(fd, max, out, len);
+	if (err) {
+		close(fd);
+		return err;
 	}
+	int flags = fcntl(fd, F_GETFL);
+	fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+	return fd;
+}
+
+int amx_userfile_read(const char *dir, const char *name, uid_t uid, gid_t gid, size_t max,
+		      char **out, size_t *len)
+{
+	return amx_userfile_read_mode(dir, name, uid, gid, max, out, len, NULL);
+}
+
+int amx_userfile_read_mode(const char *dir, const char *name, uid_t uid, gid_t gid, size_t max,
+			   char **out, size_t *len, mode_t *mode)
+{
+	char path[4200];
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	*out = NULL;
+	*len = 0;
+	int fd = open_owned(path, uid, gid);
+	if (fd < 0)
+		return fd;
+	struct stat st;
+	if (mode && fstat(fd, &st) == 0)
+		*mode = st.st_mode & 07777;
+	int err = read_fd(fd, max, out, len);
+	close(fd);
+	return err;
+}
+
+int amx_userfile_tail(const char *path, uid_t uid, gid_t gid, size_t max, char **out,
+		      size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	int fd = open_owned(path, uid, gid);
+	if (fd < 0)
+		return fd;
+	struct stat st;
+	int err = 0;
+	char *buf = malloc(max + 1);
+	if (!buf || fstat(fd, &st) < 0) {
+		err = buf ? -errno : -ENOMEM;
+		goto out;
+	}
+	off_t from = st.st_size > (off_t)max ? st.st_size - (off_t)max : 0;
+	size_t got = 0;
+	while (got < max) {
+		ssize_t n = pread(fd, buf + got, max - got, from + (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+	buf = NULL;
+out:
+	free(buf);
 	close(fd);
 	return err;
 }

@@ -116,7 +116,18 @@ static void event_detail(json_t *ev, bool utf8, char *buf, size_t len)
 	}
 	const char *reason = jstr(ev, "event.reason");
 	if (reason && (!msg || !strstr(msg, reason)) && n < len)
-		snprintf(buf + n, len - n, ": %s", reason);
+		n += (size_t)snprintf(buf + n, len - n, ": %s", reason);
+	/* Who ended it, and the last line it wrote to its error log. */
+	const char *cause = jstr(ev, "amexbpf.cause"), *killer = jstr(ev, "amexbpf.killer.name");
+	if (cause && killer && n < len)
+		n += (size_t)snprintf(buf + n, len - n, " [%s by %s, pid %.0f, uid %.0f]", cause,
+				      killer, jnum(ev, "amexbpf.killer.pid"), jnum(ev, "amexbpf.killer.uid"));
+	else if (cause && n < len)
+		n += (size_t)snprintf(buf + n, len - n, " [%s]", cause);
+	json_t *tail = jget(ev, "amexbpf.stderr_tail");
+	const char *last = json_string_value(json_array_get(tail, json_array_size(tail) - 1));
+	if (last && n < len)
+		snprintf(buf + n, len - n, " stderr: %s", last);
 }
 
 static bool event_shown(const struct top_view *v, json_t *ev)

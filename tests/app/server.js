@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: MIT
 // The test app: answers GET / with {"pid":..,"name":..}. If CRASH_FILE names an existing file
-// at start-up it exits at once with status 1, so tests can make PM2 crash-loop it on demand.
+// at start-up it exits at once with status 1 (or throws, if the file starts with "throw"), so
+// tests can make PM2 crash-loop it on demand.
 'use strict';
 const http = require('http');
 const fs = require('fs');
 
 if (process.env.CRASH_FILE && fs.existsSync(process.env.CRASH_FILE)) {
+	// A crash file that says "throw" makes it throw instead: an uncaught exception.
+	if (fs.readFileSync(process.env.CRASH_FILE, 'utf8').startsWith('throw'))
+		throw new Error(`thrown at start, crash file ${process.env.CRASH_FILE}`);
 	console.error(`crash file ${process.env.CRASH_FILE} exists: exiting`);
 	process.exit(1);
 }

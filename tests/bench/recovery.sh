@@ -3,13 +3,33 @@
 # Benchmark: God daemon SIGKILL -> the app answering HTTP with a new pid.
 # Alternates, in one run: (a) amexbpf running and recovering by itself, (b) no amexbpf and a
 # bare `pm2 resurrect` typed at the instant of the kill (the best a human or a cron job
-# could do). Prints each round and the medians side by side. ROUNDS=5 by default.
+# could do). Prints each round and the medians side by side. ROUNDS=5 by default; LOAD=1
+# saturates every CPU meanwhile.
 source "$(dirname "$0")/../e2e/lib.sh"
 TEST_NAME=bench-recovery
 ROUNDS=${ROUNDS:-5}
 
 setup_test
 start_app
+
+# LOAD=1: every CPU saturated the whole run (issue 16): a fork storm per CPU, not pinned,
+# plus a CPU-bound Node process; both sides of each round see it.
+LOAD_PIDS=()
+stop_load() {
+	[ "${#LOAD_PIDS[@]}" -eq 0 ] || kill -KILL "${LOAD_PIDS[@]}" 2>/dev/null || true
+	for p in "${LOAD_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	LOAD_PIDS=()
+}
+if [ "${LOAD:-0}" = 1 ]; then
+	for _ in $(seq 1 "$(nproc)"); do
+		(while :; do /bin/true; done) >/dev/null 2>&1 &
+		LOAD_PIDS+=($!)
+	done
+	node -e 'for (;;) {}' &
+	LOAD_PIDS+=($!)
+	CLEANUP_HOOKS+=(stop_load)
+	log "saturated: $((${#LOAD_PIDS[@]} - 1)) fork storms and a busy Node process; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+fi
 
 with=() without=()
 for round in $(seq 1 "$ROUNDS"); do

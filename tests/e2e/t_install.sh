@@ -28,6 +28,13 @@ make -s -C "$REPO" uninstall DESTDIR="$dest" PREFIX=/usr >/dev/null 2>&1 || fail
 left=$(cd "$dest" && find . -type f | sort | tr '\n' ' ')
 [ "$left" = "./etc/amexbpf/amexbpf.conf " ] || fail "after uninstall, left: $left"
 
+# The default --sched is real-time: the unit must let the daemon set it (CAP_SYS_NICE, no
+# RestrictRealtime=) and must not set a unit-wide policy its children would inherit.
+unit=$REPO/src/dist/amexbpf.service
+grep -q '^CapabilityBoundingSet=.*CAP_SYS_NICE' "$unit" || fail "the unit lacks CAP_SYS_NICE (--sched)"
+! grep -qE '^(RestrictRealtime=yes|CPUSchedulingPolicy=|Nice=)' "$unit" ||
+	fail "the unit restricts or sets the scheduling class that --sched sets"
+
 # PREFIX only, so that the paths in the unit exist: systemd-analyze verify.
 p=$T/prefix
 make -s -C "$REPO" install PREFIX="$p" SYSCONFDIR="$p/etc" >/dev/null 2>&1 || fail "make install PREFIX=$p failed"

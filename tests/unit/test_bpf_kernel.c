@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -229,6 +230,107 @@ TEST(sigkill_reported_as_signal)
 	}
 	amx_bpf_consume(l.bpf);
 	CHECK(count_events(AMX_EV_EXIT, pid) == 1);
+	unload_programs(&l);
+}
+
+/* ---- (b2) killed by another process: who sent it ------------------------------ */
+
+/* A child running body, watched (AMX_WATCH_PROC) before it is let go. */
+static pid_t start_watched(struct loaded *l, void (*body)(int held_fd))
+{
+	int release;
+	pid_t pid = fork_held_child(&release, body);
+
+	if (pid > 0 && amx_bpf_watch(l->bpf, pid, AMX_WATCH_PROC, 0) != 0)
+		printf("# failed to watch %d\n", (int)pid);
+	if (pid > 0)
+		release_child(release);
+	return pid;
+}
+
+/* Runs as nobody, so that a process of nobody's may kill it. */
+static void wait_forever_as_nobody(int fd)
+{
+	if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+		_exit(3);
+	wait_forever(fd);
+}
+
+TEST(killer_named_by_pid_comm_and_uid)
+{
+	LOAD_OR_FAIL(l);
+	pid_t pid = start_watched(&l, wait_forever_as_nobody);
+
+	CHECK(pid > 0);
+	kill(pid, SIGCHLD); /* never fatal: not kept, and the SIGKILL below is what counts */
+	pid_t killer = fork();
+	if (killer == 0) {
+		prctl(PR_SET_NAME, "amx-killer", 0, 0, 0);
+		if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+			_exit(3);
+		_exit(kill(pid, SIGKILL) == 0 ? 0 : 4);
+	}
+	int kstatus = wait_child(killer);
+	if (!WIFEXITED(kstatus) || WEXITSTATUS(kstatus) != 0)
+		kill(pid, SIGKILL); /* never leave it behind */
+	int status = wait_child(pid);
+	const struct amx_event *ev = wait_event(&l, AMX_EV_EXIT, pid);
+
+	CHECK(WIFEXITED(kstatus) && WEXITSTATUS(kstatus) == 0);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	CHECK(ev != NULL);
+	if (ev) {
+		printf("# killer %u %s uid %u sig %d code %d\n", ev->killer_pid, ev->killer_comm,
+		       ev->killer_uid, ev->killer_sig, ev->killer_code);
+		CHECK(ev->killer_pid == (uint32_t)killer);
+		CHECK(strcmp(ev->killer_comm, "amx-killer") == 0);
+		CHECK(ev->killer_uid == 65534);
+		CHECK(ev->killer_sig == SIGKILL);
+		CHECK(ev->killer_code == 0); /* SI_USER: kill(2) */
+	}
+	unload_programs(&l);
+}
+
+static void segfault(int fd)
+{
+	(void)fd;
+	volatile uintptr_t bad = 8; /* opaque to the compiler: a real fault at run time */
+
+	signal(SIGSEGV, SIG_DFL);
+	*(volatile int *)bad = 1;
+}
+
+TEST(fault_signal_names_the_process_itself)
+{
+	LOAD_OR_FAIL(l);
+	pid_t pid = start_watched(&l, segfault);
+
+	CHECK(pid > 0);
+	int status = wait_child(pid);
+	const struct amx_event *ev = wait_event(&l, AMX_EV_EXIT, pid);
+
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+	CHECK(ev != NULL);
+	if (ev) {
+		CHECK(ev->killer_pid == (uint32_t)pid);
+		CHECK(ev->killer_sig == SIGSEGV);
+		CHECK(ev->killer_code > 0); /* SEGV_MAPERR: a fault, not a kill */
+	}
+	unload_programs(&l);
+}
+
+TEST(plain_exit_has_no_killer)
+{
+	LOAD_OR_FAIL(l);
+	pid_t pid = start_watched(&l, exit_seven);
+
+	CHECK(pid > 0);
+	wait_child(pid);
+	const struct amx_event *ev = wait_event(&l, AMX_EV_EXIT, pid);
+
+	CHECK(ev != NULL);
+	if (ev)
+		CHECK(ev->killer_sig == 0 && ev->killer_pid == 0);
 	unload_programs(&l);
 }
 
@@ -805,6 +907,9 @@ int main(void)
 		printf("# these tests need root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN)\n");
 	RUN(exit_status_reported_once);
 	RUN(sigkill_reported_as_signal);
+	RUN(killer_named_by_pid_comm_and_uid);
+	RUN(fault_signal_names_the_process_itself);
+	RUN(plain_exit_has_no_killer);
 	RUN(multithreaded_exit_reported_after_last_thread);
 	RUN(watched_parent_children_fork_exec_exit);
 	RUN(children_past_the_parent_cap_are_not_watched_and_said);

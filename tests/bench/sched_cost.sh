@@ -1,0 +1,71 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Benchmark (issue 16): what amexbpf under its scheduling class costs the host. Windows of
+# WINDOW_S seconds alternate, in one run, between amexbpf running (--sched SCHED, default
+# deadline, watching the test app) and no amexbpf at all, PAIRS times. In each window: (a)
+# fork+exit throughput (a process forks children that exit at once, counted), then (b) the
+# test app's request throughput (PM2 fork mode, a keep-alive Node client, one request in
+# flight). Prints each window and the ratio of the medians (with / without).
+source "$(dirname "$0")/../e2e/lib.sh"
+TEST_NAME=bench-sched-cost
+PAIRS=${PAIRS:-4}
+WINDOW_S=${WINDOW_S:-3}
+SCHED=${SCHED:-deadline}
+
+setup_test
+start_app
+echo "start $(cut -d' ' -f1-3 /proc/loadavg)" >"$T/load"
+
+forks() {
+	python3 - "$WINDOW_S" <<'PY'
+import os, sys, time
+end, n = time.monotonic() + float(sys.argv[1]), 0
+while time.monotonic() < end:
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    n += 1
+print("%.0f" % (n / float(sys.argv[1])))
+PY
+}
+requests() {
+	node -e '
+		const http = require("http");
+		const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+		const [port, secs] = process.argv.slice(1).map(Number);
+		const end = Date.now() + secs * 1000;
+		let n = 0;
+		const one = () => http.get({ host: "127.0.0.1", port, path: "/", agent }, (res) => {
+			res.resume();
+			res.on("end", () => { n++; if (Date.now() < end) one(); else { console.log((n / secs).toFixed(0)); process.exit(0); } });
+		});
+		one();
+	' "$PORT" "$WINDOW_S"
+}
+
+with_f=() without_f=() with_r=() without_r=()
+for pair in $(seq 1 "$PAIRS"); do
+	# The order alternates too, so that neither side always comes second.
+	for side in $([ $((pair % 2)) = 1 ] && echo "with without" || echo "without with"); do
+		[ "$side" = with ] && start_amexbpf --sched "$SCHED"
+		f=$(forks)
+		r=$(requests)
+		[ "$side" = with ] && stop_amexbpf
+		if [ "$side" = with ]; then with_f+=("$f") with_r+=("$r"); else without_f+=("$f") without_r+=("$r"); fi
+		printf 'pair %d %-8s fork+exit %6d/s   requests %6d/s\n' "$pair" "$side" "$f" "$r"
+	done
+done
+echo "end $(cut -d' ' -f1-3 /proc/loadavg)" >>"$T/load"
+
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+echo
+echo "load average (1/5/15 min): $(tr '\n' ';' <"$T/load")"
+printf '%-22s %12s %12s %8s\n' "median of $PAIRS" "with (--sched $SCHED)" "without" "ratio"
+for what in f r; do
+	declare -n w=with_$what o=without_$what
+	mw=$(median "${w[@]}")
+	mo=$(median "${o[@]}")
+	printf '%-22s %12d %12d %8.3f\n' "$([ $what = f ] && echo "fork+exit /s" || echo "requests /s")" \
+		"$mw" "$mo" "$(awk -v a="$mw" -v b="$mo" 'BEGIN { print a / b }')"
+done
