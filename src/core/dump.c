@@ -5,6 +5,7 @@
 #include "core/dump.h"
 
 #include <jansson.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,12 +78,16 @@ static enum utf8_verdict check_utf8(const unsigned char *s, size_t len)
 	return UTF8_VALID;
 }
 
-/* Deepest nesting of [ and { outside strings. Cheap and iterative, so a gigantic nest is
- * refused before jansson's recursive parser runs. Stops counting once over the limit. */
-static bool nested_too_deep(const char *buf, size_t len)
+/* One linear pass over the bytes before jansson sees them: the deepest nesting of [ and {
+ * and the number of values (each [, {, string, key and scalar counts one), outside
+ * strings. Iterative and allocation-free, so a gigantic nest or a file of millions of tiny
+ * values is refused before jansson's recursive, allocating parser runs. */
+static bool shape_over_limits(const char *buf, size_t len)
 {
 	int depth = 0;
+	size_t values = 0;
 	bool in_string = false;
+	char prev = '[';
 
 	for (size_t i = 0; i < len; i++) {
 		char c = buf[i];
@@ -92,19 +97,78 @@ static bool nested_too_deep(const char *buf, size_t len)
 				i++; /* skip the escaped character, which may be a quote */
 			else if (c == '"')
 				in_string = false;
+			prev = c;
 			continue;
 		}
 		if (c == '"') {
 			in_string = true;
+			values++;
 		} else if (c == '[' || c == '{') {
+			values++;
 			if (++depth > AMX_DUMP_MAX_DEPTH)
 				return true;
 		} else if (c == ']' || c == '}') {
 			if (depth > 0)
 				depth--;
+		} else if (strchr("-0123456789tfn", c) && c &&
+			   (prev == '[' || prev == ',' || prev == ':' || is_json_space(prev))) {
+			values++; /* the first character of a number, true, false or null */
 		}
+		if (values > AMX_DUMP_MAX_VALUES)
+			return true;
+		prev = c;
 	}
 	return false;
+}
+
+/* jansson's memory during a parse has a fixed budget (AMX_DUMP_PARSE_BUDGET), whatever
+ * the shape of the file: the allocator below counts what this thread's parse holds
+ * (malloc_usable_size, so no header: memory jansson hands out elsewhere, such as
+ * json_dumps output, stays free()able) and fails an allocation over the budget; jansson
+ * then stops with an error. Outside a parse it is plain malloc/free. */
+static __thread bool budget_on, budget_hit;
+static __thread size_t budget_used, budget_peak;
+
+static void *budget_malloc(size_t n)
+{
+	if (budget_on && n > AMX_DUMP_PARSE_BUDGET - budget_used) {
+		budget_hit = true;
+		return NULL;
+	}
+	void *p = malloc(n);
+
+	if (p && budget_on) {
+		budget_used += malloc_usable_size(p);
+		if (budget_used > budget_peak)
+			budget_peak = budget_used;
+		if (budget_used > AMX_DUMP_PARSE_BUDGET) { /* usable size rounded it over */
+			budget_used -= malloc_usable_size(p);
+			budget_hit = true;
+			free(p);
+			return NULL;
+		}
+	}
+	return p;
+}
+
+static void budget_free(void *p)
+{
+	if (p && budget_on) {
+		size_t n = malloc_usable_size(p);
+
+		budget_used = n < budget_used ? budget_used - n : 0;
+	}
+	free(p);
+}
+
+__attribute__((constructor)) static void budget_install(void)
+{
+	json_set_alloc_funcs(budget_malloc, budget_free);
+}
+
+size_t amx_dump_parse_peak(void)
+{
+	return budget_peak;
 }
 
 static enum amx_dump_problem check_raw_bytes(const char *buf, size_t len)
@@ -121,7 +185,7 @@ static enum amx_dump_problem check_raw_bytes(const char *buf, size_t len)
 	case UTF8_VALID:
 		break;
 	}
-	if (nested_too_deep(buf, len))
+	if (shape_over_limits(buf, len))
 		return AMX_DUMP_TOO_BIG;
 	return AMX_DUMP_OK;
 }
@@ -369,12 +433,19 @@ static enum amx_dump_problem parse_with(const char *buf, size_t len, size_t json
 	json_error_t err;
 	/* DECODE_ANY so that "5" or "{}" say NOT_ARRAY rather than NOT_JSON; ALLOW_NUL so a
 	 * \u0000 somewhere in an env value does not refuse the whole file (names are checked). */
+	budget_on = true;
+	budget_hit = false;
+	budget_used = budget_peak = 0;
 	json_t *root = json_loadb(buf, len, json_flags | JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
 
-	if (!root)
-		return AMX_DUMP_NOT_JSON;
+	if (!root) {
+		budget_on = false;
+		/* jansson does not always say "out of memory" when an allocation failed */
+		return budget_hit ? AMX_DUMP_TOO_BIG : AMX_DUMP_NOT_JSON;
+	}
 	p = read_apps(root, read_app, out);
 	json_decref(root);
+	budget_on = false;
 	return p;
 }
 

@@ -56,6 +56,14 @@ enum amx_dump_problem {
 
 #define AMX_DUMP_MAX_BYTES (16u << 20)
 #define AMX_DUMP_MAX_APPS 4096
+/* The work a parse may do, whatever the file's shape: values counted by a linear pre-scan
+ * before jansson runs (each [, {, key, string and scalar is one), and the bytes jansson may
+ * hold during the parse. Over either: AMX_DUMP_TOO_BIG. */
+#define AMX_DUMP_MAX_VALUES (1u << 20)
+#define AMX_DUMP_PARSE_BUDGET ((size_t)128 << 20)
+
+/* The most bytes jansson held during this thread's last parse (for tests and metrics). */
+size_t amx_dump_parse_peak(void);
 
 /* Parse len bytes (need not be NUL-terminated). On AMX_DUMP_OK fills *out (free with
  * amx_dump_free); otherwise *out is empty. A dump of [] parses OK with zero apps:

@@ -318,9 +318,11 @@ char *amx_event_encode(json_t *ev)
 	return line;
 }
 
-/* Copies src into dst without C0/C1 control characters (a terminal must not receive
- * escape sequences from an app name), never cutting a UTF-8 sequence in half. */
-static void copy_printable(char *dst, size_t len, const char *src)
+/* Copies src into dst as one line of printable text: C0/C1 control characters and DEL
+ * are written as \xNN (a terminal must not receive escape sequences from an app name,
+ * and a newline must not start a new key in sd_notify's KEY=VALUE text), a backslash as
+ * \\ so the escaping cannot be forged; never cuts a UTF-8 sequence or an escape in half. */
+void amx_text_one_line(char *dst, size_t len, const char *src)
 {
 	const unsigned char *p = (const unsigned char *)src;
 	size_t out = 0;
@@ -329,23 +331,33 @@ static void copy_printable(char *dst, size_t len, const char *src)
 		return;
 	while (*p) {
 		size_t n = 1;
+		char esc[9];
 
 		if (*p < 0x20 || *p == 0x7f) {
-			p++;
+			snprintf(esc, sizeof(esc), "\\x%02x", *p);
+		} else if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
+			/* C1 controls such as U+009B (CSI) */
+			snprintf(esc, sizeof(esc), "\\xc2\\x%02x", p[1]);
+			n = 2;
+		} else if (*p == '\\') {
+			strcpy(esc, "\\\\");
+		} else {
+			if (*p >= 0xC0) {
+				while (p[n] >= 0x80 && p[n] <= 0xBF && n < 4)
+					n++;
+			}
+			if (out + n >= len)
+				break;
+			memcpy(dst + out, p, n);
+			out += n;
+			p += n;
 			continue;
 		}
-		if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
-			p += 2; /* C1 controls such as U+009B (CSI) */
-			continue;
-		}
-		if (*p >= 0xC0) {
-			while (p[n] >= 0x80 && p[n] <= 0xBF && n < 4)
-				n++;
-		}
-		if (out + n >= len)
+		size_t e = strlen(esc);
+		if (out + e >= len)
 			break;
-		memcpy(dst + out, p, n);
-		out += n;
+		memcpy(dst + out, esc, e);
+		out += e;
 		p += n;
 	}
 	dst[out] = '\0';
@@ -378,7 +390,7 @@ void amx_event_human(json_t *ev, char *buf, size_t len)
 		buf[0] = '\0';
 		return;
 	}
-	copy_printable(buf, len, line);
+	amx_text_one_line(buf, len, line);
 	free(line);
 }
 

@@ -42,6 +42,10 @@ json_t *amx_event_get(json_t *ev, const char *path);
 
 /* One compact line ending in "\n" (malloc'd; caller frees), or NULL on allocation failure. */
 char *amx_event_encode(json_t *ev);
+/* src as one line of printable text in dst (len bytes with the NUL): control characters
+ * as \xNN, a backslash as \\; for stderr and for sd_notify's STATUS=. */
+void amx_text_one_line(char *dst, size_t len, const char *src);
+
 /* One short human line for stderr (no newline): "12:00:01 error process-exited demo-api: demo-api exited (SIGKILL)". */
 void amx_event_human(json_t *ev, char *buf, size_t len);
 

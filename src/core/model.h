@@ -125,6 +125,7 @@ struct amx_home {
 	char tools_file[4200];   /* where `learned` is kept */
 	char *good_raw;          /* its bytes, to put back */
 	size_t good_raw_len;
+	unsigned good_mode;      /* dump.pm2's permission bits when the good copy was read; 0: unknown */
 };
 
 /* Instances running now. */

@@ -2,6 +2,7 @@
 #include "daemon/home.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -14,6 +15,110 @@
 
 #include "sys/proc.h"
 #include "sys/userfile.h"
+
+/* The state files of a home are named from its path, injectively: [A-Za-z0-9.-] as they
+ * are, '/' as '_', every other byte (the '_' included) as %XX, so /x/a_b and /x/a/b never
+ * share a file; '+' never occurs in the encoding, so "home<path>+running." is no other
+ * home's prefix. */
+static void flat_name(const char *path, char *out, size_t len)
+{
+	size_t j = 0;
+
+	for (const unsigned char *p = (const unsigned char *)path; *p && j + 4 < len; p++) {
+		if (isalnum(*p) || *p == '.' || *p == '-')
+			out[j++] = (char)*p;
+		else if (*p == '/')
+			out[j++] = '_';
+		else
+			j += (size_t)snprintf(out + j, len - j, "%%%02X", *p);
+	}
+	out[j] = '\0';
+}
+
+/* Before 0.2 the names were "dump<flat>.good", "budget<flat>.json", "tools<flat>.json",
+ * "running<flat>.<pid>" with '/' and '_' both written '_' and other bytes '-': /x/a_b and
+ * /x/a/b shared them.
+ * Such an old file is taken over once (renamed) when it can only be this home's: the path
+ * is made of [A-Za-z0-9./] only, and no twin directory (a '/' read as '_') exists. */
+static bool old_name_is_ours(const char *path)
+{
+	size_t slash[12], k = 0;
+
+	for (size_t i = 0; path[i]; i++) {
+		if (!isalnum((unsigned char)path[i]) && path[i] != '.' && path[i] != '/')
+			return false;
+		if (path[i] == '/' && i > 0) {
+			if (k == sizeof(slash) / sizeof(slash[0]))
+				return false;
+			slash[k++] = i;
+		}
+	}
+	for (unsigned m = 1; m < (1u << k); m++) {
+		char twin[4096];
+		struct stat st;
+
+		snprintf(twin, sizeof(twin), "%s", path);
+		for (size_t b = 0; b < k; b++)
+			if (m & (1u << b))
+				twin[slash[b]] = '_';
+		if (lstat(twin, &st) == 0)
+			return false;
+	}
+	return true;
+}
+
+static void take_over(const char *old, const char *new)
+{
+	struct stat st;
+
+	if (lstat(new, &st) < 0 && errno == ENOENT && lstat(old, &st) == 0 && S_ISREG(st.st_mode))
+		rename(old, new);
+}
+
+static void take_over_old_names(struct amx_home *h, const char *state_dir)
+{
+	char oldflat[4200], old[8600], new[8600];
+
+	if (!old_name_is_ours(h->path))
+		return;
+	snprintf(oldflat, sizeof(oldflat), "%s", h->path);
+	for (char *p = oldflat; *p; p++)
+		if (*p == '/')
+			*p = '_';
+	snprintf(old, sizeof(old), "%s/dump%s.good", state_dir, oldflat);
+	take_over(old, h->state_file);
+	snprintf(old, sizeof(old), "%s/budget%s.json", state_dir, oldflat);
+	take_over(old, h->budget_file);
+	snprintf(old, sizeof(old), "%s/tools%s.json", state_dir, oldflat);
+	take_over(old, h->tools_file);
+	DIR *d = opendir(state_dir);
+	if (!d)
+		return;
+	char prefix[4300];
+	snprintf(prefix, sizeof(prefix), "running%s.", oldflat);
+	for (struct dirent *de; (de = readdir(d));) {
+		const char *pid = de->d_name + strlen(prefix);
+		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 || !*pid ||
+		    strspn(pid, "0123456789") != strlen(pid))
+			continue;
+		snprintf(old, sizeof(old), "%s/%s", state_dir, de->d_name);
+		snprintf(new, sizeof(new), "%s%s", h->run_prefix, pid);
+		take_over(old, new);
+	}
+	closedir(d);
+}
+
+static void state_names(struct amx_home *h, const char *state_dir)
+{
+	char flat[4096 * 3 + 1];
+
+	flat_name(h->path, flat, sizeof(flat));
+	snprintf(h->state_file, sizeof(h->state_file), "%s/home%s+dump.good", state_dir, flat);
+	snprintf(h->run_prefix, sizeof(h->run_prefix), "%s/home%s+running.", state_dir, flat);
+	snprintf(h->budget_file, sizeof(h->budget_file), "%s/home%s+budget.json", state_dir, flat);
+	snprintf(h->tools_file, sizeof(h->tools_file), "%s/home%s+tools.json", state_dir, flat);
+	take_over_old_names(h, state_dir);
+}
 
 bool amx_home_init(struct amx_home *h, const char *path, const char *state_dir, char *err,
 		   size_t errlen)
@@ -44,17 +149,7 @@ bool amx_home_init(struct amx_home *h, const char *path, const char *state_dir, 
 	}
 	if (!amx_user_from_uid(st.st_uid, &h->owner, err, errlen))
 		return false;
-	/* One flat file name per home: '/' becomes '_' so homes never collide with paths. */
-	char flat[4096];
-	size_t j = 0;
-	for (size_t i = 0; h->path[i] && j < sizeof(flat) - 1; i++)
-		flat[j++] = h->path[i] == '/' ? '_' : (isalnum((unsigned char)h->path[i]) ||
-						       strchr("._-", h->path[i]) ? h->path[i] : '-');
-	flat[j] = '\0';
-	snprintf(h->state_file, sizeof(h->state_file), "%s/dump%s.good", state_dir, flat);
-	snprintf(h->run_prefix, sizeof(h->run_prefix), "%s/running%s.", state_dir, flat);
-	snprintf(h->budget_file, sizeof(h->budget_file), "%s/budget%s.json", state_dir, flat);
-	snprintf(h->tools_file, sizeof(h->tools_file), "%s/tools%s.json", state_dir, flat);
+	state_names(h, state_dir);
 	return true;
 }
 
@@ -282,8 +377,10 @@ struct amx_app *amx_home_app_of_pid(struct amx_home *h, int pid)
 void amx_home_read_dump(const struct amx_home *h, struct amx_dump_read *r)
 {
 	memset(r, 0, sizeof(*r));
-	int e = amx_userfile_read(h->path, "dump.pm2", h->owner.uid, h->owner.gid,
-				  AMX_DUMP_MAX_BYTES, &r->raw, &r->raw_len);
+	mode_t mode = 0;
+	int e = amx_userfile_read_mode(h->path, "dump.pm2", h->owner.uid, h->owner.gid,
+				       AMX_DUMP_MAX_BYTES, &r->raw, &r->raw_len, &mode);
+	r->mode = mode;
 	if (e == -EFBIG) {
 		r->problem = AMX_DUMP_TOO_BIG;
 		return;
@@ -484,6 +581,10 @@ static void sync_apps(struct amx_home *h, const char *const *only, int n_only)
 void amx_home_adopt_dump(struct amx_home *h, struct amx_dump_read *r, const char *const *only,
 			 int n_only)
 {
+	/* Every CLOSE_WRITE of dump.pm2 lands here: rewrite (and fsync) the good copy only
+	 * when the bytes changed, or a user saving in a loop makes us write 16 MB each time. */
+	bool same = h->good_raw && r->raw && r->raw_len == h->good_raw_len &&
+		    memcmp(r->raw, h->good_raw, r->raw_len) == 0;
 	amx_dump_free(&h->good);
 	h->good = r->dump;
 	memset(&r->dump, 0, sizeof(r->dump));
@@ -494,7 +595,8 @@ void amx_home_adopt_dump(struct amx_home *h, struct amx_dump_read *r, const char
 	h->have_good = true;
 	h->dump_valid = true;
 	h->dump_problem[0] = '\0';
-	if (h->good_raw)
+	h->good_mode = r->mode;
+	if (h->good_raw && !same)
 		amx_statefile_write(h->state_file, h->good_raw, h->good_raw_len);
 	sync_apps(h, only, n_only);
 }
@@ -516,6 +618,7 @@ bool amx_home_load_good_copy(struct amx_home *h, const char *const *only, int n_
 	free(h->good_raw);
 	h->good_raw = raw;
 	h->good_raw_len = len;
+	h->good_mode = 0; /* not kept with the copy: restored as the owner's alone */
 	h->have_good = true;
 	sync_apps(h, only, n_only);
 	return true;
@@ -525,8 +628,12 @@ int amx_home_restore_dump(struct amx_home *h)
 {
 	if (!h->have_good || !h->good_raw)
 		return -ENOENT;
+	/* The original's mode (the dump holds the apps' env: secrets, often), never more than
+	 * rw for anyone and no special bits; unknown: the owner's alone. The temp file is
+	 * created with it, so the bytes are never readable wider for a moment. */
+	mode_t mode = h->good_mode ? (mode_t)(h->good_mode & 0666) : 0600;
 	return amx_userfile_write(h->path, "dump.pm2", h->owner.uid, h->owner.gid, h->good_raw,
-				  h->good_raw_len, 0644);
+				  h->good_raw_len, mode);
 }
 
 bool amx_home_wants_daemon(const struct amx_home *h)

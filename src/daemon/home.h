@@ -50,6 +50,7 @@ struct amx_dump_read {
 	struct amx_dump dump;    /* when OK */
 	char *raw;               /* the bytes read (for the good copy) */
 	size_t raw_len;
+	unsigned mode;           /* dump.pm2's permission bits */
 };
 void amx_home_read_dump(const struct amx_home *h, struct amx_dump_read *r);
 void amx_dump_read_free(struct amx_dump_read *r);

@@ -61,22 +61,90 @@ static void retain_in(int dfd, unsigned days, time_t now, struct amx_retain_resu
 	closedir(d);
 }
 
+/* Open dir from "/" one component at a time (openat, O_NOFOLLOW|O_DIRECTORY: no symlink
+ * anywhere on the way) and decide whose rights the pass takes. A directory owned by a user,
+ * or writable by others without the sticky bit, hands what follows it to that user (or to
+ * anyone): past it, only that user's own directory is worked in, as that user; root's
+ * rights only when root alone controls every component, the last included. Returns the fd
+ * and the uid and gid to act as, or -1 with the reason in r. */
+static int open_verified(const char *dir, struct amx_retain_result *r, uid_t *uid, gid_t *gid)
+{
+	char path[4096], *save = NULL;
+	struct stat st;
+	bool anyone = false;     /* a group/other-writable, non-sticky directory on the way */
+	uid_t ctl = 0;           /* the user who controls what follows, 0: root alone */
+
+	if (dir[0] != '/' || snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path)) {
+		note_error(r, "open", dir, EINVAL);
+		return -1;
+	}
+	int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		note_error(r, "open", "/", errno);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	for (char *c = strtok_r(path, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		/* what controls the name c in this directory */
+		bool sticky = st.st_mode & S_ISVTX;
+		if (st.st_uid != 0 && !ctl)
+			ctl = st.st_uid;
+		else if (st.st_uid != 0 && st.st_uid != ctl)
+			anyone = true; /* two users on the way */
+		if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !sticky)
+			anyone = true;
+		if (!strcmp(c, ".."))
+			anyone = true; /* never walk back up */
+		int next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int e = errno;
+		close(fd);
+		if (next < 0) {
+			note_error(r, "open", dir, e == ENOTDIR ? ELOOP : e);
+			return -1;
+		}
+		fd = next;
+		if (fstat(fd, &st) < 0) {
+			note_error(r, "stat", dir, errno);
+			close(fd);
+			return -1;
+		}
+		/* in a sticky directory an entry is its owner's to replace */
+		if (sticky && st.st_uid != 0) {
+			if (!ctl)
+				ctl = st.st_uid;
+			else if (ctl != st.st_uid)
+				anyone = true;
+		}
+	}
+	/* the directory itself: whoever may write in it controls its entries */
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+		anyone = true;
+	if (st.st_uid != 0 && ctl && ctl != st.st_uid)
+		anyone = true;
+	if (anyone || (st.st_uid == 0 && ctl)) {
+		/* root's directory under a user's, or one others may write to */
+		note_error(r, "refuse (a user controls the path to)", dir, EPERM);
+		close(fd);
+		return -1;
+	}
+	*uid = st.st_uid;
+	*gid = st.st_gid;
+	return fd;
+}
+
 void amx_retain_pass(const char *dir, unsigned days, time_t now, struct amx_retain_result *r)
 {
-	struct stat st;
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	uid_t uid;
+	gid_t gid;
+	int dfd = open_verified(dir, r, &uid, &gid);
 
-	if (dfd < 0) {
-		note_error(r, "open", dir, errno);
+	if (dfd < 0)
 		return;
-	}
-	if (fstat(dfd, &st) < 0) {
-		note_error(r, "stat", dir, errno);
-	} else if (!amx_fs_become(st.st_uid, st.st_gid)) {
+	if (!amx_fs_become(uid, gid))
 		note_error(r, "become the owner of", dir, EPERM);
-	} else {
+	else
 		retain_in(dfd, days, now, r);
-	}
 	amx_fs_become_root();
 	close(dfd);
 }

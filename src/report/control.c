@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -513,15 +514,28 @@ int amx_control_start(const char *path, const char *group, bool verbose,
 		snprintf(err, errlen, "cannot create the control socket: %s", strerror(errno));
 		return AMX_EXIT_OS;
 	}
-	/* Created 0600 from the start: no moment where anyone else could connect. */
+	/* Created 0600 from the start: no moment where anyone else could connect. With
+	 * --socket-group it is created with that group as our filesystem group (CAP_SETGID,
+	 * which the unit has), so it is root:group without chown to a group root is not in:
+	 * that needs CAP_CHOWN, which the unit does not give (a capability to chown any file
+	 * is more than a socket deserves). chown to -1:group as a "member" then only makes
+	 * sure, in a setgid directory, and needs no capability either. */
 	mode_t old = umask(0177);
+	if (S.has_group)
+		setfsgid(S.group);
 	int b = bind(S.fd, (struct sockaddr *)&sa, sizeof(sa));
 	int berr = errno;
+	int gerr = b == 0 && S.has_group && chown(path, (uid_t)-1, S.group) < 0 ? errno : 0;
+	if (S.has_group)
+		setfsgid(0);
 	umask(old);
-	if (b < 0 || (S.has_group && (chown(path, 0, S.group) < 0 || chmod(path, 0660) < 0)) ||
-	    listen(S.fd, 64) < 0) {
+	if (b == 0 && S.has_group && !gerr && chmod(path, 0660) < 0)
+		gerr = errno;
+	if (b < 0 || gerr || listen(S.fd, 64) < 0) {
+		if (b == 0)
+			unlink(path);
 		snprintf(err, errlen, "cannot serve the control socket %s: %s", path,
-			 strerror(b < 0 ? berr : errno));
+			 strerror(b < 0 ? berr : gerr ? gerr : errno));
 		close(S.fd);
 		S.fd = -1;
 		return AMX_EXIT_OS;

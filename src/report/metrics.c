@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,7 @@ static const double LATENCY_BOUNDS[] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
 
 static struct {
 	char dir[4096];
+	int dir_fd;
 	struct series s[MAX_SERIES];
 	size_t n;
 	struct histogram duration, latency;
@@ -50,33 +52,38 @@ static struct {
 	uint64_t next_ms;
 } M;
 
-/* Label values are untrusted (app names, paths): escape as the exposition format says. */
+/* Label values are untrusted (app names, paths up to PATH_MAX): escaped as the exposition
+ * format says, and bounded. out holds len bytes; *pos never passes len - 2, which leaves
+ * room for the closing '}' and the NUL, and an escape is never cut in half: a value that
+ * does not fit is cut, and its closing quote is always written. */
+#define LABELS_MAX (2 * 4096 + 2 * 256 + 512)
 static void label(char *out, size_t len, size_t *pos, const char *key, const char *val)
 {
-	*pos += (size_t)snprintf(out + *pos, *pos < len ? len - *pos : 0, "%s%s=\"", *pos > 1 ? "," : "", key);
-	for (const char *p = val ? val : ""; *p && *pos + 3 < len; p++) {
-		if (*p == '\\' || *p == '"') {
+	size_t klen = strlen(key) + (*pos > 1) + 2;
+
+	/* the key, '="', the closing '"', then '}' and NUL */
+	if (*pos + klen + 3 > len)
+		return;
+	*pos += (size_t)snprintf(out + *pos, len - *pos, "%s%s=\"", *pos > 1 ? "," : "", key);
+	for (const char *p = val ? val : ""; *p; p++) {
+		bool esc = *p == '\\' || *p == '"' || *p == '\n';
+		if (*pos + (esc ? 2 : 1) + 3 > len)
+			break;
+		if (esc)
 			out[(*pos)++] = '\\';
-			out[(*pos)++] = *p;
-		} else if (*p == '\n') {
-			out[(*pos)++] = '\\';
-			out[(*pos)++] = 'n';
-		} else {
-			out[(*pos)++] = *p;
-		}
+		out[(*pos)++] = *p == '\n' ? 'n' : *p;
 	}
-	if (*pos + 1 < len)
-		out[(*pos)++] = '"';
-	out[*pos < len ? *pos : len - 1] = '\0';
+	out[(*pos)++] = '"';
+	out[*pos] = '\0';
 }
 
 /* labels: NULL-terminated key, value pairs. */
 static void counter_add(const char *name, double v, const char *const *kv)
 {
-	char l[2048] = "{";
+	char l[LABELS_MAX] = "{";
 	size_t pos = 1;
 	for (int i = 0; kv && kv[i]; i += 2)
-		label(l, sizeof(l) - 2, &pos, kv[i], kv[i + 1]);
+		label(l, sizeof(l), &pos, kv[i], kv[i + 1]);
 	l[pos++] = '}';
 	l[pos] = '\0';
 	if (pos == 2)
@@ -252,10 +259,10 @@ static void put_gauge_head(struct buf *b, const char *name, const char *help)
 
 static void put_labelled(struct buf *b, const char *name, const char *const *kv, double v)
 {
-	char l[2048] = "{";
+	char l[LABELS_MAX] = "{";
 	size_t pos = 1;
 	for (int i = 0; kv[i]; i += 2)
-		label(l, sizeof(l) - 2, &pos, kv[i], kv[i + 1]);
+		label(l, sizeof(l), &pos, kv[i], kv[i + 1]);
 	l[pos++] = '}';
 	l[pos] = '\0';
 	put(b, "%s%s %.17g\n", name, l, v);
@@ -388,20 +395,22 @@ static void write_file(void)
 	put_histogram(&b, &M.latency);
 	if (!b.p)
 		return;
-	char tmp[4200], final[4200];
-	snprintf(tmp, sizeof(tmp), "%s/amexbpf.prom.tmp", M.dir);
-	snprintf(final, sizeof(final), "%s/amexbpf.prom", M.dir);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	const char *tmp = "amexbpf.prom.tmp", *final = "amexbpf.prom";
+	/* In the directory checked at start (by its descriptor), a file of our own: a
+	 * leftover is removed, never opened, and nothing is followed. */
+	unlinkat(M.dir_fd, tmp, 0);
+	int fd = openat(M.dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	bool ok = fd >= 0 && write(fd, b.p, b.len) == (ssize_t)b.len;
 	if (fd >= 0)
 		ok = close(fd) == 0 && ok;
 	/* node_exporter reads only *.prom: it never sees the half-written temporary file. */
-	if (!ok || rename(tmp, final) < 0) {
+	if (!ok || renameat(M.dir_fd, tmp, M.dir_fd, final) < 0) {
 		static bool told;
 		if (!told)
-			fprintf(stderr, "amexbpf: cannot write metrics to %s: %s\n", final, strerror(errno));
+			fprintf(stderr, "amexbpf: cannot write metrics to %s/%s: %s\n", M.dir, final,
+				strerror(errno));
 		told = true;
-		unlink(tmp);
+		unlinkat(M.dir_fd, tmp, 0);
 	}
 	free(b.p);
 }
@@ -426,10 +435,24 @@ void amx_metrics_flush(void)
 int amx_metrics_start(const char *dir, char *err, size_t errlen)
 {
 	struct stat st;
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "--textfile-dir %s: %s", dir, errno ? strerror(errno) : "not a directory");
+	/* Root writes there: the directory must be root's and writable by root only, or its
+	 * owner (or anyone) could plant or swap what we write. Kept open, used by fd. */
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fstat(dfd, &st) < 0) {
+		snprintf(err, errlen, "--textfile-dir %s: %s", dir, strerror(errno));
+		if (dfd >= 0)
+			close(dfd);
 		return AMX_EXIT_NO_INPUT;
 	}
+	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		snprintf(err, errlen, "--textfile-dir %s must be owned by root and writable by root "
+			 "only", dir);
+		close(dfd);
+		return AMX_EXIT_USAGE;
+	}
+	if (M.dir[0] && M.dir_fd >= 0)
+		close(M.dir_fd);
+	M.dir_fd = dfd;
 	snprintf(M.dir, sizeof(M.dir), "%s", dir);
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);

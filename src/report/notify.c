@@ -2,6 +2,7 @@
 #include "report/notify.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,22 +25,106 @@ static struct {
 	bool running;
 	uint64_t deadline_ms;      /* of the running hook */
 	uint64_t next_ok_ms;       /* no new run before this */
-	json_t *pending;           /* the latest event waiting for a run */
-	uint64_t folded;           /* events waiting beyond the pending one */
+	/* Folding is per home (amexbpf.pm2.home; "" for events of no home): each waiting
+	 * slot holds its home's worst event (a higher level, or an alert over an event of the
+	 * same level, replaces; a lower one never does), so one home's stream of warnings
+	 * cannot mask another home's critical alert. Runs take the worst slot first. */
+	struct pending {
+		json_t *ev;
+		char home[256];
+		int rank;
+		uint64_t folded;       /* events of this home folded into it */
+		uint64_t seq;          /* arrival, for the order among equals */
+	} pending[AMX_NOTIFY_PENDING_MAX];
+	uint64_t seq;
 	uint64_t runs, folded_total, failures;
+	char exec_path[PATH_MAX];
 } N;
+
+static int rank_of(json_t *ev)
+{
+	const char *kind = json_string_value(amx_event_get(ev, "event.kind"));
+	int level = amx_level_rank(json_string_value(amx_event_get(ev, "log.level")));
+
+	return level * 2 + (kind && !strcmp(kind, "alert"));
+}
+
+/* The slot to run next: the worst, the oldest among equals; NULL when none waits. */
+static struct pending *next_pending(void)
+{
+	struct pending *best = NULL;
+
+	for (int i = 0; i < AMX_NOTIFY_PENDING_MAX; i++) {
+		struct pending *p = &N.pending[i];
+		if (p->ev && (!best || p->rank > best->rank ||
+			      (p->rank == best->rank && p->seq < best->seq)))
+			best = p;
+	}
+	return best;
+}
+
+static void fold(json_t *ev)
+{
+	const char *home = json_string_value(amx_event_get(ev, "amexbpf.pm2.home"));
+	int rank = rank_of(ev);
+	struct pending *slot = NULL, *free_slot = NULL, *lowest = NULL;
+
+	if (!home)
+		home = "";
+	for (int i = 0; i < AMX_NOTIFY_PENDING_MAX; i++) {
+		struct pending *p = &N.pending[i];
+		if (!p->ev) {
+			if (!free_slot)
+				free_slot = p;
+			continue;
+		}
+		if (!strncmp(p->home, home, sizeof(p->home) - 1) &&
+		    strlen(home) < sizeof(p->home)) {
+			slot = p;
+			break;
+		}
+		/* the least important waiting event: the newest of the lowest rank */
+		if (!lowest || p->rank < lowest->rank ||
+		    (p->rank == lowest->rank && p->seq > lowest->seq))
+			lowest = p;
+	}
+	if (slot) {
+		slot->folded++;
+		if (rank < slot->rank)
+			return; /* a lower level never replaces a higher one */
+		json_decref(slot->ev);
+		slot->ev = json_deep_copy(ev);
+		slot->rank = rank;
+		return;
+	}
+	if (!free_slot) {
+		/* more homes waiting than slots: the least important event gives way, or the
+		 * new one does; either way it is counted */
+		N.folded_total++;
+		if (rank <= lowest->rank)
+			return;
+		json_decref(lowest->ev);
+		lowest->ev = NULL;
+		free_slot = lowest;
+	}
+	free_slot->ev = json_deep_copy(ev);
+	snprintf(free_slot->home, sizeof(free_slot->home), "%s", home);
+	free_slot->rank = rank;
+	free_slot->folded = 0;
+	free_slot->seq = ++N.seq;
+}
 
 static void on_hook_exit(void *ctx, int fd, uint32_t events);
 
 static void run_pending(uint64_t now)
 {
-	if (N.running || !N.pending || now < N.next_ok_ms)
+	struct pending *p = N.running || now < N.next_ok_ms ? NULL : next_pending();
+	if (!p)
 		return;
-	json_t *ev = N.pending;
-	N.pending = NULL;
-	amx_event_set_int(ev, "amexbpf.notify.folded", (int64_t)N.folded);
-	N.folded_total += N.folded;
-	N.folded = 0;
+	json_t *ev = p->ev;
+	p->ev = NULL;
+	amx_event_set_int(ev, "amexbpf.notify.folded", (int64_t)p->folded);
+	N.folded_total += p->folded;
 	char *line = amx_event_encode(ev);
 	json_decref(ev);
 	if (!line)
@@ -93,11 +178,7 @@ static void on_event(void *ctx, json_t *ev, const char *line)
 	bool wanted = (kind && !strcmp(kind, "alert")) || (N.min_rank >= 0 && rank >= N.min_rank);
 	if (!wanted)
 		return;
-	if (N.pending) {
-		json_decref(N.pending);
-		N.folded++;
-	}
-	N.pending = json_deep_copy(ev);
+	fold(ev);
 	run_pending(amx_boot_ms());
 }
 
@@ -112,7 +193,7 @@ static void on_tick(void *ctx, uint64_t now)
 	run_pending(now);
 	if (N.running && !N.child.timed_out)
 		amx_loop_wake_at(N.deadline_ms);
-	if (N.pending && !N.running)
+	if (next_pending() && !N.running)
 		amx_loop_wake_at(N.next_ok_ms);
 }
 
@@ -135,9 +216,33 @@ int amx_notify_start(const struct amx_options *o, char *err, size_t errlen)
 		snprintf(err, errlen, "--notify-exec must be an absolute path: %s", o->notify_exec);
 		return AMX_EXIT_USAGE;
 	}
-	if (stat(o->notify_exec, &st) < 0) {
+	/* Resolved once (a symlink such as /bin -> usr/bin is fine), then every directory
+	 * on the real path must be root's and writable by root only (or sticky), or whoever
+	 * could write there could swap the program root starts. That path is what runs. */
+	if (!realpath(o->notify_exec, N.exec_path) || stat(N.exec_path, &st) < 0) {
 		snprintf(err, errlen, "--notify-exec %s: %s", o->notify_exec, strerror(errno));
 		return AMX_EXIT_NO_INPUT;
+	}
+	char parent[PATH_MAX];
+	snprintf(parent, sizeof(parent), "%s", N.exec_path);
+	for (char *slash = strrchr(parent, '/'); slash; slash = strrchr(parent, '/')) {
+		struct stat ds;
+		slash[slash == parent] = '\0'; /* "/a/b" -> "/a" -> "/" */
+		/* a sticky directory (/tmp) is fine: there only an entry's owner, root here,
+		 * may rename or remove it */
+		if (stat(parent, &ds) < 0 || ds.st_uid != 0 ||
+		    ((ds.st_mode & (S_IWGRP | S_IWOTH)) && !(ds.st_mode & S_ISVTX))) {
+			snprintf(err, errlen, "--notify-exec %s: directory %s is not root's alone: "
+				 "refusing to run it", o->notify_exec, parent);
+			return AMX_EXIT_USAGE;
+		}
+		if (!strcmp(parent, "/"))
+			break;
+	}
+	if (st.st_uid != 0) {
+		snprintf(err, errlen, "--notify-exec %s is not owned by root: refusing to run it",
+			 o->notify_exec);
+		return AMX_EXIT_USAGE;
 	}
 	if (!S_ISREG(st.st_mode) || !(st.st_mode & S_IXUSR)) {
 		snprintf(err, errlen, "--notify-exec %s is not an executable file", o->notify_exec);
@@ -153,7 +258,7 @@ int amx_notify_start(const struct amx_options *o, char *err, size_t errlen)
 		snprintf(err, errlen, "--notify-user: no such user: %s", o->notify_user);
 		return AMX_EXIT_USAGE;
 	}
-	N.exec = o->notify_exec;
+	N.exec = N.exec_path;
 	N.timeout_ms = (uint64_t)(o->notify_timeout_s * 1000);
 	N.interval_ms = (uint64_t)(o->notify_interval_s * 1000);
 	N.child.pidfd = N.child.out_fd = -1;
@@ -175,6 +280,8 @@ void amx_notify_stop(void)
 		amx_child_release(&N.child);
 		N.running = false;
 	}
-	json_decref(N.pending);
-	N.pending = NULL;
+	for (int i = 0; i < AMX_NOTIFY_PENDING_MAX; i++) {
+		json_decref(N.pending[i].ev);
+		N.pending[i].ev = NULL;
+	}
 }

@@ -73,8 +73,11 @@ static void on_event(void *ctx, json_t *ev, const char *line)
 	const char *message = json_string_value(amx_event_get(ev, "message"));
 	if (!action || !message)
 		return;
+	/* The message carries app names and paths a PM2_HOME owner chose: one line of
+	 * printable text only, or a newline would start a new KEY= (MAINPID=, WATCHDOG=...). */
 	char status[600];
-	snprintf(status, sizeof(status), "STATUS=%s", message);
+	strcpy(status, "STATUS=");
+	amx_text_one_line(status + 7, sizeof(status) - 7, message);
 	if (!strcmp(action, "monitor-started")) {
 		amx_sd_notify(status);
 		amx_sd_notify("READY=1");

@@ -89,7 +89,44 @@ struct spawn_plan {
 	int ngroups;
 	bool change_identity;
 	rlim_t max_fd;
+	struct rlimit limits[RLIM_NLIMITS];
+	bool have_limits[RLIM_NLIMITS];
 };
+
+/* The limits this process started with, before anything (a unit's LimitNOFILE aside) raised
+ * or lowered them: what a child gets back, not the daemon's own. */
+static struct rlimit start_limits[RLIM_NLIMITS];
+static bool have_start_limits[RLIM_NLIMITS];
+
+static void __attribute__((noreturn)) child_fail(const char *what, int err);
+
+__attribute__((constructor)) static void save_start_limits(void)
+{
+	for (int r = 0; r < RLIM_NLIMITS; r++)
+		have_start_limits[r] = getrlimit(r, &start_limits[r]) == 0;
+}
+
+/* A child must not keep the daemon's protection: the unit's OOMScoreAdjust=-900 would
+ * shield a resurrected PM2 daemon and every app it starts from the OOM killer, and our
+ * umask and limits are not the user's. Async-signal-safe calls only (after fork). */
+static void child_reset_protection(const struct spawn_plan *plan)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 && errno != ENOENT)
+		child_fail("cannot open /proc/self/oom_score_adj", errno);
+	if (fd >= 0) {
+		if (write(fd, "0", 1) != 1)
+			child_fail("cannot reset oom_score_adj", errno);
+		close(fd);
+	}
+	/* Without CAP_SYS_RESOURCE a limit lowered since start cannot go back up: lower is
+	 * no protection, so it stays as it is. */
+	for (int r = 0; r < RLIM_NLIMITS; r++)
+		if (plan->have_limits[r])
+			setrlimit(r, &plan->limits[r]);
+	umask(022);
+}
 
 static void path_append_dir(char *path, size_t len, const char *dir)
 {
@@ -294,6 +331,7 @@ child_run(const struct spawn_plan *plan, const struct amx_argv *argv, const stru
 		child_fail("cannot open /dev/null", errno);
 	if (stdin_fd != STDIN_FILENO && dup2(stdin_fd, STDIN_FILENO) < 0)
 		child_fail("cannot redirect stdin", errno);
+	child_reset_protection(plan); /* as root still: a limit may go back up */
 	if (plan->change_identity)
 		child_become_user(plan, u);
 	if (chdir(u->home) != 0 && chdir("/") != 0)
@@ -415,6 +453,8 @@ static int spawn_with(struct amx_child *c, const struct amx_argv *argv, const st
 		plan_groups(plan, u);
 	plan->max_fd = getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY
 			       ? lim.rlim_cur : 65536;
+	memcpy(plan->limits, start_limits, sizeof(plan->limits));
+	memcpy(plan->have_limits, have_start_limits, sizeof(plan->have_limits));
 
 	/* Output goes to an anonymous memory file, not a pipe: a tier command must finish
 	 * even when we are killed meanwhile (a pipe would give it EPIPE, and `pm2 resurrect`

@@ -8,14 +8,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Switch this thread's filesystem identity; the kernel drops CAP_DAC_OVERRIDE and
  * friends from the effective set while fsuid is not 0, so permission checks are the
  * owner's. Returns false if the switch did not take. */
+/* Root's supplementary groups stay in force under setfsuid: a file readable by a group
+ * root is in (adm, shadow...) would be readable "as the user". They are dropped to the
+ * user's primary group alone for the access, per thread (the raw system call: glibc's
+ * setgroups() changes every thread of the process), and root's are put back after. */
+static __thread gid_t root_groups[NGROUPS_MAX];
+static __thread int n_root_groups = -1;
+
 static bool become(uid_t uid, gid_t gid)
 {
+	if (n_root_groups < 0) {
+		n_root_groups = getgroups(NGROUPS_MAX, root_groups);
+		if (n_root_groups < 0)
+			return false;
+	}
+	if (syscall(SYS_setgroups, 1, &gid) < 0)
+		return false;
 	setfsgid(gid);
 	setfsuid(uid);
 	return (uid_t)setfsuid((uid_t)-1) == uid && (gid_t)setfsgid((gid_t)-1) == gid;
@@ -25,6 +41,8 @@ static void become_root(void)
 {
 	setfsuid(0);
 	setfsgid(0);
+	if (n_root_groups >= 0)
+		syscall(SYS_setgroups, (size_t)n_root_groups, root_groups);
 }
 
 bool amx_fs_become(uid_t uid, gid_t gid)
@@ -125,6 +143,12 @@ static int open_owned(const char *path, uid_t uid, gid_t gid)
 int amx_userfile_read(const char *dir, const char *name, uid_t uid, gid_t gid, size_t max,
 		      char **out, size_t *len)
 {
+	return amx_userfile_read_mode(dir, name, uid, gid, max, out, len, NULL);
+}
+
+int amx_userfile_read_mode(const char *dir, const char *name, uid_t uid, gid_t gid, size_t max,
+			   char **out, size_t *len, mode_t *mode)
+{
 	char path[4200];
 	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
@@ -133,6 +157,9 @@ int amx_userfile_read(const char *dir, const char *name, uid_t uid, gid_t gid, s
 	int fd = open_owned(path, uid, gid);
 	if (fd < 0)
 		return fd;
+	struct stat st;
+	if (mode && fstat(fd, &st) == 0)
+		*mode = st.st_mode & 07777;
 	int err = read_fd(fd, max, out, len);
 	close(fd);
 	return err;
@@ -194,7 +221,8 @@ int amx_userfile_write(const char *dir, const char *name, uid_t uid, gid_t gid,
 		err = -errno;
 		goto out;
 	}
-	err = write_all_synced(fd, data, len);
+	/* the mode asked for, not narrowed by our umask */
+	err = fchmod(fd, mode) < 0 ? -errno : write_all_synced(fd, data, len);
 	close(fd);
 	if (!err && rename(tmp, path) < 0)
 		err = -errno;

@@ -16,6 +16,9 @@
  * owner), -EFBIG (over max bytes), or another -errno. */
 int amx_userfile_read(const char *dir, const char *name, uid_t uid, gid_t gid, size_t max,
 		      char **out, size_t *len);
+/* The same, and the file's permission bits in *mode (when not NULL). */
+int amx_userfile_read_mode(const char *dir, const char *name, uid_t uid, gid_t gid, size_t max,
+			   char **out, size_t *len, mode_t *mode);
 /* The last max bytes (at most) of path, read as uid:gid with the same checks as
  * amx_userfile_read; the file may be of any size. *out is malloc'd and NUL-terminated. */
 int amx_userfile_tail(const char *path, uid_t uid, gid_t gid, size_t max, char **out,

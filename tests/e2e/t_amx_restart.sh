@@ -49,7 +49,7 @@ kill -9 "$app"
 wait_event recovery-parked "$only_app" 60 >/dev/null
 attempts=$(count_events recovery-started "$only_app")
 [ "$attempts" -ge 1 ] && [ "$attempts" -le 2 ] || fail "$attempts attempts before parking"
-budget_file=$(ls "$T"/state/budget*.json)
+budget_file=$(ls "$T"/state/home*+budget.json)
 jq -e ".apps[\"$APP_NAME\"] | length == 2" "$budget_file" >/dev/null ||
 	fail "the state directory does not hold the 2 attempts: $(cat "$budget_file")"
 st=$(app_status)

@@ -44,7 +44,7 @@ pid=$(restarted_by_check "$pid")
 budget=(--state-dir "$T/state-budget" --budget 1/600 --memory-limit "$APP_NAME=5M")
 run_check 1 "${common[@]}" "${budget[@]}"
 pid=$(restarted_by_check "$pid")
-jq -e ".apps[\"$APP_NAME\"] | length == 1" "$T"/state-budget/budget*.json >/dev/null ||
+jq -e ".apps[\"$APP_NAME\"] | length == 1" "$T"/state-budget/home*+budget.json >/dev/null ||
 	fail "the attempt is not kept in the state directory's budget file"
 run_check 2 "${common[@]}" "${budget[@]}"
 check_said "restart budget of $APP_NAME spent \(1 attempts in 600 s\): parked"

@@ -35,7 +35,7 @@ new=$(wait_http_new_pid "$PORT" "$old" 20)
 record_pid "$new"
 record_pid "$(god_pid)"
 [ "$(uid_of "$(god_pid)")" = "$(id -u "$TEST_USER")" ] || fail "check started the daemon as another user"
-jq -e '.daemon | length == 1' "$T"/state/budget*.json >/dev/null ||
+jq -e '.daemon | length == 1' "$T"/state/home*+budget.json >/dev/null ||
 	fail "the tier 2 attempt is not kept in the budget file"
 
 kill_god

@@ -224,7 +224,7 @@ TEST(human_line)
 
 	amx_event_set_str(ev, "service.name", "demo\x1b[2J\napi");
 	amx_event_human(ev, buf, sizeof(buf));
-	CHECK_STR(buf + 9, "error process-exited demo[2Japi: demo-api exited (SIGKILL)");
+	CHECK_STR(buf + 9, "error process-exited demo\\x1b[2J\\x0aapi: demo-api exited (SIGKILL)");
 
 	amx_event_human(ev, buf, 12);
 	CHECK(strlen(buf) == 11);

@@ -11,6 +11,8 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -339,6 +341,44 @@ TEST(sigpipe_is_default_in_child)
 	amx_child_release(&c);
 }
 
+TEST(child_does_not_keep_the_daemons_protection)
+{
+	struct amx_user u = nobody();
+	const char *words[] = { "/bin/sh", "-c",
+				"cat /proc/self/oom_score_adj; ulimit -n; umask", NULL };
+	struct amx_argv a;
+	struct amx_child c;
+	char err[256], want[128];
+	struct rlimit start, low;
+	FILE *f;
+
+	/* the daemon under its unit: OOM-protected, and limits changed since it started */
+	CHECK(getrlimit(RLIMIT_NOFILE, &start) == 0);
+	f = fopen("/proc/self/oom_score_adj", "w");
+	CHECK(f != NULL);
+	if (f && (fputs("-900", f) < 0 || fclose(f) != 0)) {
+		/* no CAP_SYS_RESOURCE here (a container): any value other than 0 shows it */
+		f = fopen("/proc/self/oom_score_adj", "w");
+		CHECK(f && fputs("500", f) >= 0 && fclose(f) == 0);
+	}
+	low = start;
+	low.rlim_cur = 100;
+	CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+	mode_t old = umask(077);
+
+	argv_from(&a, words);
+	CHECK(amx_run_wait(&c, &a, &u, NULL, 10, err, sizeof(err)) == 0);
+	CHECK(amx_child_succeeded(&c));
+	snprintf(want, sizeof(want), "0\n%llu\n0022\n", (unsigned long long)start.rlim_cur);
+	CHECK_STR(c.output, want);
+	amx_child_release(&c);
+
+	umask(old);
+	CHECK(setrlimit(RLIMIT_NOFILE, &start) == 0);
+	f = fopen("/proc/self/oom_score_adj", "w");
+	CHECK(f && fputs("0", f) >= 0 && fclose(f) == 0);
+}
+
 TEST(relative_program_refused)
 {
 	struct amx_user u = nobody();
@@ -367,6 +407,7 @@ int main(void)
 	RUN(missing_binary_exits_127);
 	RUN(output_is_bounded);
 	RUN(sigpipe_is_default_in_child);
+	RUN(child_does_not_keep_the_daemons_protection);
 	RUN(relative_program_refused);
 	CHECK_DONE();
 }
