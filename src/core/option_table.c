@@ -141,11 +141,11 @@ const struct amx_option amx_option_table[] = {
 	  .help = "detect exits with the netlink process connector, not BPF (also chosen by "
 	  "itself when BTF or CAP_BPF is missing)" },
 	{ .flag = "sched", .key = "sched", .type = AMX_OPT_CHOICE, .choices = sched_modes,
-	  .def = "deadline", .field = GLOBAL(sched_mode), .metavar = "CLASS",
+	  .def = "fifo", .field = GLOBAL(sched_mode), .metavar = "CLASS",
 	  .help = "scheduling class of the threads that react to the kernel and to PM2's files: "
-	  "deadline (SCHED_DEADLINE, 2 ms every 10 ms; fifo when refused), fifo or rr "
-	  "(real-time at --sched-priority, dropped to normal after 200 ms on a CPU without "
-	  "blocking), slice (0.1 ms custom slice), nice "
+	  "fifo or rr (real-time at --sched-priority, dropped to normal after 200 ms on a CPU "
+	  "without blocking), deadline (SCHED_DEADLINE, 2 ms every 10 ms; fifo when refused), "
+	  "slice (0.1 ms custom slice), nice "
 	  "(-20), off; nothing the daemon starts inherits it" },
 	{ .flag = "sched-priority", .key = "sched-priority", .type = AMX_OPT_COUNT, .min = 1,
 	  .max = 99, .def = "10", .field = GLOBAL(sched_priority), .metavar = "N",

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# --sched (issue 16): by default exactly the two reacting threads (the event loop and the
-# inotify thread) run SCHED_DEADLINE, and nothing else does: not the daemon's other threads,
+# --sched (issue 16): with --sched deadline exactly the two reacting threads (the event loop
+# and the inotify thread) run SCHED_DEADLINE, and nothing else does: not the daemon's other threads,
 # not the tier-2 `pm2 resurrect`, not the PM2 daemon and the app it starts, not the
 # notification hook (each SCHED_OTHER, nice 0). --sched off leaves every thread as started.
 source "$(dirname "$0")/lib.sh"
@@ -23,7 +23,7 @@ awk '\$1 == "policy" { p = \$3 } \$1 == "prio" { q = \$3 } END { print p, q }' /
 HOOK
 chmod 755 "$T/hooks/sched.sh"
 
-start_amexbpf --notify-exec "$T/hooks/sched.sh" --notify-level error
+start_amexbpf --sched deadline --notify-exec "$T/hooks/sched.sh" --notify-level error
 ev=$(matching_events monitor-started "" | tail -1)
 [ "$(jq_field "$ev" .amexbpf.sched)" = "deadline 2000 us every 10000 us" ] ||
 	fail "monitor-started says amexbpf.sched $(jq_field "$ev" .amexbpf.sched), expected deadline"
