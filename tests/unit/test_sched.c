@@ -5,6 +5,7 @@
  * drops every raised thread to SCHED_OTHER and says so instead of killing the daemon.
  * Needs root (CAP_SYS_NICE), as CI has. */
 #include "check.h"
+#include "test_users.h"
 #include "sys/sched.h"
 #include "sys/spawn.h"
 
@@ -21,17 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static struct amx_user nobody(void)
-{
-	struct amx_user u;
-	struct passwd *pw = getpwnam("nobody");
-	char err[256];
-
-	memset(&u, 0, sizeof(u));
-	if (pw)
-		amx_user_from_uid(pw->pw_uid, &u, err, sizeof(err));
-	return u;
-}
 
 /* Back to what a test starts from: SCHED_OTHER, nice 0, no guard. */
 static void ordinary_again(void)

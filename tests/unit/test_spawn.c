@@ -2,6 +2,7 @@
 /* Spawning children: hostile names stay one word, identity, environment,
  * descriptors, time-outs. Runs real children, so it needs root (as CI has). */
 #include "check.h"
+#include "test_users.h"
 #include "sys/spawn.h"
 #include "sys/systemd.h"
 
@@ -21,17 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static struct amx_user nobody(void)
-{
-	struct amx_user u;
-	struct passwd *pw = getpwnam("nobody");
-	char err[256];
-
-	memset(&u, 0, sizeof(u));
-	if (pw)
-		amx_user_from_uid(pw->pw_uid, &u, err, sizeof(err));
-	return u;
-}
 
 static void argv_from(struct amx_argv *a, const char *const *words)
 {
