@@ -62,7 +62,10 @@ jq -e 'select(.event.action == "monitor-started")' "$CLONE/.output/demo/events.n
 # Ctrl-C on the terminal.
 tmx send-keys -t amx C-c
 deadline=$(($(now_ms) + 30000))
-until [ "$(tmx display-message -p -t amx '#{pane_dead}')" = 1 ]; do
+# tmux marks the pane dead when its terminal closes, which can come before it has reaped
+# make: wait for the exit status (or signal) too.
+until [ "$(tmx display-message -p -t amx '#{pane_dead}#{pane_dead_status}#{pane_dead_signal}')" != 1 ] &&
+	[ "$(tmx display-message -p -t amx '#{pane_dead}')" = 1 ]; do
 	[ "$(now_ms)" -lt "$deadline" ] || { pane >&2; fail "make run did not end within 30 s of Ctrl-C"; }
 	sleep 0.1
 done
