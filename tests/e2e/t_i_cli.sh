@@ -33,8 +33,12 @@ expect_exit 65 "$AMX_BIN" run "${common[@]}" --state-dir "$T/empty-state"
 as_test_user cp "$T/dump.saved" "$PM2_HOME/dump.pm2"
 
 "$AMX_BIN" version | grep -Eq '^amexbpf [0-9]+\.[0-9]+\.[0-9]+$' || fail "version output"
-"$AMX_BIN" run --help | grep -q -- '--manual-grace' || fail "run --help"
-"$AMX_BIN" check --help | grep -q 'Exit codes' || fail "check --help"
+# Whole outputs first: grep -q stops reading at the first match, and under pipefail the
+# writer's SIGPIPE would fail the pipeline (seen once, the help text being long).
+help=$("$AMX_BIN" run --help) || fail "run --help exited non-zero"
+grep -q -- '--manual-grace' <<<"$help" || fail "run --help"
+help=$("$AMX_BIN" check --help) || fail "check --help exited non-zero"
+grep -q 'Exit codes' <<<"$help" || fail "check --help"
 
 # check: healthy -> 0
 rc=0

@@ -15,7 +15,8 @@ doc=$("$AMX_BIN" status --json --socket "$SOCK") || fail "amexbpf status --json 
 [ "$(jq -r '.homes[0].apps[0].status' <<<"$doc")" = online ] || fail "status does not say online: $doc"
 [ "$(jq -r '.homes[0].daemon.up' <<<"$doc")" = true ] || fail "status says the PM2 daemon is down"
 [ "$(jq -r '.homes[0].apps[0].pid' <<<"$doc")" = "$(app_pid "$PORT")" ] || fail "status has the wrong pid"
-"$AMX_BIN" status --socket "$SOCK" | grep -q "$APP_NAME .*online" || fail "amexbpf status does not show $APP_NAME online"
+st=$("$AMX_BIN" status --socket "$SOCK") || fail "amexbpf status exited non-zero"
+grep -q "$APP_NAME .*online" <<<"$st" || fail "amexbpf status does not show $APP_NAME online"
 [ "$(stat -c %a "$SOCK")" = 600 ] || fail "socket mode is $(stat -c %a "$SOCK"), expected 600"
 
 # events: a live subscriber filtered on process-exited sees the kill
