@@ -3,7 +3,7 @@
 # Fault matrix: amexbpf SIGKILLed in the middle of a recovery (right after recovery-started
 # of tier 2) and started again. The first run's `pm2 resurrect` finishes without it (its
 # output goes to a memory file, not a pipe that would break), and the second run waits for
-# it (state dir running<home>.<pid>) instead of resurrecting again: the app serves, exactly
+# it (state dir home<path>+running.<pid>) instead of resurrecting again: the app serves, exactly
 # one God daemon runs. Then amexbpf SIGKILLed while all is healthy and started again: no
 # recovery at all, the same God and app pids.
 source "$(dirname "$0")/lib.sh"
@@ -34,7 +34,7 @@ app=$(app_pid "$PORT")
 kill -KILL "$app"
 wait_event process-exited ".process.pid == $app" 5 >/dev/null
 wait_http "$PORT" 15
-ls "$T/state" | grep -q '^running' && fail "a running-command file outlived its command: $(ls "$T/state")"
+ls "$T/state" | grep -q '+running\.' && fail "a running-command file outlived its command: $(ls "$T/state")"
 
 # Healthy: SIGKILLed, started again, nothing to do.
 god=$(god_pid)
