@@ -34,8 +34,9 @@ bool amx_recovery_command_known(struct amx_tier_command *cmd, int tier,
 bool amx_recovery_command(struct amx_tier_command *cmd, int tier, const struct amx_options *o,
 			  const struct amx_home *h, const struct amx_app *a)
 {
-	struct amx_tier_facts f;
-	facts_of(&f, o, h, a);
-	amx_systemd_facts(&f, tier);
-	return amx_tier_command(cmd, tier, &f);
+	/* systemd's facts asked now (`check` is one pass; the daemon asks with a command of
+	 * its own and calls amx_recovery_command_known). */
+	bool booted = tier == 2 && amx_systemd_booted();
+	bool active = booted && amx_pm2_unit_active(h->owner.name);
+	return amx_recovery_command_known(cmd, tier, o, h, a, booted, active);
 }

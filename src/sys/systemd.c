@@ -29,9 +29,3 @@ bool amx_pm2_unit_active(const char *user)
 	amx_child_release(&c);
 	return active;
 }
-
-void amx_systemd_facts(struct amx_tier_facts *f, int tier)
-{
-	f->systemd_booted = tier == 2 && amx_systemd_booted();
-	f->unit_active = f->systemd_booted && f->owner && amx_pm2_unit_active(f->owner->name);
-}

@@ -9,15 +9,10 @@
 
 #include <stdbool.h>
 
-#include "core/tier_command.h"
-
 /* Is systemd the init (sd_booted equivalent: /run/systemd/system is a directory)? */
 bool amx_systemd_booted(void);
 /* Is pm2-<user>.service active? Asks `systemctl is-active` (argv only, as root, 5 s at most);
  * false when it is not, when the name cannot be a unit's, or when the question fails. */
 bool amx_pm2_unit_active(const char *user);
-/* The facts of f that tier needs from systemd: only tier 2 looks (one systemctl call, and
- * only when systemd is the init); other tiers get both false. */
-void amx_systemd_facts(struct amx_tier_facts *f, int tier);
 
 #endif
