@@ -256,12 +256,37 @@ static void wait_forever_as_nobody(int fd)
 	wait_forever(fd);
 }
 
+/* True once pid's real uid reads uid in /proc, waiting up to 5 s: the child changes
+ * uid only after it is released, and a killer that ran before would get EPERM. */
+static bool wait_uid(pid_t pid, unsigned uid)
+{
+	char path[64], line[256];
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	for (int i = 0; i < 5000; i++) {
+		FILE *f = fopen(path, "r");
+		unsigned ruid = ~0u;
+
+		if (!f)
+			return false;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "Uid: %u", &ruid) == 1)
+				break;
+		fclose(f);
+		if (ruid == uid)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
 TEST(killer_named_by_pid_comm_and_uid)
 {
 	LOAD_OR_FAIL(l);
 	pid_t pid = start_watched(&l, wait_forever_as_nobody);
 
 	CHECK(pid > 0);
+	CHECK(wait_uid(pid, 65534));
 	kill(pid, SIGCHLD); /* never fatal: not kept, and the SIGKILL below is what counts */
 	pid_t killer = fork();
 	if (killer == 0) {
