@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "core/dump.h"
+#include "core/oom_blast.h"
 #include "core/policy.h"
 #include "core/ratelimit.h"
 
@@ -114,6 +115,9 @@ struct amx_home {
 	bool unwatched_app_said;  /* an app pid left out of the watched set was reported */
 	int unit_query;           /* systemctl is-active command before tier 2, -1 none */
 	bool unit_active;         /* its answer: pm2-<owner>.service is active */
+	int oom_query;            /* systemctl show -p OOMPolicy command, -1 none */
+	bool oom_policy_known;    /* the unit was found and its OOMPolicy read: not asked again */
+	struct amx_oom_mark oom_mark; /* its last OOM kill: later exits are collateral (oom_blast.h) */
 	char last_output[512];   /* tail of a failed tier-2 command's output */
 	char state_file[4200];   /* where the last good dump is kept */
 	char run_prefix[4200];   /* state-dir prefix of the files naming our running commands */

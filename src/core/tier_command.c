@@ -93,6 +93,13 @@ void amx_unit_active_argv(struct amx_argv *out, const char *unit)
 	argv_set(out, v, sizeof(v) / sizeof(v[0]));
 }
 
+void amx_oom_policy_argv(struct amx_argv *out, const char *unit)
+{
+	const char *v[] = { AMX_SYSTEMCTL, "show", "-p", "LoadState", "-p", "OOMPolicy", unit };
+
+	argv_set(out, v, sizeof(v) / sizeof(v[0]));
+}
+
 /* --setenv=PATH= with node's directory first, "" when node is unknown; false when too long. */
 static bool sdrun_path(char *buf, size_t len, const char *node)
 {

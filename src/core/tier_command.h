@@ -97,6 +97,9 @@ bool amx_tier2_use_systemd(bool systemd_booted, bool unit_active);
 bool amx_pm2_unit_name(const char *user, char *buf, size_t len);
 /* systemctl is-active --quiet <unit>: the question whose answer is facts.unit_active. */
 void amx_unit_active_argv(struct amx_argv *out, const char *unit);
+/* systemctl show -p LoadState -p OOMPolicy <unit>: what the unit does when the OOM killer
+ * kills one of its processes (core/oom_blast.h reads the answer). */
+void amx_oom_policy_argv(struct amx_argv *out, const char *unit);
 /* systemd-run --quiet --collect --unit=amexbpf-pm2-<user> --uid= --gid=
  *   --setenv=PM2_HOME= --setenv=HOME= --property=Type=forking --property=PIDFile=<home>/pm2.pid
  *   [--setenv=PATH=<dir of node>:/usr/local/bin:/usr/bin:/bin] <pm2> resurrect

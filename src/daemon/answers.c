@@ -98,7 +98,9 @@ static void read_tier_answer(struct amx_engine *e, struct amx_command *c, bool o
 
 void eng_command_done(struct amx_engine *e, struct amx_command *c, bool ok, const char *reason)
 {
-	if (c->unit_query) {
+	if (c->oom_query)
+		eng_oom_policy_answered(e, c, ok);
+	else if (c->unit_query) {
 		e->homes[c->home].unit_query = -1;
 		eng_unit_answered(e, c->home, ok);
 	} else if (c->tier == 0)

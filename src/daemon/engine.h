@@ -81,6 +81,7 @@ struct amx_command {
 	int app;          /* -1: the home's own command */
 	int tier;         /* 0: status query (jlist), or systemctl is-active (unit_query) */
 	bool unit_query;  /* systemctl is-active before a tier 2 (the tier waits for it) */
+	bool oom_query;   /* systemctl show -p OOMPolicy of the home's unit (oom_policy.c) */
 	int attempt;
 	uint64_t deadline_ms;
 	struct amx_argv argv;
@@ -258,6 +259,16 @@ void eng_reload_replacing(struct amx_engine *e, struct amx_app *a, struct amx_in
 struct amx_instance *eng_reload_old_process(struct amx_home *h, int pid, uint64_t start_ticks,
 					    struct amx_app **app);
 void eng_reload_old_exited(struct amx_engine *e, int hi, struct amx_app *a, struct amx_instance *in);
+
+/* oom_policy.c: the OOM blast radius of a home whose PM2 systemd runs (core/oom_blast.h). */
+/* Ask, once per home, what its pm2-<owner>.service does on an OOM kill (when systemd is
+ * the init and nothing is asked yet); the answer comes to eng_oom_policy_answered. */
+void eng_ask_oom_policy(struct amx_engine *e, int hi);
+void eng_oom_policy_answered(struct amx_engine *e, struct amx_command *c, bool ok);
+/* An app instance's exit (kev NULL: found gone): its OOM kill marks the home; another
+ * app's exit soon after is marked amexbpf.collateral on its process-exited event. */
+void eng_oom_blast_exit(struct amx_engine *e, json_t *ev, int hi, const struct amx_app *a,
+			int pid, bool own_oom);
 
 /* answers.c */
 void eng_command_done(struct amx_engine *e, struct amx_command *c, bool ok, const char *reason);

@@ -127,6 +127,7 @@ bool amx_home_init(struct amx_home *h, const char *path, const char *state_dir, 
 	h->running = -1;
 	h->status_query = -1;
 	h->unit_query = -1;
+	h->oom_query = -1;
 	amx_home_policy_init(&h->pol);
 	size_t len = strlen(path);
 	while (len > 1 && path[len - 1] == '/')

@@ -345,6 +345,7 @@ void eng_refresh_god(struct amx_engine *e, int hi)
 	watch_pid(e, pid, AMX_WATCH_PROC | AMX_WATCH_CHILDREN);
 	eng_log(e, "%s: PM2 daemon pid %d", h->path, pid);
 	eng_learn_tools(e, hi, pid, true);
+	eng_ask_oom_policy(e, hi);
 	bool by_tier2 = h->pol.state == AMX_HOME_RECOVERING || h->pol.state == AMX_HOME_VERIFYING;
 	struct amx_input in = { .kind = AMX_IN_ALIVE, .pid = pid };
 	eng_feed_home(e, hi, in);
@@ -398,6 +399,7 @@ void eng_instance_exited(struct amx_engine *e, int hi, struct amx_app *a, struct
 	/* Found gone by a re-scan (its exit lost, or before we watched it): how it ended is
 	 * not known, and no exit code is made up. */
 	amx_event_set_bool(ev, "amexbpf.exit_seen", kev != NULL);
+	eng_oom_blast_exit(e, ev, hi, a, pid, in->last_oom);
 	eng_set_app_fields(ev, h, a);
 	eng_set_instance_fields(ev, a, in);
 	eng_emit(e, ev);
