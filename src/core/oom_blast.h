@@ -18,7 +18,6 @@
 
 /* The drop-in that takes the blast away, named by the warning. */
 #define AMX_OOM_DROPIN_FMT "/etc/systemd/system/%s.d/oom-policy.conf"
-#define AMX_OOM_DROPIN_TEXT "[Service]\\nOOMPolicy=continue"
 
 enum amx_oom_policy {
 	AMX_OOMPOL_UNKNOWN,    /* no answer, or one we cannot read */

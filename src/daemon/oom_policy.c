@@ -58,7 +58,7 @@ void eng_oom_policy_answered(struct amx_engine *e, struct amx_command *c, bool o
 	snprintf(dropin, sizeof(dropin), AMX_OOM_DROPIN_FMT, unit);
 	json_t *ev = amx_event_new(&e->stream, AMX_EVT_PM2_UNIT_OOM_POLICY, 0,
 				   "%s has OOMPolicy=%s: one OOM kill stops every app of %.300s; "
-				   "put \"" AMX_OOM_DROPIN_TEXT "\" in %s and run systemctl daemon-reload",
+				   "put OOMPolicy=continue under [Service] in %s, then systemctl daemon-reload",
 				   unit, amx_oom_policy_name(p), h->path, dropin);
 	amx_event_set_str(ev, "amexbpf.pm2.home", h->path);
 	amx_event_set_str(ev, "amexbpf.systemd.unit", unit);

@@ -1148,6 +1148,62 @@ TEST(systemctl_is_active_is_a_command_not_a_wait)
 	engine_down();
 }
 
+/* The OOM blast radius (issue 15): systemd is asked, as a command, what the home's unit
+ * does on an OOM kill; OOMPolicy=stop warns with the drop-in. After an OOM kill, another
+ * app's exit is marked collateral of it; past the window, it is not. */
+static const char *const TWO_APPS[] = { "api", "web" };
+
+TEST(oom_policy_stop_warns_and_later_exits_are_collateral)
+{
+	CHECK(engine_up(TWO_APPS, 2, 300, 5));
+	E.systemd_booted = booted_by_systemd;
+	eng_ask_oom_policy(&E, 0);
+	CHECK(n_cmds == 1 && !strcmp(cmds[0].line, "show -p LoadState -p OOMPolicy pm2-root.service"));
+	eng_ask_oom_policy(&E, 0); /* asked once */
+	CHECK(n_cmds == 1);
+	finish_cmd(0, 0, "OOMPolicy=stop\nLoadState=loaded\n");
+	int at = 0;
+	json_t *ev = next_event(&at, "pm2-unit-oom-policy");
+	CHECK(ev != NULL);
+	CHECK_STR(str_of(ev, "amexbpf.systemd.oom_policy"), "stop");
+	CHECK_STR(str_of(ev, "amexbpf.systemd.dropin"),
+		  "/etc/systemd/system/pm2-root.service.d/oom-policy.conf");
+	eng_ask_oom_policy(&E, 0); /* known now: never asked again */
+	CHECK(n_cmds == 1);
+
+	pid_t victim = E.homes[0].apps[0].pid, other = E.homes[0].apps[1].pid;
+	struct amx_event oom = { .type = AMX_EV_OOM, .pid = (uint32_t)victim };
+	push_kernel_event(oom);
+	push_kernel_event(kill_and_wait(victim));
+	now_ms += 2000;
+	push_kernel_event(kill_and_wait(other));
+	at = 0;
+	json_t *first = next_event(&at, "process-exited");
+	json_t *second = next_event(&at, "process-exited");
+	CHECK(first && second);
+	CHECK(first && !amx_event_get(first, "amexbpf.collateral"));
+	CHECK(second && json_is_true(amx_event_get(second, "amexbpf.collateral")));
+	CHECK(second && int_of(second, "amexbpf.collateral_of.pid") == victim);
+	CHECK(second && !strcmp(str_of(second, "amexbpf.collateral_of.app"), "api"));
+	engine_down();
+}
+
+TEST(exits_long_after_an_oom_kill_are_not_collateral)
+{
+	CHECK(engine_up(TWO_APPS, 2, 300, 5));
+	pid_t victim = E.homes[0].apps[0].pid, other = E.homes[0].apps[1].pid;
+	struct amx_event oom = { .type = AMX_EV_OOM, .pid = (uint32_t)victim };
+	push_kernel_event(oom);
+	push_kernel_event(kill_and_wait(victim));
+	now_ms += AMX_OOM_COLLATERAL_MS + 1;
+	push_kernel_event(kill_and_wait(other));
+	int at = 0;
+	json_t *ev;
+	while ((ev = next_event(&at, "process-exited")))
+		CHECK(!amx_event_get(ev, "amexbpf.collateral"));
+	engine_down();
+}
+
 /* Run the loop (the health checks' tickers, on the real clock) until an event with this
  * action is seen, at most ms. */
 static json_t *loop_until(const char *action, int ms)
@@ -1232,6 +1288,8 @@ int main(int argc, char **argv)
 	RUN(unwatched_forks_of_one_daemon_are_that_homes_trouble);
 	RUN(an_app_left_out_of_the_watched_set_is_followed_by_pidfd);
 	RUN(systemctl_is_active_is_a_command_not_a_wait);
+	RUN(oom_policy_stop_warns_and_later_exits_are_collateral);
+	RUN(exits_long_after_an_oom_kill_are_not_collateral);
 	RUN(app_sections_are_keyed_by_home_and_app); /* last: it leaves tickers on the loop */
 	forget_seen();
 	amx_loop_close();
