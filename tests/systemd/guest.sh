@@ -14,7 +14,7 @@ STATE=/var/lib/amx-bed
 USER_=amxsd
 UHOME=/home/$USER_
 PM2_HOME_=$UHOME/.pm2
-PM2=/opt/amx-bed/pm2/node_modules/.bin/pm2
+PM2=/usr/local/bin/pm2
 UNIT=pm2-$USER_.service
 EVENTS=/var/log/amexbpf/events.ndjson
 mkdir -p "$STATE"

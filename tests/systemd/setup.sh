@@ -9,7 +9,9 @@ mkdir -p /opt/amx-bed
 # One tarball over 9p (run.sh packs it): thousands of small files cost minutes under TCG.
 tar -C /opt/amx-bed -xf "$repo/.output/systemd/pm2.tar" || return 1
 chmod -R go-w /opt/amx-bed
-log "pinned PM2 in /opt/amx-bed/pm2"
+# On PATH, as `npm install -g pm2` puts it: amexbpf finds it there.
+ln -sf /opt/amx-bed/pm2/node_modules/pm2/bin/pm2 /usr/local/bin/pm2 || return 1
+log "pinned PM2 in /opt/amx-bed/pm2, on PATH as /usr/local/bin/pm2"
 cp "$repo/tests/systemd/app.js" "$repo/tests/systemd/ecosystem.config.js" /opt/amx-bed/ || return 1
 id "$USER_" >/dev/null 2>&1 || useradd -m -s /bin/bash "$USER_" || return 1
 pm2u start /opt/amx-bed/ecosystem.config.js >/dev/null || return 1
@@ -25,6 +27,11 @@ systemctl start "$UNIT" || { systemctl status "$UNIT" --no-pager; return 1; }
 wait_apps 180 >/dev/null || { log "apps not back under $UNIT"; return 1; }
 log "PM2 under $UNIT: God $(god_pid) in $(cgroup_of "$(god_pid)")"
 # TCG: pm2 commands take 10-30 s, node starts in ~5 s.
+# The host is a container image whose policy-rc.d forbids starting services from packages;
+# this guest is a real system, where the postinst starts the unit.
+rm -f /usr/sbin/policy-rc.d
 dpkg -i "$repo"/.output/systemd/amexbpf_*.deb >"$out/dpkg.log" 2>&1 || { cat "$out/dpkg.log"; return 1; }
+wait_active amexbpf 120 || { log "the package did not start amexbpf"; return 1; }
+log "the package started amexbpf: $(systemctl show -p MainPID -p ActiveState amexbpf | tr '\n' ' ')"
 printf 'action-timeout = 180\nverify-timeout = 90\n' >>/etc/amexbpf/amexbpf.conf
 log "setup done"

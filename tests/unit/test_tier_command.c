@@ -135,6 +135,22 @@ TEST(tier3_needs_an_ecosystem_and_an_app)
 	CHECK(!amx_tier_command(&cmd, 2, NULL));
 }
 
+/* Restarting the owner's active PM2 unit needs no pm2 of ours: the unit names its own. A
+ * transient unit does (it runs `pm2 resurrect`). */
+TEST(tier2_unit_restart_needs_no_pm2)
+{
+	struct amx_tier_command cmd;
+	struct amx_tier_facts f = facts(NULL, true, true);
+
+	f.pm2 = NULL;
+	CHECK(amx_tier_command(&cmd, 2, &f) && cmd.as_root && cmd.argv.n == 3);
+	CHECK_STR(cmd.argv.v[1], "restart");
+	f = facts(NULL, true, false);
+	f.pm2 = "";
+	CHECK(!amx_tier_command(&cmd, 2, &f));
+	CHECK(!amx_tier_command(&cmd, 1, &f));
+}
+
 TEST(pm2_commands_carry_the_homes_node)
 {
 	struct amx_tier_command cmd;
@@ -301,6 +317,7 @@ int main(void)
 	RUN(app_tiers_are_pm2_whatever_systemd_says);
 	RUN(tier1_of_one_instance_restarts_its_pm_id);
 	RUN(tier3_needs_an_ecosystem_and_an_app);
+	RUN(tier2_unit_restart_needs_no_pm2);
 	RUN(pm2_commands_carry_the_homes_node);
 	RUN(tier2_without_systemd_is_pm2_resurrect);
 	RUN(tier2_restarts_the_owners_active_unit);
