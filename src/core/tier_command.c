@@ -88,9 +88,26 @@ bool amx_pm2_unit_name(const char *user, char *buf, size_t len)
 
 void amx_unit_active_argv(struct amx_argv *out, const char *unit)
 {
-	const char *v[] = { AMX_SYSTEMCTL, "is-active", "--quiet", unit };
+	const char *v[] = { AMX_SYSTEMCTL, "is-active", unit };
 
 	argv_set(out, v, sizeof(v) / sizeof(v[0]));
+}
+
+bool amx_unit_state_is_systemds(bool exit_ok, const char *out, size_t len)
+{
+	static const char *const busy[] = { "active", "activating", "deactivating", "reloading" };
+
+	if (exit_ok)
+		return true;
+	if (!out)
+		return false;
+	size_t n = 0;
+	while (n < len && n < 32 && out[n] != '\n' && out[n] != '\0')
+		n++;
+	for (size_t i = 0; i < sizeof(busy) / sizeof(busy[0]); i++)
+		if (n == strlen(busy[i]) && !strncmp(out, busy[i], n))
+			return true;
+	return false;
 }
 
 void amx_oom_policy_argv(struct amx_argv *out, const char *unit)

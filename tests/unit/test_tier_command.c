@@ -251,13 +251,27 @@ TEST(unit_name_and_its_question)
 {
 	char unit[64], tiny[8];
 	struct amx_argv a;
-	const char *want[] = { "/usr/bin/systemctl", "is-active", "--quiet", "pm2-deploy.service" };
+	const char *want[] = { "/usr/bin/systemctl", "is-active", "pm2-deploy.service" };
 
 	CHECK(amx_pm2_unit_name("deploy", unit, sizeof(unit)));
 	CHECK_STR(unit, "pm2-deploy.service");
 	CHECK(!amx_pm2_unit_name("deploy", tiny, sizeof(tiny)));
 	amx_unit_active_argv(&a, unit);
-	CHECK(argv_is(&a, want, 4));
+	CHECK(argv_is(&a, want, 3));
+}
+
+/* systemd restarting the unit by itself (Restart=on-failure after the daemon died) reads
+ * deactivating, then activating: still the unit's to bring back, never a resurrect of ours. */
+TEST(a_unit_on_its_way_back_is_systemds)
+{
+	CHECK(amx_unit_state_is_systemds(true, NULL, 0));
+	CHECK(amx_unit_state_is_systemds(false, "activating\n", 11));
+	CHECK(amx_unit_state_is_systemds(false, "deactivating\n", 13));
+	CHECK(amx_unit_state_is_systemds(false, "reloading", 9));
+	CHECK(!amx_unit_state_is_systemds(false, "inactive\n", 9));
+	CHECK(!amx_unit_state_is_systemds(false, "failed\n", 7));
+	CHECK(!amx_unit_state_is_systemds(false, "activatingx\n", 12));
+	CHECK(!amx_unit_state_is_systemds(false, NULL, 0));
 }
 
 TEST(sdrun_paths_that_do_not_fit_are_refused)
@@ -325,6 +339,7 @@ int main(void)
 	RUN(tier2_odd_user_names_never_reach_systemd);
 	RUN(tier2_systemd_decision_table);
 	RUN(unit_name_and_its_question);
+	RUN(a_unit_on_its_way_back_is_systemds);
 	RUN(sdrun_paths_that_do_not_fit_are_refused);
 	RUN(status_answer_from_jlist);
 	RUN(status_answer_of_instances_is_the_worst);
