@@ -16,11 +16,11 @@ if [ -e "$prom" ]; then
 	age=$(($(date +%s) - $(stat -c %Y "$prom")))
 	[ "$age" -lt 120 ] || why="${why}$prom not refreshed for $age s; "
 fi
-refused=$(journalctl -u amexbpf --no-pager -b | grep -c -i -E "read-only file system|permission denied|operation not permitted")
+refused=$(timeout 120 journalctl -u amexbpf --no-pager -b -q -o cat | grep -c -i -E "read-only file system|permission denied|operation not permitted")
 [ "$refused" -eq 0 ] || why="${why}$refused refused operations in the journal; "
-journalctl -u amexbpf --no-pager -b | grep -i -E "read-only file system|permission denied|operation not permitted" | tail -n 5
-amexbpf status >"$out/status.txt" 2>&1 || why="${why}amexbpf status failed; "
-systemd-analyze security amexbpf --no-pager >"$out/security.txt" 2>&1
+timeout 120 journalctl -u amexbpf --no-pager -b -q -o cat | grep -i -E "read-only file system|permission denied|operation not permitted" | tail -n 5
+timeout 60 amexbpf status >"$out/status.txt" 2>&1 || why="${why}amexbpf status failed; "
+timeout 300 systemd-analyze security amexbpf --no-pager >"$out/security.txt" 2>&1
 score=$(sed -n 's/.*Overall exposure level for amexbpf.service: \([0-9.]*\) \([A-Z]*\).*/\1 \2/p' "$out/security.txt")
 caps=$(awk '/^CapEff/ { print $2 }' "/proc/$pid/status")
 [ -n "$score" ] || why="${why}no score from systemd-analyze security; "
