@@ -165,7 +165,7 @@ static void app_free_instances(struct amx_app *a)
 void amx_home_free(struct amx_home *h)
 {
 	amx_dump_free(&h->good);
-	for (size_t i = 0; i < h->n_apps; i++)
+	for (size_t i = 0; h->apps && i < h->n_apps; i++)
 		app_free_instances(&h->apps[i]);
 	free(h->apps);
 	free(h->good_raw);
@@ -476,11 +476,14 @@ static bool instance_room(struct amx_app *a)
 		return true;
 	if (a->inst_cap >= AMX_INSTANCES_MAX)
 		return false;
-	unsigned cap = a->inst_cap * 2 > AMX_INSTANCES_MAX ? AMX_INSTANCES_MAX : a->inst_cap * 2;
-	struct amx_instance *v = malloc(cap * sizeof(*v));
+	unsigned cap = a->inst_cap < 1 ? 2 : a->inst_cap * 2;
+	if (cap > AMX_INSTANCES_MAX)
+		cap = AMX_INSTANCES_MAX;
+	struct amx_instance *v = malloc((size_t)cap * sizeof(*v));
 	if (!v)
 		return false;
-	memcpy(v, a->inst, a->n_inst * sizeof(*v));
+	if (a->n_inst)
+		memcpy(v, a->inst, a->n_inst * sizeof(*v));
 	if (a->inst != &a->inst_one)
 		free(a->inst);
 	a->inst = v;
