@@ -179,6 +179,27 @@ static bool try_pm2_dir(const struct amx_home *h, const char *dir, size_t dlen,
 	return match;
 }
 
+/* volta: the daemon runs on VOLTA_HOME/tools/image/node/<v>/bin/node, started through a
+ * shim that took its own directory (VOLTA_HOME/bin) out of PATH and put the node image's
+ * first, so neither place has a pm2. The shim ran the package image's bin, the pm2 that
+ * `volta install pm2` put in VOLTA_HOME/tools/image/packages/pm2/bin: try that one. */
+static bool try_volta_image(const struct amx_home *h, const char *exe, struct amx_daemon_tools *out)
+{
+	static const char image[] = "/tools/image/node/";
+	const char *at = strstr(exe, image);
+	if (!at)
+		return false;
+	const char *version = at + sizeof(image) - 1;
+	const char *rest = strchr(version, '/');
+	if (!rest || rest == version || strcmp(rest, "/bin/node") != 0)
+		return false;
+	char dir[1024];
+	int n = snprintf(dir, sizeof(dir), "%.*s/tools/image/packages/pm2/bin", (int)(at - exe), exe);
+	if (n <= 0 || (size_t)n >= sizeof(dir))
+		return false;
+	return try_pm2_dir(h, dir, (size_t)n, out);
+}
+
 bool amx_toolchain_daemon_state(int pid, struct amx_daemon_tools *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -200,7 +221,7 @@ bool amx_toolchain_learn(const struct amx_home *h, int pid, struct amx_daemon_to
 	if (amx_toolchain_path_ok(exe, h->owner.uid, h->owner.gid, NULL, 0, err, errlen))
 		snprintf(out->found.node, sizeof(out->found.node), "%s", exe);
 	/* Where pm2 lives: beside node (nvm, n, a system package), else on the daemon's PATH
-	 * (npm's global bin, volta's shims). */
+	 * (npm's global bin under the user's prefix), else in volta's package image. */
 	const char *slash = strrchr(exe, '/');
 	bool done = try_pm2_dir(h, exe, (size_t)(slash - exe), out);
 	char *path = malloc(32768);
@@ -215,6 +236,8 @@ bool amx_toolchain_learn(const struct amx_home *h, int pid, struct amx_daemon_to
 		}
 	}
 	free(path);
+	if (!done)
+		try_volta_image(h, exe, out);
 	if (!out->found.pm2[0]) {
 		snprintf(err, errlen, "no pm2 beside %s or on the daemon's PATH that only %s or root "
 				      "can change", exe, h->owner.name);
