@@ -8,7 +8,7 @@
  * and title) and two stats, as the owner, of the home's pm2 and node. The pm2's version
  * (a bounded, non-blocking read of its package.json as the owner) and the daemon's
  * toolchain are looked at again only when one of those stats changed. At most
- * DRIFT_HOMES_PER_WAKE homes are looked at per wake-up, taken in turn, so a host of many
+ * AMX_DRIFT_HOMES_PER_WAKE homes are looked at per wake-up, taken in turn, so a host of many
  * homes spreads the work over several wake-ups and never holds up the loop. */
 #include <stdint.h>
 #include <string.h>
@@ -18,7 +18,6 @@
 #include "daemon/toolchain.h"
 #include "sys/loop.h"
 
-#define DRIFT_HOMES_PER_WAKE 8
 /* When more homes were due than one wake-up takes: the rest this soon after. */
 #define DRIFT_MORE_MS 20
 
@@ -86,7 +85,7 @@ void eng_tick_drift(void *ctx, uint64_t now)
 		if (!h->drift_due_ms)
 			h->drift_due_ms = now + every * (uint64_t)(hi + 1) / (uint64_t)e->n_homes;
 		if (h->drift_due_ms <= now) {
-			if (done < DRIFT_HOMES_PER_WAKE) {
+			if (done < AMX_DRIFT_HOMES_PER_WAKE) {
 				check_home(e, hi);
 				done++;
 				h->drift_due_ms = now + every;

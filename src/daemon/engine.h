@@ -286,6 +286,7 @@ void eng_tick_policies(void *ctx, uint64_t now);
 /* drift.c: every --drift-interval, each home's pm2 and node looked at again (a stat; the
  * versions read again only when a file changed) and its daemon's node (deleted?), a
  * bounded number of homes per wake-up; a ticker (ctx: the engine). */
+#define AMX_DRIFT_HOMES_PER_WAKE 8
 void eng_tick_drift(void *ctx, uint64_t now);
 
 /* health.c */

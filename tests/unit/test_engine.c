@@ -501,7 +501,7 @@ static int fake_rebuild(struct amx_options *out, char *err, size_t errlen)
 /* More homes next to the test's own (set before engine_up; cleared by engine_down), and
  * whether they are all discovered (not named by the operator) and go through the self-test
  * (with fake_selftest_pm2). */
-static const char *extra_homes[4];
+static const char *extra_homes[12];
 static int n_extra_homes;
 static bool homes_discovered, with_selftest;
 static int setup_rc;
@@ -522,9 +522,9 @@ static bool fake_selftest_pm2(const struct amx_toolchain *t, const struct amx_ho
 /* A PM2 home dir/NAME with this dump.pm2 (NULL: none), owned by uid; its path. */
 static const char *make_home(const char *name, const char *dump, uid_t uid)
 {
-	static char paths[4][4400];
+	static char paths[12][4400];
 	static int next;
-	char *p = paths[next++ % 4], f[4500];
+	char *p = paths[next++ % 12], f[4500];
 	snprintf(p, sizeof(paths[0]), "%s/%s", dir, name);
 	mkdir(p, 0755);
 	if (dump) {
@@ -1305,6 +1305,39 @@ TEST(drift_interval_zero_never_looks)
 	remove_tools();
 }
 
+/* Many homes due at once: one wake-up looks at AMX_DRIFT_HOMES_PER_WAKE of them, the next
+ * at the rest; none is looked at twice meanwhile. */
+TEST(drift_checks_a_bounded_number_of_homes_per_wake_up)
+{
+	char name[32];
+	CHECK(make_dir());
+	n_extra_homes = AMX_DRIFT_HOMES_PER_WAKE + 2;
+	for (int i = 0; i < n_extra_homes; i++) {
+		snprintf(name, sizeof(name), "h%d", i);
+		extra_homes[i] = make_home(name, "[]", 0);
+	}
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	O.drift_interval_s = 60;
+	int n = E.n_homes, looked = 0;
+	CHECK(n == AMX_DRIFT_HOMES_PER_WAKE + 3);
+	for (int i = 0; i < n; i++)
+		E.homes[i].drift_due_ms = now_ms; /* all due now */
+	E.drift_due_ms = 0;
+	drift_tick(0);
+	for (int i = 0; i < n; i++)
+		looked += E.homes[i].printed;
+	CHECK(looked == AMX_DRIFT_HOMES_PER_WAKE);
+	CHECK(E.drift_due_ms <= now_ms + 20); /* the rest soon, not an interval later */
+	drift_tick(20);
+	looked = 0;
+	for (int i = 0; i < n; i++) {
+		looked += E.homes[i].printed;
+		CHECK(E.homes[i].drift_due_ms >= now_ms + 59000); /* each once per interval */
+	}
+	CHECK(looked == n);
+	engine_down();
+}
+
 /* Tier 2 under systemd without a pm2-<owner> unit: the transient unit's exact command line
  * (the home's own pm2, its node's directory first on the unit's PATH, PM2_HOME and HOME,
  * nothing else of ours), run as root (systemd-run names the owner); tier 1 runs the same
@@ -1435,6 +1468,7 @@ int main(int argc, char **argv)
 	RUN(systemctl_is_active_is_a_command_not_a_wait);
 	RUN(drift_under_a_running_daemon_is_found_by_the_periodic_check);
 	RUN(drift_interval_zero_never_looks);
+	RUN(drift_checks_a_bounded_number_of_homes_per_wake_up);
 	RUN(systemd_run_carries_the_homes_pm2_node_and_environment);
 	RUN(app_sections_are_keyed_by_home_and_app); /* last: it leaves tickers on the loop */
 	forget_seen();
