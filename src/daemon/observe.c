@@ -336,7 +336,6 @@ void eng_learn_tools(struct amx_engine *e, int hi, int pid, bool report)
 }
 
 /* pm2.pid changed, or a re-scan: is there a (new) God daemon? */
-
 void eng_refresh_god(struct amx_engine *e, int hi)
 {
 	struct amx_home *h = &e->homes[hi];
