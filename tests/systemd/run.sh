@@ -54,19 +54,11 @@ rm -rf "$res" "$BED/disk.img"
 mkdir -p "$res"
 # The overlay's upper layer: sparse, so 4 GB costs what the guest writes.
 truncate -s 4G "$BED/disk.img" && mkfs.ext4 -q -F "$BED/disk.img" || die "cannot make the disk"
-# Units of this host that a test guest has no use for, and which cost TCG minutes to start.
-masks=""
-for u in postgresql.service prometheus.service prometheus-alertmanager.service \
-	prometheus-node-exporter.service syslog-ng.service e2scrub_reap.service \
-	systemd-timesyncd.service systemd-pstore.service getty@tty1.service apt-daily.timer \
-	apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer fstrim.timer man-db.timer; do
-	masks="$masks systemd.mask=$u"
-done
 boot_start=$SECONDS
 # No -no-reboot: the guest's `systemctl reboot` boots again onto the same disk.
 timeout -k 10 "$GUEST_TIMEOUT" qemu-system-x86_64 -machine q35 -accel tcg,thread=multi \
 	-cpu max -smp "$SMP" -m 2048 -kernel "$dir/vmlinuz" -initrd "$dir/initrd-systemd.gz" \
-	-append "console=ttyS0 panic=-1 quiet cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 systemd.show_status=0 systemd.journald.forward_to_console=1 amx.repo=$REPO$masks" \
+	-append "console=ttyS0 panic=-1 quiet cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 systemd.show_status=0 systemd.journald.forward_to_console=1 amx.repo=$REPO" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs "local,path=$res,mount_tag=results,security_model=none" \
 	-drive "file=$BED/disk.img,format=raw,if=virtio,cache=unsafe" \
