@@ -259,7 +259,12 @@ void eng_report_drift(struct amx_engine *e, int hi, int pid, const struct amx_da
 void eng_instance_exited(struct amx_engine *e, int hi, struct amx_app *a, struct amx_instance *in,
 			 const struct amx_event *kev);
 void eng_rescan_home(struct amx_engine *e, int hi);
+/* A home's dump reads take at most 1/AMX_DUMP_LOOP_SHARE of the loop's time; a read put
+ * off waits at most AMX_DUMP_MAX_DEFER_MS. */
+#define AMX_DUMP_LOOP_SHARE 10
+#define AMX_DUMP_MAX_DEFER_MS 5000
 void eng_on_dump_event(struct amx_engine *e, int hi);
+void eng_tick_dumps(struct amx_engine *e, uint64_t now);
 void eng_initial_home_state(struct amx_engine *e, int hi);
 void eng_initial_state(struct amx_engine *e, int from_home);
 
