@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "sys/proc.h"
+#include "sys/statewriter.h"
 #include "sys/userfile.h"
 
 /* The state files of a home are named from its path, injectively: [A-Za-z0-9.-] as they
@@ -597,7 +598,7 @@ void amx_home_adopt_dump(struct amx_home *h, struct amx_dump_read *r, const char
 	h->dump_problem[0] = '\0';
 	h->good_mode = r->mode;
 	if (h->good_raw && !same)
-		amx_statefile_write(h->state_file, h->good_raw, h->good_raw_len);
+		amx_statefile_put(h->state_file, h->good_raw, h->good_raw_len);
 	sync_apps(h, only, n_only);
 }
 
@@ -605,7 +606,7 @@ bool amx_home_load_good_copy(struct amx_home *h, const char *const *only, int n_
 {
 	char *raw = NULL;
 	size_t len = 0;
-	if (amx_statefile_read(h->state_file, AMX_DUMP_MAX_BYTES, &raw, &len) < 0)
+	if (amx_statefile_get(h->state_file, AMX_DUMP_MAX_BYTES, &raw, &len) < 0)
 		return false;
 	struct amx_dump d = { 0 };
 	if (amx_dump_parse(raw, len, &d) != AMX_DUMP_OK || d.n_apps == 0) {
