@@ -390,6 +390,15 @@ void amx_home_read_dump(const struct amx_home *h, struct amx_dump_read *r)
 		r->problem = -1000 + e;
 		return;
 	}
+	/* The bytes we hold already (a save that changed nothing, the daemon's exit reading
+	 * it again): the parse, about 25 ns a byte here (0.2 ms for 6 apps, milliseconds for
+	 * hundreds), is the larger part of a file event's work; skip it. */
+	if (h->have_good && h->good_raw && r->raw_len == h->good_raw_len &&
+	    memcmp(r->raw, h->good_raw, r->raw_len) == 0) {
+		r->unchanged = true;
+		r->problem = AMX_DUMP_OK;
+		return;
+	}
 	enum amx_dump_problem p = amx_dump_parse(r->raw, r->raw_len, &r->dump);
 	if (p == AMX_DUMP_EMPTY)
 		r->not_yet = true;
@@ -586,6 +595,13 @@ void amx_home_adopt_dump(struct amx_home *h, struct amx_dump_read *r, const char
 	 * when the bytes changed, or a user saving in a loop makes us write 16 MB each time. */
 	bool same = h->good_raw && r->raw && r->raw_len == h->good_raw_len &&
 		    memcmp(r->raw, h->good_raw, r->raw_len) == 0;
+	if (r->unchanged && same) { /* not parsed: the good copy stays as it is */
+		h->dump_valid = true;
+		h->dump_problem[0] = '\0';
+		h->good_mode = r->mode;
+		sync_apps(h, only, n_only);
+		return;
+	}
 	amx_dump_free(&h->good);
 	h->good = r->dump;
 	memset(&r->dump, 0, sizeof(r->dump));
