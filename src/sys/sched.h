@@ -30,9 +30,16 @@
  * sets RLIMIT_RTTIME and installs the SIGXCPU handler. 0, or -errno with err filled (the
  * daemon then runs without the class). */
 int amx_sched_setup(enum amx_sched_mode mode, unsigned priority, char *err, size_t errlen);
-/* Put the calling thread in the chosen class and remember it (for the drop). 0 (also
- * with AMX_SCHED_OFF, or after a drop: nothing is done), or -errno with err filled. */
+/* Put the calling thread in the chosen class and remember it (for the drop, and for a
+ * reload). 0 (also with AMX_SCHED_OFF, or after a drop: nothing is done), or -errno with
+ * err filled. */
 int amx_sched_raise_self(char *err, size_t errlen);
+/* SIGHUP with another class: choose it, as amx_sched_setup does, and put every thread
+ * raised before in it (off: SCHED_OTHER, nice 0); a guard's drop is forgotten (the
+ * operator asked again). 0, or -errno with err filled; a class the kernel refuses leaves
+ * every such thread ordinary, and amx_sched_describe says why. */
+int amx_sched_reconfigure(enum amx_sched_mode mode, unsigned priority, char *err,
+			  size_t errlen);
 /* Readable (an eventfd) once the CPU-time guard dropped the class; -1 before setup. */
 int amx_sched_demoted_fd(void);
 /* Read the eventfd: true once per drop. */
