@@ -22,8 +22,13 @@
 
 #define AMX_SCHED_RTTIME_SOFT_US 200000ull  /* 200 ms on a CPU without blocking */
 #define AMX_SCHED_SLICE_NS 100000ull        /* "slice": EEVDF's shortest request, 0.1 ms */
+/* Overridable at build time (-D) to measure other budgets (docs/benchmarks.md). */
+#ifndef AMX_SCHED_DL_RUNTIME_NS
 #define AMX_SCHED_DL_RUNTIME_NS 2000000ull  /* "deadline": 2 ms of CPU ... */
+#endif
+#ifndef AMX_SCHED_DL_PERIOD_NS
 #define AMX_SCHED_DL_PERIOD_NS 10000000ull  /* ... in every 10 ms (deadline = period) */
+#endif
 #define AMX_SCHED_NICE_VALUE (-20)                /* "nice" */
 
 /* Choose the class (once, from the main thread, before any raise): for fifo and rr also

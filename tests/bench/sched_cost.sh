@@ -5,15 +5,33 @@
 # deadline, watching the test app) and no amexbpf at all, PAIRS times. In each window: (a)
 # fork+exit throughput (a process forks children that exit at once, counted), then (b) the
 # test app's request throughput (PM2 fork mode, a keep-alive Node client, one request in
-# flight). Prints each window and the ratio of the medians (with / without).
+# flight). Prints each window and the ratio of the medians (with / without). LOAD=1 adds a
+# CPU-bound process per CPU for the whole run (every CPU busy, as a host in trouble is),
+# not pinned away from anything: what the class costs when it has something to preempt.
 source "$(dirname "$0")/../e2e/lib.sh"
 TEST_NAME=bench-sched-cost
 PAIRS=${PAIRS:-4}
 WINDOW_S=${WINDOW_S:-3}
-SCHED=${SCHED:-deadline}
+SCHED=${SCHED:-fifo}
+LOAD=${LOAD:-0}
 
 setup_test
 start_app
+LOAD_PIDS=()
+stop_load() {
+	[ "${#LOAD_PIDS[@]}" -eq 0 ] || kill -KILL "${LOAD_PIDS[@]}" 2>/dev/null || true
+	for p in "${LOAD_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	LOAD_PIDS=()
+	return 0
+}
+CLEANUP_HOOKS+=(stop_load)
+if [ "$LOAD" = 1 ]; then
+	for _ in $(seq 1 "$(nproc)"); do
+		(while :; do :; done) &
+		LOAD_PIDS+=($!)
+	done
+	sleep 2
+fi
 echo "start $(cut -d' ' -f1-3 /proc/loadavg)" >"$T/load"
 
 forks() {
@@ -57,11 +75,12 @@ for pair in $(seq 1 "$PAIRS"); do
 	done
 done
 echo "end $(cut -d' ' -f1-3 /proc/loadavg)" >>"$T/load"
+stop_load
 
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 echo
 echo "load average (1/5/15 min): $(tr '\n' ';' <"$T/load")"
-printf '%-22s %12s %12s %8s\n' "median of $PAIRS" "with (--sched $SCHED)" "without" "ratio"
+printf '%-22s %12s %12s %8s\n' "median of $PAIRS$([ "$LOAD" = 1 ] && echo ", loaded")" "with (--sched $SCHED)" "without" "ratio"
 for what in f r; do
 	declare -n w=with_$what o=without_$what
 	mw=$(median "${w[@]}")
