@@ -89,7 +89,10 @@ const char *amx_boot_id(void)
 void amx_budget_save(const struct amx_home *h)
 {
 	char *text = amx_budget_encode(h, amx_boot_id());
-	if (text && amx_statefile_put(h->budget_file, text, strlen(text)) < 0)
+	/* At once, not through the writer thread: the attempt must be on disk before its
+	 * command starts, or an amexbpf that dies in a loop would not spend its budget. One
+	 * fsync per attempt, each followed by a fork and exec of pm2 anyway. */
+	if (text && amx_statefile_write(h->budget_file, text, strlen(text)) < 0)
 		fprintf(stderr, "amexbpf: failed to write %s: the restart budgets may be renewed "
 				"by a restart\n", h->budget_file);
 	free(text);
