@@ -62,11 +62,30 @@ requests() {
 	' "$PORT" "$WINDOW_S"
 }
 
+# The steady state, not start-up: after monitor-started amexbpf still checks each home's
+# pm2 and node (a Node process, about a CPU second on this VM), so the window starts once
+# it has had no child for a second (at most 20 s).
+settle() {
+	local quiet=0 i
+	for i in $(seq 1 200); do
+		if [ -z "$(pgrep -P "$AMX_PID")" ]; then
+			quiet=$((quiet + 1))
+			[ "$quiet" -ge 10 ] && return 0
+		else
+			quiet=0
+		fi
+		sleep 0.1
+	done
+}
+
 with_f=() without_f=() with_r=() without_r=()
 for pair in $(seq 1 "$PAIRS"); do
 	# The order alternates too, so that neither side always comes second.
 	for side in $([ $((pair % 2)) = 1 ] && echo "with without" || echo "without with"); do
-		[ "$side" = with ] && start_amexbpf --sched "$SCHED"
+		if [ "$side" = with ]; then
+			start_amexbpf --sched "$SCHED"
+			settle
+		fi
 		f=$(forks)
 		r=$(requests)
 		[ "$side" = with ] && stop_amexbpf
