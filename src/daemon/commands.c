@@ -15,7 +15,6 @@
 #include "daemon/recovery_command.h"
 #include "sys/loop.h"
 #include "sys/proc.h"
-#include "sys/statewriter.h"
 #include "sys/userfile.h"
 
 /* The command of a tier: built by the one builder (core/tier_command.h), through
@@ -63,14 +62,17 @@ static void record_running(const struct amx_home *h, const struct amx_command *c
 	running_file(h, c->child.pid, path, sizeof(path));
 	int n = snprintf(line, sizeof(line), "%d %llu %d\n", (int)c->child.pid,
 			 (unsigned long long)st.start_ticks, c->tier);
-	amx_statefile_put(path, line, (size_t)n);
+	/* At once, not through the writer thread: an amexbpf SIGKILLed right after
+	 * recovery-started must leave the record, or its next run starts a second
+	 * `pm2 resurrect` beside this one (t_x_amx_killed). One fsync per tier command. */
+	amx_statefile_write(path, line, (size_t)n);
 }
 
 static void forget_running(const struct amx_home *h, pid_t pid)
 {
 	char path[4300];
 	running_file(h, pid, path, sizeof(path));
-	amx_statefile_remove(path); /* in order with its queued write */
+	unlink(path);
 }
 
 /* Reap a command that exited (nothing when it still runs) and hand what it said to
@@ -260,7 +262,7 @@ int eng_adopt_running_commands(struct amx_engine *e, int hi)
 		int pid = 0, tier = 0;
 		unsigned long long ticks = 0;
 		struct amx_proc_stat st;
-		bool live = amx_statefile_get(path, 128, &buf, &len) == 0 &&
+		bool live = amx_statefile_read(path, 128, &buf, &len) == 0 &&
 			    sscanf(buf, "%d %llu %d", &pid, &ticks, &tier) == 3 &&
 			    amx_proc_read_stat(pid, &st) && st.start_ticks == ticks && st.state != 'Z';
 		free(buf);
@@ -269,7 +271,7 @@ int eng_adopt_running_commands(struct amx_engine *e, int hi)
 		if (!ac) {
 			if (pidfd >= 0)
 				close(pidfd);
-			amx_statefile_remove(path);
+			unlink(path);
 			continue;
 		}
 		*ac = (struct adopted_command){ .e = e, .home = hi, .pid = pid, .pidfd = pidfd };
