@@ -17,7 +17,7 @@
 
 #include "sys/userfile.h"
 
-/* A few per home at most (its good copy, its budgets, a running command): a queue this
+/* A few per home at most (its good copy, its toolchain): a queue this
  * deep is a disk that stopped answering, and the loop then waits, as it did before. */
 #define MAX_ITEMS 64
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Root's own state files (the good copy of each dump, the restart budgets, the running
- * commands, the learned toolchain), written by a thread of their own. A state write is a
+/* Root's own state files that file events change (the good copy of each dump, the learned
+ * toolchain), written by a thread of their own. A state write is a
  * temp file, an fsync and a rename: 0.4 ms on this VM when it is quiet, tens of ms when
  * other I/O shares the disk, and the loop's thread was doing it in the middle of a file
  * event (it was most of dump-changed's 40 ms p99, issue 16). The loop now hands the bytes
