@@ -124,7 +124,7 @@ int amx_statewriter_start(void)
 static bool enqueue(const char *path, const char *data, size_t len, bool remove)
 {
 	char *copy = NULL;
-	if (!remove) {
+	if (!remove && data) {
 		copy = malloc(len ? len : 1);
 		if (!copy)
 			return false;
