@@ -489,7 +489,7 @@ static void read_dump_now(struct amx_engine *e, int hi)
 	if (r.problem == AMX_DUMP_OK) {
 		bool same = h->good_raw && r.raw_len == h->good_raw_len &&
 			    memcmp(r.raw, h->good_raw, r.raw_len) == 0;
-		size_t n = r.dump.n_apps;
+		size_t n = r.unchanged ? h->good.n_apps : r.dump.n_apps;
 		amx_home_adopt_dump(h, &r, e->o->only, e->o->n_only);
 		if (!same && eng_file_event_allowed(e, hi)) {
 			json_t *ev = amx_event_new(&e->stream, AMX_EVT_DUMP_CHANGED, 0,
