@@ -124,6 +124,11 @@ struct amx_home {
 	int status_query;        /* jlist command, -1 none */
 	bool deferral_said;      /* recovery-deferred was emitted; cleared when a command starts */
 	struct amx_bucket file_events; /* events its files cause (dump-changed, dump-invalid) */
+	/* What reading its dump.pm2 costs the loop is the owner's to choose (up to 16 MB):
+	 * after a read that took T ms the next waits until dump_not_before_ms (9 T later),
+	 * so one home's rewrites hold the loop at most a tenth of the time. */
+	uint64_t dump_not_before_ms;
+	bool dump_pending; /* a change came in meanwhile: read it then */
 	uint64_t unwatched_forks; /* children of its daemon the kernel could not watch */
 	uint64_t unwatched_said;  /* how many of them were reported (events-lost) */
 	int n_pidfds;             /* its apps followed through a pidfd (not in the watched set) */

@@ -201,10 +201,12 @@ static void kill_kids(void)
 /* ---------------------------------------------------------------- the seams */
 
 static uint64_t now_ms;
+static uint64_t clock_step_ms; /* how far each reading of the clock moves it (0: frozen) */
 
 static uint64_t fake_clock(void *ctx)
 {
 	(void)ctx;
+	now_ms += clock_step_ms;
 	return now_ms;
 }
 
@@ -595,6 +597,7 @@ static bool engine_up(const char *const *apps, int n, double manual_grace_s, uns
 	forget_seen();
 	now_ms = amx_boot_ms();
 	amx_engine_init(&E, &O);
+	clock_step_ms = 0;
 	E.clock_ms = fake_clock;
 	E.spawner = fake_spawner;
 	E.selftest_pm2 = fake_selftest_pm2;
@@ -1041,6 +1044,35 @@ TEST(many_new_app_names_cost_one_look_at_the_children)
 	CHECK(E.homes[0].n_apps == NAMES);
 	CHECK(amx_proc_children_calls - calls <= 1);
 	CHECK(ms < 1000); /* 3.4 s before, on a quiet host */
+	engine_down();
+}
+
+/* A home whose dump reads are costly gets at most a tenth of the loop: a rewrite right
+ * after a read that took T waits until 9 T later, then is read by the ticker (once, however
+ * many rewrites came meanwhile); an app's exit meanwhile goes out at once. */
+TEST(costly_dump_reads_are_put_off_to_a_tenth_of_the_loop)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	static const char *const two[] = { "api", "web" };
+	clock_step_ms = 5; /* every look at the clock during a read: 5 ms gone */
+	write_dump(two, 2);
+	uint64_t t0 = now_ms;
+	file_event(AMX_FS_DUMP, "dump.pm2");
+	uint64_t took = now_ms - t0;
+	clock_step_ms = 0;
+	CHECK(E.homes[0].n_apps == 2);
+	CHECK(took > 0 && E.homes[0].dump_not_before_ms > now_ms);
+	CHECK(E.homes[0].dump_not_before_ms <= t0 + 9 * took + 5);
+	write_dump(ONE_APP, 1);
+	file_event(AMX_FS_DUMP, "dump.pm2");
+	file_event(AMX_FS_DUMP, "dump.pm2");
+	CHECK(E.homes[0].dump_pending);
+	CHECK(E.homes[0].n_apps == 2); /* not read yet */
+	push_kernel_event(kill_and_wait(E.homes[0].apps[0].pid));
+	CHECK(count_events("process-exited") == 1); /* never held back */
+	advance(E.homes[0].dump_not_before_ms - now_ms);
+	CHECK(!E.homes[0].dump_pending);
+	CHECK(E.homes[0].n_apps == 1); /* read by the ticker */
 	engine_down();
 }
 
@@ -1674,6 +1706,7 @@ int main(int argc, char **argv)
 	RUN(no_command_slot_defers_without_charging_the_budget);
 	RUN(an_orphan_of_another_owner_is_never_killed);
 	RUN(many_new_app_names_cost_one_look_at_the_children);
+	RUN(costly_dump_reads_are_put_off_to_a_tenth_of_the_loop);
 	RUN(a_flood_of_dump_rewrites_is_rate_limited_per_home);
 	RUN(unwatched_forks_of_one_daemon_are_that_homes_trouble);
 	RUN(an_app_left_out_of_the_watched_set_is_followed_by_pidfd);
