@@ -887,7 +887,7 @@ TEST(oom_pid_only_record_from_a_one_argument_prototype)
 	const struct amx_event *oom, *ex;
 	char rel[64];
 
-	CHECK_STR(amx_bpf_attach_kind(l.bpf), "exit,fork,exec=tp_btf oom=raw_tp (oom: pid only)");
+	CHECK_STR(amx_bpf_attach_kind(l.bpf), "exit,fork,exec,signal=tp_btf oom=raw_tp (oom: pid only)");
 	CHECK(amx_bpf_hooks(l.bpf)->oom_pid_only);
 	snprintf(rel, sizeof(rel), "/amx-pidonly-%d", (int)getpid());
 	oom_in_group(check_name, &l, rel, &oom, &ex);
