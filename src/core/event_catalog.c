@@ -75,6 +75,9 @@ static const struct amx_event_info CATALOG[AMX_EVT_COUNT] = {
 	[AMX_EVT_RECOVERY_DEFERRED] = {
 		AMX_EVT_RECOVERY_DEFERRED, "recovery-deferred", "warn", "event", "process", "info",
 		NULL },
+	[AMX_EVT_PORT_CONFLICT] = {
+		AMX_EVT_PORT_CONFLICT, "port-conflict", "error", "alert", "process", "error",
+		NULL },
 	[AMX_EVT_PM2_DRIFT] = {
 		AMX_EVT_PM2_DRIFT, "pm2-drift", "warn", "alert", "process,configuration", "change",
 		NULL },

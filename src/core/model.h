@@ -71,6 +71,7 @@ struct amx_app {
 	struct amx_app_policy pol;
 	int running;             /* index of the command running for it, -1 none */
 	bool awaiting_status;
+	uint64_t conflict_check_ms; /* look at the error log for a port conflict then; 0 none */
 	char last_output[512];   /* tail of a failed command's output, for recovery-failed */
 };
 

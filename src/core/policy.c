@@ -233,6 +233,8 @@ static void app_enter(struct amx_app_policy *p, enum amx_app_state state, uint64
 {
 	if (state != AMX_APP_BACKOFF)
 		p->deferred = false;
+	if (state != AMX_APP_PARKED)
+		p->conflict_parked = false;
 	p->state = state;
 	p->deadline_ms = deadline_ms;
 }
@@ -438,6 +440,12 @@ static void app_on_action_done(struct amx_app_policy *p, const struct amx_policy
 	app_after_failure(p, c, in, out);
 }
 
+static uint64_t conflict_recheck_ms(const struct amx_policy_config *c)
+{
+	return c->backoff_max_ms > AMX_CONFLICT_RECHECK_MIN_MS ? c->backoff_max_ms
+							      : AMX_CONFLICT_RECHECK_MIN_MS;
+}
+
 static void app_on_tick(struct amx_app_policy *p, const struct amx_policy_config *c,
 			const struct amx_input *in, struct amx_actions *out)
 {
@@ -469,6 +477,15 @@ static void app_on_tick(struct amx_app_policy *p, const struct amx_policy_config
 		emit_failed_no_pid(out, p->tier, p->attempt, c);
 		app_after_failure(p, c, in, out);
 		break;
+	case AMX_APP_PARKED:
+		if (p->conflict_parked) { /* is the port free now? (PORT_CONFLICT answers) */
+			struct amx_action *a = add_action(out, AMX_ACT_CHECK_PORT);
+			if (a)
+				a->port = p->conflict_port;
+			p->deadline_ms = now_ms + conflict_recheck_ms(c);
+			break;
+		}
+		/* fall through */
 	default: /* BACKOFF, PARKED */
 		app_start_attempt(p, c, p->next_tier ? p->next_tier : 1,
 				  elapsed(p->tier_started_ms, now_ms), now_ms, out);
@@ -526,6 +543,75 @@ static void app_on_home_up(struct amx_app_policy *p, const struct amx_policy_con
 	}
 }
 
+
+/* The app's port is held (its error log said EADDRINUSE, the socket tables named the
+ * holder). An orphaned copy of the app is stopped, and PM2's restart or the incident's
+ * tier goes on. Another process is not ours to stop, and no restart can win against it:
+ * recovery parks (no attempt spent) and looks at the port again every recheck; the port
+ * free, tier 1 runs. A conflict is said once per port and holder per budget window: PM2's
+ * own restart loop repeats it at every crash. */
+static void app_on_port_conflict(struct amx_app_policy *p, const struct amx_policy_config *c,
+				 const struct amx_input *in, struct amx_actions *out)
+{
+	uint64_t now_ms = in->now_ms;
+	struct amx_action *a;
+
+	switch (p->state) {
+	case AMX_APP_UNKNOWN:
+	case AMX_APP_MANUAL:
+	case AMX_APP_DESIRED_STOPPED:
+	case AMX_APP_HOME_DOWN:
+		return; /* not ours to act on now */
+	default:
+		break;
+	}
+	if (in->holder == AMX_HOLDER_NONE || !in->port) {
+		if (p->state == AMX_APP_PARKED && p->conflict_parked) /* the port is free */
+			app_start_attempt(p, c, 1, elapsed(p->tier_started_ms, now_ms), now_ms, out);
+		return;
+	}
+	bool repeat = p->conflict_port == in->port && p->conflict_holder == in->holder_pid &&
+		      now_ms >= p->conflict_at_ms && now_ms - p->conflict_at_ms < c->budget_window_ms;
+	bool park = in->holder == AMX_HOLDER_OTHER && !(p->state == AMX_APP_PARKED);
+	/* The orphan is stopped first, so that the event can say whether it was. */
+	if (in->holder == AMX_HOLDER_ORPHAN) {
+		a = add_action(out, AMX_ACT_STOP_HOLDER);
+		if (a) {
+			a->port = in->port;
+			a->holder_pid = in->holder_pid;
+		}
+	}
+	if (!repeat) {
+		a = add_emit(out, AMX_EMIT_PORT_CONFLICT, 0, p->attempt);
+		if (a) {
+			a->port = in->port;
+			a->holder_pid = in->holder_pid;
+			a->holder = in->holder;
+		}
+		p->conflict_port = in->port;
+		p->conflict_holder = in->holder_pid;
+		p->conflict_at_ms = now_ms;
+	}
+	if (in->holder == AMX_HOLDER_ORPHAN)
+		return;
+	if (!park)
+		return; /* already parked: that park stands and ends as it would have */
+	if (!repeat) {
+		a = add_emit(out, AMX_EMIT_RECOVERY_PARKED, 1, p->attempt + 1);
+		if (a) {
+			a->budget_attempts = c->budget_attempts;
+			a->budget_window_ms = c->budget_window_ms;
+			a->ms = conflict_recheck_ms(c);
+			a->port = in->port;
+			snprintf(a->reason, sizeof(a->reason), "port-conflict");
+		}
+	}
+	p->next_tier = 1;
+	p->tier_started_ms = now_ms;
+	app_enter(p, AMX_APP_PARKED, now_ms + conflict_recheck_ms(c));
+	p->conflict_parked = true;
+}
+
 /* An unhealthy live app gets what an errored one gets: tier 1 at once (a new incident).
  * Only from ALIVE: in every other state an incident already runs, or it is not ours. */
 static void app_on_unhealthy(struct amx_app_policy *p, const struct amx_policy_config *c,
@@ -574,6 +660,9 @@ void amx_app_step(struct amx_app_policy *p, const struct amx_policy_config *c,
 		break;
 	case AMX_IN_UNHEALTHY:
 		app_on_unhealthy(p, c, in, out);
+		break;
+	case AMX_IN_PORT_CONFLICT:
+		app_on_port_conflict(p, c, in, out);
 		break;
 	default: /* DAEMON_DOWN is for homes */
 		break;

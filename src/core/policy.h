@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/port_conflict.h"
+
 struct amx_policy_config {
 	uint64_t grace_ms;         /* wait for PM2's own restart after an exit (default 2000) */
 	uint64_t manual_grace_ms;  /* honour `pm2 stop` / `pm2 kill` this long (default 300000); 0 = recover at once */
@@ -45,6 +47,8 @@ enum amx_input_kind {
 	AMX_IN_UNHEALTHY,    /* app: alive but unhealthy (over its memory limit, its probe
 			      * failing): tier 1 at once, like an errored app, within the budget.
 			      * Ignored unless the app is ALIVE (an incident already runs). */
+	AMX_IN_PORT_CONFLICT,/* app: its port (port) is held by holder_pid, of kind holder;
+			      * AMX_HOLDER_NONE answers AMX_ACT_CHECK_PORT when the port is free */
 };
 
 /* PM2's answer to a status query. */
@@ -75,6 +79,9 @@ struct amx_input {
 	bool desired_online;      /* DESIRED */
 	bool alive;               /* DESIRED: is it running now */
 	bool dump_valid;          /* DAEMON_DOWN / TICK on a home: is dump.pm2 valid now */
+	uint16_t port;            /* PORT_CONFLICT */
+	int holder_pid;           /* PORT_CONFLICT */
+	enum amx_holder_kind holder; /* PORT_CONFLICT */
 };
 
 enum amx_action_kind {
@@ -82,6 +89,8 @@ enum amx_action_kind {
 	AMX_ACT_QUERY_STATUS,  /* app: ask PM2 for its status; answer with AMX_IN_STATUS */
 	AMX_ACT_RUN_TIER,      /* run tier (1, 2 or 3); answer with AMX_IN_ACTION_DONE */
 	AMX_ACT_EMIT,          /* report an event */
+	AMX_ACT_STOP_HOLDER,   /* app: stop holder_pid, an orphaned copy of the app on its port */
+	AMX_ACT_CHECK_PORT,    /* app: who holds port now; answer with AMX_IN_PORT_CONFLICT */
 };
 
 enum amx_emit_kind {
@@ -94,6 +103,7 @@ enum amx_emit_kind {
 	AMX_EMIT_RECOVERY_FAILED,       /* tier, attempt, reason */
 	AMX_EMIT_RECOVERY_PARKED,       /* attempts, window_ms, ms = until the park lifts */
 	AMX_EMIT_NO_ECOSYSTEM,          /* tier 3 would be next but no ecosystem file is configured */
+	AMX_EMIT_PORT_CONFLICT,         /* port, holder_pid, holder; parked: recovery parks for it */
 };
 
 struct amx_action {
@@ -109,7 +119,10 @@ struct amx_action {
 	bool deleted;             /* APP_STOPPED because the app is not in PM2's list */
 	unsigned budget_attempts; /* RECOVERY_PARKED */
 	uint64_t budget_window_ms;/* RECOVERY_PARKED */
-	char reason[128];         /* RECOVERY_FAILED */
+	char reason[128];         /* RECOVERY_FAILED; RECOVERY_PARKED: "port-conflict" or "" (budget) */
+	uint16_t port;            /* PORT_CONFLICT, STOP_HOLDER, CHECK_PORT, RECOVERY_PARKED */
+	int holder_pid;           /* PORT_CONFLICT, STOP_HOLDER */
+	enum amx_holder_kind holder; /* PORT_CONFLICT */
 };
 
 #define AMX_MAX_ACTIONS 6
@@ -150,7 +163,16 @@ struct amx_app_policy {
 	int requeries;            /* TRANSIENT answers in a row */
 	bool deferred;            /* BACKOFF: this attempt was said (RECOVERY_STARTED), not run */
 	struct amx_budget budget;
+	/* The last port conflict said (port, holder, when): said once per budget window. */
+	uint16_t conflict_port;
+	bool conflict_parked;     /* PARKED because another process holds conflict_port */
+	int conflict_holder;
+	uint64_t conflict_at_ms;
 };
+
+/* A park for a port conflict looks at the port again this often (backoff_max_ms, at
+ * least this much): the holder gone, tier 1 runs at once. */
+#define AMX_CONFLICT_RECHECK_MIN_MS 1000
 
 enum amx_home_state {
 	AMX_HOME_UNKNOWN = 0,

@@ -138,10 +138,10 @@ void eng_set_exit_fields(struct amx_engine *e, json_t *ev, const struct amx_even
 	set_cause(e, ev, kev, &xs, h, a);
 }
 
-/* amexbpf.stderr_tail: the end of the app's PM2 error log (pm_err_log_path from the dump,
- * else PM2's default logs/<name>-error.log), read as the home's owner. Nothing when it
- * cannot be read or is empty. */
-void eng_set_stderr_tail(json_t *ev, const struct amx_home *h, const struct amx_app *a)
+/* The end of the app's PM2 error log (pm_err_log_path from the dump, else PM2's default
+ * logs/<name>-error.log), read as the home's owner: at most AMX_STDERR_TAIL_BYTES. */
+bool eng_read_error_tail(const struct amx_home *h, const struct amx_app *a, char **buf,
+			 size_t *len)
 {
 	char path[AMX_PATH_MAX + 8] = "";
 	for (size_t i = 0; i < h->good.n_apps; i++)
@@ -149,11 +149,18 @@ void eng_set_stderr_tail(json_t *ev, const struct amx_home *h, const struct amx_
 			snprintf(path, sizeof(path), "%s", h->good.apps[i].err_log_path);
 	if (!path[0] &&
 	    snprintf(path, sizeof(path), "%s/logs/%s-error.log", h->path, a->name) >= (int)sizeof(path))
-		return;
+		return false;
+	return amx_userfile_tail(path, h->owner.uid, h->owner.gid, AMX_STDERR_TAIL_BYTES, buf,
+				 len) >= 0;
+}
+
+/* amexbpf.stderr_tail: the end of the app's PM2 error log. Nothing when it cannot be read
+ * or is empty. */
+void eng_set_stderr_tail(json_t *ev, const struct amx_home *h, const struct amx_app *a)
+{
 	char *buf;
 	size_t len;
-	if (amx_userfile_tail(path, h->owner.uid, h->owner.gid, AMX_STDERR_TAIL_BYTES, &buf,
-			      &len) < 0)
+	if (!eng_read_error_tail(h, a, &buf, &len))
 		return;
 	/* A full buffer may start mid-line: its first line goes (a file of exactly the
 	 * limit loses its first line too, which is harmless). */

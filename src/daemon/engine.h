@@ -44,6 +44,7 @@
 #include "core/oomwait.h"
 #include "core/options.h"
 #include "core/policy.h"
+#include "core/port_conflict.h"
 #include "daemon/home.h"
 #include "report/eventfile.h"
 #include "sources/exit_source.h"
@@ -172,6 +173,10 @@ struct amx_engine {
 	struct amx_unit_wait {
 		struct amx_action started, run;
 	} unit_wait[AMX_MAX_HOMES];
+	/* The port conflict being fed to an app's policy: the holder's facts, and whether
+	 * the holder was stopped (its events say so). */
+	struct amx_holder_facts conflict_now;
+	bool conflict_stopped;
 	struct amx_skipped_home skipped[AMX_MAX_HOMES]; /* not said yet */
 	int n_skipped;
 };
@@ -191,12 +196,27 @@ void eng_set_exit_fields(struct amx_engine *e, json_t *ev, const struct amx_even
 			 const struct amx_home *h, const struct amx_app *a);
 /* amexbpf.stderr_tail: the last lines of the app's PM2 error log, when there are any. */
 void eng_set_stderr_tail(json_t *ev, const struct amx_home *h, const struct amx_app *a);
+/* The end of the app's PM2 error log (*buf malloc'd); false when it cannot be read. */
+bool eng_read_error_tail(const struct amx_home *h, const struct amx_app *a, char **buf,
+			 size_t *len);
 json_t *eng_argv_json(const struct amx_argv *argv);
 void eng_log(struct amx_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void eng_emit_started(struct amx_engine *e);
 void eng_emit_skipped_homes(struct amx_engine *e);
 bool eng_file_event_allowed(struct amx_engine *e, int hi);
 void eng_report_suppressed(struct amx_engine *e, int hi, uint64_t now);
+
+/* conflict.c: port conflicts (core/port_conflict.h). The port the app's error log says
+ * was taken (0: none); who holds it now, and what kind of holder that is (its facts in
+ * *f); stopping an orphaned copy of the app (classified again through a pidfd first). */
+uint16_t eng_conflict_port(const struct amx_home *h, const struct amx_app *a);
+enum amx_holder_kind eng_port_holder(struct amx_engine *e, int hi, const struct amx_app *a,
+				     uint16_t port, struct amx_holder_facts *f);
+bool eng_stop_holder(struct amx_engine *e, int hi, const struct amx_app *a, uint16_t port,
+		     int pid);
+/* After an app's failed exit: a conflict in its error log goes to its policy. When the log
+ * does not say so yet (PM2 writes it after the exit), it is looked at again shortly. */
+#define AMX_CONFLICT_LATE_LOG_MS 300
 
 /* commands.c */
 bool eng_build_argv(struct amx_engine *e, struct amx_argv *argv, int tier,
@@ -248,6 +268,9 @@ void eng_refresh_god(struct amx_engine *e, int hi);
 void eng_learn_tools(struct amx_engine *e, int hi, int pid, bool report);
 void eng_instance_exited(struct amx_engine *e, int hi, struct amx_app *a, struct amx_instance *in,
 			 const struct amx_event *kev);
+/* Does the app's error log say its port was taken? If so, who holds it goes to its
+ * policy (AMX_IN_PORT_CONFLICT); true when a port was found. */
+bool eng_check_port_conflict(struct amx_engine *e, int hi, int ai);
 void eng_rescan_home(struct amx_engine *e, int hi);
 void eng_on_dump_event(struct amx_engine *e, int hi);
 void eng_initial_home_state(struct amx_engine *e, int hi);

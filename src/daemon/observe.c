@@ -411,6 +411,26 @@ void eng_instance_exited(struct amx_engine *e, int hi, struct amx_app *a, struct
 	struct amx_input x = { .kind = AMX_IN_EXITED };
 	eng_feed_app(e, hi, eng_app_index(h, a), x);
 	e->instance_now = NULL;
+	/* A failed exit may be a taken port. PM2 copies the app's stderr to the log itself,
+	 * possibly after we see the exit: no answer now is asked again a little later. */
+	if (kev && xs.exit_code != 0 && !eng_check_port_conflict(e, hi, eng_app_index(h, a)))
+		a->conflict_check_ms = eng_now_ms(e) + AMX_CONFLICT_LATE_LOG_MS;
+}
+
+bool eng_check_port_conflict(struct amx_engine *e, int hi, int ai)
+{
+	struct amx_home *h = &e->homes[hi];
+	struct amx_app *a = &h->apps[ai];
+	a->conflict_check_ms = 0;
+	uint16_t port = eng_conflict_port(h, a);
+	if (!port)
+		return false;
+	struct amx_input in = { .kind = AMX_IN_PORT_CONFLICT, .port = port };
+	in.holder = eng_port_holder(e, hi, a, port, &e->conflict_now);
+	in.holder_pid = e->conflict_now.pid;
+	if (in.holder != AMX_HOLDER_NONE)
+		eng_feed_app(e, hi, ai, in);
+	return true;
 }
 
 /* Look at the home afresh: its God daemon, and whether each known pid still runs. */

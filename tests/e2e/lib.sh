@@ -469,7 +469,7 @@ def actions: ["monitor-started", "monitor-stopping", "process-exited", "oom-kill
   "dump-restored", "memory-over-limit", "disk-over-threshold", "disk-ok", "probe-failed",
   "events-lost", "config-reloaded", "config-invalid", "logs-retained", "home-skipped",
   "recovery-deferred", "events-suppressed", "pm2-drift", "app-reloaded",
-  "sched-demoted"];
+  "sched-demoted", "port-conflict"];
 def problems($e; $n):
   ok($e["@timestamp"] | test("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{6}Z$");
      "@timestamp is \($e["@timestamp"] | tojson)"),
@@ -509,6 +509,10 @@ def problems($e; $n):
         ok($e.amexbpf.command | strs; "recovery-started without an amexbpf.command argv"),
         ok($e.amexbpf.run_as | str; "recovery-started without amexbpf.run_as")
       else empty end)
+   elif $e.event.action == "port-conflict" then
+     ok($e.amexbpf.port | type == "number"; "port-conflict without amexbpf.port"),
+     ok($e.amexbpf.holder.pid | type == "number"; "port-conflict without amexbpf.holder.pid"),
+     ok($e.amexbpf.holder.kind | str; "port-conflict without amexbpf.holder.kind")
    elif $e.event.action == "dump-invalid" then
      ok($e.amexbpf.dump.problem | str; "dump-invalid without amexbpf.dump.problem")
    else empty end);
