@@ -13,8 +13,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Lines of the tail looked at for the error, from its end. */
-#define AMX_CONFLICT_LINES 20
+/* Lines of the tail looked at for the error, from its end: Node 20 prints 21 lines after
+ * the EADDRINUSE line (the stack, the error object), more under PM2's wrapper. */
+#define AMX_CONFLICT_LINES 128
 /* Longest line looked at; longer ones are cut (the port is near Node's line start). */
 #define AMX_CONFLICT_LINE_MAX 512
 
