@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -1200,6 +1202,123 @@ TEST(app_sections_are_keyed_by_home_and_app)
 	engine_down();
 }
 
+/* ---------------------------------------------------------------- port conflicts */
+
+/* A TCP socket listening on 127.0.0.1 (any port); its port in *port. */
+static int listen_any(uint16_t *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 1) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+		return -1;
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* The app dies with status 1 after Node's EADDRINUSE line for port in its error log. */
+static void app_dies_on_port(uint16_t port)
+{
+	char logs[400], log[500];
+	snprintf(logs, sizeof(logs), "%s/logs", home);
+	mkdir(logs, 0755);
+	snprintf(log, sizeof(log), "%s/api-error.log", logs);
+	write_file(log, "Error: listen EADDRINUSE: address already in use 127.0.0.1:%u\n"
+			"    at Server.setupListenHandle [as _listen2] (node:net:1908:16)\n", port);
+	pid_t pid = E.homes[0].apps[0].pid;
+	struct amx_event ev = sigkill_event(pid);
+	ev.exit_code = 1 << 8;
+	kill(pid, SIGKILL);
+	wait_gone(pid);
+	push_kernel_event(ev);
+}
+
+/* Another process (this test, without PM2's environment) holds the port: port-conflict
+ * names it, recovery parks with that reason and runs nothing, not even a status query;
+ * once the port is free, tier 1 runs at the next look. */
+TEST(port_held_by_another_process_parks)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	uint16_t port = 0;
+	int fd = listen_any(&port);
+	CHECK(fd >= 0);
+	app_dies_on_port(port);
+	int at = 0;
+	json_t *ev = next_event(&at, "port-conflict");
+	CHECK(ev != NULL);
+	CHECK(int_of(ev, "amexbpf.port") == port);
+	CHECK(int_of(ev, "amexbpf.holder.pid") == getpid());
+	CHECK(int_of(ev, "amexbpf.holder.uid") == (long long)getuid());
+	CHECK_STR(str_of(ev, "amexbpf.holder.kind"), "other");
+	CHECK_STR(str_of(ev, "event.kind"), "alert");
+	at = 0;
+	ev = next_event(&at, "recovery-parked");
+	CHECK(ev != NULL);
+	CHECK_STR(str_of(ev, "event.reason"), "port-conflict");
+	CHECK(int_of(ev, "amexbpf.port") == port);
+	CHECK(E.homes[0].apps[0].pol.state == AMX_APP_PARKED);
+	advance(2000); /* past the grace: no pm2 jlist, no tier */
+	advance(30000);
+	CHECK(n_cmds == 0);
+	CHECK(count_events("recovery-started") == 0);
+	close(fd);
+	advance(30000); /* backoff_max (60 s): the port looked at again, free */
+	CHECK(count_cmds("restart api") == 1);
+	CHECK(count_events("recovery-started") == 1);
+	CHECK(count_events("port-conflict") == 1 && count_events("recovery-parked") == 1);
+	engine_down();
+}
+
+/* An orphaned copy of the app holds the port: the owner's, PM2's environment for this app,
+ * running the script PM2 gave it from its cwd, and not the God daemon's child. It is
+ * stopped; nothing parks. */
+TEST(port_held_by_an_orphaned_copy_is_stopped)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	char script[400], env_home[400], env_exec[450], env_cwd[400];
+	snprintf(script, sizeof(script), "%s/api.js", dir);
+	write_file(script, "const s = require('net').createServer().listen(0, '127.0.0.1', () => "
+			   "process.stdout.write(s.address().port + '\\n'));\n");
+	snprintf(env_home, sizeof(env_home), "PM2_HOME=%s", home);
+	snprintf(env_exec, sizeof(env_exec), "pm_exec_path=%s", script);
+	snprintf(env_cwd, sizeof(env_cwd), "pm_cwd=%s", dir);
+	int out[2];
+	CHECK(pipe(out) == 0);
+	pid_t orphan = fork();
+	if (orphan == 0) {
+		dup2(out[1], 1);
+		if (chdir(dir) < 0)
+			_exit(126);
+		char *const argv[] = { "node", script, NULL };
+		char *const envp[] = { "name=api", env_home, env_exec, env_cwd, NULL };
+		execve("/usr/bin/node", argv, envp);
+		_exit(127);
+	}
+	remember_kid(orphan);
+	close(out[1]);
+	char buf[16] = "";
+	FILE *f = fdopen(out[0], "r");
+	CHECK(f && fgets(buf, sizeof(buf), f));
+	if (f)
+		fclose(f);
+	uint16_t port = (uint16_t)atoi(buf);
+	CHECK(port > 0);
+	app_dies_on_port(port);
+	int at = 0;
+	json_t *ev = next_event(&at, "port-conflict");
+	CHECK(ev != NULL);
+	CHECK(int_of(ev, "amexbpf.holder.pid") == orphan);
+	CHECK_STR(str_of(ev, "amexbpf.holder.kind"), "orphan");
+	CHECK_STR(str_of(ev, "amexbpf.holder.name"), "node");
+	CHECK(wait_gone(orphan));
+	CHECK(ev && json_is_true(json_object_get(json_object_get(json_object_get(ev, "amexbpf"),
+								 "holder"), "stopped")));
+	CHECK(count_events("recovery-parked") == 0);
+	CHECK(E.homes[0].apps[0].pol.state == AMX_APP_WAIT_PM2); /* PM2's restart goes on */
+	engine_down();
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -1232,6 +1351,8 @@ int main(int argc, char **argv)
 	RUN(unwatched_forks_of_one_daemon_are_that_homes_trouble);
 	RUN(an_app_left_out_of_the_watched_set_is_followed_by_pidfd);
 	RUN(systemctl_is_active_is_a_command_not_a_wait);
+	RUN(port_held_by_another_process_parks);
+	RUN(port_held_by_an_orphaned_copy_is_stopped);
 	RUN(app_sections_are_keyed_by_home_and_app); /* last: it leaves tickers on the loop */
 	forget_seen();
 	amx_loop_close();
