@@ -440,11 +440,6 @@ static void app_on_action_done(struct amx_app_policy *p, const struct amx_policy
 	app_after_failure(p, c, in, out);
 }
 
-static uint64_t conflict_recheck_ms(const struct amx_policy_config *c)
-{
-	return c->backoff_max_ms > AMX_CONFLICT_RECHECK_MIN_MS ? c->backoff_max_ms
-							      : AMX_CONFLICT_RECHECK_MIN_MS;
-}
 
 static void app_on_tick(struct amx_app_policy *p, const struct amx_policy_config *c,
 			const struct amx_input *in, struct amx_actions *out)
@@ -482,7 +477,7 @@ static void app_on_tick(struct amx_app_policy *p, const struct amx_policy_config
 			struct amx_action *a = add_action(out, AMX_ACT_CHECK_PORT);
 			if (a)
 				a->port = p->conflict_port;
-			p->deadline_ms = now_ms + conflict_recheck_ms(c);
+			p->deadline_ms = now_ms + AMX_CONFLICT_RECHECK_MS;
 			break;
 		}
 		/* fall through */
@@ -601,14 +596,14 @@ static void app_on_port_conflict(struct amx_app_policy *p, const struct amx_poli
 		if (a) {
 			a->budget_attempts = c->budget_attempts;
 			a->budget_window_ms = c->budget_window_ms;
-			a->ms = conflict_recheck_ms(c);
+			a->ms = AMX_CONFLICT_RECHECK_MS;
 			a->port = in->port;
 			snprintf(a->reason, sizeof(a->reason), "port-conflict");
 		}
 	}
 	p->next_tier = 1;
 	p->tier_started_ms = now_ms;
-	app_enter(p, AMX_APP_PARKED, now_ms + conflict_recheck_ms(c));
+	app_enter(p, AMX_APP_PARKED, now_ms + AMX_CONFLICT_RECHECK_MS);
 	p->conflict_parked = true;
 }
 

@@ -170,9 +170,9 @@ struct amx_app_policy {
 	uint64_t conflict_at_ms;
 };
 
-/* A park for a port conflict looks at the port again this often (backoff_max_ms, at
- * least this much): the holder gone, tier 1 runs at once. */
-#define AMX_CONFLICT_RECHECK_MIN_MS 1000
+/* A park for a port conflict looks at the port again this often (a read of the socket
+ * tables, and a walk of /proc while it is held): the holder gone, tier 1 runs at once. */
+#define AMX_CONFLICT_RECHECK_MS 10000
 
 enum amx_home_state {
 	AMX_HOME_UNKNOWN = 0,

@@ -1263,7 +1263,7 @@ TEST(port_held_by_another_process_parks)
 	CHECK(n_cmds == 0);
 	CHECK(count_events("recovery-started") == 0);
 	close(fd);
-	advance(30000); /* backoff_max (60 s): the port looked at again, free */
+	advance(AMX_CONFLICT_RECHECK_MS); /* the port looked at again: free */
 	CHECK(count_cmds("restart api") == 1);
 	CHECK(count_events("recovery-started") == 1);
 	CHECK(count_events("port-conflict") == 1 && count_events("recovery-parked") == 1);

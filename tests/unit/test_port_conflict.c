@@ -225,7 +225,7 @@ TEST(policy_other_holder_parks_without_spending_the_budget)
 	CHECK(!find(&o, AMX_ACT_STOP_HOLDER, 0));
 	CHECK(!find(&o, AMX_ACT_RUN_TIER, 0));
 	CHECK(parked && !strcmp(parked->reason, "port-conflict") && parked->port == 3000);
-	CHECK(parked && parked->ms == c.backoff_max_ms);
+	CHECK(parked && parked->ms == AMX_CONFLICT_RECHECK_MS);
 	CHECK(p.state == AMX_APP_PARKED && p.conflict_parked);
 	CHECK(p.budget.n == 0);
 
@@ -241,16 +241,16 @@ TEST(policy_other_holder_parks_without_spending_the_budget)
 	/* The status query never runs while parked; the deadline looks at the port. */
 	o = feed(&p, &c, IN(.kind = AMX_IN_TICK, .now_ms = T0 + 201 + c.grace_ms));
 	CHECK(o.n == 0);
-	o = feed(&p, &c, IN(.kind = AMX_IN_TICK, .now_ms = T0 + 201 + c.backoff_max_ms));
+	o = feed(&p, &c, IN(.kind = AMX_IN_TICK, .now_ms = T0 + 201 + AMX_CONFLICT_RECHECK_MS));
 	const struct amx_action *look = find(&o, AMX_ACT_CHECK_PORT, 0);
 	CHECK(look && look->port == 3000);
 	CHECK(!find(&o, AMX_ACT_RUN_TIER, 0));
 	/* Still held: parked on, silently. */
-	o = feed(&p, &c, IN(.kind = AMX_IN_PORT_CONFLICT, .now_ms = T0 + 202 + c.backoff_max_ms,
+	o = feed(&p, &c, IN(.kind = AMX_IN_PORT_CONFLICT, .now_ms = T0 + 202 + AMX_CONFLICT_RECHECK_MS,
 			    .port = 3000, .holder_pid = 88, .holder = AMX_HOLDER_OTHER));
 	CHECK(o.n == 0 && p.state == AMX_APP_PARKED);
 	/* Free: tier 1 at once, the first attempt spent now. */
-	o = feed(&p, &c, IN(.kind = AMX_IN_PORT_CONFLICT, .now_ms = T0 + 2 * c.backoff_max_ms,
+	o = feed(&p, &c, IN(.kind = AMX_IN_PORT_CONFLICT, .now_ms = T0 + 2 * AMX_CONFLICT_RECHECK_MS,
 			    .port = 3000, .holder = AMX_HOLDER_NONE));
 	const struct amx_action *run = find(&o, AMX_ACT_RUN_TIER, 0);
 	CHECK(run && run->tier == 1);
