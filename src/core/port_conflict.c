@@ -48,30 +48,47 @@ uint16_t amx_port_from_error_tail(const char *buf, size_t len)
 	return 0;
 }
 
-bool amx_cmdline_script(const char *cmdline, size_t len, char *out, size_t outlen)
+/* The first word after the first of s[0..len) that does not start with '-', words being
+ * separated by any byte of seps. */
+static bool first_script_word(const char *s, size_t len, const char *seps, char *out, size_t outlen)
 {
 	size_t off = 0;
 	bool first = true;
-	if (!outlen)
-		return false;
-	out[0] = '\0';
 	while (off < len) {
-		const char *arg = cmdline + off;
-		size_t n = strnlen(arg, len - off);
+		size_t n = 0;
+		while (off + n < len && s[off + n] && !strchr(seps, s[off + n]))
+			n++;
+		const char *word = s + off;
 		off += n + 1;
+		if (n == 0)
+			continue;
 		if (first) {
 			first = false;
 			continue;
 		}
-		if (n == 0 || arg[0] == '-')
+		if (word[0] == '-')
 			continue;
 		if (n >= outlen)
 			return false; /* a cut path would compare equal to the wrong one */
-		memcpy(out, arg, n);
+		memcpy(out, word, n);
 		out[n] = '\0';
 		return true;
 	}
 	return false;
+}
+
+bool amx_cmdline_script(const char *cmdline, size_t len, char *out, size_t outlen)
+{
+	if (!outlen)
+		return false;
+	out[0] = '\0';
+	if (first_script_word(cmdline, len, "", out, outlen))
+		return true;
+	/* PM2 sets the app's process.title to "node /path/to/script.js": one argument with
+	 * spaces, padded to the old length. A path with a space in it then does not match
+	 * pm_exec_path, and the holder is not taken for the app (the safe side). */
+	size_t first = strnlen(cmdline, len);
+	return first_script_word(cmdline, first, " ", out, outlen);
 }
 
 enum amx_holder_kind amx_holder_classify(const struct amx_holder_facts *f, uid_t owner_uid,

@@ -40,7 +40,8 @@ struct amx_holder_facts {
 };
 
 /* The script of a cmdline (NUL-separated, len bytes): its first argument after argv[0]
- * that does not start with '-' (node's own options), into out; false when none. */
+ * that does not start with '-' (node's own options), into out; false when none. A cmdline
+ * of one argument (PM2's process.title, "node /srv/app.js") is split at its spaces. */
 bool amx_cmdline_script(const char *cmdline, size_t len, char *out, size_t outlen);
 
 enum amx_holder_kind {

@@ -108,6 +108,14 @@ TEST(cmdline_script)
 	/* Too long for out: refused, never cut (a cut path could match another). */
 	CHECK(!amx_cmdline_script(S("node\0/a/very/long/path/that/does/not/fit/in/sixty/four/bytes/at/all.js\0"),
 				  out, sizeof(out)));
+	/* PM2's process.title: one argument, padded with spaces or NULs. */
+	CHECK(amx_cmdline_script(S("node /srv/app/server.js          "), out, sizeof(out)));
+	CHECK_STR(out, "/srv/app/server.js");
+	CHECK(amx_cmdline_script(S("node /srv/app/server.js\0\0\0\0"), out, sizeof(out)));
+	CHECK_STR(out, "/srv/app/server.js");
+	CHECK(amx_cmdline_script(S("node --inspect /srv/b.js"), out, sizeof(out)));
+	CHECK_STR(out, "/srv/b.js");
+	CHECK(!amx_cmdline_script(S("node          "), out, sizeof(out)));
 	/* No final NUL: read within len only. */
 	CHECK(amx_cmdline_script(S("node\0/x.js"), out, sizeof(out)));
 	CHECK_STR(out, "/x.js");
