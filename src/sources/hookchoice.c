@@ -9,7 +9,7 @@
 
 /* What each tp_btf twin reads (bpf/amexbpf.bpf.c): the leading arguments after the
  * tracepoint's own `void *__data`. */
-enum arg_type { ARG_END = 0, ARG_TASK, ARG_INT };
+enum arg_type { ARG_END = 0, ARG_TASK, ARG_INT, ARG_SOCK };
 
 static const struct {
 	const char *name, *tracepoint;
@@ -19,6 +19,7 @@ static const struct {
 	[AMX_HOOK_FORK] = { "fork", "sched_process_fork", { ARG_TASK, ARG_TASK } },
 	[AMX_HOOK_EXEC] = { "exec", "sched_process_exec", { ARG_TASK } },
 	[AMX_HOOK_OOM] = { "oom", "mark_victim", { ARG_TASK, ARG_INT } },
+	[AMX_HOOK_LISTEN] = { "listen", "inet_sock_set_state", { ARG_SOCK, ARG_INT, ARG_INT } },
 };
 
 const char *amx_hook_name(enum amx_hook hook)
@@ -69,7 +70,8 @@ static bool arg_is(const struct btf *btf, __u32 type_id, enum arg_type want)
 		return false;
 	id = btf__resolve_type(btf, t->type);
 	t = id > 0 ? btf__type_by_id(btf, (__u32)id) : NULL;
-	return t && btf_is_struct(t) && strcmp(btf__name_by_offset(btf, t->name_off), "task_struct") == 0;
+	return t && btf_is_struct(t) &&
+	       strcmp(btf__name_by_offset(btf, t->name_off), want == ARG_SOCK ? "sock" : "task_struct") == 0;
 }
 
 static bool proto_fits(const struct btf *btf, const struct btf_type *proto, enum amx_hook hook)

@@ -37,7 +37,7 @@ TEST(pid_only_mark_victim_moves_only_oom)
 	CHECK(c.kind[AMX_HOOK_OOM] == AMX_KIND_RAW_TP);
 	CHECK(c.oom_pid_only);
 	CHECK_STR(amx_hook_choice_summary(&c, s, sizeof(s)),
-		  "exit,fork,exec=tp_btf oom=raw_tp (oom: pid only)");
+		  "exit,fork,exec,listen=tp_btf oom=raw_tp (oom: pid only)");
 	btf__free(b);
 }
 
@@ -92,7 +92,10 @@ TEST(changed_argument_type_is_raw_tp)
 	add_trace(b, "sched_process_fork", void_ptr, (int[]){ task_ptr, s32 }, 2);
 	add_trace(b, "sched_process_exec", void_ptr, (int[]){ task_ptr }, 1);
 	add_trace(b, "mark_victim", void_ptr, (int[]){ task_ptr }, 1); /* no uid */
+	/* a socket hook whose first argument is no longer a struct sock */
+	add_trace(b, "inet_sock_set_state", void_ptr, (int[]){ task_ptr, s32, s32 }, 3);
 	amx_hook_choose(b, &c);
+	CHECK(c.kind[AMX_HOOK_LISTEN] == AMX_KIND_RAW_TP);
 	CHECK(c.kind[AMX_HOOK_EXIT] == AMX_KIND_RAW_TP);
 	CHECK(c.kind[AMX_HOOK_FORK] == AMX_KIND_RAW_TP);
 	CHECK(c.kind[AMX_HOOK_EXEC] == AMX_KIND_TP_BTF);
@@ -120,12 +123,12 @@ TEST(force_list)
 
 	amx_hook_choose(b, &c);
 	CHECK(amx_hook_force_raw(&c, "oom") == 0);
-	CHECK_STR(amx_hook_choice_summary(&c, s, sizeof(s)), "exit,fork,exec=tp_btf oom=raw_tp");
+	CHECK_STR(amx_hook_choice_summary(&c, s, sizeof(s)), "exit,fork,exec,listen=tp_btf oom=raw_tp");
 	CHECK(!c.oom_pid_only);
 	CHECK(amx_hook_force_raw(&c, "exec,bogus") == -1); /* refused whole */
 	CHECK(c.kind[AMX_HOOK_EXEC] == AMX_KIND_TP_BTF);
 	CHECK(amx_hook_force_raw(&c, "fork,exec") == 0);
-	CHECK_STR(amx_hook_choice_summary(&c, s, sizeof(s)), "exit=tp_btf fork,exec,oom=raw_tp");
+	CHECK_STR(amx_hook_choice_summary(&c, s, sizeof(s)), "exit,listen=tp_btf fork,exec,oom=raw_tp");
 	CHECK(amx_hook_force_raw(&c, "all") == 0);
 	CHECK_STR(amx_hook_choice_summary(&c, s, sizeof(s)), "raw_tp");
 	CHECK(amx_hook_force_raw(&c, "") == 0);
