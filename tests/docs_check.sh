@@ -7,6 +7,9 @@
 #   - an event.action that the code can emit is missing from docs/events.md's action table
 #     (the actions are those of the event catalogue, src/core/event_catalog.c; fewer than
 #     MIN_ACTIONS found means the extraction broke);
+#   - a field the code sets on an event (the literal path of each amx_event_set*() call in
+#     src/) is not named, in backticks, in docs/events.md (fewer than MIN_FIELDS found
+#     means the extraction broke);
 #   - a docs/*.md file that README.md names is missing.
 # tests/run.sh runs it as the test `docs`.
 set -uo pipefail
@@ -15,6 +18,7 @@ cd "$(dirname "$0")/.." || exit 1
 
 README_MAX=40960
 MIN_ACTIONS=20
+MIN_FIELDS=60
 CONTRACT=docs/events.md
 problems=0
 
@@ -72,6 +76,28 @@ else
 			problem "event.action '$action' is emitted by src/ but missing from the action table of $CONTRACT"
 	done <<<"$code_actions"
 	echo "docs: $n event actions in the code, $(grep -c . <<<"$documented") in $CONTRACT's table"
+fi
+
+# The fields the code sets: every amx_event_set*(ev, "path", ...) in src/ names its path as a
+# literal (src/core/event.c, which defines them, is left out). A field set any other way
+# would escape this check, so keep to literals.
+fields_from_code() {
+	git ls-files -z 'src/*.c' | grep -zv '^src/core/event\.c$' |
+		xargs -0 -r grep -hoE 'amx_event_set[a-z_]*\([^,()]+, *"[^"]+"' -- |
+		sed -E 's/.*"([^"]+)"$/\1/' | sort -u
+}
+
+if [ -f "$CONTRACT" ]; then
+	code_fields=$(fields_from_code)
+	n=$(grep -c . <<<"$code_fields")
+	[ "$n" -ge "$MIN_FIELDS" ] ||
+		problem "found only $n event fields in src/ (expected at least $MIN_FIELDS): the extraction is broken"
+	while IFS= read -r field; do
+		[ -n "$field" ] || continue
+		grep -qF -- "\`$field\`" "$CONTRACT" ||
+			problem "event field '$field' is set by src/ but not documented in $CONTRACT"
+	done <<<"$code_fields"
+	echo "docs: $n event fields in the code, each named in $CONTRACT"
 fi
 
 # Every docs/*.md the README names must exist.
