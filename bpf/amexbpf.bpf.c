@@ -398,6 +398,66 @@ int BPF_PROG(exec_raw, struct task_struct *task)
 	return handle_exec(task);
 }
 
+/* ---- listen ------------------------------------------------------------------------ */
+
+#define TCP_LISTEN_STATE 10 /* TCP_LISTEN; SCTP_SS_LISTENING has the same value */
+#define IPPROTO_TCP_NUM 6
+#define AF_INET_NUM 2
+#define AF_INET6_NUM 10
+
+/* A watched process put a TCP socket in LISTEN: inet_csk_listen_start runs in the
+ * listen(2) caller's context, so the current task is the listener. The new state is the
+ * tracepoint's own argument (a register compare), so every other state change of every
+ * socket of the host leaves there; then the current tgid's hint bit and the watched map,
+ * as for signals; only a watched listener's socket is read. */
+static __always_inline int handle_listen(const struct sock *sk)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct amx_watch *found;
+	struct amx_event *ev;
+	__u16 family;
+
+	if (!maybe_watched(tgid))
+		return 0;
+	found = bpf_map_lookup_elem(&watched, &tgid);
+	if (!found || !(found->flags & AMX_WATCH_PROC))
+		return 0;
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP_NUM)
+		return 0; /* SCTP and MPTCP's outer socket pass here too */
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET_NUM && family != AF_INET6_NUM)
+		return 0;
+	ev = reserve_event();
+	if (!ev)
+		return 0;
+	ev->type = AMX_EV_LISTEN;
+	fill_process(ev, (struct task_struct *)bpf_get_current_task());
+	ev->listen_family = family;
+	ev->listen_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (family == AF_INET6_NUM)
+		BPF_CORE_READ_INTO(&ev->listen_addr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+	else
+		BPF_CORE_READ_INTO((__u32 *)ev->listen_addr, sk, __sk_common.skc_rcv_saddr);
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(listen_btf, const struct sock *sk, const int oldstate, const int newstate)
+{
+	if (newstate != TCP_LISTEN_STATE)
+		return 0;
+	return handle_listen(sk);
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(listen_raw, const struct sock *sk, const int oldstate, const int newstate)
+{
+	if (newstate != TCP_LISTEN_STATE)
+		return 0;
+	return handle_listen(sk);
+}
+
 /* ---- OOM victim ------------------------------------------------------------------ */
 
 static __always_inline void fill_oom_memory(struct amx_event *ev, struct task_struct *task)

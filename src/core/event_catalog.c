@@ -86,6 +86,9 @@ static const struct amx_event_info CATALOG[AMX_EVT_COUNT] = {
 		"warn when at some moment of the reload no instance of the app ran" },
 	[AMX_EVT_SCHED_DEMOTED] = {
 		AMX_EVT_SCHED_DEMOTED, "sched-demoted", "warn", "event", "host", "change", NULL },
+	[AMX_EVT_APP_LISTENING] = {
+		AMX_EVT_APP_LISTENING, "app-listening", "info", "event", "process", "start",
+		NULL },
 };
 
 const struct amx_event_info *amx_event_catalog(enum amx_event_id id)

@@ -27,6 +27,9 @@ struct amx_user {
  * each saved in dump.pm2 as its own entry with its own pid file and NODE_APP_INSTANCE. */
 /* 16, not 64: the instances are held in each app, and a home may save 4,096 apps. */
 #define AMX_INSTANCES_MAX 16
+/* TCP ports kept per instance and per app: an app serves on a handful; more are counted
+ * out (amx_app.ports_dropped), not grown into. */
+#define AMX_PORTS_MAX 8
 struct amx_instance {
 	int pm_id;              /* PM2's id, from pids/<name>-<pm_id>.pid or the process; -1 unknown */
 	int node_app_instance;  /* NODE_APP_INSTANCE from the dump; -1 when absent */
@@ -44,6 +47,12 @@ struct amx_instance {
 	int replaced_pid;       /* the old process, until it exits; 0 none */
 	uint64_t replaced_start_ticks;
 	bool reloaded;          /* replaced since the reload began */
+	/* TCP ports pid listens on (IPv4 or IPv6), as the kernel reported them (listen hook)
+	 * or /proc showed them; host order, ascending */
+	uint16_t ports[AMX_PORTS_MAX];
+	uint8_t n_ports;
+	/* no BPF: poll /proc for pid's listens until then (boot ms); 0 none */
+	uint64_t listen_poll_until_ms;
 };
 
 struct amx_app {
@@ -73,6 +82,12 @@ struct amx_app {
 	bool awaiting_status;
 	uint64_t conflict_check_ms; /* look at the error log for a port conflict then; 0 none */
 	char last_output[512];   /* tail of a failed command's output, for recovery-failed */
+	/* The ports the app served on in its last life that listened (the union over its
+	 * instances; ephemeral ones left out): a new pid serves again once they are all
+	 * listened on again. Empty: it never listened, and a live pid is all we check. */
+	uint16_t want_ports[AMX_PORTS_MAX];
+	uint8_t n_want_ports;
+	unsigned ports_dropped;  /* ports past AMX_PORTS_MAX, not kept */
 };
 
 /* Where a home's pm2 and node were found, in the order they are tried. */
@@ -128,6 +143,47 @@ struct amx_home {
 	size_t good_raw_len;
 	unsigned good_mode;      /* dump.pm2's permission bits when the good copy was read; 0: unknown */
 };
+
+/* Add port to a sorted set of at most AMX_PORTS_MAX; false when it was full. */
+static inline bool amx_ports_add(uint16_t *set, uint8_t *n, uint16_t port)
+{
+	unsigned i = 0;
+	while (i < *n && set[i] < port)
+		i++;
+	if (i < *n && set[i] == port)
+		return true;
+	if (*n >= AMX_PORTS_MAX)
+		return false;
+	for (unsigned k = *n; k > i; k--)
+		set[k] = set[k - 1];
+	set[i] = port;
+	(*n)++;
+	return true;
+}
+
+static inline bool amx_ports_has(const uint16_t *set, uint8_t n, uint16_t port)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (set[i] == port)
+			return true;
+	return false;
+}
+
+/* Every port the app served on before is listened on now by one of its live instances. */
+static inline bool amx_app_serving(const struct amx_app *a)
+{
+	if (!a->n_want_ports)
+		return false;
+	for (unsigned w = 0; w < a->n_want_ports; w++) {
+		bool found = false;
+		for (unsigned i = 0; i < a->n_inst && !found; i++)
+			found = a->inst[i].pid && amx_ports_has(a->inst[i].ports, a->inst[i].n_ports,
+								a->want_ports[w]);
+		if (!found)
+			return false;
+	}
+	return true;
+}
 
 /* Instances running now. */
 static inline unsigned amx_app_instances_alive(const struct amx_app *a)

@@ -47,6 +47,8 @@ enum amx_input_kind {
 	AMX_IN_UNHEALTHY,    /* app: alive but unhealthy (over its memory limit, its probe
 			      * failing): tier 1 at once, like an errored app, within the budget.
 			      * Ignored unless the app is ALIVE (an incident already runs). */
+	AMX_IN_SERVING,      /* app: its live pid now listens on every TCP port the app listened
+			      * on before it died (pid): it serves again */
 	AMX_IN_PORT_CONFLICT,/* app: its port (port) is held by holder_pid, of kind holder;
 			      * AMX_HOLDER_NONE answers AMX_ACT_CHECK_PORT when the port is free */
 };
@@ -68,6 +70,10 @@ struct amx_input {
 	int pid;                  /* ALIVE */
 	unsigned instances_alive; /* ALIVE: instances of the app running now (pid's included) */
 	unsigned instances_wanted;/* ALIVE: instances saved in the dump; 0 or 1 = a single process */
+	/* ALIVE: the app listened before it died and pid does not listen on those ports yet:
+	 * it is back only once it does (AMX_IN_SERVING), within verify_ms of this pid. */
+	bool must_listen;
+	bool serving;             /* ALIVE: the app listened before and pid already does again */
 	enum amx_pm2_status status; /* STATUS */
 	bool ok;                  /* ACTION_DONE */
 	bool deferred;            /* ACTION_DONE: the tier could not start (no command slot): not
@@ -106,8 +112,17 @@ enum amx_emit_kind {
 	AMX_EMIT_PORT_CONFLICT,         /* port, holder_pid, holder; parked: recovery parks for it */
 };
 
+/* Whether a recovered app serves again (RECOVERY_SUCCEEDED, PM2_RESTARTED_APP). */
+enum amx_serving {
+	AMX_SERVING_UNKNOWN = 0, /* it never listened: a live pid is all there is to check */
+	AMX_SERVING_YES,         /* its new pid listens on every port it listened on before */
+	AMX_SERVING_NO,          /* it did not within verify_ms (PM2's restart only: a tier's
+				  * is a failed attempt instead) */
+};
+
 struct amx_action {
 	enum amx_action_kind kind;
+	enum amx_serving serving; /* RECOVERY_SUCCEEDED, PM2_RESTARTED_APP */
 	enum amx_emit_kind emit;  /* EMIT */
 	int tier;                 /* RUN_TIER, RECOVERY_* */
 	int attempt;              /* 1-based within the current incident */
@@ -150,6 +165,8 @@ enum amx_app_state {
 	AMX_APP_PARKED,        /* budget spent; until the window frees an attempt or it is seen alive */
 	AMX_APP_DESIRED_STOPPED, /* dump says stopped: nothing to do */
 	AMX_APP_HOME_DOWN,     /* the daemon is down: the home machine is in charge */
+	AMX_APP_AWAIT_LISTEN,  /* a new pid runs; waiting verify_ms for it to listen on the
+				* app's ports (the app listened before it died) */
 };
 
 struct amx_app_policy {
@@ -162,6 +179,12 @@ struct amx_app_policy {
 	int next_tier;            /* BACKOFF/PARKED: what runs at the deadline */
 	int requeries;            /* TRANSIENT answers in a row */
 	bool deferred;            /* BACKOFF: this attempt was said (RECOVERY_STARTED), not run */
+	/* AWAIT_LISTEN: PM2's own restart is awaited (reported as PM2_RESTARTED_APP), not a
+	 * tier's; and the pid awaited */
+	bool listen_for_pm2;
+	int listen_pid;
+	bool seen_must_listen;    /* HOME_DOWN: the pid seen alive meanwhile does not listen yet */
+	bool seen_serving;        /* HOME_DOWN: ... or listens again on the app's ports */
 	struct amx_budget budget;
 	/* The last port conflict said (port, holder, when): said once per budget window. */
 	uint16_t conflict_port;

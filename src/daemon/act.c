@@ -65,8 +65,9 @@ static void resolve_held_oom(struct amx_engine *e, int hi, int ai, const struct 
 			o.restart_ms = acts->a[i].ms;
 		}
 	if (o.result != AMX_OOM_PM2_RESTARTED &&
-	    (a->pol.state == AMX_APP_WAIT_PM2 || a->pol.state == AMX_APP_QUERYING))
-		return;
+	    (a->pol.state == AMX_APP_WAIT_PM2 || a->pol.state == AMX_APP_QUERYING ||
+	     (a->pol.state == AMX_APP_AWAIT_LISTEN && a->pol.listen_for_pm2)))
+		return; /* PM2's part is not known yet (its new copy is not serving yet) */
 	eng_send_held_oom(e, p, &o);
 }
 
@@ -148,6 +149,9 @@ static void emit_policy_event(struct amx_engine *e, int hi, int ai, const struct
 			e->instance_now->pm2_restarts++;
 			eng_set_instance_fields(ev, a, e->instance_now);
 		}
+		if (x->serving != AMX_SERVING_UNKNOWN)
+			amx_event_set_int(ev, "event.duration", (int64_t)x->ms * 1000000);
+		eng_set_serving_fields(ev, a, x->serving);
 		break;
 	case AMX_EMIT_APP_STOPPED:
 		ev = amx_event_new(&e->stream, AMX_EVT_APP_STOPPED, 0, "%s was %s on purpose", who,
@@ -190,6 +194,7 @@ static void emit_policy_event(struct amx_engine *e, int hi, int ai, const struct
 		amx_event_set_int(ev, "amexbpf.attempt", x->attempt);
 		amx_event_set_int(ev, "event.duration", (int64_t)x->ms * 1000000);
 		amx_event_set_int(ev, "process.pid", x->pid);
+		eng_set_serving_fields(ev, a, x->serving);
 		if (a && x->tier >= 1 && x->tier <= 3)
 			a->recoveries[x->tier]++;
 		break;
@@ -242,7 +247,7 @@ static void emit_policy_event(struct amx_engine *e, int hi, int ai, const struct
 			amx_event_set_str(ev, "amexbpf.holder.name", f->comm);
 			amx_event_set_int(ev, "amexbpf.holder.uid", f->uid);
 		}
-		amx_event_set_str(ev, "amexbpf.holder.kind", amx_holder_kind_name(x->holder));
+		amx_event_set_bool(ev, "amexbpf.holder.orphan", ours);
 		if (ours)
 			amx_event_set_bool(ev, "amexbpf.holder.stopped", e->conflict_stopped);
 		if (a)

@@ -45,6 +45,31 @@ void eng_emit(struct amx_engine *e, json_t *ev)
 	}
 }
 
+static json_t *ports_json(const uint16_t *ports, unsigned n)
+{
+	json_t *a = json_array();
+	for (unsigned i = 0; i < n; i++)
+		json_array_append_new(a, json_integer(ports[i]));
+	return a;
+}
+
+/* amexbpf.serving and amexbpf.listen.ports of a recovery or a PM2 restart: the ports it
+ * serves on again, or (not serving) the ports it was waited on for. */
+void eng_set_serving_fields(json_t *ev, const struct amx_app *a, enum amx_serving serving)
+{
+	if (!a || serving == AMX_SERVING_UNKNOWN)
+		return;
+	amx_event_set_bool(ev, "amexbpf.serving", serving == AMX_SERVING_YES);
+	amx_event_set(ev, "amexbpf.listen.ports", ports_json(a->want_ports, a->n_want_ports));
+}
+
+/* The ports an instance's process listens on (process-exited, status). */
+void eng_set_instance_ports(json_t *ev, const struct amx_instance *in)
+{
+	if (in->n_ports)
+		amx_event_set(ev, "amexbpf.listen.ports", ports_json(in->ports, in->n_ports));
+}
+
 /* The home and the app an event is about (either may be NULL). */
 void eng_set_app_fields(json_t *ev, const struct amx_home *h, const struct amx_app *a)
 {

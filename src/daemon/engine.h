@@ -20,6 +20,7 @@
  *   commands  the pm2 command table: argv of a tier, start, finish, deadlines, commands a
  *             previous run left going
  *   act       policy glue: feeding the policy, running its actions, budgets, held OOMs
+ *   listen    the TCP ports apps listen on (kernel or /proc), serving again after a death
  *   observe   what the kernel, the files and /proc say, turned into model changes (also
  *             the pm2 and node a new God daemon runs with: daemon/toolchain.h)
  *   answers   what a finished pm2 command says, turned into policy inputs
@@ -179,6 +180,10 @@ struct amx_engine {
 	bool conflict_stopped;
 	struct amx_skipped_home skipped[AMX_MAX_HOMES]; /* not said yet */
 	int n_skipped;
+	/* listen.c: the kernel's ephemeral port range (never a port an app must listen on
+	 * again), and when /proc is next read for new pids' listens (no BPF) */
+	uint16_t ephemeral_lo, ephemeral_hi;
+	uint64_t listen_poll_at_ms;
 };
 
 /* lifecycle.c: an engine ready to be set up (or driven by a test): options, policy
@@ -200,6 +205,10 @@ void eng_set_stderr_tail(json_t *ev, const struct amx_home *h, const struct amx_
 bool eng_read_error_tail(const struct amx_home *h, const struct amx_app *a, char **buf,
 			 size_t *len);
 json_t *eng_argv_json(const struct amx_argv *argv);
+/* amexbpf.serving and amexbpf.listen.ports (the app's wanted ports) unless serving is
+ * AMX_SERVING_UNKNOWN; an instance's own ports (amexbpf.listen.ports) when it has some. */
+void eng_set_serving_fields(json_t *ev, const struct amx_app *a, enum amx_serving serving);
+void eng_set_instance_ports(json_t *ev, const struct amx_instance *in);
 void eng_log(struct amx_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void eng_emit_started(struct amx_engine *e);
 void eng_emit_skipped_homes(struct amx_engine *e);
@@ -255,6 +264,16 @@ void eng_send_held_oom(struct amx_engine *e, struct amx_oom_pending *p,
 void eng_tick_held_ooms(void *ctx, uint64_t now);
 /* systemctl is-active answered (active: exit 0) for home hi: its tier 2 goes on. */
 void eng_unit_answered(struct amx_engine *e, int hi, bool active);
+
+/* listen.c: the ports apps listen on, and whether a recovered app serves again */
+void eng_listen_init(struct amx_engine *e);
+void eng_listen_new_pid(struct amx_engine *e, struct amx_instance *in);
+void eng_listen_instance_gone(struct amx_engine *e, struct amx_app *a, struct amx_instance *in);
+void eng_on_listen_event(struct amx_engine *e, const struct amx_event *kev);
+void eng_listen_scan(struct amx_engine *e, int hi, struct amx_app *a, struct amx_instance *in,
+		     bool announce);
+void eng_listen_alive_input(const struct amx_app *a, struct amx_input *x);
+void eng_tick_listen(void *ctx, uint64_t now);
 
 /* observe.c */
 void eng_consider_child(struct amx_engine *e, int hi, int pid);

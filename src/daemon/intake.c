@@ -99,6 +99,9 @@ void eng_on_kernel_event(void *ctx, const struct amx_event *ev)
 			amx_loop_wake_at(amx_oomwait_next_deadline(&e->oomwait));
 		}
 		break;
+	case AMX_EV_LISTEN:
+		eng_on_listen_event(e, ev);
+		break;
 	default:
 		break;
 	}

@@ -122,16 +122,22 @@ static void instance_seen_alive(struct amx_engine *e, int hi, struct amx_app *a,
 		if (in->pid == pid)
 			return;
 	}
+	if (in->n_ports)
+		eng_listen_instance_gone(e, a, in); /* a reload: the old copy's ports are wanted */
 	in->pid = pid;
 	in->start_ticks = st.start_ticks;
 	in->alive_since_ms = eng_now_ms(e);
+	eng_listen_new_pid(e, in);
 	amx_app_refresh_lead(a);
 	watch_instance(e, hi, a, in);
 	eng_log(e, "%s: app %s (pm_id %d) has pid %d", e->homes[hi].path, a->name, in->pm_id, pid);
+	/* What it listens on already: before amexbpf started, or before it was watched. */
+	eng_listen_scan(e, hi, a, in, false);
 	e->instance_now = in;
 	struct amx_input ev = { .kind = AMX_IN_ALIVE, .pid = pid,
 				.instances_alive = amx_app_instances_alive(a),
 				.instances_wanted = a->n_inst };
+	eng_listen_alive_input(a, &ev);
 	eng_feed_app(e, hi, eng_app_index(&e->homes[hi], a), ev);
 	e->instance_now = NULL;
 }
@@ -400,7 +406,9 @@ void eng_instance_exited(struct amx_engine *e, int hi, struct amx_app *a, struct
 	amx_event_set_bool(ev, "amexbpf.exit_seen", kev != NULL);
 	eng_set_app_fields(ev, h, a);
 	eng_set_instance_fields(ev, a, in);
+	eng_set_instance_ports(ev, in);
 	eng_emit(e, ev);
+	eng_listen_instance_gone(e, a, in);
 	in->pid = 0;
 	in->start_ticks = 0;
 	in->last_oom = false;

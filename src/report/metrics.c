@@ -193,9 +193,9 @@ static void on_event(void *ctx, json_t *ev, const char *line)
 		counter_add(M_CAUSE, 1, (const char *[]){ "home", home, "app", app ? app : "", "cause",
 							   cause_label(str_at(ev, "amexbpf.cause")), NULL });
 	} else if (!strcmp(action, "port-conflict")) {
-		const char *kind = str_at(ev, "amexbpf.holder.kind");
+		bool orphan = json_is_true(amx_event_get(ev, "amexbpf.holder.orphan"));
 		counter_add(M_CONFLICT, 1, (const char *[]){ "home", home, "app", app ? app : "", "holder",
-							      kind && !strcmp(kind, "orphan") ? "orphan" : "other", NULL });
+							      orphan ? "orphan" : "other", NULL });
 	} else if (!strcmp(action, "oom-killed")) {
 		counter_add(M_OOM, 1, (const char *[]){ "home", home, "app", app, NULL });
 	} else if (!strcmp(action, "recovery-succeeded") || !strcmp(action, "recovery-failed")) {

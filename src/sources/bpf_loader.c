@@ -42,6 +42,7 @@ static void select_twins(struct amexbpf_bpf *skel, const struct amx_hook_choice 
 		[AMX_HOOK_FORK] = { skel->progs.fork_btf, skel->progs.fork_raw },
 		[AMX_HOOK_EXEC] = { skel->progs.exec_btf, skel->progs.exec_raw },
 		[AMX_HOOK_OOM] = { skel->progs.oom_btf, skel->progs.oom_raw },
+		[AMX_HOOK_LISTEN] = { skel->progs.listen_btf, skel->progs.listen_raw },
 		[AMX_HOOK_SIGNAL] = { skel->progs.signal_btf, skel->progs.signal_raw },
 	};
 
@@ -69,7 +70,7 @@ static void choose_hooks(struct amx_hook_choice *c, bool verbose)
 	btf__free(btf);
 	if (force && *force && amx_hook_force_raw(c, force) < 0)
 		fprintf(stderr, "amexbpf: AMEXBPF_FORCE_RAW_TP=%s names an unknown hook (exit, fork, "
-				"exec, oom, signal, all): ignored\n", force);
+				"exec, oom, listen, signal, all): ignored\n", force);
 #ifdef AMX_BPF_RAW_TP_ONLY /* defined only to exercise the fallback by hand */
 	amx_hook_force_raw(c, "all");
 #endif

@@ -9,7 +9,7 @@
 
 /* What each tp_btf twin reads (bpf/amexbpf.bpf.c): the leading arguments after the
  * tracepoint's own `void *__data`. */
-enum arg_type { ARG_END = 0, ARG_TASK, ARG_INT, ARG_SIGINFO };
+enum arg_type { ARG_END = 0, ARG_TASK, ARG_INT, ARG_SIGINFO, ARG_SOCK };
 #define MAX_ARGS 5
 
 static const struct {
@@ -20,6 +20,7 @@ static const struct {
 	[AMX_HOOK_FORK] = { "fork", "sched_process_fork", { ARG_TASK, ARG_TASK } },
 	[AMX_HOOK_EXEC] = { "exec", "sched_process_exec", { ARG_TASK } },
 	[AMX_HOOK_OOM] = { "oom", "mark_victim", { ARG_TASK, ARG_INT } },
+	[AMX_HOOK_LISTEN] = { "listen", "inet_sock_set_state", { ARG_SOCK, ARG_INT, ARG_INT } },
 	/* Its own check: a kernel that changed signal_generate must not take the exit hook
 	 * (which only reads a task) down with it, nor be loaded as tp_btf on the exit
 	 * hook's word. */
@@ -66,7 +67,9 @@ static bool arg_is(const struct btf *btf, __u32 type_id, enum arg_type want)
 {
 	__s32 id = btf__resolve_type(btf, type_id);
 	const struct btf_type *t = id > 0 ? btf__type_by_id(btf, (__u32)id) : NULL;
-	const char *want_struct = want == ARG_SIGINFO ? "kernel_siginfo" : "task_struct";
+	const char *want_struct = want == ARG_SIGINFO ? "kernel_siginfo"
+				  : want == ARG_SOCK  ? "sock"
+						      : "task_struct";
 
 	if (!t)
 		return false;

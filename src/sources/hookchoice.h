@@ -14,6 +14,7 @@ enum amx_hook {
 	AMX_HOOK_FORK, /* sched_process_fork(parent, child) */
 	AMX_HOOK_EXEC, /* sched_process_exec(task, ...) */
 	AMX_HOOK_OOM,  /* mark_victim(task, uid) since 6.8 (Debian 6.1.133); mark_victim(pid) before */
+	AMX_HOOK_LISTEN, /* inet_sock_set_state(sk, oldstate, newstate) since 4.16 */
 	AMX_HOOK_SIGNAL, /* signal_generate(sig, info, task, group, result) */
 	AMX_HOOK_COUNT,
 };

@@ -9,6 +9,8 @@ const env = process.env;
 const appEnv = { PORT: env.AMX_PORT || '3000' };
 if (env.AMX_CRASH_FILE)
 	appEnv.CRASH_FILE = env.AMX_CRASH_FILE;
+if (env.AMX_NOLISTEN_FILE)
+	appEnv.NOLISTEN_FILE = env.AMX_NOLISTEN_FILE;
 
 module.exports = {
 	apps: [{

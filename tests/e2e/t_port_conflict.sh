@@ -61,7 +61,7 @@ ev=$(wait_event port-conflict "$only_app" 20)
 	fail "holder name $(jq_field "$ev" .amexbpf.holder.name), expected portholder"
 [ "$(jq_field "$ev" .amexbpf.holder.uid)" = "$(id -u "$TEST_USER2")" ] ||
 	fail "holder uid $(jq_field "$ev" .amexbpf.holder.uid), expected $(id -u "$TEST_USER2")"
-[ "$(jq_field "$ev" .amexbpf.holder.kind)" = other ] || fail "holder kind $(jq_field "$ev" .amexbpf.holder.kind)"
+[ "$(jq_field "$ev" .amexbpf.holder.orphan)" = false ] || fail "holder taken for an orphan of the app"
 [ "$(jq_field "$ev" .event.kind)" = alert ] || fail "port-conflict is not an alert"
 ev=$(wait_event recovery-parked "$only_app and .event.reason == \"port-conflict\"" 5)
 [ "$(jq_field "$ev" .amexbpf.port)" = "$PORT" ] || fail "recovery-parked names port $(jq_field "$ev" .amexbpf.port)"

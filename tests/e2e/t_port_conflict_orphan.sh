@@ -35,7 +35,7 @@ only_app=".service.name == \"$APP_NAME\""
 ev=$(wait_event port-conflict "$only_app" 20)
 [ "$(jq_field "$ev" .amexbpf.holder.pid)" = "$orphan" ] ||
 	fail "holder pid $(jq_field "$ev" .amexbpf.holder.pid), expected the orphan $orphan"
-[ "$(jq_field "$ev" .amexbpf.holder.kind)" = orphan ] || fail "holder kind $(jq_field "$ev" .amexbpf.holder.kind)"
+[ "$(jq_field "$ev" .amexbpf.holder.orphan)" = true ] || fail "holder not taken for an orphan of the app"
 [ "$(jq_field "$ev" .amexbpf.holder.uid)" = "$(id -u "$TEST_USER")" ] || fail "holder uid $(jq_field "$ev" .amexbpf.holder.uid)"
 [ "$(jq_field "$ev" .amexbpf.holder.stopped)" = true ] || fail "the orphan was not stopped: $ev"
 [ "$(jq_field "$ev" .amexbpf.port)" = "$PORT" ] || fail "port-conflict names port $(jq_field "$ev" .amexbpf.port)"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Hand-built vmlinux BTF for the per-hook twin choice (sources/hookchoice.c): the five
+/* Hand-built vmlinux BTF for the per-hook twin choice (sources/hookchoice.c): the six
  * tracepoints' `btf_trace_*` typedefs, mark_victim in either generation. */
 #ifndef AMX_FAKE_BTF_H
 #define AMX_FAKE_BTF_H
@@ -31,7 +31,7 @@ static inline void add_signal_generate(struct btf *b, int s32, int void_ptr, int
 	add_trace(b, "signal_generate", void_ptr, (int[]){ s32, info_ptr, task_ptr, s32, s32 }, 5);
 }
 
-/* A vmlinux BTF with the five tracepoints; mark_victim in the generation asked for. */
+/* A vmlinux BTF with the six tracepoints; mark_victim in the generation asked for. */
 static inline struct btf *fake_vmlinux(int mark_victim)
 {
 	struct btf *b = btf__new_empty();
@@ -44,6 +44,9 @@ static inline struct btf *fake_vmlinux(int mark_victim)
 
 	btf__add_field(b, "pid", s32, 0, 0);
 	task_ptr = btf__add_ptr(b, task);
+	int sock_ptr = btf__add_ptr(b, btf__add_const(b, btf__add_struct(b, "sock", 0)));
+	int cs32 = btf__add_const(b, s32);
+	add_trace(b, "inet_sock_set_state", void_ptr, (int[]){ sock_ptr, cs32, cs32 }, 3);
 	add_trace(b, "sched_process_exit", void_ptr, (int[]){ task_ptr }, 1);
 	add_trace(b, "sched_process_fork", void_ptr, (int[]){ task_ptr, task_ptr }, 2);
 	add_trace(b, "sched_process_exec", void_ptr, (int[]){ task_ptr, s32, void_ptr }, 3);

@@ -37,7 +37,7 @@ TEST(pid_only_mark_victim_moves_only_oom)
 	CHECK(c.kind[AMX_HOOK_OOM] == AMX_KIND_RAW_TP);
 	CHECK(c.oom_pid_only);
 	CHECK_STR(amx_hook_choice_summary(&c, s, sizeof(s)),
-		  "exit,fork,exec,signal=tp_btf oom=raw_tp (oom: pid only)");
+		  "exit,fork,exec,listen,signal=tp_btf oom=raw_tp (oom: pid only)");
 	btf__free(b);
 }
 
@@ -92,7 +92,10 @@ TEST(changed_argument_type_is_raw_tp)
 	add_trace(b, "sched_process_fork", void_ptr, (int[]){ task_ptr, s32 }, 2);
 	add_trace(b, "sched_process_exec", void_ptr, (int[]){ task_ptr }, 1);
 	add_trace(b, "mark_victim", void_ptr, (int[]){ task_ptr }, 1); /* no uid */
+	/* a socket hook whose first argument is no longer a struct sock */
+	add_trace(b, "inet_sock_set_state", void_ptr, (int[]){ task_ptr, s32, s32 }, 3);
 	amx_hook_choose(b, &c);
+	CHECK(c.kind[AMX_HOOK_LISTEN] == AMX_KIND_RAW_TP);
 	CHECK(c.kind[AMX_HOOK_EXIT] == AMX_KIND_RAW_TP);
 	CHECK(c.kind[AMX_HOOK_FORK] == AMX_KIND_RAW_TP);
 	CHECK(c.kind[AMX_HOOK_EXEC] == AMX_KIND_TP_BTF);
@@ -118,6 +121,8 @@ static struct btf *vmlinux_with_signal(bool siginfo_ptr, int n_args)
 	add_trace(b, "sched_process_exec", void_ptr, (int[]){ task_ptr }, 1);
 	add_trace(b, "mark_victim", void_ptr, (int[]){ task_ptr, s32 }, 2);
 	add_trace(b, "signal_generate", void_ptr, args, n_args);
+	add_trace(b, "inet_sock_set_state", void_ptr,
+		  (int[]){ btf__add_ptr(b, btf__add_struct(b, "sock", 0)), s32, s32 }, 3);
 	return b;
 }
 
@@ -136,7 +141,7 @@ TEST(signal_generate_has_its_own_check)
 	amx_hook_choose(b, &c);
 	CHECK(c.kind[AMX_HOOK_SIGNAL] == AMX_KIND_RAW_TP);
 	CHECK(c.kind[AMX_HOOK_EXIT] == AMX_KIND_TP_BTF);
-	CHECK_STR(amx_hook_choice_summary(&c, s, sizeof(s)), "exit,fork,exec,oom=tp_btf signal=raw_tp");
+	CHECK_STR(amx_hook_choice_summary(&c, s, sizeof(s)), "exit,fork,exec,oom,listen=tp_btf signal=raw_tp");
 	btf__free(b);
 
 	b = vmlinux_with_signal(true, 4); /* the result argument is gone */
@@ -171,12 +176,12 @@ TEST(force_list)
 
 	amx_hook_choose(b, &c);
 	CHECK(amx_hook_force_raw(&c, "oom") == 0);
-	CHECK_STR(amx_hook_choice_summary(&c, s, sizeof(s)), "exit,fork,exec,signal=tp_btf oom=raw_tp");
+	CHECK_STR(amx_hook_choice_summary(&c, s, sizeof(s)), "exit,fork,exec,listen,signal=tp_btf oom=raw_tp");
 	CHECK(!c.oom_pid_only);
 	CHECK(amx_hook_force_raw(&c, "exec,bogus") == -1); /* refused whole */
 	CHECK(c.kind[AMX_HOOK_EXEC] == AMX_KIND_TP_BTF);
 	CHECK(amx_hook_force_raw(&c, "fork,exec") == 0);
-	CHECK_STR(amx_hook_choice_summary(&c, s, sizeof(s)), "exit,signal=tp_btf fork,exec,oom=raw_tp");
+	CHECK_STR(amx_hook_choice_summary(&c, s, sizeof(s)), "exit,listen,signal=tp_btf fork,exec,oom=raw_tp");
 	CHECK(amx_hook_force_raw(&c, "all") == 0);
 	CHECK_STR(amx_hook_choice_summary(&c, s, sizeof(s)), "raw_tp");
 	CHECK(amx_hook_force_raw(&c, "") == 0);

@@ -67,7 +67,7 @@ TEST(long_labels_are_bounded_and_well_formed)
 	ev = amx_event_new(&stream, AMX_EVT_PORT_CONFLICT, 0, "x");
 	amx_event_set_str(ev, "amexbpf.pm2.home", "/h");
 	amx_event_set_str(ev, "amexbpf.pm2.app", "a");
-	amx_event_set_str(ev, "amexbpf.holder.kind", "orphan");
+	amx_event_set_bool(ev, "amexbpf.holder.orphan", true);
 	amx_loop_publish(ev, "");
 	json_decref(ev);
 	amx_metrics_flush();
