@@ -257,6 +257,13 @@ static json_t *app_json(const struct amx_report_view *v, const struct amx_home *
 		json_object_set_new(o, "last_exit", json_null());
 	}
 	json_object_set_new(o, "parked", json_boolean(a->pol.state == AMX_APP_PARKED));
+	if (a->pol.state == AMX_APP_PARKED && a->pol.conflict_parked) {
+		/* Parked for a port another process holds, not for the budget: say which. */
+		json_t *c = json_object();
+		json_object_set_new(c, "port", json_integer(a->pol.conflict_port));
+		json_object_set_new(c, "holder_pid", json_integer(a->pol.conflict_holder));
+		json_object_set_new(o, "port_conflict", c);
+	}
 	json_object_set_new(o, "exec_mode", json_string(a->cluster ? "cluster" : "fork"));
 	json_object_set_new(o, "instances_online", json_integer(amx_app_instances_alive(a)));
 	json_object_set_new(o, "instances", instances_json(a, now));

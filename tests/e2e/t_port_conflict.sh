@@ -4,7 +4,7 @@
 # a listener of another user (amxtest2, named "portholder") takes its port. Every copy PM2
 # starts dies with EADDRINUSE. amexbpf says port-conflict naming that listener's pid, name
 # and uid, parks the app's recovery with reason port-conflict, and runs no tier while the
-# port is held, however long PM2 loops and after it gives up. Once the port is free, the
+# port is held, however long PM2 loops and after it gives up; status says so. Once the port is free, the
 # next look at it (every 10 s) runs tier 1 and the app serves again.
 source "$(dirname "$0")/lib.sh"
 
@@ -77,6 +77,9 @@ no_event recovery-started "$only_app" 5
 [ "$(count_events port-conflict "$only_app")" = 1 ] || fail "port-conflict said $(count_events port-conflict "$only_app") times, once expected"
 [ "$(count_events recovery-parked "$only_app")" = 1 ] || fail "recovery-parked said more than once"
 kill -0 "$HOLDER_PID" 2>/dev/null || fail "the listener $HOLDER_PID is gone: amexbpf must never stop another process"
+st=$("$AMX_BIN" status --json --socket "$SOCK" | jq -c ".homes[0].apps[] | select(.name == \"$APP_NAME\")")
+said=$(jq -r '"\(.parked) \(.port_conflict.port) \(.port_conflict.holder_pid)"' <<<"$st")
+[ "$said" = "true $PORT $HOLDER_PID" ] || fail "status does not say parked for port $PORT held by $HOLDER_PID: $st"
 
 # The port freed: tier 1 within the next look (10 s) and its command, and the app serves.
 kill -KILL "$HOLDER_PID"
