@@ -69,6 +69,8 @@ struct amx_app {
 	char restart_only[16];      /* tier 1's next run restarts only this pm_id, "" the app */
 	uint64_t reload_started_ms; /* a rolling `pm2 reload` runs since then; 0 none */
 	bool reload_gap;            /* at some point of it no instance ran */
+	bool reload_unserved;       /* at an old process's exit the live ones did not listen on
+				     * every port the app serves on */
 	/* last exit of any instance, for status */
 	int last_exit_code;
 	int last_signal;

@@ -261,10 +261,9 @@ int amx_socktab_listening(int pid, struct amx_listen *out, int max)
 	if (ni > 0) {
 		for (int v6 = 0; v6 <= 1; v6++) {
 			int r = walk_table(pid, v6, collect_one, &c);
-			if (r == -E2BIG)
+			/* no tcp6 table is a kernel without IPv6, not an error */
+			if (r == -E2BIG || (r < 0 && r != -ENOENT && !v6))
 				rc = r;
-			else if (r < 0 && r != -ENOENT && !v6)
-				rc = r;  /* no tcp6 table is a kernel without IPv6, not an error */
 		}
 	}
 	free(inodes);

@@ -666,6 +666,66 @@ TEST(app_killed_and_restarted_by_pm2)
 	engine_down();
 }
 
+/* The kernel says pid listens on 127.0.0.1:port (the listen hook's record). */
+static void listen_event(pid_t pid, uint16_t port)
+{
+	struct amx_proc_stat st;
+	struct amx_event ev = { .type = AMX_EV_LISTEN, .pid = (uint32_t)pid, .tid = (uint32_t)pid,
+				.listen_port = port, .listen_family = 2,
+				.listen_addr = { 127, 0, 0, 1 } };
+	if (amx_proc_read_stat(pid, &st))
+		ev.start_boottime_ns = amx_ticks_to_ns(st.start_ticks);
+	ev.ts_ns = amx_boot_ns();
+	push_kernel_event(ev);
+}
+
+/* An app that listened: PM2's restart is said once the new copy listens on the same port
+ * (serving), or, when it does not within --verify-timeout, said not serving, nothing run. */
+TEST(pm2_restart_of_a_listening_app_waits_for_its_port)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	pid_t old = E.homes[0].apps[0].pid;
+	listen_event(old, 3000);
+	int at = 0;
+	json_t *ev = next_event(&at, "app-listening");
+	CHECK(ev != NULL);
+	CHECK(int_of(ev, "amexbpf.listen.port") == 3000);
+	CHECK_STR(str_of(ev, "amexbpf.listen.address"), "127.0.0.1");
+	CHECK(E.homes[0].apps[0].inst[0].n_ports == 1);
+	push_kernel_event(kill_and_wait(old));
+	ev = next_event(&at, "process-exited");
+	CHECK(ev && json_array_size(amx_event_get(ev, "amexbpf.listen.ports")) == 1);
+	now_ms += 300;
+	pid_t fresh = god_fork_app(&god, "api");
+	remember_kid(fresh);
+	write_pid_file("api", 0, fresh);
+	file_event(AMX_FS_PID_FILE, "api-0.pid");
+	CHECK(count_events("pm2-restarted-app") == 0); /* not serving yet */
+	CHECK(E.homes[0].apps[0].pol.state == AMX_APP_AWAIT_LISTEN);
+	now_ms += 200;
+	listen_event(fresh, 3000);
+	ev = next_event(&at, "pm2-restarted-app");
+	CHECK(ev != NULL);
+	CHECK(ev && json_is_true(amx_event_get(ev, "amexbpf.serving")));
+	CHECK(ev && json_integer_value(json_array_get(amx_event_get(ev, "amexbpf.listen.ports"), 0)) == 3000);
+	CHECK(ev && int_of(ev, "event.duration") == 500 * 1000000LL);
+	CHECK(E.homes[0].apps[0].pol.state == AMX_APP_ALIVE);
+	/* again, and this copy never listens */
+	push_kernel_event(kill_and_wait(fresh));
+	pid_t mute = god_fork_app(&god, "api");
+	remember_kid(mute);
+	write_pid_file("api", 0, mute);
+	file_event(AMX_FS_PID_FILE, "api-0.pid");
+	advance(14999);
+	CHECK(count_events("pm2-restarted-app") == 1);
+	advance(1);
+	CHECK(count_events("pm2-restarted-app") == 2);
+	ev = next_event(&at, "pm2-restarted-app");
+	CHECK(ev && json_is_false(amx_event_get(ev, "amexbpf.serving")));
+	CHECK(n_cmds == 0 && count_events("recovery-started") == 0);
+	engine_down();
+}
+
 /* `pm2 stop api`: the app exits, PM2 says stopped; within the manual grace nothing runs. */
 TEST(pm2_stop_within_the_manual_grace)
 {
@@ -1336,6 +1396,7 @@ int main(int argc, char **argv)
 	amx_loop_subscribe(capture, NULL);
 	RUN(start_up_watches_the_god_daemon_and_the_app);
 	RUN(app_killed_and_restarted_by_pm2);
+	RUN(pm2_restart_of_a_listening_app_waits_for_its_port);
 	RUN(pm2_stop_within_the_manual_grace);
 	RUN(pm2_stop_past_the_manual_grace);
 	RUN(god_killed_with_a_valid_dump);
