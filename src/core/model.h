@@ -125,6 +125,7 @@ struct amx_home {
 	int running;             /* tier-2 command, -1 none */
 	int status_query;        /* jlist command, -1 none */
 	bool deferral_said;      /* recovery-deferred was emitted; cleared when a command starts */
+	uint64_t conflict_lookup_ms; /* the last search for a port's holder (daemon/conflict.c) */
 	struct amx_bucket file_events; /* events its files cause (dump-changed, dump-invalid) */
 	uint64_t unwatched_forks; /* children of its daemon the kernel could not watch */
 	uint64_t unwatched_said;  /* how many of them were reported (events-lost) */

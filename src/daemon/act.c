@@ -499,6 +499,9 @@ void eng_unit_answered(struct amx_engine *e, int hi, bool active)
  * runs tier 1). */
 static void check_port(struct amx_engine *e, int hi, int ai, uint16_t port)
 {
+	uint64_t next_ms;
+	if (!eng_conflict_lookup_allowed(e, hi, &next_ms))
+		return; /* the home searched a moment ago: the park looks again next time */
 	struct amx_input in = { .kind = AMX_IN_PORT_CONFLICT, .port = port };
 	in.holder = eng_port_holder(e, hi, &e->homes[hi].apps[ai], port, &e->conflict_now);
 	in.holder_pid = e->conflict_now.pid;

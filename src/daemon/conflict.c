@@ -63,6 +63,18 @@ static bool is_instance_of(const struct amx_app *a, int pid)
 	return false;
 }
 
+bool eng_conflict_lookup_allowed(struct amx_engine *e, int hi, uint64_t *next_ms)
+{
+	struct amx_home *h = &e->homes[hi];
+	uint64_t now = eng_now_ms(e);
+	if (h->conflict_lookup_ms && now < h->conflict_lookup_ms + AMX_CONFLICT_LOOKUP_EVERY_MS) {
+		*next_ms = h->conflict_lookup_ms + AMX_CONFLICT_LOOKUP_EVERY_MS;
+		return false;
+	}
+	h->conflict_lookup_ms = now;
+	return true;
+}
+
 enum amx_holder_kind eng_port_holder(struct amx_engine *e, int hi, const struct amx_app *a,
 				     uint16_t port, struct amx_holder_facts *f)
 {

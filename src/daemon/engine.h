@@ -226,6 +226,14 @@ bool eng_stop_holder(struct amx_engine *e, int hi, const struct amx_app *a, uint
 /* After an app's failed exit: a conflict in its error log goes to its policy. When the log
  * does not say so yet (PM2 writes it after the exit), it is looked at again shortly. */
 #define AMX_CONFLICT_LATE_LOG_MS 300
+/* A search for a port's holder reads the socket tables and walks every /proc/PID/fd (measured
+ * 8-12 ms of CPU here, more under load): one home searches at most once in this long, so
+ * an app of one owner crash-looping with EADDRINUSE cannot take the loop from the others.
+ * A failed exit that finds the home's search spent is looked at again when it is not. */
+#define AMX_CONFLICT_LOOKUP_EVERY_MS 500
+/* Whether home hi may search for a port's holder now (and if so, it is counted); else
+ * when it may, in *next_ms. */
+bool eng_conflict_lookup_allowed(struct amx_engine *e, int hi, uint64_t *next_ms);
 
 /* commands.c */
 bool eng_build_argv(struct amx_engine *e, struct amx_argv *argv, int tier,

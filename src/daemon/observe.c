@@ -433,6 +433,11 @@ bool eng_check_port_conflict(struct amx_engine *e, int hi, int ai)
 	uint16_t port = eng_conflict_port(h, a);
 	if (!port)
 		return false;
+	uint64_t next_ms;
+	if (!eng_conflict_lookup_allowed(e, hi, &next_ms)) {
+		a->conflict_check_ms = next_ms; /* this home searched a moment ago */
+		return true;
+	}
 	struct amx_input in = { .kind = AMX_IN_PORT_CONFLICT, .port = port };
 	in.holder = eng_port_holder(e, hi, a, port, &e->conflict_now);
 	in.holder_pid = e->conflict_now.pid;

@@ -1319,6 +1319,13 @@ TEST(port_held_by_another_process_parks)
 	CHECK_STR(str_of(ev, "event.reason"), "port-conflict");
 	CHECK(int_of(ev, "amexbpf.port") == port);
 	CHECK(E.homes[0].apps[0].pol.state == AMX_APP_PARKED);
+	/* One search per home per AMX_CONFLICT_LOOKUP_EVERY_MS: another failed exit at once
+	 * is looked at when the home may search again, not now. */
+	uint64_t searched = E.homes[0].conflict_lookup_ms;
+	CHECK(searched == now_ms);
+	CHECK(eng_check_port_conflict(&E, 0, 0));
+	CHECK(E.homes[0].conflict_lookup_ms == searched);
+	CHECK(E.homes[0].apps[0].conflict_check_ms == searched + AMX_CONFLICT_LOOKUP_EVERY_MS);
 	advance(2000); /* past the grace: no pm2 jlist, no tier */
 	advance(30000);
 	CHECK(n_cmds == 0);
