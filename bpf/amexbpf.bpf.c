@@ -405,6 +405,24 @@ int BPF_PROG(exec_raw, struct task_struct *task)
 #define AF_INET_NUM 2
 #define AF_INET6_NUM 10
 
+/* Listen records sent per watched process life (AMX_LISTENS_PER_PROCESS at most); LRU, so
+ * an entry of a process whose exit removed it from `watched` ages out by itself. */
+struct listen_count {
+	__u64 start_boottime_ns;
+	__u32 sent;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct listen_count);
+} listen_counts SEC(".maps");
+
+/* Listen records not sent because their process had sent its AMX_LISTENS_PER_PROCESS. */
+__u64 listens_capped = 0;
+
 /* A watched process put a TCP socket in LISTEN: inet_csk_listen_start runs in the
  * listen(2) caller's context, so the current task is the listener. The new state is the
  * tracepoint's own argument (a register compare), so every other state change of every
@@ -413,9 +431,11 @@ int BPF_PROG(exec_raw, struct task_struct *task)
 static __always_inline int handle_listen(const struct sock *sk)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct listen_count *count;
 	struct amx_watch *found;
 	struct amx_event *ev;
 	__u16 family;
+	__u64 start;
 
 	if (!maybe_watched(tgid))
 		return 0;
@@ -427,6 +447,20 @@ static __always_inline int handle_listen(const struct sock *sk)
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family != AF_INET_NUM && family != AF_INET6_NUM)
 		return 0;
+	start = task_start_boottime(BPF_CORE_READ((struct task_struct *)bpf_get_current_task(),
+						  group_leader));
+	count = bpf_map_lookup_elem(&listen_counts, &tgid);
+	if (count && count->start_boottime_ns == start) {
+		if (count->sent >= AMX_LISTENS_PER_PROCESS) {
+			__sync_fetch_and_add(&listens_capped, 1);
+			return 0;
+		}
+		__sync_fetch_and_add(&count->sent, 1);
+	} else {
+		struct listen_count first = { .start_boottime_ns = start, .sent = 1 };
+
+		bpf_map_update_elem(&listen_counts, &tgid, &first, BPF_ANY);
+	}
 	ev = reserve_event();
 	if (!ev)
 		return 0;

@@ -30,6 +30,10 @@ enum amx_fork_flags {
 					* (max_children_per_parent) or the map is full */
 };
 
+/* Listen records one watched process life may send: an app listens on a few ports; one
+ * that listens and closes in a loop must not fill the ring buffer every home shares. */
+#define AMX_LISTENS_PER_PROCESS 32
+
 /* Children of one AMX_WATCH_CHILDREN parent watched at once, by default: one PM2 God
  * daemon forking without end cannot fill the map that every other home shares. */
 #define AMX_MAX_CHILDREN_PER_PARENT 2048

@@ -180,6 +180,12 @@ void eng_tick_listen(void *ctx, uint64_t now)
 				}
 				if (now >= e->listen_poll_at_ms)
 					eng_listen_scan(e, hi, a, in, true);
+				/* Listening, and on every port a recovery waits for: the cold start is
+				 * over, and each read costs the whole socket table of the host. */
+				if (in->n_ports && (!a->n_want_ports || amx_app_serving(a))) {
+					in->listen_poll_until_ms = 0;
+					continue;
+				}
 				next = 1;
 			}
 		}

@@ -1038,6 +1038,44 @@ static void listen_reported(const char *check_name, bool force_raw)
 	unload_programs(&l);
 }
 
+/* Listens and closes 100 times, then says so on the report pipe and waits. */
+static void listen_in_a_loop(int fd)
+{
+	for (int i = 0; i < 100; i++) {
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+
+		if (s >= 0 && bind(s, (void *)&a, sizeof(a)) == 0)
+			listen(s, 1);
+		close(s);
+	}
+	if (write(listen_report_fd, "d", 1) != 1)
+		_exit(4);
+	wait_forever(fd);
+}
+
+/* A process that listens without end sends AMX_LISTENS_PER_PROCESS records, no more. */
+TEST(listens_of_one_process_are_capped)
+{
+	LOAD_OR_FAIL(l);
+	int fds[2];
+	char c;
+
+	CHECK(pipe2(fds, O_CLOEXEC) == 0);
+	listen_report_fd = fds[1];
+	pid_t pid = start_watched(&l, listen_in_a_loop);
+
+	CHECK(read(fds[0], &c, 1) == 1);
+	close(fds[0]);
+	close(fds[1]);
+	kill(pid, SIGKILL);
+	wait_child(pid);
+	CHECK(wait_event(&l, AMX_EV_EXIT, pid) != NULL); /* everything before it is in */
+	CHECK(count_events(AMX_EV_LISTEN, pid) == AMX_LISTENS_PER_PROCESS);
+	CHECK(amx_bpf_lost(l.bpf) == 0);
+	unload_programs(&l);
+}
+
 TEST(listen_reported_with_port_and_address)
 {
 	listen_reported(check_name, false);
@@ -1068,5 +1106,6 @@ int main(void)
 	RUN(oom_full_record_on_raw_tp);
 	RUN(listen_reported_with_port_and_address);
 	RUN(listen_reported_on_raw_tp);
+	RUN(listens_of_one_process_are_capped);
 	CHECK_DONE();
 }
