@@ -102,6 +102,13 @@ enum amx_tools_source {
 	AMX_TOOLS_PATH,       /* amexbpf's own PATH */
 };
 
+/* What a stat of a file said, to tell that it changed (replaced, rewritten) cheaply. */
+struct amx_file_print {
+	uint64_t dev, ino, size;
+	int64_t mtime_ns;
+	bool exists;
+};
+
 /* The pm2 and node a home's commands run with (as its owner, never as root). */
 struct amx_toolchain {
 	char pm2[1024];
@@ -142,6 +149,13 @@ struct amx_home {
 	struct amx_toolchain learned; /* from its God daemon (now or remembered) */
 	char god_version[32];    /* "7.0.4" from the daemon's title, "" when unknown */
 	char tools_file[4200];   /* where `learned` is kept */
+	/* The periodic drift check (daemon/drift.c): tools.pm2 and tools.node when last looked
+	 * at (their versions are read again only when these change), when it is due, and the
+	 * pm2-drift said for the running daemon (the same one is not said again). */
+	struct amx_file_print pm2_print, node_print;
+	bool printed;
+	uint64_t drift_due_ms;
+	char drift_said[1200];
 	char *good_raw;          /* its bytes, to put back */
 	size_t good_raw_len;
 	unsigned good_mode;      /* dump.pm2's permission bits when the good copy was read; 0: unknown */
