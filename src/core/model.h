@@ -25,8 +25,10 @@ struct amx_user {
 
 /* One process of an app: PM2 runs `instances: N` (cluster or fork mode) as N processes,
  * each saved in dump.pm2 as its own entry with its own pid file and NODE_APP_INSTANCE. */
-/* 16, not 64: the instances are held in each app, and a home may save 4,096 apps. */
-#define AMX_INSTANCES_MAX 16
+/* At most this many instances of one app are watched (PM2's `-i max` on a 64-CPU host); a
+ * dump's further entries of that app are left out, and said once per read. A home's total
+ * is bounded by its dump's entries (AMX_DUMP_MAX_APPS): each entry is one instance. */
+#define AMX_INSTANCES_MAX 64
 /* TCP ports kept per instance and per app: an app serves on a handful; more are counted
  * out (amx_app.ports_dropped), not grown into. */
 #define AMX_PORTS_MAX 8
@@ -59,8 +61,14 @@ struct amx_app {
 	char name[AMX_NAME_MAX];
 	bool desired_online;    /* the dump saved it as running */
 	bool cluster;           /* exec_mode cluster_mode */
-	struct amx_instance inst[AMX_INSTANCES_MAX]; /* in dump order; n_inst >= 1 */
+	/* Its instances, in dump order (n_inst >= 1). Most apps have one, held inline in inst_one;
+	 * a cluster app's are a heap array of inst_cap (home.c owns both: an app is only ever
+	 * built by sync_apps, which points inst at the app's own storage). A whole array of
+	 * AMX_INSTANCES_MAX in each app cost 4,096-app dumps tens of MiB. */
+	struct amx_instance *inst;
 	unsigned n_inst;
+	unsigned inst_cap;
+	struct amx_instance inst_one;
 	/* The lead instance (the first one alive), for what names one pid per app: */
 	int pid;                /* live pid, 0 when no instance runs */
 	uint64_t start_ticks;   /* of pid, to tell a reused pid apart */
@@ -99,6 +107,13 @@ enum amx_tools_source {
 	AMX_TOOLS_REMEMBERED, /* learned from an earlier daemon, kept in the state directory */
 	AMX_TOOLS_OPTION,     /* --pm2 */
 	AMX_TOOLS_PATH,       /* amexbpf's own PATH */
+};
+
+/* What a stat of a file said, to tell that it changed (replaced, rewritten) cheaply. */
+struct amx_file_print {
+	uint64_t dev, ino, size;
+	int64_t mtime_ns;
+	bool exists;
 };
 
 /* The pm2 and node a home's commands run with (as its owner, never as root). */
@@ -140,6 +155,13 @@ struct amx_home {
 	struct amx_toolchain learned; /* from its God daemon (now or remembered) */
 	char god_version[32];    /* "7.0.4" from the daemon's title, "" when unknown */
 	char tools_file[4200];   /* where `learned` is kept */
+	/* The periodic drift check (daemon/drift.c): tools.pm2 and tools.node when last looked
+	 * at (their versions are read again only when these change), when it is due, and the
+	 * pm2-drift said for the running daemon (the same one is not said again). */
+	struct amx_file_print pm2_print, node_print;
+	bool printed;
+	uint64_t drift_due_ms;
+	char drift_said[1200];
 	char *good_raw;          /* its bytes, to put back */
 	size_t good_raw_len;
 	unsigned good_mode;      /* dump.pm2's permission bits when the good copy was read; 0: unknown */

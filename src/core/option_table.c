@@ -77,6 +77,10 @@ const struct amx_option amx_option_table[] = {
 	{ .flag = "pm2", .key = "pm2", .type = AMX_OPT_PATH, .field = GLOBAL(pm2),
 	  .example = "/usr/bin/pm2", .metavar = "PATH",
 	  .help = "the pm2 executable (default: found on PATH)" },
+	{ .flag = "drift-interval", .key = "drift-interval", .type = AMX_OPT_SECONDS,
+	  .max = AMX_SECONDS_MAX, .def = "60", .field = GLOBAL(drift_interval_s), .metavar = "S",
+	  .help = "look each S for a pm2 or node changed under a running PM2 daemon (pm2-drift); "
+	  "0 = only when a daemon starts" },
 	{ .flag = "grace", .key = "grace", .type = AMX_OPT_SECONDS, .max = AMX_SECONDS_MAX,
 	  .policy_default = AMX_POLICY_GRACE, .field = GLOBAL(grace_s), .metavar = "S",
 	  .help = "wait for PM2's own restart after an exit" },

@@ -78,6 +78,7 @@ struct amx_options {
 	bool no_journal;             /* do not send events to journald even when it runs */
 	const char *pm2;             /* absolute path; NULL when neither --pm2 nor PATH has one */
 	bool pm2_from_path;          /* found on our PATH, not given */
+	double drift_interval_s;     /* each home's pm2 and node looked at this often; 0: never */
 	double grace_s;
 	double manual_grace_s;
 	double action_timeout_s;

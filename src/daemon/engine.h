@@ -23,6 +23,7 @@
  *   listen    the TCP ports apps listen on (kernel or /proc), serving again after a death
  *   observe   what the kernel, the files and /proc say, turned into model changes (also
  *             the pm2 and node a new God daemon runs with: daemon/toolchain.h)
+ *   drift     every --drift-interval: a pm2 or node changed under a running daemon
  *   answers   what a finished pm2 command says, turned into policy inputs
  *   intake    what wakes the engine, in order: kernel events first, then a file event,
  *             a finished command or a due deadline
@@ -179,6 +180,9 @@ struct amx_engine {
 	 * again), and when /proc is next read for new pids' listens (no BPF) */
 	uint16_t ephemeral_lo, ephemeral_hi;
 	uint64_t listen_poll_at_ms;
+	/* The drift check (drift.c): the home it starts from next, and the earliest due. */
+	int drift_next;
+	uint64_t drift_due_ms;
 };
 
 /* lifecycle.c: an engine ready to be set up (or driven by a test): options, policy
@@ -265,6 +269,12 @@ void eng_refresh_god(struct amx_engine *e, int hi);
 /* God daemon pid of home hi runs: learn its pm2 and node (daemon/toolchain.h), choose the
  * home's again, and (report) emit pm2-drift when they disagree with what it runs. */
 void eng_learn_tools(struct amx_engine *e, int hi, int pid, bool report);
+/* Emit pm2-drift when daemon pid of home hi (what it says of itself: d) disagrees with the
+ * pm2 chosen for the home; the same disagreement with the same daemon only once. periodic:
+ * found by the --drift-interval check (drift.c), not as the daemon appeared. */
+struct amx_daemon_tools;
+void eng_report_drift(struct amx_engine *e, int hi, int pid, const struct amx_daemon_tools *d,
+		      bool periodic);
 void eng_instance_exited(struct amx_engine *e, int hi, struct amx_app *a, struct amx_instance *in,
 			 const struct amx_event *kev);
 void eng_rescan_home(struct amx_engine *e, int hi);
@@ -291,6 +301,12 @@ void eng_on_watcher_ready(void *ctx, int fd, uint32_t events);
 /* One file event, handled as the watcher's are: the kernel's events read first. */
 void eng_handle_fs_event(struct amx_engine *e, const struct amx_fs_event *fe);
 void eng_tick_policies(void *ctx, uint64_t now);
+
+/* drift.c: every --drift-interval, each home's pm2 and node looked at again (a stat; the
+ * versions read again only when a file changed) and its daemon's node (deleted?), a
+ * bounded number of homes per wake-up; a ticker (ctx: the engine). */
+#define AMX_DRIFT_HOMES_PER_WAKE 8
+void eng_tick_drift(void *ctx, uint64_t now);
 
 /* health.c */
 int eng_start_health_checks(struct amx_engine *e, char *err, size_t errlen);

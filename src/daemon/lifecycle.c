@@ -180,6 +180,7 @@ static int run(struct amx_engine *e)
 	amx_loop_add_ticker(eng_tick_policies, e);
 	amx_loop_add_ticker(eng_tick_held_ooms, e);
 	amx_loop_add_ticker(eng_tick_listen, e);
+	amx_loop_add_ticker(eng_tick_drift, e);
 
 	eng_sched_raise_loop(e);
 	eng_emit_started(e);

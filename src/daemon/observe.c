@@ -273,15 +273,24 @@ void eng_god_died(struct amx_engine *e, int hi, const struct amx_event *kev)
 	eng_feed_home(e, hi, in);
 }
 
-/* pm2.pid changed, or a re-scan: is there a (new) God daemon? */
-/* Say when the daemon and the pm2 we would run disagree, with what to do about it. */
-static void report_drift(struct amx_engine *e, struct amx_home *h, int pid,
-			 const struct amx_daemon_tools *d)
+void eng_report_drift(struct amx_engine *e, int hi, int pid, const struct amx_daemon_tools *d,
+		      bool periodic)
 {
+	struct amx_home *h = &e->homes[hi];
 	bool version = d->god_version[0] && h->tools.version[0] &&
 		       strcmp(d->god_version, h->tools.version) != 0;
-	if (!version && !d->node_deleted)
+	if (!version && !d->node_deleted) {
+		h->drift_said[0] = '\0';
 		return;
+	}
+	/* Said once per daemon and per disagreement: the periodic check finds it again and
+	 * again until someone runs pm2 update. */
+	char said[sizeof(h->drift_said)];
+	snprintf(said, sizeof(said), "%d %d %s %s %s", pid, d->node_deleted, d->god_version,
+		 h->tools.version, h->tools.pm2);
+	if (!strcmp(said, h->drift_said))
+		return;
+	snprintf(h->drift_said, sizeof(h->drift_said), "%s", said);
 	json_t *ev;
 	if (d->node_deleted)
 		ev = amx_event_new(&e->stream, AMX_EVT_PM2_DRIFT, 0,
@@ -302,6 +311,7 @@ static void report_drift(struct amx_engine *e, struct amx_home *h, int pid,
 	amx_event_set_bool(ev, "amexbpf.pm2.node_deleted", d->node_deleted);
 	amx_event_set_str(ev, "amexbpf.pm2.cli", h->tools.pm2);
 	amx_event_set_str(ev, "amexbpf.pm2.cli_version", h->tools.version);
+	amx_event_set_str(ev, "amexbpf.drift_check", periodic ? "periodic" : "daemon-start");
 	eng_set_app_fields(ev, h, NULL);
 	eng_emit(e, ev);
 }
@@ -328,9 +338,10 @@ void eng_learn_tools(struct amx_engine *e, int hi, int pid, bool report)
 	}
 	amx_toolchain_choose(h, e->o);
 	if (report)
-		report_drift(e, h, pid, &d);
+		eng_report_drift(e, hi, pid, &d, false);
 }
 
+/* pm2.pid changed, or a re-scan: is there a (new) God daemon? */
 void eng_refresh_god(struct amx_engine *e, int hi)
 {
 	struct amx_home *h = &e->homes[hi];

@@ -88,6 +88,10 @@ void eng_reload_config(struct amx_engine *e)
 		eng_on_dump_event(e, hi);
 	}
 	eng_initial_state(e, before);
+	/* --drift-interval may have changed: every home is looked at afresh within it. */
+	e->drift_due_ms = 0;
+	for (int hi = 0; hi < e->n_homes; hi++)
+		e->homes[hi].drift_due_ms = 0;
 }
 
 

@@ -2,6 +2,7 @@
 #include "daemon/toolchain.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -73,8 +74,12 @@ bool amx_toolchain_path_ok(const char *path, uid_t uid, gid_t gid, char *real, s
 	return true;
 }
 
+#define PACKAGE_JSON_MAX (256 * 1024)
+
 /* pm2's version from its package.json, two levels up from the resolved bin/pm2, read as
- * the owner; "" when there is none (a wrapper). */
+ * the owner; "" when there is none (a wrapper). The owner controls that file: a FIFO or a
+ * device there must not stall the loop, so it is opened without blocking and read only
+ * when it is a regular file, at most PACKAGE_JSON_MAX bytes. */
 static void pm2_version_of(const char *real_pm2, uid_t uid, gid_t gid, char *out, size_t len)
 {
 	out[0] = '\0';
@@ -86,22 +91,30 @@ static void pm2_version_of(const char *real_pm2, uid_t uid, gid_t gid, char *out
 			return;
 		*slash = '\0';
 	}
-	char *data = NULL;
-	size_t n = 0;
 	if (!amx_fs_become(uid, gid)) {
 		amx_fs_become_root();
 		return;
 	}
 	char pkg[PATH_MAX + 16];
 	snprintf(pkg, sizeof(pkg), "%s/package.json", dir);
-	FILE *f = fopen(pkg, "re");
+	int fd = open(pkg, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	amx_fs_become_root();
-	if (!f)
+	struct stat st;
+	if (fd < 0)
 		return;
-	data = malloc(256 * 1024 + 1);
-	if (data)
-		n = fread(data, 1, 256 * 1024, f);
-	fclose(f);
+	char *data = NULL;
+	size_t n = 0;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= PACKAGE_JSON_MAX)
+		data = malloc(PACKAGE_JSON_MAX + 1);
+	while (data && n < PACKAGE_JSON_MAX) {
+		ssize_t r = read(fd, data + n, PACKAGE_JSON_MAX - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
 	if (!data)
 		return;
 	data[n] = '\0';
@@ -166,23 +179,49 @@ static bool try_pm2_dir(const struct amx_home *h, const char *dir, size_t dlen,
 	return match;
 }
 
-bool amx_toolchain_learn(const struct amx_home *h, int pid, struct amx_daemon_tools *out,
-			 char *err, size_t errlen)
+/* volta: the daemon runs on VOLTA_HOME/tools/image/node/<v>/bin/node, started through a
+ * shim that took its own directory (VOLTA_HOME/bin) out of PATH and put the node image's
+ * first, so neither place has a pm2. The shim ran the package image's bin, the pm2 that
+ * `volta install pm2` put in VOLTA_HOME/tools/image/packages/pm2/bin: try that one. */
+static bool try_volta_image(const struct amx_home *h, const char *exe, struct amx_daemon_tools *out)
+{
+	static const char image[] = "/tools/image/node/";
+	const char *at = strstr(exe, image);
+	if (!at)
+		return false;
+	const char *version = at + sizeof(image) - 1;
+	const char *rest = strchr(version, '/');
+	if (!rest || rest == version || strcmp(rest, "/bin/node") != 0)
+		return false;
+	char dir[1024];
+	int n = snprintf(dir, sizeof(dir), "%.*s/tools/image/packages/pm2/bin", (int)(at - exe), exe);
+	if (n <= 0 || (size_t)n >= sizeof(dir))
+		return false;
+	return try_pm2_dir(h, dir, (size_t)n, out);
+}
+
+bool amx_toolchain_daemon_state(int pid, struct amx_daemon_tools *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->found.source = AMX_TOOLS_DAEMON;
 	god_version_of(pid, out->god_version, sizeof(out->god_version));
-	char exe[1024];
-	if (!god_exe(pid, exe, sizeof(exe), &out->node_deleted)) {
+	return god_exe(pid, out->node_was, sizeof(out->node_was), &out->node_deleted);
+}
+
+bool amx_toolchain_learn(const struct amx_home *h, int pid, struct amx_daemon_tools *out,
+			 char *err, size_t errlen)
+{
+	if (!amx_toolchain_daemon_state(pid, out)) {
 		snprintf(err, errlen, "cannot read the daemon's executable");
 		return false;
 	}
-	snprintf(out->node_was, sizeof(out->node_was), "%s", exe);
+	char exe[1024];
+	snprintf(exe, sizeof(exe), "%s", out->node_was);
 	/* Node upgraded in place (n, a package) leaves a new node at the same path. */
 	if (amx_toolchain_path_ok(exe, h->owner.uid, h->owner.gid, NULL, 0, err, errlen))
 		snprintf(out->found.node, sizeof(out->found.node), "%s", exe);
 	/* Where pm2 lives: beside node (nvm, n, a system package), else on the daemon's PATH
-	 * (npm's global bin, volta's shims). */
+	 * (npm's global bin under the user's prefix), else in volta's package image. */
 	const char *slash = strrchr(exe, '/');
 	bool done = try_pm2_dir(h, exe, (size_t)(slash - exe), out);
 	char *path = malloc(32768);
@@ -197,6 +236,8 @@ bool amx_toolchain_learn(const struct amx_home *h, int pid, struct amx_daemon_to
 		}
 	}
 	free(path);
+	if (!done)
+		try_volta_image(h, exe, out);
 	if (!out->found.pm2[0]) {
 		snprintf(err, errlen, "no pm2 beside %s or on the daemon's PATH that only %s or root "
 				      "can change", exe, h->owner.name);
@@ -314,4 +355,45 @@ void amx_toolchain_find(struct amx_home *h, const struct amx_options *o)
 		amx_toolchain_remember(h);
 	}
 	amx_toolchain_choose(h, o);
+}
+
+bool amx_toolchain_recheck(struct amx_home *h, const struct amx_options *o)
+{
+	struct amx_toolchain was = h->learned;
+	char real[PATH_MAX], err[256];
+	if (h->learned.pm2[0]) {
+		if (!amx_toolchain_path_ok(h->learned.pm2, h->owner.uid, h->owner.gid, real,
+					   sizeof(real), err, sizeof(err)))
+			memset(&h->learned, 0, sizeof(h->learned)); /* gone, or no longer safe */
+		else
+			pm2_version_of(real, h->owner.uid, h->owner.gid, h->learned.version,
+				       sizeof(h->learned.version));
+	}
+	if (h->learned.node[0] && !amx_toolchain_path_ok(h->learned.node, h->owner.uid,
+							 h->owner.gid, NULL, 0, err, sizeof(err)))
+		h->learned.node[0] = '\0';
+	amx_toolchain_choose(h, o);
+	bool changed = memcmp(&was, &h->learned, sizeof(was)) != 0;
+	if (changed && h->learned.pm2[0])
+		amx_toolchain_remember(h);
+	return changed;
+}
+
+void amx_toolchain_print(const struct amx_home *h, const char *path, struct amx_file_print *p)
+{
+	struct stat st;
+	memset(p, 0, sizeof(*p));
+	if (!path || path[0] != '/')
+		return;
+	/* stat follows links: as the owner, whose links they are. */
+	bool became = amx_fs_become(h->owner.uid, h->owner.gid);
+	bool ok = became && stat(path, &st) == 0;
+	amx_fs_become_root();
+	if (!ok)
+		return;
+	p->exists = true;
+	p->dev = st.st_dev;
+	p->ino = st.st_ino;
+	p->size = (uint64_t)st.st_size;
+	p->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 }

@@ -33,6 +33,20 @@ struct amx_daemon_tools {
 bool amx_toolchain_learn(const struct amx_home *h, int pid, struct amx_daemon_tools *out,
 			 char *err, size_t errlen);
 
+/* Only what the daemon says of itself (god_version, node_deleted, node_was): a readlink
+ * and a read of /proc, cheap enough for every periodic check. false when its exe cannot be
+ * read (gone). */
+bool amx_toolchain_daemon_state(int pid, struct amx_daemon_tools *out);
+
+/* Look again at what h->learned names: a pm2 or node gone or no longer safe is forgotten,
+ * the pm2's version is read again; then choose. true (and remembered) when h->learned
+ * changed. */
+bool amx_toolchain_recheck(struct amx_home *h, const struct amx_options *o);
+
+/* A stat of path as h's owner (following links as they may), to tell a change; all zero
+ * when it cannot be seen. */
+void amx_toolchain_print(const struct amx_home *h, const char *path, struct amx_file_print *p);
+
 /* Keep h->learned in / load it from h->tools_file (root's state directory). Loading checks
  * the paths again: a remembered pm2 that is gone or no longer safe is forgotten. */
 void amx_toolchain_remember(const struct amx_home *h);

@@ -133,6 +133,22 @@ void amx_status_start(amx_report_view_fn view, void *ctx)
 	amx_loop_subscribe(on_event, NULL);
 }
 
+/* How long the reacting loop's steps take: a step is time no other event is handled in. */
+static json_t *loop_json(void)
+{
+	struct amx_loop_steps st;
+	amx_loop_step_stats(&st);
+	json_t *steps = json_object();
+	json_object_set_new(steps, "p50", json_integer((json_int_t)st.p50_us));
+	json_object_set_new(steps, "p99", json_integer((json_int_t)st.p99_us));
+	json_object_set_new(steps, "max", json_integer((json_int_t)st.max_us));
+	json_object_set_new(steps, "samples", json_integer(st.samples));
+	json_t *loop = json_object();
+	json_object_set_new(loop, "step_us", steps);
+	json_object_set_new(loop, "steps", json_integer((json_int_t)st.steps));
+	return loop;
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -360,6 +376,7 @@ json_t *amx_status_document(void)
 	json_object_set_new(doc, "events", evs);
 	json_object_set_new(doc, "detect_latency_us", latency_json(now));
 	json_object_set_new(doc, "memory", memory_json());
+	json_object_set_new(doc, "loop", loop_json());
 	json_t *bpf = json_object();
 	json_t *progs = json_array();
 	const struct amx_report_prog *ps = v.progs;

@@ -2,6 +2,7 @@
 #include "sys/loop.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
@@ -25,6 +26,11 @@ static int n_tickers;
 static struct { amx_event_fn fn; void *ctx; } subs[MAX_SUBSCRIBERS];
 static int n_subs;
 static uint64_t wake_at_ms;
+static struct {
+	uint32_t us[AMX_LOOP_STEP_SAMPLES];
+	unsigned next, count;
+	uint64_t steps, max_us;
+} step_log;
 
 static uint64_t boot_ms(void)
 {
@@ -39,6 +45,7 @@ int amx_loop_init(void)
 		slots[i].fd = -1;
 	n_tickers = n_subs = 0;
 	wake_at_ms = 0;
+	memset(&step_log, 0, sizeof(step_log));
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	timerfd = timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (epfd < 0 || timerfd < 0)
@@ -126,6 +133,45 @@ void amx_loop_publish(json_t *ev, const char *line)
 		subs[i].fn(subs[i].ctx, ev, line);
 }
 
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void log_step(uint64_t us)
+{
+	step_log.us[step_log.next] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+	step_log.next = (step_log.next + 1) % AMX_LOOP_STEP_SAMPLES;
+	if (step_log.count < AMX_LOOP_STEP_SAMPLES)
+		step_log.count++;
+	step_log.steps++;
+	if (us > step_log.max_us)
+		step_log.max_us = us;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+void amx_loop_step_stats(struct amx_loop_steps *out)
+{
+	static uint32_t sorted[AMX_LOOP_STEP_SAMPLES];
+	memset(out, 0, sizeof(*out));
+	out->steps = step_log.steps;
+	out->max_us = step_log.max_us;
+	out->samples = step_log.count;
+	if (!step_log.count)
+		return;
+	memcpy(sorted, step_log.us, step_log.count * sizeof(sorted[0]));
+	qsort(sorted, step_log.count, sizeof(sorted[0]), cmp_u32);
+	out->p50_us = sorted[(step_log.count - 1) / 2];
+	out->p99_us = sorted[(step_log.count - 1) * 99 / 100];
+}
+
 static void arm(void)
 {
 	struct itimerspec its = { 0 };
@@ -145,6 +191,7 @@ bool amx_loop_run_once(void)
 	int n = epoll_wait(epfd, evs, 64, -1);
 	if (n < 0)
 		return errno == EINTR;
+	uint64_t t0 = mono_us();
 	for (int i = 0; i < n; i++) {
 		uint32_t slot = evs[i].data.u32;
 		if (slot == MAX_FDS) {
@@ -163,5 +210,6 @@ bool amx_loop_run_once(void)
 	uint64_t now = boot_ms();
 	for (int i = 0; i < n_tickers; i++)
 		tickers[i].fn(tickers[i].ctx, now);
+	log_step(mono_us() - t0);
 	return true;
 }

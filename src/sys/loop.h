@@ -36,4 +36,15 @@ void amx_loop_publish(json_t *ev, const char *line);
 /* Wait for and dispatch one batch; false when epoll failed. */
 bool amx_loop_run_once(void);
 
+/* How long the loop's steps took (from epoll_wait's return to the last ticker): what a
+ * dump of thousands of names, or any other input, costs the one thread that reacts. Over
+ * the last AMX_LOOP_STEP_SAMPLES steps that did any work, plus the longest since start. */
+#define AMX_LOOP_STEP_SAMPLES 4096
+struct amx_loop_steps {
+	uint64_t p50_us, p99_us, max_us; /* max_us: since start, not only the recent steps */
+	uint64_t steps;                   /* steps counted since start */
+	unsigned samples;                 /* the recent ones p50/p99 are taken from */
+};
+void amx_loop_step_stats(struct amx_loop_steps *out);
+
 #endif

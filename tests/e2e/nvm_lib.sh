@@ -38,7 +38,10 @@ nvm_install() {
 	cp -a "${PM2_PLACE_BIN%/.bin/pm2}/." "$dir/lib/node_modules/" || fail "cannot copy the pinned PM2 to $dir"
 	rm -rf "$dir/lib/node_modules/.bin"
 	ln -s ../lib/node_modules/pm2/bin/pm2 "$dir/bin/pm2"
-	chown -R "$user:" "$home/.nvm"
+	# Only what this run made, before the link: a -R over all of ~/.nvm would also chown
+	# another run's hard link, that is /usr/bin/node itself, to the user.
+	chown -R "$user:" "$dir"
+	chown "$user:" "$home/.nvm" "$home/.nvm/versions" "$home/.nvm/versions/node"
 	# hard link (no 100 MB copy); root's node inside the user's tree is allowed
 	ln /usr/bin/node "$dir/bin/node" 2>/dev/null || cp /usr/bin/node "$dir/bin/node" ||
 		fail "cannot put node in $dir"

@@ -46,13 +46,21 @@ static int fake_god_main(const char *home)
 	char name[128];
 	while (fgets(name, sizeof(name), stdin)) {
 		name[strcspn(name, "\n")] = '\0';
+		/* "NAME K": instance K of a cluster app, with PM2's NODE_APP_INSTANCE and pid file. */
+		char *k = strchr(name, ' ');
+		if (k)
+			*k++ = '\0';
 		pid_t pid = fork();
 		if (pid == 0) {
-			char env_name[160], env_home[4200];
+			char env_name[160], env_home[4200], env_inst[64], env_pidf[4400];
 			snprintf(env_name, sizeof(env_name), "name=%s", name);
 			snprintf(env_home, sizeof(env_home), "PM2_HOME=%s", home);
+			snprintf(env_inst, sizeof(env_inst), "NODE_APP_INSTANCE=%s", k ? k : "");
+			snprintf(env_pidf, sizeof(env_pidf), "pm_pid_path=%s/pids/%s-%s.pid", home, name,
+				 k ? k : "");
 			char *const argv[] = { "sleep", "30", NULL };
-			char *const envp[] = { env_name, env_home, NULL };
+			/* A plain app's environment ends at PM2_HOME, as before instances. */
+			char *const envp[] = { env_name, env_home, k ? env_inst : NULL, env_pidf, NULL };
 			execve("/bin/sleep", argv, envp);
 			_exit(127);
 		}
@@ -67,6 +75,10 @@ struct god {
 	pid_t pid;
 	FILE *to, *from;
 };
+
+/* What the fake God daemon runs from: this program, or a copy (the drift tests delete it
+ * under the running daemon, as a Node upgrade does). */
+static const char *god_binary = "/proc/self/exe";
 
 static struct god god_start(const char *home)
 {
@@ -85,7 +97,7 @@ static struct god god_start(const char *home)
 		close(out[0]);
 		char *const argv[] = { name, NULL };
 		char *const envp[] = { env, NULL };
-		execve("/proc/self/exe", argv, envp);
+		execve(god_binary, argv, envp);
 		_exit(127);
 	}
 	close(in[0]);
@@ -199,6 +211,10 @@ static uint64_t fake_clock(void *ctx)
 /* A pm2 command the engine ran: what, and how the test made it end. */
 struct fake_cmd {
 	char line[512];   /* argv[1..] joined: "jlist", "restart api", "resurrect" */
+	char exe[1024];   /* argv[0] */
+	char node[1024];  /* the node whose directory leads the child's PATH, "" none */
+	char pm2_home[512];
+	uid_t uid;        /* who it runs as */
 	bool finished;
 	int wait_status;
 	char *output;     /* what it printed (jlist's JSON) */
@@ -210,14 +226,16 @@ static int fake_spawn(void *ctx, struct amx_child *c, const struct amx_argv *arg
 		      const struct amx_user *u, const char *pm2_home, char *err, size_t errlen)
 {
 	(void)ctx;
-	(void)u;
-	(void)pm2_home;
 	if (n_cmds == MAX_CMDS) {
 		snprintf(err, errlen, "too many");
 		return -EAGAIN;
 	}
 	struct fake_cmd *f = &cmds[n_cmds];
 	memset(f, 0, sizeof(*f));
+	snprintf(f->exe, sizeof(f->exe), "%s", argv->v[0]);
+	snprintf(f->node, sizeof(f->node), "%s", argv->node ? argv->node : "");
+	snprintf(f->pm2_home, sizeof(f->pm2_home), "%s", pm2_home ? pm2_home : "");
+	f->uid = u->uid;
 	for (int i = 1; i < argv->n; i++)
 		snprintf(f->line + strlen(f->line), sizeof(f->line) - strlen(f->line), "%s%s",
 			 i > 1 ? " " : "", argv->v[i]);
@@ -376,14 +394,20 @@ static void write_file(const char *path, const char *fmt, ...)
 	rename(tmp, path); /* as PM2 does it: whole, or not at all */
 }
 
+/* Set before engine_up: the dump's entries are instances of one cluster app (entry i is
+ * pm_id and NODE_APP_INSTANCE i), and the God daemon forks each as that instance. */
+static bool cluster_apps;
+
 static void write_dump(const char *const *apps, int n)
 {
-	char path[4400], body[8192] = "[";
-	for (int i = 0; i < n; i++)
+	char path[4400], body[8192] = "[", inst[96];
+	for (int i = 0; i < n; i++) {
+		snprintf(inst, sizeof(inst), ",\"exec_mode\":\"cluster_mode\",\"NODE_APP_INSTANCE\":%d", i);
 		snprintf(body + strlen(body), sizeof(body) - strlen(body),
 			 "%s{\"name\":\"%s\",\"status\":\"online\",\"autorestart\":true,"
-			 "\"pm_pid_path\":\"%s/pids/%s-%d.pid\",\"pm_exec_path\":\"/srv/%s.js\"}",
-			 i ? "," : "", apps[i], home, apps[i], i, apps[i]);
+			 "\"pm_pid_path\":\"%s/pids/%s-%d.pid\",\"pm_exec_path\":\"/srv/%s.js\"%s}",
+			 i ? "," : "", apps[i], home, apps[i], i, apps[i], cluster_apps ? inst : "");
+	}
 	snprintf(path, sizeof(path), "%s/dump.pm2", home);
 	write_file(path, "%s]", body);
 }
@@ -409,7 +433,9 @@ static pid_t start_pm2(const char *const *apps, int n)
 	remember_kid(god.pid);
 	pid_t first = 0;
 	for (int i = 0; i < n; i++) {
-		pid_t pid = god_fork_app(&god, apps[i]);
+		char line[160];
+		snprintf(line, sizeof(line), cluster_apps ? "%s %d" : "%s", apps[i], i);
+		pid_t pid = god_fork_app(&god, line);
 		remember_kid(pid);
 		write_pid_file(apps[i], i, pid);
 		if (!i)
@@ -491,7 +517,7 @@ static int fake_rebuild(struct amx_options *out, char *err, size_t errlen)
 /* More homes next to the test's own (set before engine_up; cleared by engine_down), and
  * whether they are all discovered (not named by the operator) and go through the self-test
  * (with fake_selftest_pm2). */
-static const char *extra_homes[4];
+static const char *extra_homes[12];
 static int n_extra_homes;
 static bool homes_discovered, with_selftest;
 static int setup_rc;
@@ -512,9 +538,9 @@ static bool fake_selftest_pm2(const struct amx_toolchain *t, const struct amx_ho
 /* A PM2 home dir/NAME with this dump.pm2 (NULL: none), owned by uid; its path. */
 static const char *make_home(const char *name, const char *dump, uid_t uid)
 {
-	static char paths[4][4400];
+	static char paths[12][4400];
 	static int next;
-	char *p = paths[next++ % 4], f[4500];
+	char *p = paths[next++ % 12], f[4500];
 	snprintf(p, sizeof(paths[0]), "%s/%s", dir, name);
 	mkdir(p, 0755);
 	if (dump) {
@@ -611,7 +637,7 @@ static void engine_down(void)
 	if (nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
 		printf("note: could not remove %s\n", dir);
 	n_extra_homes = 0;
-	homes_discovered = with_selftest = false;
+	homes_discovered = with_selftest = cluster_apps = false;
 }
 
 static const char *const ONE_APP[] = { "api" };
@@ -1208,6 +1234,230 @@ TEST(systemctl_is_active_is_a_command_not_a_wait)
 	engine_down();
 }
 
+/* ---------------------------------------------------------------- drift (drift.c) */
+
+/* An nvm-like install the God daemon runs from, in a directory only root can change (beside
+ * this program: /tmp is anyone's, and an unsafe pm2 is never learned):
+ * D/bin/node (a copy of this program), D/bin/pm2 -> ../lib/node_modules/pm2/bin/pm2 and its
+ * package.json of version v. */
+static char tools_dir[4200];
+
+static bool copy_file(const char *from, const char *to, mode_t mode)
+{
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	char buf[65536];
+	ssize_t n = 0;
+	bool ok = in >= 0 && out >= 0;
+	while (ok && (n = read(in, buf, sizeof(buf))) > 0)
+		ok = write(out, buf, (size_t)n) == n;
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return ok && n == 0;
+}
+
+/* A pm2 of version v: a new bin/pm2 file (a new inode, as npm installs one) and its
+ * package.json. */
+static bool install_pm2(const char *v)
+{
+	char f[4400], tmp[4500];
+	snprintf(f, sizeof(f), "%s/lib/node_modules/pm2/bin/pm2", tools_dir);
+	snprintf(tmp, sizeof(tmp), "%s.new", f);
+	if (!copy_file("/bin/true", tmp, 0755) || rename(tmp, f) < 0)
+		return false;
+	snprintf(f, sizeof(f), "%s/lib/node_modules/pm2/package.json", tools_dir);
+	write_file(f, "{\"name\":\"pm2\",\"version\":\"%s\"}", v);
+	return true;
+}
+
+static bool make_tools(void)
+{
+	char self[4096], d[4400];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return false;
+	self[n] = '\0';
+	snprintf(tools_dir, sizeof(tools_dir), "%.*s/amx-drift.XXXXXX",
+		 (int)(strrchr(self, '/') - self), self);
+	if (!mkdtemp(tools_dir) || chmod(tools_dir, 0755) < 0)
+		return false;
+	const char *dirs[] = { "bin", "lib", "lib/node_modules", "lib/node_modules/pm2",
+			       "lib/node_modules/pm2/bin" };
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(d, sizeof(d), "%s/%s", tools_dir, dirs[i]);
+		if (mkdir(d, 0755) < 0)
+			return false;
+	}
+	snprintf(d, sizeof(d), "%s/bin/node", tools_dir);
+	if (!copy_file(self, d, 0755))
+		return false;
+	static char node[4400];
+	snprintf(node, sizeof(node), "%s", d);
+	god_binary = node;
+	snprintf(d, sizeof(d), "%s/bin/pm2", tools_dir);
+	return symlink("../lib/node_modules/pm2/bin/pm2", d) == 0 && install_pm2("7.0.4");
+}
+
+static void remove_tools(void)
+{
+	god_binary = "/proc/self/exe";
+	if (tools_dir[0] && nftw(tools_dir, remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		printf("note: could not remove %s\n", tools_dir);
+	tools_dir[0] = '\0';
+}
+
+/* The periodic check on the fake clock: interval ms later. */
+static void drift_tick(uint64_t ms)
+{
+	now_ms += ms;
+	eng_tick_drift(&E, now_ms);
+}
+
+/* PM2 upgraded, then Node deleted, under the running daemon: each found by the periodic
+ * check within one interval, each said once. */
+TEST(drift_under_a_running_daemon_is_found_by_the_periodic_check)
+{
+	char pm2[4400], node[4400];
+	CHECK(make_tools());
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	O.drift_interval_s = 1;
+	struct amx_home *h = &E.homes[0];
+	snprintf(pm2, sizeof(pm2), "%s/bin/pm2", tools_dir);
+	snprintf(node, sizeof(node), "%s/bin/node", tools_dir);
+	CHECK(h->tools.source == AMX_TOOLS_DAEMON);
+	CHECK_STR(h->tools.pm2, pm2);
+	CHECK_STR(h->tools.node, node);
+	CHECK_STR(h->tools.version, "7.0.4");
+	drift_tick(0);
+	drift_tick(1000);
+	drift_tick(1000);
+	CHECK(count_events("pm2-drift") == 0);
+
+	CHECK(install_pm2("7.1.0")); /* npm i -g pm2 under the daemon */
+	drift_tick(1000);
+	CHECK(count_events("pm2-drift") == 1);
+	int at = 0;
+	json_t *ev = next_event(&at, "pm2-drift");
+	CHECK_STR(str_of(ev, "amexbpf.drift"), "pm2-version");
+	CHECK_STR(str_of(ev, "amexbpf.drift_check"), "periodic");
+	CHECK_STR(str_of(ev, "amexbpf.pm2.cli_version"), "7.1.0");
+	CHECK_STR(str_of(ev, "amexbpf.pm2.daemon_version"), "7.0.4");
+	CHECK(int_of(ev, "amexbpf.pm2.daemon_pid") == god.pid);
+	drift_tick(1000);
+	drift_tick(1000);
+	CHECK(count_events("pm2-drift") == 1); /* said once */
+
+	CHECK(unlink(node) == 0); /* n or nvm removed the node it runs on */
+	drift_tick(1000);
+	CHECK(count_events("pm2-drift") == 2);
+	ev = next_event(&at, "pm2-drift");
+	CHECK_STR(str_of(ev, "amexbpf.drift"), "node-deleted");
+	CHECK_STR(str_of(ev, "amexbpf.pm2.daemon_node"), node);
+	CHECK_STR(str_of(ev, "amexbpf.drift_check"), "periodic");
+	drift_tick(1000);
+	CHECK(count_events("pm2-drift") == 2);
+	/* Not due: nothing is looked at between two intervals. */
+	CHECK(install_pm2("7.2.0"));
+	drift_tick(10);
+	CHECK_STR(h->tools.version, "7.1.0");
+	engine_down();
+	remove_tools();
+}
+
+/* --drift-interval 0: looked at only when a daemon appears. */
+TEST(drift_interval_zero_never_looks)
+{
+	CHECK(make_tools());
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	O.drift_interval_s = 0;
+	CHECK(install_pm2("7.1.0"));
+	drift_tick(0);
+	drift_tick(3600 * 1000);
+	CHECK(count_events("pm2-drift") == 0);
+	CHECK_STR(E.homes[0].tools.version, "7.0.4");
+	engine_down();
+	remove_tools();
+}
+
+/* Many homes due at once: one wake-up looks at AMX_DRIFT_HOMES_PER_WAKE of them, the next
+ * at the rest; none is looked at twice meanwhile. */
+TEST(drift_checks_a_bounded_number_of_homes_per_wake_up)
+{
+	char name[32];
+	CHECK(make_dir());
+	n_extra_homes = AMX_DRIFT_HOMES_PER_WAKE + 2;
+	for (int i = 0; i < n_extra_homes; i++) {
+		snprintf(name, sizeof(name), "h%d", i);
+		extra_homes[i] = make_home(name, "[]", 0);
+	}
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	O.drift_interval_s = 60;
+	int n = E.n_homes, looked = 0;
+	CHECK(n == AMX_DRIFT_HOMES_PER_WAKE + 3);
+	for (int i = 0; i < n; i++)
+		E.homes[i].drift_due_ms = now_ms; /* all due now */
+	E.drift_due_ms = 0;
+	drift_tick(0);
+	for (int i = 0; i < n; i++)
+		looked += E.homes[i].printed;
+	CHECK(looked == AMX_DRIFT_HOMES_PER_WAKE);
+	CHECK(E.drift_due_ms <= now_ms + 20); /* the rest soon, not an interval later */
+	drift_tick(20);
+	looked = 0;
+	for (int i = 0; i < n; i++) {
+		looked += E.homes[i].printed;
+		CHECK(E.homes[i].drift_due_ms >= now_ms + 59000); /* each once per interval */
+	}
+	CHECK(looked == n);
+	engine_down();
+}
+
+/* Tier 2 under systemd without a pm2-<owner> unit: the transient unit's exact command line
+ * (the home's own pm2, its node's directory first on the unit's PATH, PM2_HOME and HOME,
+ * nothing else of ours), run as root (systemd-run names the owner); tier 1 runs the same
+ * pm2 as the owner with that node. */
+TEST(systemd_run_carries_the_homes_pm2_node_and_environment)
+{
+	char want[8192], pm2[4400], node[4400];
+	CHECK(make_tools());
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	snprintf(pm2, sizeof(pm2), "%s/bin/pm2", tools_dir);
+	snprintf(node, sizeof(node), "%s/bin/node", tools_dir);
+	E.systemd_booted = booted_by_systemd;
+	push_kernel_event(kill_and_wait(god.pid));
+	god_close(&god);
+	CHECK(n_cmds == 1 && !strcmp(cmds[0].line, "is-active --quiet pm2-root.service"));
+	CHECK(cmds[0].uid == 0);
+	finish_cmd(0, 3, NULL); /* inactive: no unit of its own */
+	CHECK(n_cmds == 2);
+	snprintf(want, sizeof(want),
+		 "--quiet --collect --unit=amexbpf-pm2-root --uid=0 --gid=0 "
+		 "--setenv=PM2_HOME=%s --setenv=HOME=%s --property=Type=forking "
+		 "--property=PIDFile=%s/pm2.pid --setenv=PATH=%s/bin:/usr/local/bin:/usr/bin:/bin "
+		 "%s resurrect", home, E.homes[0].owner.home, home, tools_dir, pm2);
+	CHECK_STR(cmds[1].line, want);
+	CHECK_STR(cmds[1].exe, "/usr/bin/systemd-run");
+	CHECK(cmds[1].uid == 0);
+	CHECK_STR(cmds[1].node, ""); /* systemd-run needs no node; the unit gets it by PATH */
+	engine_down();
+	remove_tools();
+
+	CHECK(make_tools());
+	CHECK(engine_up(ONE_APP, 1, 0, 5));
+	snprintf(pm2, sizeof(pm2), "%s/bin/pm2", tools_dir);
+	snprintf(node, sizeof(node), "%s/bin/node", tools_dir);
+	CHECK(app_dies_and_pm2_says("stopped"));
+	int t1 = n_cmds - 1;
+	CHECK(t1 >= 1 && !strcmp(cmds[t1].line, "restart api"));
+	CHECK_STR(cmds[t1].exe, pm2);
+	CHECK_STR(cmds[t1].node, node);
+	CHECK_STR(cmds[t1].pm2_home, home);
+	engine_down();
+	remove_tools();
+}
+
 /* Run the loop (the health checks' tickers, on the real clock) until an event with this
  * action is seen, at most ms. */
 static json_t *loop_until(const char *action, int ms)
@@ -1260,6 +1510,146 @@ TEST(app_sections_are_keyed_by_home_and_app)
 	engine_down();
 }
 
+/* ---------------------------------------------------------------- a cluster app */
+
+static const char *const WEB2[] = { "web", "web" }; /* one app, instances 0 and 1 */
+
+/* The app, looked up each time: a dump read re-builds the home's apps array. */
+#define WEB (&E.homes[0].apps[0])
+
+/* Instance k of web forked by the God daemon, its pid file written and seen. */
+static pid_t fork_instance(int k)
+{
+	char line[32], file[32];
+	snprintf(line, sizeof(line), "web %d", k);
+	pid_t pid = god_fork_app(&god, line);
+	remember_kid(pid);
+	write_pid_file("web", k, pid);
+	snprintf(file, sizeof(file), "web-%d.pid", k);
+	file_event(AMX_FS_PID_FILE, file);
+	return pid;
+}
+
+/* Issue 19: a 2-instance cluster app. One worker killed and restarted by PM2 is that
+ * instance's pm2-restarted-app, no tier; God killed: tier 2 succeeds only once both
+ * instances are back. */
+TEST(cluster_app_worker_and_god_killed)
+{
+	cluster_apps = true;
+	CHECK(engine_up(WEB2, 2, 300, 5));
+	CHECK(E.homes[0].n_apps == 1 && WEB->n_inst == 2 && WEB->cluster);
+	CHECK(amx_app_instances_alive(WEB) == 2 && WEB->pol.state == AMX_APP_ALIVE);
+	CHECK(WEB->inst[0].pm_id == 0 && WEB->inst[1].pm_id == 1);
+	pid_t keep = WEB->inst[0].pid, old = WEB->inst[1].pid;
+
+	push_kernel_event(kill_and_wait(old));
+	now_ms += 250;
+	pid_t fresh = fork_instance(1);
+	int at = 0;
+	json_t *ev = next_event(&at, "process-exited");
+	CHECK(ev && int_of(ev, "process.pid") == old && int_of(ev, "amexbpf.pm2.pm_id") == 1);
+	ev = next_event(&at, "pm2-restarted-app");
+	CHECK(ev && int_of(ev, "process.pid") == fresh);
+	advance(60000);
+	CHECK(n_cmds == 0 && count_events("recovery-started") == 0);
+	CHECK(WEB->inst[0].pid == keep && WEB->inst[1].pid == fresh && WEB->pol.state == AMX_APP_ALIVE);
+
+	pid_t o0 = WEB->inst[0].pid, o1 = WEB->inst[1].pid;
+	struct amx_event x0 = sigkill_event(o0), x1 = sigkill_event(o1);
+	push_kernel_event(kill_and_wait(god.pid));
+	god_close(&god);
+	ev = next_event(&at, "recovery-started");
+	CHECK(ev && int_of(ev, "amexbpf.tier") == 2);
+	CHECK(n_cmds == 1 && !strcmp(cmds[0].line, "resurrect"));
+	CHECK(wait_gone(o0) && wait_gone(o1)); /* both orphans stopped before tier 2 */
+	x0.ppid = x1.ppid = (uint32_t)getpid();
+	push_kernel_event(x0);
+	push_kernel_event(x1);
+	CHECK(amx_app_instances_alive(WEB) == 0);
+	/* The new daemon with instance 0 only: not yet a success. */
+	god = god_start(home);
+	remember_kid(god.pid);
+	write_god_pid(god.pid);
+	fork_instance(0);
+	finish_cmd(0, 0, NULL);
+	advance(1000);
+	CHECK(E.homes[0].god_pid == god.pid && amx_app_instances_alive(WEB) == 1);
+	ev = next_event(&at, "recovery-succeeded"); /* the daemon's, not the app's */
+	CHECK(ev && str_of(ev, "amexbpf.pm2.app")[0] == '\0');
+	CHECK(count_events("recovery-succeeded") == 1);
+	fork_instance(1);
+	advance(1000);
+	ev = next_event(&at, "recovery-succeeded");
+	CHECK(ev && !strcmp(str_of(ev, "amexbpf.pm2.app"), "web") && int_of(ev, "amexbpf.tier") == 2);
+	CHECK(amx_app_instances_alive(WEB) == 2 && WEB->pol.state == AMX_APP_ALIVE);
+	CHECK(count_events("recovery-failed") == 0);
+	engine_down();
+}
+
+/* `pm2 reload`: each instance's new process starts before its old one is killed, one at a
+ * time; one app-reloaded, no process-exited of an old one, no recovery. */
+TEST(cluster_app_reload_replaces_instances_one_by_one)
+{
+	cluster_apps = true;
+	CHECK(engine_up(WEB2, 2, 300, 5));
+	for (int k = 0; k < 2; k++) {
+		pid_t old = WEB->inst[k].pid;
+		now_ms += 400;
+		pid_t fresh = fork_instance(k);
+		CHECK(WEB->inst[k].pid == fresh && WEB->inst[k].replaced_pid == old);
+		push_kernel_event(kill_and_wait(old));
+	}
+	int at = 0;
+	json_t *ev = next_event(&at, "app-reloaded");
+	CHECK(ev != NULL);
+	CHECK(json_is_true(amx_event_get(ev, "amexbpf.reload.kept_running")));
+	CHECK(int_of(ev, "amexbpf.pm2.instances") == 2);
+	CHECK(int_of(ev, "event.duration") == 400LL * 1000000);
+	advance(60000);
+	CHECK(count_events("process-exited") == 0 && count_events("recovery-started") == 0);
+	CHECK(n_cmds == 0 && amx_app_instances_alive(WEB) == 2 && WEB->pol.state == AMX_APP_ALIVE);
+	engine_down();
+}
+
+/* A dump is its owner's to write: one app named by 4,095 entries keeps AMX_INSTANCES_MAX
+ * instances, the others are left out; the running app keeps its one inline instance, and
+ * a dump that shrinks the big app back gives its heap array back (ASan/valgrind see it). */
+TEST(instances_of_one_app_are_capped)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	enum { ENTRIES = AMX_DUMP_MAX_APPS - 1 }; /* with api: the most a dump may hold */
+	size_t cap = (size_t)ENTRIES * 160 + 256, len = 0;
+	char *body = malloc(cap), path[4400];
+	CHECK(body != NULL);
+	len += (size_t)snprintf(body + len, cap - len, "[{\"name\":\"api\",\"status\":\"online\","
+				"\"pm_pid_path\":\"%s/pids/api-0.pid\",\"pm_exec_path\":\"/srv/api.js\"}",
+				home);
+	for (int i = 0; i < ENTRIES; i++)
+		len += (size_t)snprintf(body + len, cap - len,
+					",{\"name\":\"big\",\"status\":\"online\",\"NODE_APP_INSTANCE\":%d,"
+					"\"exec_mode\":\"cluster_mode\",\"pm_exec_path\":\"/srv/b.js\"}", i);
+	snprintf(body + len, cap - len, "]");
+	snprintf(path, sizeof(path), "%s/dump.pm2", home);
+	write_file(path, "%s", body);
+	free(body);
+	pid_t api = E.homes[0].apps[0].pid;
+	file_event(AMX_FS_DUMP, "dump.pm2");
+	const struct amx_home *h = &E.homes[0];
+	CHECK(h->n_apps == 2);
+	if (h->n_apps != 2) {
+		engine_down();
+		return;
+	}
+	CHECK(h->apps[0].n_inst == 1 && h->apps[0].inst == &h->apps[0].inst_one);
+	CHECK(h->apps[0].pid == api);
+	CHECK(h->apps[1].n_inst == AMX_INSTANCES_MAX && h->apps[1].inst_cap == AMX_INSTANCES_MAX);
+	CHECK(h->apps[1].inst[AMX_INSTANCES_MAX - 1].node_app_instance == AMX_INSTANCES_MAX - 1);
+	write_dump(ONE_APP, 1);
+	file_event(AMX_FS_DUMP, "dump.pm2");
+	CHECK(E.homes[0].n_apps == 1 && E.homes[0].apps[0].pid == api);
+	engine_down();
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -1293,6 +1683,13 @@ int main(int argc, char **argv)
 	RUN(unwatched_forks_of_one_daemon_are_that_homes_trouble);
 	RUN(an_app_left_out_of_the_watched_set_is_followed_by_pidfd);
 	RUN(systemctl_is_active_is_a_command_not_a_wait);
+	RUN(drift_under_a_running_daemon_is_found_by_the_periodic_check);
+	RUN(drift_interval_zero_never_looks);
+	RUN(drift_checks_a_bounded_number_of_homes_per_wake_up);
+	RUN(systemd_run_carries_the_homes_pm2_node_and_environment);
+	RUN(instances_of_one_app_are_capped);
+	RUN(cluster_app_worker_and_god_killed);
+	RUN(cluster_app_reload_replaces_instances_one_by_one);
 	RUN(app_sections_are_keyed_by_home_and_app); /* last: it leaves tickers on the loop */
 	forget_seen();
 	amx_loop_close();

@@ -149,6 +149,18 @@ TEST(pm2_commands_carry_the_homes_node)
 	CHECK(amx_tier_command(&cmd, 2, &f) && cmd.as_root && cmd.argv.n == 13);
 	CHECK_STR(cmd.argv.v[10], "--setenv=PATH=/home/u/.nvm/versions/node/v20/bin:/usr/local/bin:/usr/bin:/bin");
 	CHECK_STR(cmd.argv.v[12], "resurrect");
+	{
+		/* word for word: nothing else of ours reaches the unit's environment */
+		const char *want[] = { "/usr/bin/systemd-run", "--quiet", "--collect",
+				       "--unit=amexbpf-pm2-deploy", "--uid=1001", "--gid=1002",
+				       "--setenv=PM2_HOME=/home/deploy/.pm2",
+				       "--setenv=HOME=/home/deploy", "--property=Type=forking",
+				       "--property=PIDFile=/home/deploy/.pm2/pm2.pid",
+				       "--setenv=PATH=/home/u/.nvm/versions/node/v20/bin:/usr/local/bin:/usr/bin:/bin",
+				       PM2, "resurrect" };
+		CHECK(argv_is(&cmd.argv, want, 13));
+		CHECK(cmd.argv.node == NULL); /* systemd-run itself needs no node */
+	}
 	f = facts("api", false, false);
 	CHECK(amx_tier_command(&cmd, 1, &f) && cmd.argv.node == NULL);
 	CHECK(!strcmp(amx_tools_source_name(AMX_TOOLS_DAEMON), "daemon"));
