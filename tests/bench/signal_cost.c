@@ -76,8 +76,7 @@ static bool node_request(void)
 		return false;
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
 	    write(fd, req, sizeof(req) - 1) == (ssize_t)(sizeof(req) - 1)) {
-		ssize_t n;
-		while ((n = read(fd, buf, sizeof(buf))) > 0)
+		while (read(fd, buf, sizeof(buf)) > 0)
 			ok = true;
 	}
 	close(fd);
