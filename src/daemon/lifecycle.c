@@ -184,6 +184,7 @@ static int run(struct amx_engine *e)
 	amx_loop_add_fd(e->sigfd, EPOLLIN, on_signal, e);
 	amx_loop_add_ticker(eng_tick_policies, e);
 	amx_loop_add_ticker(eng_tick_held_ooms, e);
+	amx_loop_add_ticker(eng_tick_listen, e);
 	amx_loop_add_ticker(eng_tick_drift, e);
 
 	eng_sched_raise_loop(e);
@@ -244,6 +245,7 @@ void amx_engine_init(struct amx_engine *e, struct amx_options *o)
 	e->started_ms = eng_now_ms(e);
 	amx_policy_config_defaults(&e->cfg);
 	eng_apply_policy_options(e, o);
+	eng_listen_init(e);
 }
 
 int amx_daemon_run(struct amx_options *o)

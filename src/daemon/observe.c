@@ -123,16 +123,22 @@ static void instance_seen_alive(struct amx_engine *e, int hi, struct amx_app *a,
 		if (in->pid == pid)
 			return;
 	}
+	if (in->n_ports)
+		eng_listen_instance_gone(e, a, in); /* a reload: the old copy's ports are wanted */
 	in->pid = pid;
 	in->start_ticks = st.start_ticks;
 	in->alive_since_ms = eng_now_ms(e);
+	eng_listen_new_pid(e, in);
 	amx_app_refresh_lead(a);
 	watch_instance(e, hi, a, in);
 	eng_log(e, "%s: app %s (pm_id %d) has pid %d", e->homes[hi].path, a->name, in->pm_id, pid);
+	/* What it listens on already: before amexbpf started, or before it was watched. */
+	eng_listen_scan(e, hi, a, in, false);
 	e->instance_now = in;
 	struct amx_input ev = { .kind = AMX_IN_ALIVE, .pid = pid,
 				.instances_alive = amx_app_instances_alive(a),
 				.instances_wanted = a->n_inst };
+	eng_listen_alive_input(a, &ev);
 	eng_feed_app(e, hi, eng_app_index(&e->homes[hi], a), ev);
 	e->instance_now = NULL;
 }
@@ -414,7 +420,9 @@ void eng_instance_exited(struct amx_engine *e, int hi, struct amx_app *a, struct
 	eng_oom_blast_exit(e, ev, hi, a, pid, in->last_oom);
 	eng_set_app_fields(ev, h, a);
 	eng_set_instance_fields(ev, a, in);
+	eng_set_instance_ports(ev, in);
 	eng_emit(e, ev);
+	eng_listen_instance_gone(e, a, in);
 	in->pid = 0;
 	in->start_ticks = 0;
 	in->last_oom = false;
@@ -425,6 +433,31 @@ void eng_instance_exited(struct amx_engine *e, int hi, struct amx_app *a, struct
 	struct amx_input x = { .kind = AMX_IN_EXITED };
 	eng_feed_app(e, hi, eng_app_index(h, a), x);
 	e->instance_now = NULL;
+	/* A failed exit may be a taken port. PM2 copies the app's stderr to the log itself,
+	 * possibly after we see the exit: no answer now is asked again a little later. */
+	if (kev && xs.exit_code != 0 && !eng_check_port_conflict(e, hi, eng_app_index(h, a)))
+		a->conflict_check_ms = eng_now_ms(e) + AMX_CONFLICT_LATE_LOG_MS;
+}
+
+bool eng_check_port_conflict(struct amx_engine *e, int hi, int ai)
+{
+	struct amx_home *h = &e->homes[hi];
+	struct amx_app *a = &h->apps[ai];
+	a->conflict_check_ms = 0;
+	uint16_t port = eng_conflict_port(h, a);
+	if (!port)
+		return false;
+	uint64_t next_ms;
+	if (!eng_conflict_lookup_allowed(e, hi, &next_ms)) {
+		a->conflict_check_ms = next_ms; /* this home searched a moment ago */
+		return true;
+	}
+	struct amx_input in = { .kind = AMX_IN_PORT_CONFLICT, .port = port };
+	in.holder = eng_port_holder(e, hi, a, port, &e->conflict_now);
+	in.holder_pid = e->conflict_now.pid;
+	if (in.holder != AMX_HOLDER_NONE)
+		eng_feed_app(e, hi, ai, in);
+	return true;
 }
 
 /* Look at the home afresh: its God daemon, and whether each known pid still runs. */
