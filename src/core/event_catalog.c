@@ -86,6 +86,9 @@ static const struct amx_event_info CATALOG[AMX_EVT_COUNT] = {
 	[AMX_EVT_APP_LISTENING] = {
 		AMX_EVT_APP_LISTENING, "app-listening", "info", "event", "process", "start",
 		NULL },
+	[AMX_EVT_PM2_UNIT_OOM_POLICY] = {
+		AMX_EVT_PM2_UNIT_OOM_POLICY, "pm2-unit-oom-policy", "warn", "alert", "configuration",
+		"info", NULL },
 };
 
 const struct amx_event_info *amx_event_catalog(enum amx_event_id id)

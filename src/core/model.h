@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "core/dump.h"
+#include "core/oom_blast.h"
 #include "core/policy.h"
 #include "core/ratelimit.h"
 
@@ -140,12 +141,20 @@ struct amx_home {
 	int status_query;        /* jlist command, -1 none */
 	bool deferral_said;      /* recovery-deferred was emitted; cleared when a command starts */
 	struct amx_bucket file_events; /* events its files cause (dump-changed, dump-invalid) */
+	/* What reading its dump.pm2 costs the loop is the owner's to choose (up to 16 MB):
+	 * after a read that took T ms the next waits until dump_not_before_ms (9 T later),
+	 * so one home's rewrites hold the loop at most a tenth of the time. */
+	uint64_t dump_not_before_ms;
+	bool dump_pending; /* a change came in meanwhile: read it then */
 	uint64_t unwatched_forks; /* children of its daemon the kernel could not watch */
 	uint64_t unwatched_said;  /* how many of them were reported (events-lost) */
 	int n_pidfds;             /* its apps followed through a pidfd (not in the watched set) */
 	bool unwatched_app_said;  /* an app pid left out of the watched set was reported */
 	int unit_query;           /* systemctl is-active command before tier 2, -1 none */
 	bool unit_active;         /* its answer: pm2-<owner>.service is active */
+	int oom_query;            /* systemctl show -p OOMPolicy command, -1 none */
+	bool oom_policy_known;    /* the unit was found and its OOMPolicy read: not asked again */
+	struct amx_oom_mark oom_mark; /* its last OOM kill: later exits are collateral (oom_blast.h) */
 	char last_output[512];   /* tail of a failed tier-2 command's output */
 	char state_file[4200];   /* where the last good dump is kept */
 	char run_prefix[4200];   /* state-dir prefix of the files naming our running commands */

@@ -83,6 +83,7 @@ struct amx_command {
 	int app;          /* -1: the home's own command */
 	int tier;         /* 0: status query (jlist), or systemctl is-active (unit_query) */
 	bool unit_query;  /* systemctl is-active before a tier 2 (the tier waits for it) */
+	bool oom_query;   /* systemctl show -p OOMPolicy of the home's unit (oom_policy.c) */
 	int attempt;
 	uint64_t deadline_ms;
 	struct amx_argv argv;
@@ -160,6 +161,7 @@ struct amx_engine {
 	/* Events one home's files may cause at once (AMX_HOME_FILE_EVENTS_BURST; a test that
 	 * measures throughput lifts it with AMEXBPF_TEST_FILE_EVENT_BURST). */
 	uint32_t file_events_burst;
+	bool sched_fd_watched; /* the guard's eventfd is in the loop (schedclass.c) */
 	uint64_t (*clock_ms)(void *ctx); /* the boot clock, in ms */
 	void *clock_ctx;
 	struct amx_spawner spawner;
@@ -278,7 +280,12 @@ void eng_report_drift(struct amx_engine *e, int hi, int pid, const struct amx_da
 void eng_instance_exited(struct amx_engine *e, int hi, struct amx_app *a, struct amx_instance *in,
 			 const struct amx_event *kev);
 void eng_rescan_home(struct amx_engine *e, int hi);
+/* A home's dump reads take at most 1/AMX_DUMP_LOOP_SHARE of the loop's time; a read put
+ * off waits at most AMX_DUMP_MAX_DEFER_MS. */
+#define AMX_DUMP_LOOP_SHARE 10
+#define AMX_DUMP_MAX_DEFER_MS 5000
 void eng_on_dump_event(struct amx_engine *e, int hi);
+void eng_tick_dumps(struct amx_engine *e, uint64_t now);
 void eng_initial_home_state(struct amx_engine *e, int hi);
 void eng_initial_state(struct amx_engine *e, int from_home);
 
@@ -287,6 +294,16 @@ void eng_reload_replacing(struct amx_engine *e, struct amx_app *a, struct amx_in
 struct amx_instance *eng_reload_old_process(struct amx_home *h, int pid, uint64_t start_ticks,
 					    struct amx_app **app);
 void eng_reload_old_exited(struct amx_engine *e, int hi, struct amx_app *a, struct amx_instance *in);
+
+/* oom_policy.c: the OOM blast radius of a home whose PM2 systemd runs (core/oom_blast.h). */
+/* Ask, once per home, what its pm2-<owner>.service does on an OOM kill (when systemd is
+ * the init and nothing is asked yet); the answer comes to eng_oom_policy_answered. */
+void eng_ask_oom_policy(struct amx_engine *e, int hi);
+void eng_oom_policy_answered(struct amx_engine *e, struct amx_command *c, bool ok);
+/* An app instance's exit (kev NULL: found gone): its OOM kill marks the home; another
+ * app's exit soon after is marked amexbpf.collateral on its process-exited event. */
+void eng_oom_blast_exit(struct amx_engine *e, json_t *ev, int hi, const struct amx_app *a,
+			int pid, bool own_oom);
 
 /* answers.c */
 void eng_command_done(struct amx_engine *e, struct amx_command *c, bool ok, const char *reason);
@@ -315,6 +332,10 @@ int eng_start_health_checks(struct amx_engine *e, char *err, size_t errlen);
  * watcher starts (its thread raises itself), the loop's thread raised before the loop. */
 void eng_sched_setup(struct amx_engine *e);
 void eng_sched_raise_loop(struct amx_engine *e);
+/* SIGHUP: the class of the options now in force, if it is not the one the threads have
+ * (both threads at once); what is in force after, for config-reloaded, in what. */
+void eng_sched_reload(struct amx_engine *e, enum amx_sched_mode was, unsigned was_priority,
+		      char *what, size_t whatlen);
 
 /* reload.c */
 int eng_setup_homes(struct amx_engine *e, char *err, size_t errlen);

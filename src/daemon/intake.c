@@ -184,6 +184,7 @@ void eng_tick_policies(void *ctx, uint64_t now)
 		}
 	}
 	eng_check_command_deadlines(e, now);
+	eng_tick_dumps(e, now);
 	for (int hi = 0; hi < e->n_homes; hi++) {
 		struct amx_home *h = &e->homes[hi];
 		eng_report_suppressed(e, hi, now);

@@ -22,6 +22,7 @@
 #include "report/status.h"
 #include "sys/loop.h"
 #include "sys/sdnotify.h"
+#include "sys/statewriter.h"
 #include "sys/systemd.h"
 #include "sys/userfile.h"
 
@@ -150,6 +151,10 @@ static int run(struct amx_engine *e)
 		goto out_loop;
 	}
 	amx_sd_notify_start(); /* before any thread starts: it may block SIGUSR1 (test only) */
+	/* State files (fsync) off the loop's thread: sys/statewriter.h. Without the thread
+	 * they are written at once, as before. */
+	if (amx_statewriter_start() < 0)
+		fprintf(stderr, "amexbpf: no state-writer thread: state files written inline\n");
 	rc = start_reporting(e, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "amexbpf: %s\n", err);
@@ -207,6 +212,7 @@ out_commands:
 out_source:
 	amx_exit_source_close(&e->src);
 out_reporting:
+	amx_statewriter_stop(); /* what was queued lands before we go */
 	amx_notify_stop();
 	amx_control_stop();
 out_loop:

@@ -470,7 +470,7 @@ def actions: ["monitor-started", "monitor-stopping", "process-exited", "oom-kill
   "dump-restored", "memory-over-limit", "disk-over-threshold", "disk-ok", "probe-failed",
   "events-lost", "config-reloaded", "config-invalid", "logs-retained", "home-skipped",
   "recovery-deferred", "events-suppressed", "pm2-drift", "app-reloaded",
-  "sched-demoted", "app-listening"];
+  "sched-demoted", "app-listening", "pm2-unit-oom-policy"];
 def problems($e; $n):
   ok($e["@timestamp"] | test("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{6}Z$");
      "@timestamp is \($e["@timestamp"] | tojson)"),

@@ -201,10 +201,12 @@ static void kill_kids(void)
 /* ---------------------------------------------------------------- the seams */
 
 static uint64_t now_ms;
+static uint64_t clock_step_ms; /* how far each reading of the clock moves it (0: frozen) */
 
 static uint64_t fake_clock(void *ctx)
 {
 	(void)ctx;
+	now_ms += clock_step_ms;
 	return now_ms;
 }
 
@@ -595,6 +597,7 @@ static bool engine_up(const char *const *apps, int n, double manual_grace_s, uns
 	forget_seen();
 	now_ms = amx_boot_ms();
 	amx_engine_init(&E, &O);
+	clock_step_ms = 0;
 	E.clock_ms = fake_clock;
 	E.spawner = fake_spawner;
 	E.selftest_pm2 = fake_selftest_pm2;
@@ -1104,6 +1107,35 @@ TEST(many_new_app_names_cost_one_look_at_the_children)
 	engine_down();
 }
 
+/* A home whose dump reads are costly gets at most a tenth of the loop: a rewrite right
+ * after a read that took T waits until 9 T later, then is read by the ticker (once, however
+ * many rewrites came meanwhile); an app's exit meanwhile goes out at once. */
+TEST(costly_dump_reads_are_put_off_to_a_tenth_of_the_loop)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	static const char *const two[] = { "api", "web" };
+	clock_step_ms = 5; /* every look at the clock during a read: 5 ms gone */
+	write_dump(two, 2);
+	uint64_t t0 = now_ms;
+	file_event(AMX_FS_DUMP, "dump.pm2");
+	uint64_t took = now_ms - t0;
+	clock_step_ms = 0;
+	CHECK(E.homes[0].n_apps == 2);
+	CHECK(took > 0 && E.homes[0].dump_not_before_ms > now_ms);
+	CHECK(E.homes[0].dump_not_before_ms <= t0 + 9 * took + 5);
+	write_dump(ONE_APP, 1);
+	file_event(AMX_FS_DUMP, "dump.pm2");
+	file_event(AMX_FS_DUMP, "dump.pm2");
+	CHECK(E.homes[0].dump_pending);
+	CHECK(E.homes[0].n_apps == 2); /* not read yet */
+	push_kernel_event(kill_and_wait(E.homes[0].apps[0].pid));
+	CHECK(count_events("process-exited") == 1); /* never held back */
+	advance(E.homes[0].dump_not_before_ms - now_ms);
+	CHECK(!E.homes[0].dump_pending);
+	CHECK(E.homes[0].n_apps == 1); /* read by the ticker */
+	engine_down();
+}
+
 /* A flood of dump rewrites (garbage of changing kinds, and good dumps in between): the
  * home's file events stop at the burst, what was held back is counted and said once the
  * bucket refills, and an app's exit still goes out at once. */
@@ -1212,7 +1244,7 @@ TEST(systemctl_is_active_is_a_command_not_a_wait)
 	E.systemd_booted = booted_by_systemd;
 	push_kernel_event(kill_and_wait(god.pid));
 	god_close(&god);
-	CHECK(n_cmds == 1 && !strcmp(cmds[0].line, "is-active --quiet pm2-root.service"));
+	CHECK(n_cmds == 1 && !strcmp(cmds[0].line, "is-active pm2-root.service"));
 	CHECK(count_events("recovery-started") == 0);
 	advance(1000); /* the loop goes on meanwhile */
 	CHECK(n_cmds == 1);
@@ -1227,10 +1259,66 @@ TEST(systemctl_is_active_is_a_command_not_a_wait)
 	finish_cmd(1, 1, NULL);
 	advance(120000); /* the next attempt, after its backoff */
 	int q = n_cmds - 1;
-	CHECK(q >= 2 && !strcmp(cmds[q].line, "is-active --quiet pm2-root.service"));
+	CHECK(q >= 2 && !strcmp(cmds[q].line, "is-active pm2-root.service"));
 	advance(AMX_UNIT_QUERY_TIMEOUT_MS);
 	advance(1);
 	CHECK(n_cmds == q + 2 && !strncmp(cmds[q + 1].line, "--quiet --collect", 17));
+	engine_down();
+}
+
+/* The OOM blast radius (issue 15): systemd is asked, as a command, what the home's unit
+ * does on an OOM kill; OOMPolicy=stop warns with the drop-in. After an OOM kill, another
+ * app's exit is marked collateral of it; past the window, it is not. */
+static const char *const TWO_APPS[] = { "api", "web" };
+
+TEST(oom_policy_stop_warns_and_later_exits_are_collateral)
+{
+	CHECK(engine_up(TWO_APPS, 2, 300, 5));
+	E.systemd_booted = booted_by_systemd;
+	eng_ask_oom_policy(&E, 0);
+	CHECK(n_cmds == 1 && !strcmp(cmds[0].line, "show -p LoadState -p OOMPolicy pm2-root.service"));
+	eng_ask_oom_policy(&E, 0); /* asked once */
+	CHECK(n_cmds == 1);
+	finish_cmd(0, 0, "OOMPolicy=stop\nLoadState=loaded\n");
+	int at = 0;
+	json_t *ev = next_event(&at, "pm2-unit-oom-policy");
+	CHECK(ev != NULL);
+	CHECK_STR(str_of(ev, "amexbpf.systemd.oom_policy"), "stop");
+	CHECK_STR(str_of(ev, "amexbpf.systemd.dropin"),
+		  "/etc/systemd/system/pm2-root.service.d/oom-policy.conf");
+	eng_ask_oom_policy(&E, 0); /* known now: never asked again */
+	CHECK(n_cmds == 1);
+
+	pid_t victim = E.homes[0].apps[0].pid, other = E.homes[0].apps[1].pid;
+	struct amx_event oom = { .type = AMX_EV_OOM, .pid = (uint32_t)victim };
+	push_kernel_event(oom);
+	push_kernel_event(kill_and_wait(victim));
+	now_ms += 2000;
+	push_kernel_event(kill_and_wait(other));
+	at = 0;
+	json_t *first = next_event(&at, "process-exited");
+	json_t *second = next_event(&at, "process-exited");
+	CHECK(first && second);
+	CHECK(first && !amx_event_get(first, "amexbpf.collateral"));
+	CHECK(second && json_is_true(amx_event_get(second, "amexbpf.collateral")));
+	CHECK(second && int_of(second, "amexbpf.collateral_of.pid") == victim);
+	CHECK(second && !strcmp(str_of(second, "amexbpf.collateral_of.app"), "api"));
+	engine_down();
+}
+
+TEST(exits_long_after_an_oom_kill_are_not_collateral)
+{
+	CHECK(engine_up(TWO_APPS, 2, 300, 5));
+	pid_t victim = E.homes[0].apps[0].pid, other = E.homes[0].apps[1].pid;
+	struct amx_event oom = { .type = AMX_EV_OOM, .pid = (uint32_t)victim };
+	push_kernel_event(oom);
+	push_kernel_event(kill_and_wait(victim));
+	now_ms += AMX_OOM_COLLATERAL_MS + 1;
+	push_kernel_event(kill_and_wait(other));
+	int at = 0;
+	json_t *ev;
+	while ((ev = next_event(&at, "process-exited")))
+		CHECK(!amx_event_get(ev, "amexbpf.collateral"));
 	engine_down();
 }
 
@@ -1428,7 +1516,7 @@ TEST(systemd_run_carries_the_homes_pm2_node_and_environment)
 	E.systemd_booted = booted_by_systemd;
 	push_kernel_event(kill_and_wait(god.pid));
 	god_close(&god);
-	CHECK(n_cmds == 1 && !strcmp(cmds[0].line, "is-active --quiet pm2-root.service"));
+	CHECK(n_cmds == 1 && !strcmp(cmds[0].line, "is-active pm2-root.service"));
 	CHECK(cmds[0].uid == 0);
 	finish_cmd(0, 3, NULL); /* inactive: no unit of its own */
 	CHECK(n_cmds == 2);
@@ -1679,10 +1767,13 @@ int main(int argc, char **argv)
 	RUN(no_command_slot_defers_without_charging_the_budget);
 	RUN(an_orphan_of_another_owner_is_never_killed);
 	RUN(many_new_app_names_cost_one_look_at_the_children);
+	RUN(costly_dump_reads_are_put_off_to_a_tenth_of_the_loop);
 	RUN(a_flood_of_dump_rewrites_is_rate_limited_per_home);
 	RUN(unwatched_forks_of_one_daemon_are_that_homes_trouble);
 	RUN(an_app_left_out_of_the_watched_set_is_followed_by_pidfd);
 	RUN(systemctl_is_active_is_a_command_not_a_wait);
+	RUN(oom_policy_stop_warns_and_later_exits_are_collateral);
+	RUN(exits_long_after_an_oom_kill_are_not_collateral);
 	RUN(drift_under_a_running_daemon_is_found_by_the_periodic_check);
 	RUN(drift_interval_zero_never_looks);
 	RUN(drift_checks_a_bounded_number_of_homes_per_wake_up);
