@@ -67,7 +67,7 @@ void eng_listen_instance_gone(struct amx_engine *e, struct amx_app *a, struct am
 	in->listen_poll_until_ms = 0;
 	if (!in->n_ports)
 		return; /* it never got to listen: the previous life's ports stay wanted */
-	uint16_t want[AMX_PORTS_MAX];
+	uint16_t want[AMX_PORTS_MAX] = { 0 };
 	uint8_t n = 0;
 	for (unsigned i = 0; i < a->n_inst; i++)
 		for (unsigned k = 0; k < a->inst[i].n_ports; k++)
