@@ -449,10 +449,20 @@ static void app_on_alive(struct amx_app_policy *p, const struct amx_policy_confi
 }
 
 static void app_on_gone(struct amx_app_policy *p, const struct amx_policy_config *c,
-			const struct amx_input *in)
+			const struct amx_input *in, struct amx_actions *out)
 {
-	/* PM2's new copy died before it listened: a new exit for PM2 to handle. A tier's
-	 * new copy dying is left to the deadline: PM2 may bring the next one in time. */
+	/* A tier's new copy died before it listened: that attempt failed, now (waiting out
+	 * verify_ms instead made a crash loop take 15 s an attempt to park). If PM2 brings
+	 * another copy meanwhile, it is seen alive as in any backoff. */
+	if (p->state == AMX_APP_AWAIT_LISTEN && !p->listen_for_pm2 && in->kind == AMX_IN_EXITED &&
+	    in->pid > 0 && in->pid == p->listen_pid) {
+		char reason[80];
+		snprintf(reason, sizeof(reason), "pid %d exited before it listened", in->pid);
+		emit_failed(out, p->tier, p->attempt, reason);
+		app_after_failure(p, c, in, out);
+		return;
+	}
+	/* PM2's new copy died before it listened: a new exit for PM2 to handle. */
 	if (p->state == AMX_APP_UNKNOWN || p->state == AMX_APP_ALIVE ||
 	    (p->state == AMX_APP_AWAIT_LISTEN && p->listen_for_pm2))
 		app_wait_pm2(p, c, in->now_ms);
@@ -735,7 +745,7 @@ void amx_app_step(struct amx_app_policy *p, const struct amx_policy_config *c,
 		return;
 	case AMX_IN_EXITED:
 	case AMX_IN_ABSENT:
-		app_on_gone(p, c, in);
+		app_on_gone(p, c, in, out);
 		return;
 	default:
 		break;

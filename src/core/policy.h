@@ -67,7 +67,7 @@ struct amx_input {
 	enum amx_input_kind kind;
 	uint64_t now_ms;
 	uint32_t rand;            /* for jitter */
-	int pid;                  /* ALIVE */
+	int pid;                  /* ALIVE; EXITED: the pid that exited */
 	unsigned instances_alive; /* ALIVE: instances of the app running now (pid's included) */
 	unsigned instances_wanted;/* ALIVE: instances saved in the dump; 0 or 1 = a single process */
 	/* ALIVE: the app listened before it died and pid does not listen on those ports yet:

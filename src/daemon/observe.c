@@ -430,7 +430,7 @@ void eng_instance_exited(struct amx_engine *e, int hi, struct amx_app *a, struct
 	in->watched = false;
 	amx_app_refresh_lead(a);
 	e->instance_now = in;
-	struct amx_input x = { .kind = AMX_IN_EXITED };
+	struct amx_input x = { .kind = AMX_IN_EXITED, .pid = pid };
 	eng_feed_app(e, hi, eng_app_index(h, a), x);
 	e->instance_now = NULL;
 	/* A failed exit may be a taken port. PM2 copies the app's stderr to the log itself,

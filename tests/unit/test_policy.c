@@ -1704,6 +1704,31 @@ TEST(app_no_listen_within_verify_is_a_failed_attempt)
 	CHECK(o.n == 0 && p.state == AMX_APP_BACKOFF);
 }
 
+/* A tier's new copy that dies before it listens fails that attempt at once: a crash loop
+ * parks as fast as before listening was awaited, not one verify_ms an attempt. */
+TEST(app_tier_copy_exiting_before_it_listens_fails_at_once)
+{
+	struct amx_policy_config c = defaults();
+	uint64_t at;
+	struct amx_app_policy p;
+	struct amx_actions o;
+	const struct amx_action *e;
+
+	c.verify_ms = 15000;
+	p = app_recovering(&c, &at);
+	app_feed(&p, &c, IN(.kind = AMX_IN_ACTION_DONE, .now_ms = at + 300, .ok = true));
+	app_feed(&p, &c, IN(.kind = AMX_IN_ALIVE, .now_ms = at + 400, .pid = 42, .must_listen = true));
+	CHECK(p.state == AMX_APP_AWAIT_LISTEN);
+	/* another pid's exit (an old instance's) changes nothing */
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_EXITED, .now_ms = at + 450, .pid = 41));
+	CHECK(o.n == 0 && p.state == AMX_APP_AWAIT_LISTEN);
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_EXITED, .now_ms = at + 500, .pid = 42, .rand = 20));
+	e = find_emit(&o, AMX_EMIT_RECOVERY_FAILED);
+	CHECK(e && e->tier == 1 && e->attempt == 1);
+	CHECK(e && strcmp(e->reason, "pid 42 exited before it listened") == 0);
+	CHECK(p.state == AMX_APP_BACKOFF);
+}
+
 TEST(app_pm2_restart_reported_once_it_serves)
 {
 	struct amx_policy_config c = defaults();
@@ -1880,6 +1905,7 @@ int main(void)
 	RUN(app_verifying_waits_for_the_listen_then_succeeds_serving);
 	RUN(app_already_listening_succeeds_serving_at_once);
 	RUN(app_no_listen_within_verify_is_a_failed_attempt);
+	RUN(app_tier_copy_exiting_before_it_listens_fails_at_once);
 	RUN(app_pm2_restart_reported_once_it_serves);
 	RUN(app_pm2_restart_not_serving_is_said_without_an_attempt);
 	RUN(app_tier2_recovery_waits_for_the_listen);
