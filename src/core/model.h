@@ -25,8 +25,9 @@ struct amx_user {
 
 /* One process of an app: PM2 runs `instances: N` (cluster or fork mode) as N processes,
  * each saved in dump.pm2 as its own entry with its own pid file and NODE_APP_INSTANCE. */
-/* 16, not 64: the instances are held in each app, and a home may save 4,096 apps. */
-#define AMX_INSTANCES_MAX 16
+/* Instances are allocated on demand (most apps have one), so the cap costs nothing until
+ * an app really runs that many; a home may save 4,096 apps. */
+#define AMX_INSTANCES_MAX 64
 struct amx_instance {
 	int pm_id;              /* PM2's id, from pids/<name>-<pm_id>.pid or the process; -1 unknown */
 	int node_app_instance;  /* NODE_APP_INSTANCE from the dump; -1 when absent */
@@ -50,8 +51,11 @@ struct amx_app {
 	char name[AMX_NAME_MAX];
 	bool desired_online;    /* the dump saved it as running */
 	bool cluster;           /* exec_mode cluster_mode */
-	struct amx_instance inst[AMX_INSTANCES_MAX]; /* in dump order; n_inst >= 1 */
+	/* in dump order, a->inst[k] for k < n_inst (n_inst >= 1); owned by the app, grown by
+	 * amx_app_add_instance, freed by amx_app_free_instances (home.c); never shared. */
+	struct amx_instance *inst;
 	unsigned n_inst;
+	unsigned cap_inst;
 	/* The lead instance (the first one alive), for what names one pid per app: */
 	int pid;                /* live pid, 0 when no instance runs */
 	uint64_t start_ticks;   /* of pid, to tell a reused pid apart */

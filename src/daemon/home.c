@@ -153,10 +153,44 @@ bool amx_home_init(struct amx_home *h, const char *path, const char *state_dir, 
 	return true;
 }
 
+void amx_app_free_instances(struct amx_app *a)
+{
+	free(a->inst);
+	a->inst = NULL;
+	a->n_inst = a->cap_inst = 0;
+}
+
+struct amx_instance *amx_app_add_instance(struct amx_app *a)
+{
+	if (a->n_inst >= AMX_INSTANCES_MAX)
+		return NULL;
+	if (a->n_inst == a->cap_inst) {
+		unsigned cap = a->cap_inst ? a->cap_inst * 2 : 1;
+		if (cap > AMX_INSTANCES_MAX)
+			cap = AMX_INSTANCES_MAX;
+		struct amx_instance *in = realloc(a->inst, cap * sizeof(*in));
+		if (!in)
+			return NULL;
+		a->inst = in;
+		a->cap_inst = cap;
+	}
+	struct amx_instance *in = &a->inst[a->n_inst++];
+	memset(in, 0, sizeof(*in));
+	return in;
+}
+
+static void free_apps(struct amx_app *apps, size_t n)
+{
+	for (size_t i = 0; apps && i < n; i++)
+		amx_app_free_instances(&apps[i]);
+	free(apps);
+}
+
 void amx_home_free(struct amx_home *h)
 {
 	amx_dump_free(&h->good);
-	free(h->apps);
+	free_apps(h->apps, h->n_apps);
+	h->n_apps = 0;
 	free(h->good_raw);
 	h->apps = NULL;
 	h->good_raw = NULL;
@@ -460,11 +494,6 @@ static const struct amx_instance *old_instance(const struct amx_app *old, const 
 static void add_instance(const struct amx_home *h, struct amx_app *a, const struct amx_app *old,
 			 const struct amx_dump_app *d)
 {
-	if (a->n_inst == AMX_INSTANCES_MAX) {
-		fprintf(stderr, "amexbpf: %s: app %s has more than %d instances; the others are "
-				"not watched\n", h->path, a->name, AMX_INSTANCES_MAX);
-		return;
-	}
 	char pid_file[256] = "";
 	char pids_dir[4200];
 	snprintf(pids_dir, sizeof(pids_dir), "%s/pids/", h->path);
@@ -473,7 +502,12 @@ static void add_instance(const struct amx_home *h, struct amx_app *a, const stru
 	if (base && (size_t)(base + 1 - d->pid_path) == strlen(pids_dir) &&
 	    !strncmp(d->pid_path, pids_dir, strlen(pids_dir)))
 		snprintf(pid_file, sizeof(pid_file), "%s", base + 1);
-	struct amx_instance *in = &a->inst[a->n_inst++];
+	struct amx_instance *in = amx_app_add_instance(a);
+	if (!in) {
+		fprintf(stderr, "amexbpf: %s: app %.300s has more than %d instances (or no memory); "
+				"the others are not watched\n", h->path, a->name, AMX_INSTANCES_MAX);
+		return;
+	}
 	const struct amx_instance *was = old_instance(old, pid_file, d->node_app_instance);
 	if (was) {
 		*in = *was;
@@ -563,7 +597,9 @@ static void sync_apps(struct amx_home *h, const char *const *only, int n_only)
 			}
 			name_index_find(&new_ix, apps, a->name, (int)n);
 			n++;
-			a->n_inst = 0;
+			/* the copy must not share old's instances: they are freed below */
+			a->inst = NULL;
+			a->n_inst = a->cap_inst = 0;
 			a->desired_online = d->status != AMX_ST_STOPPED && d->status != AMX_ST_STOPPING;
 			a->cluster = d->cluster;
 			a->max_memory_bytes = d->max_memory_bytes;
@@ -573,7 +609,7 @@ static void sync_apps(struct amx_home *h, const char *const *only, int n_only)
 	}
 	free(old_ix.slot);
 	free(new_ix.slot);
-	free(h->apps);
+	free_apps(h->apps, h->n_apps);
 	h->apps = apps;
 	h->n_apps = n;
 }
