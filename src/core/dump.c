@@ -342,6 +342,28 @@ static bool read_exec_mode(json_t *obj, bool *cluster)
 	return true;
 }
 
+/* A path field, bounded like the others, copied to the heap. */
+static bool read_path(json_t *obj, const char *key, char **dst)
+{
+	char buf[AMX_PATH_MAX];
+
+	buf[0] = '\0';
+	if (!read_bounded_string(obj, key, buf, sizeof(buf), false))
+		return false;
+	free(*dst);
+	*dst = strdup(buf);
+	return *dst != NULL;
+}
+
+static void free_apps(struct amx_dump_app *apps, size_t n)
+{
+	for (size_t i = 0; apps && i < n; i++) {
+		free(apps[i].pid_path);
+		free(apps[i].err_log_path);
+	}
+	free(apps);
+}
+
 /* The fields dump.pm2 holds at the top of each app, and jlist holds inside pm2_env. An app
  * started with `instances` appears once per instance, each with its own pm_pid_path and
  * NODE_APP_INSTANCE. */
@@ -349,10 +371,8 @@ static bool read_env_fields(json_t *env, struct amx_dump_app *app)
 {
 	return read_instance(env, &app->node_app_instance) &&
 	       read_exec_mode(env, &app->cluster) &&
-	       read_bounded_string(env, "pm_pid_path", app->pid_path, sizeof(app->pid_path),
-				   false) &&
-	       read_bounded_string(env, "pm_err_log_path", app->err_log_path,
-				   sizeof(app->err_log_path), false) &&
+	       read_path(env, "pm_pid_path", &app->pid_path) &&
+	       read_path(env, "pm_err_log_path", &app->err_log_path) &&
 	       read_bounded_string(env, "namespace", app->namespace_, sizeof(app->namespace_),
 				   false) &&
 	       read_status(env, &app->status) && read_bool(env, "autorestart", &app->autorestart) &&
@@ -364,6 +384,8 @@ static bool read_env_fields(json_t *env, struct amx_dump_app *app)
 static void set_app_defaults(struct amx_dump_app *app)
 {
 	memset(app, 0, sizeof(*app));
+	app->pid_path = strdup("");
+	app->err_log_path = strdup("");
 	app->status = AMX_ST_UNKNOWN;
 	app->autorestart = true;
 	app->max_restarts = -1;
@@ -412,8 +434,12 @@ static enum amx_dump_problem read_apps(json_t *root, app_reader read_app, struct
 		json_t *obj = json_array_get(root, i);
 
 		set_app_defaults(&apps[i]);
+		if (!apps[i].pid_path || !apps[i].err_log_path) {
+			free_apps(apps, i + 1);
+			return AMX_DUMP_TOO_BIG; /* no memory for it */
+		}
 		if (!json_is_object(obj) || !read_app(obj, &apps[i])) {
-			free(apps);
+			free_apps(apps, i + 1);
 			return AMX_DUMP_BAD_APP;
 		}
 	}
@@ -489,7 +515,7 @@ void amx_dump_free(struct amx_dump *d)
 {
 	if (!d)
 		return;
-	free(d->apps);
+	free_apps(d->apps, d->n_apps);
 	d->apps = NULL;
 	d->n_apps = 0;
 }

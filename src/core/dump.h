@@ -25,8 +25,11 @@ enum amx_app_status {
 
 struct amx_dump_app {
 	char name[AMX_NAME_MAX];
-	char pid_path[AMX_PATH_MAX];    /* pm_pid_path; "" when absent */
-	char err_log_path[AMX_PATH_MAX]; /* pm_err_log_path; "" when absent */
+	/* Heap strings owned by the dump (freed by amx_dump_free), never NULL once read, at
+	 * most AMX_PATH_MAX - 1 bytes: inline they made each app 8.8 kB, and zeroing 36 MB of
+	 * pages for a 4,096-app dump was most of the loop's step for it. */
+	char *pid_path;                 /* pm_pid_path; "" when absent */
+	char *err_log_path;             /* pm_err_log_path; "" when absent */
 	char namespace_[AMX_NAME_MAX];  /* "" when absent */
 	enum amx_app_status status;     /* saved status ("online", "stopped", ...) */
 	bool autorestart;               /* default true */
