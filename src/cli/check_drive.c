@@ -58,25 +58,42 @@ static int live_god(const struct amx_home *h)
 	return pid && amx_home_is_god(h, pid) ? pid : 0;
 }
 
-/* A live copy of the app other than the one we know (none known at first): taken as its
- * pid. 0 when there is none, or only the known one. */
-static int new_app_pid(struct amx_home *h, struct amx_app *a)
+/* Look at the app's instances as they are now: each instance by its pm_id (its pid file,
+ * else NODE_APP_INSTANCE), from the God daemon's children; a pid gone or dead is dropped.
+ * How many instances have a live copy other than the one we knew (none known at first). */
+static unsigned look_at_instances(struct amx_home *h, struct amx_app *a)
 {
+	for (unsigned i = 0; i < a->n_inst; i++)
+		if (a->inst[i].pid && !amx_proc_alive(a->inst[i].pid))
+			a->inst[i].pid = 0;
+	unsigned changed = 0;
 	int god = live_god(h), kids[MAX_CHILDREN_SCAN];
 	int n = god ? amx_proc_children(god, kids, MAX_CHILDREN_SCAN) : 0;
 	for (int i = 0; i < n; i++) {
 		struct amx_proc_stat st;
-		if (amx_home_app_of_pid(h, kids[i]) != a || !amx_proc_read_stat(kids[i], &st) ||
-		    st.state == 'Z')
+		struct amx_app *of = NULL;
+		struct amx_instance *in = amx_home_instance_of_pid(h, kids[i], &of);
+		if (!in || of != a || !amx_proc_read_stat(kids[i], &st) || st.state == 'Z')
 			continue;
-		if (kids[i] == a->pid && st.start_ticks == a->start_ticks)
+		if (kids[i] == in->pid && st.start_ticks == in->start_ticks)
 			continue;
-		a->pid = kids[i];
-		a->start_ticks = st.start_ticks;
-		return a->pid;
+		in->pid = kids[i];
+		in->start_ticks = st.start_ticks;
+		changed++;
 	}
-	return 0;
+	amx_app_refresh_lead(a);
+	return changed;
 }
+
+/* What the machine is told once an instance is back: the app is back when every saved
+ * instance runs (policy.c's app_complete), as in the daemon. */
+static struct amx_input alive_input(const struct amx_app *a)
+{
+	return (struct amx_input){ .kind = AMX_IN_ALIVE, .pid = a->pid,
+				   .instances_alive = amx_app_instances_alive(a),
+				   .instances_wanted = a->n_inst };
+}
+
 
 /* One app's settings: the global ones under its [app] section. Check runs once: it cannot
  * wait out a manual grace of minutes, nor remember across runs when a stop began, so an app
@@ -187,11 +204,13 @@ static void query_status(struct amx_check_ctx *k, struct amx_app *a)
 	    run_command(k, &cmd, &out, reason, sizeof(reason)) && out)
 		parsed = amx_jlist_parse(out, strlen(out), &list) == AMX_DUMP_OK;
 	free(out);
-	if (new_app_pid(k->h, a)) /* PM2 brought it back meanwhile */
-		feed(k, a, (struct amx_input){ .kind = AMX_IN_ALIVE, .pid = a->pid });
+	/* PM2 brought an instance back meanwhile; online in jlist means every instance runs. */
+	if (look_at_instances(k->h, a))
+		feed(k, a, alive_input(a));
 	else
 		feed(k, a, (struct amx_input){ .kind = AMX_IN_STATUS,
-					       .status = amx_jlist_status(parsed ? &list : NULL, a->name, false) });
+					       .status = amx_jlist_status(parsed ? &list : NULL, a->name,
+									  amx_app_instances_alive(a) == a->n_inst) });
 	amx_dump_free(&list);
 }
 
@@ -307,8 +326,8 @@ static int settle_app(struct amx_check_ctx *k, struct amx_app *a)
 			say("%s: could not bring %s back", k->h->path, a->name);
 			return AMX_EXIT_CHECK_FAILED;
 		}
-		if (new_app_pid(k->h, a))
-			feed(k, a, (struct amx_input){ .kind = AMX_IN_ALIVE, .pid = a->pid });
+		if (look_at_instances(k->h, a))
+			feed(k, a, alive_input(a));
 		else if (now_ms() >= a->pol.deadline_ms)
 			feed(k, a, (struct amx_input){ .kind = AMX_IN_TICK });
 		else
@@ -325,20 +344,41 @@ int amx_check_drive_app(struct amx_check_ctx *k, struct amx_app *a, bool home_by
 		feed(k, a, (struct amx_input){ .kind = AMX_IN_HOME_UP, .by_tier2 = true });
 		return settle_app(k, a);
 	}
-	if (!new_app_pid(h, a)) {
-		say("%s: %s is not online", h->path, a->name);
+	look_at_instances(h, a);
+	unsigned alive = amx_app_instances_alive(a);
+	if (alive < a->n_inst) {
+		/* The app's status is its worst instance's: one missing is the app not online. */
+		if (a->n_inst > 1)
+			say("%s: %s is not online: %u of %u instances run", h->path, a->name, alive,
+			    a->n_inst);
+		else
+			say("%s: %s is not online", h->path, a->name);
 		feed(k, a, (struct amx_input){ .kind = AMX_IN_ABSENT });
 		return settle_app(k, a);
 	}
-	feed(k, a, (struct amx_input){ .kind = AMX_IN_ALIVE, .pid = a->pid });
+	feed(k, a, alive_input(a));
 	long long own = amx_config_home_app_limit(k->o, h->path, a->name);
 	int64_t limit = amx_memlimit_for(k->o->memory_limits, k->o->n_memory_limits, a->name,
 					 own > 0 ? own : a->max_memory_bytes);
-	uint64_t rss = amx_proc_rss_bytes(a->pid);
-	if (rss == 0 || (int64_t)rss < limit)
+	/* The limit is per instance, as PM2's max_memory_restart: tier 1 restarts only the one
+	 * over it (the first found; a later check finds the next). */
+	const struct amx_instance *over = NULL;
+	uint64_t rss = 0;
+	for (unsigned i = 0; i < a->n_inst && !over; i++) {
+		rss = amx_proc_rss_bytes(a->inst[i].pid);
+		if (rss && (int64_t)rss >= limit)
+			over = &a->inst[i];
+	}
+	if (!over)
 		return AMX_EXIT_OK;
-	say("%s: %s uses %llu MiB, over its limit of %lld MiB", h->path, a->name,
-	    (unsigned long long)(rss >> 20), (long long)(limit >> 20));
+	if (a->n_inst > 1 && over->pm_id >= 0) {
+		snprintf(a->restart_only, sizeof(a->restart_only), "%d", over->pm_id);
+		say("%s: %s instance %d uses %llu MiB, over its limit of %lld MiB", h->path, a->name,
+		    over->pm_id, (unsigned long long)(rss >> 20), (long long)(limit >> 20));
+	} else {
+		say("%s: %s uses %llu MiB, over its limit of %lld MiB", h->path, a->name,
+		    (unsigned long long)(rss >> 20), (long long)(limit >> 20));
+	}
 	feed(k, a, (struct amx_input){ .kind = AMX_IN_UNHEALTHY });
 	return settle_app(k, a);
 }

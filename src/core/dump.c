@@ -215,6 +215,39 @@ static bool read_bounded_string(json_t *obj, const char *key, char *dst, size_t 
 	return true;
 }
 
+/* The "" of an absent path: never freed. */
+static const char no_path[] = "";
+
+/* Like read_bounded_string, into a string of its own (no_path when absent or empty). */
+static bool read_bounded_path(json_t *obj, const char *key, const char **dst)
+{
+	json_t *v = json_object_get(obj, key);
+
+	*dst = no_path;
+	if (!v || json_is_null(v))
+		return true;
+	if (!json_is_string(v))
+		return false;
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v);
+
+	if (n >= AMX_PATH_MAX || strlen(s) != n) /* too long, or an embedded NUL */
+		return false;
+	if (n == 0)
+		return true;
+	char *copy = strdup(s);
+	if (!copy)
+		return false;
+	*dst = copy;
+	return true;
+}
+
+static void free_path(const char *p)
+{
+	if (p && p != no_path)
+		free((char *)p);
+}
+
 /* A JSON number as a non-negative int64; reals are accepted when finite (truncated). */
 static bool number_as_count(json_t *v, int64_t *out)
 {
@@ -342,28 +375,6 @@ static bool read_exec_mode(json_t *obj, bool *cluster)
 	return true;
 }
 
-/* A path field, bounded like the others, copied to the heap. */
-static bool read_path(json_t *obj, const char *key, char **dst)
-{
-	char buf[AMX_PATH_MAX];
-
-	buf[0] = '\0';
-	if (!read_bounded_string(obj, key, buf, sizeof(buf), false))
-		return false;
-	free(*dst);
-	*dst = strdup(buf);
-	return *dst != NULL;
-}
-
-static void free_apps(struct amx_dump_app *apps, size_t n)
-{
-	for (size_t i = 0; apps && i < n; i++) {
-		free(apps[i].pid_path);
-		free(apps[i].err_log_path);
-	}
-	free(apps);
-}
-
 /* The fields dump.pm2 holds at the top of each app, and jlist holds inside pm2_env. An app
  * started with `instances` appears once per instance, each with its own pm_pid_path and
  * NODE_APP_INSTANCE. */
@@ -371,8 +382,8 @@ static bool read_env_fields(json_t *env, struct amx_dump_app *app)
 {
 	return read_instance(env, &app->node_app_instance) &&
 	       read_exec_mode(env, &app->cluster) &&
-	       read_path(env, "pm_pid_path", &app->pid_path) &&
-	       read_path(env, "pm_err_log_path", &app->err_log_path) &&
+	       read_bounded_path(env, "pm_pid_path", &app->pid_path) &&
+	       read_bounded_path(env, "pm_err_log_path", &app->err_log_path) &&
 	       read_bounded_string(env, "namespace", app->namespace_, sizeof(app->namespace_),
 				   false) &&
 	       read_status(env, &app->status) && read_bool(env, "autorestart", &app->autorestart) &&
@@ -384,8 +395,6 @@ static bool read_env_fields(json_t *env, struct amx_dump_app *app)
 static void set_app_defaults(struct amx_dump_app *app)
 {
 	memset(app, 0, sizeof(*app));
-	app->pid_path = strdup("");
-	app->err_log_path = strdup("");
 	app->status = AMX_ST_UNKNOWN;
 	app->autorestart = true;
 	app->max_restarts = -1;
@@ -394,6 +403,17 @@ static void set_app_defaults(struct amx_dump_app *app)
 	app->pm_id = -1;
 	app->node_app_instance = -1;
 	app->pid = 0;
+	app->pid_path = no_path;
+	app->err_log_path = no_path;
+}
+
+static void free_apps(struct amx_dump_app *apps, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free_path(apps[i].pid_path);
+		free_path(apps[i].err_log_path);
+	}
+	free(apps);
 }
 
 static bool read_dump_app(json_t *obj, struct amx_dump_app *app)
@@ -426,7 +446,7 @@ static enum amx_dump_problem read_apps(json_t *root, app_reader read_app, struct
 	if (n == 0)
 		return AMX_DUMP_OK;
 
-	struct amx_dump_app *apps = calloc(n, sizeof(*apps));
+	struct amx_dump_app *apps = malloc(n * sizeof(*apps));
 
 	if (!apps)
 		return AMX_DUMP_TOO_BIG; /* no memory for it is, for us, too big */
@@ -434,10 +454,6 @@ static enum amx_dump_problem read_apps(json_t *root, app_reader read_app, struct
 		json_t *obj = json_array_get(root, i);
 
 		set_app_defaults(&apps[i]);
-		if (!apps[i].pid_path || !apps[i].err_log_path) {
-			free_apps(apps, i + 1);
-			return AMX_DUMP_TOO_BIG; /* no memory for it */
-		}
 		if (!json_is_object(obj) || !read_app(obj, &apps[i])) {
 			free_apps(apps, i + 1);
 			return AMX_DUMP_BAD_APP;

@@ -25,8 +25,9 @@ struct amx_user {
 
 /* One process of an app: PM2 runs `instances: N` (cluster or fork mode) as N processes,
  * each saved in dump.pm2 as its own entry with its own pid file and NODE_APP_INSTANCE. */
-/* Instances are allocated on demand (most apps have one), so the cap costs nothing until
- * an app really runs that many; a home may save 4,096 apps. */
+/* At most this many instances of one app are watched (PM2's `-i max` on a 64-CPU host); a
+ * dump's further entries of that app are left out, and said once per read. A home's total
+ * is bounded by its dump's entries (AMX_DUMP_MAX_APPS): each entry is one instance. */
 #define AMX_INSTANCES_MAX 64
 struct amx_instance {
 	int pm_id;              /* PM2's id, from pids/<name>-<pm_id>.pid or the process; -1 unknown */
@@ -51,11 +52,14 @@ struct amx_app {
 	char name[AMX_NAME_MAX];
 	bool desired_online;    /* the dump saved it as running */
 	bool cluster;           /* exec_mode cluster_mode */
-	/* in dump order, a->inst[k] for k < n_inst (n_inst >= 1); owned by the app, grown by
-	 * amx_app_add_instance, freed by amx_app_free_instances (home.c); never shared. */
+	/* Its instances, in dump order (n_inst >= 1). Most apps have one, held inline in inst_one;
+	 * a cluster app's are a heap array of inst_cap (home.c owns both: an app is only ever
+	 * built by sync_apps, which points inst at the app's own storage). A whole array of
+	 * AMX_INSTANCES_MAX in each app cost 4,096-app dumps tens of MiB. */
 	struct amx_instance *inst;
 	unsigned n_inst;
-	unsigned cap_inst;
+	unsigned inst_cap;
+	struct amx_instance inst_one;
 	/* The lead instance (the first one alive), for what names one pid per app: */
 	int pid;                /* live pid, 0 when no instance runs */
 	uint64_t start_ticks;   /* of pid, to tell a reused pid apart */

@@ -153,46 +153,24 @@ bool amx_home_init(struct amx_home *h, const char *path, const char *state_dir, 
 	return true;
 }
 
-void amx_app_free_instances(struct amx_app *a)
+/* An app's heap array of instances, when it has one (model.h). */
+static void app_free_instances(struct amx_app *a)
 {
-	free(a->inst);
-	a->inst = NULL;
-	a->n_inst = a->cap_inst = 0;
-}
-
-struct amx_instance *amx_app_add_instance(struct amx_app *a)
-{
-	if (a->n_inst >= AMX_INSTANCES_MAX)
-		return NULL;
-	if (a->n_inst == a->cap_inst) {
-		unsigned cap = a->cap_inst ? a->cap_inst * 2 : 1;
-		if (cap > AMX_INSTANCES_MAX)
-			cap = AMX_INSTANCES_MAX;
-		struct amx_instance *in = realloc(a->inst, cap * sizeof(*in));
-		if (!in)
-			return NULL;
-		a->inst = in;
-		a->cap_inst = cap;
-	}
-	struct amx_instance *in = &a->inst[a->n_inst++];
-	memset(in, 0, sizeof(*in));
-	return in;
-}
-
-static void free_apps(struct amx_app *apps, size_t n)
-{
-	for (size_t i = 0; apps && i < n; i++)
-		amx_app_free_instances(&apps[i]);
-	free(apps);
+	if (a->inst != &a->inst_one)
+		free(a->inst);
+	a->inst = &a->inst_one;
+	a->inst_cap = 1;
 }
 
 void amx_home_free(struct amx_home *h)
 {
 	amx_dump_free(&h->good);
-	free_apps(h->apps, h->n_apps);
-	h->n_apps = 0;
+	for (size_t i = 0; h->apps && i < h->n_apps; i++)
+		app_free_instances(&h->apps[i]);
+	free(h->apps);
 	free(h->good_raw);
 	h->apps = NULL;
+	h->n_apps = 0;
 	h->good_raw = NULL;
 }
 
@@ -490,10 +468,35 @@ static const struct amx_instance *old_instance(const struct amx_app *old, const 
 	return NULL;
 }
 
-/* One more dump entry of app a: an instance of it. */
-static void add_instance(const struct amx_home *h, struct amx_app *a, const struct amx_app *old,
+/* Room for one more instance in a: the inline one first, then a heap array doubled up to
+ * AMX_INSTANCES_MAX (a dump's entries are the owner's to choose: never more). */
+static bool instance_room(struct amx_app *a)
+{
+	if (a->n_inst < a->inst_cap)
+		return true;
+	if (a->inst_cap >= AMX_INSTANCES_MAX)
+		return false;
+	unsigned cap = a->inst_cap < 1 ? 2 : a->inst_cap * 2;
+	if (cap > AMX_INSTANCES_MAX)
+		cap = AMX_INSTANCES_MAX;
+	struct amx_instance *v = malloc((size_t)cap * sizeof(*v));
+	if (!v)
+		return false;
+	if (a->n_inst)
+		memcpy(v, a->inst, a->n_inst * sizeof(*v));
+	if (a->inst != &a->inst_one)
+		free(a->inst);
+	a->inst = v;
+	a->inst_cap = cap;
+	return true;
+}
+
+/* One more dump entry of app a: an instance of it. False when it is left out (over the cap). */
+static bool add_instance(const struct amx_home *h, struct amx_app *a, const struct amx_app *old,
 			 const struct amx_dump_app *d)
 {
+	if (!instance_room(a))
+		return false;
 	char pid_file[256] = "";
 	char pids_dir[4200];
 	snprintf(pids_dir, sizeof(pids_dir), "%s/pids/", h->path);
@@ -502,12 +505,7 @@ static void add_instance(const struct amx_home *h, struct amx_app *a, const stru
 	if (base && (size_t)(base + 1 - d->pid_path) == strlen(pids_dir) &&
 	    !strncmp(d->pid_path, pids_dir, strlen(pids_dir)))
 		snprintf(pid_file, sizeof(pid_file), "%s", base + 1);
-	struct amx_instance *in = amx_app_add_instance(a);
-	if (!in) {
-		fprintf(stderr, "amexbpf: %s: app %.300s has more than %d instances (or no memory); "
-				"the others are not watched\n", h->path, a->name, AMX_INSTANCES_MAX);
-		return;
-	}
+	struct amx_instance *in = &a->inst[a->n_inst++];
 	const struct amx_instance *was = old_instance(old, pid_file, d->node_app_instance);
 	if (was) {
 		*in = *was;
@@ -519,6 +517,7 @@ static void add_instance(const struct amx_home *h, struct amx_app *a, const stru
 	in->node_app_instance = d->node_app_instance;
 	if (pm_id_of_pid_file(pid_file) >= 0)
 		in->pm_id = pm_id_of_pid_file(pid_file);
+	return true;
 }
 
 /* Names to indices, open addressing: sync_apps is linear in the number of apps (a dump of
@@ -565,7 +564,7 @@ static void sync_apps(struct amx_home *h, const char *const *only, int n_only)
 {
 	/* Keep the state of apps and instances that stay; add new ones; drop the ones no
 	 * longer saved. Each dump entry is one instance; entries of one name are one app. */
-	size_t n = 0;
+	size_t n = 0, left_out = 0;
 	struct amx_app *apps = calloc(h->good.n_apps ? h->good.n_apps : 1, sizeof(*apps));
 	struct name_index old_ix = { 0 }, new_ix = { 0 };
 	if (!apps || !name_index_init(&old_ix, h->n_apps) ||
@@ -597,19 +596,26 @@ static void sync_apps(struct amx_home *h, const char *const *only, int n_only)
 			}
 			name_index_find(&new_ix, apps, a->name, (int)n);
 			n++;
-			/* the copy must not share old's instances: they are freed below */
-			a->inst = NULL;
-			a->n_inst = a->cap_inst = 0;
+			/* Its own storage: the copy of old points at old's, freed below. */
+			a->inst = &a->inst_one;
+			a->inst_cap = 1;
+			a->n_inst = 0;
 			a->desired_online = d->status != AMX_ST_STOPPED && d->status != AMX_ST_STOPPING;
 			a->cluster = d->cluster;
 			a->max_memory_bytes = d->max_memory_bytes;
 		}
-		add_instance(h, a, old, d);
+		left_out += !add_instance(h, a, old, d);
 		amx_app_refresh_lead(a);
 	}
+	/* One line per read, not one per entry: the dump is rewritten as often as its owner likes. */
+	if (left_out)
+		fprintf(stderr, "amexbpf: %s: %zu dump entries over %d instances of an app are not "
+				"watched\n", h->path, left_out, AMX_INSTANCES_MAX);
 	free(old_ix.slot);
 	free(new_ix.slot);
-	free_apps(h->apps, h->n_apps);
+	for (size_t i = 0; i < h->n_apps; i++)
+		app_free_instances(&h->apps[i]);
+	free(h->apps);
 	h->apps = apps;
 	h->n_apps = n;
 }

@@ -17,10 +17,6 @@
 bool amx_home_init(struct amx_home *h, const char *path, const char *state_dir, char *err,
 		   size_t errlen);
 void amx_home_free(struct amx_home *h);
-/* An app's instances: allocated on demand, at most AMX_INSTANCES_MAX; NULL when at the cap
- * or out of memory. The new instance is zeroed. */
-struct amx_instance *amx_app_add_instance(struct amx_app *a);
-void amx_app_free_instances(struct amx_app *a);
 
 /* Find the PM2 homes of this host: /root/.pm2 and ~/.pm2 of each passwd user that holds
  * dump.pm2 or pm2.pid. Returns how many paths were written (each malloc'd). */

@@ -46,13 +46,21 @@ static int fake_god_main(const char *home)
 	char name[128];
 	while (fgets(name, sizeof(name), stdin)) {
 		name[strcspn(name, "\n")] = '\0';
+		/* "NAME K": instance K of a cluster app, with PM2's NODE_APP_INSTANCE and pid file. */
+		char *k = strchr(name, ' ');
+		if (k)
+			*k++ = '\0';
 		pid_t pid = fork();
 		if (pid == 0) {
-			char env_name[160], env_home[4200];
+			char env_name[160], env_home[4200], env_inst[64], env_pidf[4400];
 			snprintf(env_name, sizeof(env_name), "name=%s", name);
 			snprintf(env_home, sizeof(env_home), "PM2_HOME=%s", home);
+			snprintf(env_inst, sizeof(env_inst), "NODE_APP_INSTANCE=%s", k ? k : "");
+			snprintf(env_pidf, sizeof(env_pidf), "pm_pid_path=%s/pids/%s-%s.pid", home, name,
+				 k ? k : "");
 			char *const argv[] = { "sleep", "30", NULL };
-			char *const envp[] = { env_name, env_home, NULL };
+			/* A plain app's environment ends at PM2_HOME, as before instances. */
+			char *const envp[] = { env_name, env_home, k ? env_inst : NULL, env_pidf, NULL };
 			execve("/bin/sleep", argv, envp);
 			_exit(127);
 		}
@@ -386,14 +394,20 @@ static void write_file(const char *path, const char *fmt, ...)
 	rename(tmp, path); /* as PM2 does it: whole, or not at all */
 }
 
+/* Set before engine_up: the dump's entries are instances of one cluster app (entry i is
+ * pm_id and NODE_APP_INSTANCE i), and the God daemon forks each as that instance. */
+static bool cluster_apps;
+
 static void write_dump(const char *const *apps, int n)
 {
-	char path[4400], body[8192] = "[";
-	for (int i = 0; i < n; i++)
+	char path[4400], body[8192] = "[", inst[96];
+	for (int i = 0; i < n; i++) {
+		snprintf(inst, sizeof(inst), ",\"exec_mode\":\"cluster_mode\",\"NODE_APP_INSTANCE\":%d", i);
 		snprintf(body + strlen(body), sizeof(body) - strlen(body),
 			 "%s{\"name\":\"%s\",\"status\":\"online\",\"autorestart\":true,"
-			 "\"pm_pid_path\":\"%s/pids/%s-%d.pid\",\"pm_exec_path\":\"/srv/%s.js\"}",
-			 i ? "," : "", apps[i], home, apps[i], i, apps[i]);
+			 "\"pm_pid_path\":\"%s/pids/%s-%d.pid\",\"pm_exec_path\":\"/srv/%s.js\"%s}",
+			 i ? "," : "", apps[i], home, apps[i], i, apps[i], cluster_apps ? inst : "");
+	}
 	snprintf(path, sizeof(path), "%s/dump.pm2", home);
 	write_file(path, "%s]", body);
 }
@@ -419,7 +433,9 @@ static pid_t start_pm2(const char *const *apps, int n)
 	remember_kid(god.pid);
 	pid_t first = 0;
 	for (int i = 0; i < n; i++) {
-		pid_t pid = god_fork_app(&god, apps[i]);
+		char line[160];
+		snprintf(line, sizeof(line), cluster_apps ? "%s %d" : "%s", apps[i], i);
+		pid_t pid = god_fork_app(&god, line);
 		remember_kid(pid);
 		write_pid_file(apps[i], i, pid);
 		if (!i)
@@ -621,7 +637,7 @@ static void engine_down(void)
 	if (nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
 		printf("note: could not remove %s\n", dir);
 	n_extra_homes = 0;
-	homes_discovered = with_selftest = false;
+	homes_discovered = with_selftest = cluster_apps = false;
 }
 
 static const char *const ONE_APP[] = { "api" };
@@ -1434,6 +1450,146 @@ TEST(app_sections_are_keyed_by_home_and_app)
 	engine_down();
 }
 
+/* ---------------------------------------------------------------- a cluster app */
+
+static const char *const WEB2[] = { "web", "web" }; /* one app, instances 0 and 1 */
+
+/* The app, looked up each time: a dump read re-builds the home's apps array. */
+#define WEB (&E.homes[0].apps[0])
+
+/* Instance k of web forked by the God daemon, its pid file written and seen. */
+static pid_t fork_instance(int k)
+{
+	char line[32], file[32];
+	snprintf(line, sizeof(line), "web %d", k);
+	pid_t pid = god_fork_app(&god, line);
+	remember_kid(pid);
+	write_pid_file("web", k, pid);
+	snprintf(file, sizeof(file), "web-%d.pid", k);
+	file_event(AMX_FS_PID_FILE, file);
+	return pid;
+}
+
+/* Issue 19: a 2-instance cluster app. One worker killed and restarted by PM2 is that
+ * instance's pm2-restarted-app, no tier; God killed: tier 2 succeeds only once both
+ * instances are back. */
+TEST(cluster_app_worker_and_god_killed)
+{
+	cluster_apps = true;
+	CHECK(engine_up(WEB2, 2, 300, 5));
+	CHECK(E.homes[0].n_apps == 1 && WEB->n_inst == 2 && WEB->cluster);
+	CHECK(amx_app_instances_alive(WEB) == 2 && WEB->pol.state == AMX_APP_ALIVE);
+	CHECK(WEB->inst[0].pm_id == 0 && WEB->inst[1].pm_id == 1);
+	pid_t keep = WEB->inst[0].pid, old = WEB->inst[1].pid;
+
+	push_kernel_event(kill_and_wait(old));
+	now_ms += 250;
+	pid_t fresh = fork_instance(1);
+	int at = 0;
+	json_t *ev = next_event(&at, "process-exited");
+	CHECK(ev && int_of(ev, "process.pid") == old && int_of(ev, "amexbpf.pm2.pm_id") == 1);
+	ev = next_event(&at, "pm2-restarted-app");
+	CHECK(ev && int_of(ev, "process.pid") == fresh);
+	advance(60000);
+	CHECK(n_cmds == 0 && count_events("recovery-started") == 0);
+	CHECK(WEB->inst[0].pid == keep && WEB->inst[1].pid == fresh && WEB->pol.state == AMX_APP_ALIVE);
+
+	pid_t o0 = WEB->inst[0].pid, o1 = WEB->inst[1].pid;
+	struct amx_event x0 = sigkill_event(o0), x1 = sigkill_event(o1);
+	push_kernel_event(kill_and_wait(god.pid));
+	god_close(&god);
+	ev = next_event(&at, "recovery-started");
+	CHECK(ev && int_of(ev, "amexbpf.tier") == 2);
+	CHECK(n_cmds == 1 && !strcmp(cmds[0].line, "resurrect"));
+	CHECK(wait_gone(o0) && wait_gone(o1)); /* both orphans stopped before tier 2 */
+	x0.ppid = x1.ppid = (uint32_t)getpid();
+	push_kernel_event(x0);
+	push_kernel_event(x1);
+	CHECK(amx_app_instances_alive(WEB) == 0);
+	/* The new daemon with instance 0 only: not yet a success. */
+	god = god_start(home);
+	remember_kid(god.pid);
+	write_god_pid(god.pid);
+	fork_instance(0);
+	finish_cmd(0, 0, NULL);
+	advance(1000);
+	CHECK(E.homes[0].god_pid == god.pid && amx_app_instances_alive(WEB) == 1);
+	ev = next_event(&at, "recovery-succeeded"); /* the daemon's, not the app's */
+	CHECK(ev && str_of(ev, "amexbpf.pm2.app")[0] == '\0');
+	CHECK(count_events("recovery-succeeded") == 1);
+	fork_instance(1);
+	advance(1000);
+	ev = next_event(&at, "recovery-succeeded");
+	CHECK(ev && !strcmp(str_of(ev, "amexbpf.pm2.app"), "web") && int_of(ev, "amexbpf.tier") == 2);
+	CHECK(amx_app_instances_alive(WEB) == 2 && WEB->pol.state == AMX_APP_ALIVE);
+	CHECK(count_events("recovery-failed") == 0);
+	engine_down();
+}
+
+/* `pm2 reload`: each instance's new process starts before its old one is killed, one at a
+ * time; one app-reloaded, no process-exited of an old one, no recovery. */
+TEST(cluster_app_reload_replaces_instances_one_by_one)
+{
+	cluster_apps = true;
+	CHECK(engine_up(WEB2, 2, 300, 5));
+	for (int k = 0; k < 2; k++) {
+		pid_t old = WEB->inst[k].pid;
+		now_ms += 400;
+		pid_t fresh = fork_instance(k);
+		CHECK(WEB->inst[k].pid == fresh && WEB->inst[k].replaced_pid == old);
+		push_kernel_event(kill_and_wait(old));
+	}
+	int at = 0;
+	json_t *ev = next_event(&at, "app-reloaded");
+	CHECK(ev != NULL);
+	CHECK(json_is_true(amx_event_get(ev, "amexbpf.reload.kept_running")));
+	CHECK(int_of(ev, "amexbpf.pm2.instances") == 2);
+	CHECK(int_of(ev, "event.duration") == 400LL * 1000000);
+	advance(60000);
+	CHECK(count_events("process-exited") == 0 && count_events("recovery-started") == 0);
+	CHECK(n_cmds == 0 && amx_app_instances_alive(WEB) == 2 && WEB->pol.state == AMX_APP_ALIVE);
+	engine_down();
+}
+
+/* A dump is its owner's to write: one app named by 4,095 entries keeps AMX_INSTANCES_MAX
+ * instances, the others are left out; the running app keeps its one inline instance, and
+ * a dump that shrinks the big app back gives its heap array back (ASan/valgrind see it). */
+TEST(instances_of_one_app_are_capped)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	enum { ENTRIES = AMX_DUMP_MAX_APPS - 1 }; /* with api: the most a dump may hold */
+	size_t cap = (size_t)ENTRIES * 160 + 256, len = 0;
+	char *body = malloc(cap), path[4400];
+	CHECK(body != NULL);
+	len += (size_t)snprintf(body + len, cap - len, "[{\"name\":\"api\",\"status\":\"online\","
+				"\"pm_pid_path\":\"%s/pids/api-0.pid\",\"pm_exec_path\":\"/srv/api.js\"}",
+				home);
+	for (int i = 0; i < ENTRIES; i++)
+		len += (size_t)snprintf(body + len, cap - len,
+					",{\"name\":\"big\",\"status\":\"online\",\"NODE_APP_INSTANCE\":%d,"
+					"\"exec_mode\":\"cluster_mode\",\"pm_exec_path\":\"/srv/b.js\"}", i);
+	snprintf(body + len, cap - len, "]");
+	snprintf(path, sizeof(path), "%s/dump.pm2", home);
+	write_file(path, "%s", body);
+	free(body);
+	pid_t api = E.homes[0].apps[0].pid;
+	file_event(AMX_FS_DUMP, "dump.pm2");
+	const struct amx_home *h = &E.homes[0];
+	CHECK(h->n_apps == 2);
+	if (h->n_apps != 2) {
+		engine_down();
+		return;
+	}
+	CHECK(h->apps[0].n_inst == 1 && h->apps[0].inst == &h->apps[0].inst_one);
+	CHECK(h->apps[0].pid == api);
+	CHECK(h->apps[1].n_inst == AMX_INSTANCES_MAX && h->apps[1].inst_cap == AMX_INSTANCES_MAX);
+	CHECK(h->apps[1].inst[AMX_INSTANCES_MAX - 1].node_app_instance == AMX_INSTANCES_MAX - 1);
+	write_dump(ONE_APP, 1);
+	file_event(AMX_FS_DUMP, "dump.pm2");
+	CHECK(E.homes[0].n_apps == 1 && E.homes[0].apps[0].pid == api);
+	engine_down();
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -1470,6 +1626,9 @@ int main(int argc, char **argv)
 	RUN(drift_interval_zero_never_looks);
 	RUN(drift_checks_a_bounded_number_of_homes_per_wake_up);
 	RUN(systemd_run_carries_the_homes_pm2_node_and_environment);
+	RUN(instances_of_one_app_are_capped);
+	RUN(cluster_app_worker_and_god_killed);
+	RUN(cluster_app_reload_replaces_instances_one_by_one);
 	RUN(app_sections_are_keyed_by_home_and_app); /* last: it leaves tickers on the loop */
 	forget_seen();
 	amx_loop_close();
