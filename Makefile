@@ -55,7 +55,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/%,$(HELPER_SRCS))
 
-.PHONY: all deps test unit e2e bench run clean vmlinux install-pm2 helpers check layering valgrind soak install uninstall test-kernels deb
+.PHONY: all deps test unit e2e bench run clean vmlinux install-pm2 helpers check layering valgrind soak install uninstall test-kernels test-systemd deb
 .DELETE_ON_ERROR:
 
 all: amexbpf
@@ -177,6 +177,16 @@ test-kernels:
 	$(Q)tests/install-deps.sh $(DEB_PKGS) $(KERNEL_DEB_PKGS)
 	$(Q)$(MAKE) --no-print-directory amexbpf $(HELPER_BINS) $(OUTPUT)/tests/test_bpf_kernel $(OUTPUT)/tests/test_hookchoice
 	$(Q)tests/kernels/run.sh $(KERNELS)
+
+# The systemd bed (tests/systemd/run.sh, docs/systemd.md): the host's systemd as PID 1 in a
+# qemu guest on the matrix's Debian 12 kernel, the package from `make deb` installed in it,
+# PM2 under its own startup unit; the last line is "N passed, N failed" (one per scenario).
+test-systemd:
+	$(Q)tests/install-deps.sh $(DEB_PKGS) $(KERNEL_DEB_PKGS) e2fsprogs dpkg-dev
+	$(Q)[ -x tests/pm2/node_modules/.bin/pm2 ] || $(MAKE) --no-print-directory install-pm2
+	$(Q)rm -f $(OUTPUT)/systemd/amexbpf_*.deb && mkdir -p $(OUTPUT)/systemd
+	$(Q)$(MAKE) --no-print-directory -s deb DEB_DIR=$(OUTPUT)/systemd
+	$(Q)tests/systemd/run.sh
 
 bench: amexbpf $(HELPER_BINS) $(BENCH_BINS)
 	$(Q)tests/bench/run.sh

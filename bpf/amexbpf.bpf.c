@@ -398,6 +398,100 @@ int BPF_PROG(exec_raw, struct task_struct *task)
 	return handle_exec(task);
 }
 
+/* ---- listen ------------------------------------------------------------------------ */
+
+#define TCP_LISTEN_STATE 10 /* TCP_LISTEN; SCTP_SS_LISTENING has the same value */
+#define IPPROTO_TCP_NUM 6
+#define AF_INET_NUM 2
+#define AF_INET6_NUM 10
+
+/* Listen records sent per watched process life (AMX_LISTENS_PER_PROCESS at most); LRU, so
+ * an entry of a process whose exit removed it from `watched` ages out by itself. */
+struct listen_count {
+	__u64 start_boottime_ns;
+	__u32 sent;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct listen_count);
+} listen_counts SEC(".maps");
+
+/* Listen records not sent because their process had sent its AMX_LISTENS_PER_PROCESS. */
+__u64 listens_capped = 0;
+
+/* A watched process put a TCP socket in LISTEN: inet_csk_listen_start runs in the
+ * listen(2) caller's context, so the current task is the listener. The new state is the
+ * tracepoint's own argument (a register compare), so every other state change of every
+ * socket of the host leaves there; then the current tgid's hint bit and the watched map,
+ * as for signals; only a watched listener's socket is read. */
+static __always_inline int handle_listen(const struct sock *sk)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct listen_count *count;
+	struct amx_watch *found;
+	struct amx_event *ev;
+	__u16 family;
+	__u64 start;
+
+	if (!maybe_watched(tgid))
+		return 0;
+	found = bpf_map_lookup_elem(&watched, &tgid);
+	if (!found || !(found->flags & AMX_WATCH_PROC))
+		return 0;
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP_NUM)
+		return 0; /* SCTP and MPTCP's outer socket pass here too */
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET_NUM && family != AF_INET6_NUM)
+		return 0;
+	start = task_start_boottime(BPF_CORE_READ((struct task_struct *)bpf_get_current_task(),
+						  group_leader));
+	count = bpf_map_lookup_elem(&listen_counts, &tgid);
+	if (count && count->start_boottime_ns == start) {
+		if (count->sent >= AMX_LISTENS_PER_PROCESS) {
+			__sync_fetch_and_add(&listens_capped, 1);
+			return 0;
+		}
+		__sync_fetch_and_add(&count->sent, 1);
+	} else {
+		struct listen_count first = { .start_boottime_ns = start, .sent = 1 };
+
+		bpf_map_update_elem(&listen_counts, &tgid, &first, BPF_ANY);
+	}
+	ev = reserve_event();
+	if (!ev)
+		return 0;
+	ev->type = AMX_EV_LISTEN;
+	fill_process(ev, (struct task_struct *)bpf_get_current_task());
+	ev->listen_family = family;
+	ev->listen_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (family == AF_INET6_NUM)
+		BPF_CORE_READ_INTO(&ev->listen_addr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+	else
+		BPF_CORE_READ_INTO((__u32 *)ev->listen_addr, sk, __sk_common.skc_rcv_saddr);
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(listen_btf, const struct sock *sk, const int oldstate, const int newstate)
+{
+	if (newstate != TCP_LISTEN_STATE)
+		return 0;
+	return handle_listen(sk);
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(listen_raw, const struct sock *sk, const int oldstate, const int newstate)
+{
+	if (newstate != TCP_LISTEN_STATE)
+		return 0;
+	return handle_listen(sk);
+}
+
 /* ---- OOM victim ------------------------------------------------------------------ */
 
 static __always_inline void fill_oom_memory(struct amx_event *ev, struct task_struct *task)

@@ -14,6 +14,7 @@ enum amx_event_type {
 	AMX_EV_FORK = 2, /* a process whose parent has AMX_WATCH_CHILDREN was born */
 	AMX_EV_EXEC = 3, /* a watched child (AMX_WATCH_FORKED) called execve */
 	AMX_EV_OOM = 4,  /* the kernel chose a victim (any process; user space filters) */
+	AMX_EV_LISTEN = 5, /* a watched process put a TCP socket in LISTEN (listen_* fields) */
 };
 
 /* Flags in the value of the `watched` map. */
@@ -28,6 +29,10 @@ enum amx_fork_flags {
 	AMX_FORK_NOT_WATCHED = 1 << 0, /* not added to `watched`: its parent is at its cap
 					* (max_children_per_parent) or the map is full */
 };
+
+/* Listen records one watched process life may send: an app listens on a few ports; one
+ * that listens and closes in a loop must not fill the ring buffer every home shares. */
+#define AMX_LISTENS_PER_PROCESS 32
 
 /* Children of one AMX_WATCH_CHILDREN parent watched at once, by default: one PM2 God
  * daemon forking without end cannot fill the map that every other home shares. */
@@ -67,10 +72,21 @@ struct amx_event {
 	__u32 uid;
 	__s32 oom_score_adj;
 	__u32 oom_fields;        /* 1 when the OOM memory fields below are filled */
-	__u64 total_vm_kb;
-	__u64 anon_rss_kb;
-	__u64 file_rss_kb;
-	__u64 shmem_rss_kb;
+	union {
+		struct { /* AMX_EV_OOM */
+			__u64 total_vm_kb;
+			__u64 anon_rss_kb;
+			__u64 file_rss_kb;
+			__u64 shmem_rss_kb;
+		};
+		struct { /* AMX_EV_LISTEN: the socket's local address */
+			__u8 listen_addr[16]; /* network order; IPv4 in the first 4 bytes */
+			__u16 listen_port;    /* host order */
+			__u16 listen_family;  /* AF_INET (2) or AF_INET6 (10) */
+			__u32 listen_pad;
+			__u64 listen_pad2;
+		};
+	};
 	char comm[AMX_COMM_LEN];
 	/* AMX_EV_EXIT: the last fatal signal another process (or the kernel on the process's
 	 * behalf) generated for it, taken at signal:signal_generate; killer_sig 0 when none. */

@@ -252,6 +252,9 @@ static void say_emit(const struct amx_check_ctx *k, const struct amx_app *a, con
 	case AMX_EMIT_NO_ECOSYSTEM:
 		say("%s: tier 3 skipped for %s: no ecosystem file configured (--ecosystem)", home, who);
 		break;
+	case AMX_EMIT_PORT_CONFLICT: /* check never feeds a conflict: the daemon's job */
+		say("%s: %s: port %u is held by pid %d", home, who, x->port, x->holder_pid);
+		break;
 	}
 }
 

@@ -178,6 +178,37 @@ static const char *s_or(json_t *j, const char *key, const char *dflt)
 	return s ? s : dflt;
 }
 
+/* ":3000 :3001" of an array of ports into buf; false when there is none. */
+static bool ports_text(json_t *ports, char *buf, size_t len)
+{
+	size_t i, off = 0;
+	json_t *p;
+	buf[0] = '\0';
+	json_array_foreach(ports, i, p)
+		if (json_is_integer(p) && off < len)
+			off += (size_t)snprintf(buf + off, len - off, "%s:%lld", off ? " " : "",
+						(long long)json_integer_value(p));
+	return off > 0;
+}
+
+/* The app's listening ports under its row; per instance when it has several. */
+static void print_ports(json_t *app)
+{
+	char b[160];
+	json_t *insts = json_object_get(app, "instances"), *in;
+	size_t i;
+	if (json_array_size(insts) > 1) {
+		json_array_foreach(insts, i, in)
+			if (ports_text(json_object_get(in, "ports"), b, sizeof(b)))
+				printf("    pm_id %lld listening %s\n",
+				       (long long)json_integer_value(json_object_get(in, "pm_id")), b);
+	} else if (ports_text(json_object_get(app, "ports"), b, sizeof(b))) {
+		printf("    listening %s\n", b);
+	} else if (ports_text(json_object_get(app, "serving_ports"), b, sizeof(b))) {
+		printf("    not listening (served on %s)\n", b);
+	}
+}
+
 static void print_status(json_t *doc)
 {
 	json_t *ev = json_object_get(doc, "events");
@@ -233,6 +264,7 @@ static void print_status(json_t *doc)
 			       s_or(a, "status", "?"), pid, up, rss, restarts,
 			       (long long)json_integer_value(json_object_get(a, "budget_left")),
 			       json_is_true(json_object_get(a, "parked")) ? " P" : "", last);
+			print_ports(a);
 		}
 	}
 	printf("\nRESTARTS: by PM2 + by amexbpf in tier 1/2/3.  P: parked (budget spent).\n");

@@ -75,6 +75,9 @@ static const struct amx_event_info CATALOG[AMX_EVT_COUNT] = {
 	[AMX_EVT_RECOVERY_DEFERRED] = {
 		AMX_EVT_RECOVERY_DEFERRED, "recovery-deferred", "warn", "event", "process", "info",
 		NULL },
+	[AMX_EVT_PORT_CONFLICT] = {
+		AMX_EVT_PORT_CONFLICT, "port-conflict", "error", "alert", "process", "error",
+		NULL },
 	[AMX_EVT_PM2_DRIFT] = {
 		AMX_EVT_PM2_DRIFT, "pm2-drift", "warn", "alert", "process,configuration", "change",
 		NULL },
@@ -83,6 +86,12 @@ static const struct amx_event_info CATALOG[AMX_EVT_COUNT] = {
 		"warn when at some moment of the reload no instance of the app ran" },
 	[AMX_EVT_SCHED_DEMOTED] = {
 		AMX_EVT_SCHED_DEMOTED, "sched-demoted", "warn", "event", "host", "change", NULL },
+	[AMX_EVT_PM2_UNIT_OOM_POLICY] = {
+		AMX_EVT_PM2_UNIT_OOM_POLICY, "pm2-unit-oom-policy", "warn", "alert", "configuration",
+		"info", NULL },
+	[AMX_EVT_APP_LISTENING] = {
+		AMX_EVT_APP_LISTENING, "app-listening", "info", "event", "process", "start",
+		NULL },
 };
 
 const struct amx_event_info *amx_event_catalog(enum amx_event_id id)

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "core/dump.h"
+#include "core/oom_blast.h"
 #include "core/policy.h"
 #include "core/ratelimit.h"
 
@@ -29,6 +30,9 @@ struct amx_user {
  * dump's further entries of that app are left out, and said once per read. A home's total
  * is bounded by its dump's entries (AMX_DUMP_MAX_APPS): each entry is one instance. */
 #define AMX_INSTANCES_MAX 64
+/* TCP ports kept per instance and per app: an app serves on a handful; more are counted
+ * out (amx_app.ports_dropped), not grown into. */
+#define AMX_PORTS_MAX 8
 struct amx_instance {
 	int pm_id;              /* PM2's id, from pids/<name>-<pm_id>.pid or the process; -1 unknown */
 	int node_app_instance;  /* NODE_APP_INSTANCE from the dump; -1 when absent */
@@ -46,6 +50,12 @@ struct amx_instance {
 	int replaced_pid;       /* the old process, until it exits; 0 none */
 	uint64_t replaced_start_ticks;
 	bool reloaded;          /* replaced since the reload began */
+	/* TCP ports pid listens on (IPv4 or IPv6), as the kernel reported them (listen hook)
+	 * or /proc showed them; host order, ascending */
+	uint16_t ports[AMX_PORTS_MAX];
+	uint8_t n_ports;
+	/* no BPF: poll /proc for pid's listens until then (boot ms); 0 none */
+	uint64_t listen_poll_until_ms;
 };
 
 struct amx_app {
@@ -68,6 +78,8 @@ struct amx_app {
 	char restart_only[16];      /* tier 1's next run restarts only this pm_id, "" the app */
 	uint64_t reload_started_ms; /* a rolling `pm2 reload` runs since then; 0 none */
 	bool reload_gap;            /* at some point of it no instance ran */
+	bool reload_unserved;       /* at an old process's exit the live ones did not listen on
+				     * every port the app serves on */
 	/* last exit of any instance, for status */
 	int last_exit_code;
 	int last_signal;
@@ -79,7 +91,14 @@ struct amx_app {
 	struct amx_app_policy pol;
 	int running;             /* index of the command running for it, -1 none */
 	bool awaiting_status;
+	uint64_t conflict_check_ms; /* look at the error log for a port conflict then; 0 none */
 	char last_output[512];   /* tail of a failed command's output, for recovery-failed */
+	/* The ports the app served on in its last life that listened (the union over its
+	 * instances; ephemeral ones left out): a new pid serves again once they are all
+	 * listened on again. Empty: it never listened, and a live pid is all we check. */
+	uint16_t want_ports[AMX_PORTS_MAX];
+	uint8_t n_want_ports;
+	unsigned ports_dropped;  /* ports past AMX_PORTS_MAX, not kept */
 };
 
 /* Where a home's pm2 and node were found, in the order they are tried. */
@@ -122,13 +141,22 @@ struct amx_home {
 	int running;             /* tier-2 command, -1 none */
 	int status_query;        /* jlist command, -1 none */
 	bool deferral_said;      /* recovery-deferred was emitted; cleared when a command starts */
+	uint64_t conflict_lookup_ms; /* the last search for a port's holder (daemon/conflict.c) */
 	struct amx_bucket file_events; /* events its files cause (dump-changed, dump-invalid) */
+	/* What reading its dump.pm2 costs the loop is the owner's to choose (up to 16 MB):
+	 * after a read that took T ms the next waits until dump_not_before_ms (9 T later),
+	 * so one home's rewrites hold the loop at most a tenth of the time. */
+	uint64_t dump_not_before_ms;
+	bool dump_pending; /* a change came in meanwhile: read it then */
 	uint64_t unwatched_forks; /* children of its daemon the kernel could not watch */
 	uint64_t unwatched_said;  /* how many of them were reported (events-lost) */
 	int n_pidfds;             /* its apps followed through a pidfd (not in the watched set) */
 	bool unwatched_app_said;  /* an app pid left out of the watched set was reported */
 	int unit_query;           /* systemctl is-active command before tier 2, -1 none */
 	bool unit_active;         /* its answer: pm2-<owner>.service is active */
+	int oom_query;            /* systemctl show -p OOMPolicy command, -1 none */
+	bool oom_policy_known;    /* the unit was found and its OOMPolicy read: not asked again */
+	struct amx_oom_mark oom_mark; /* its last OOM kill: later exits are collateral (oom_blast.h) */
 	char last_output[512];   /* tail of a failed tier-2 command's output */
 	char state_file[4200];   /* where the last good dump is kept */
 	char run_prefix[4200];   /* state-dir prefix of the files naming our running commands */
@@ -149,6 +177,47 @@ struct amx_home {
 	size_t good_raw_len;
 	unsigned good_mode;      /* dump.pm2's permission bits when the good copy was read; 0: unknown */
 };
+
+/* Add port to a sorted set of at most AMX_PORTS_MAX; false when it was full. */
+static inline bool amx_ports_add(uint16_t *set, uint8_t *n, uint16_t port)
+{
+	unsigned i = 0;
+	while (i < *n && set[i] < port)
+		i++;
+	if (i < *n && set[i] == port)
+		return true;
+	if (*n >= AMX_PORTS_MAX)
+		return false;
+	for (unsigned k = *n; k > i; k--)
+		set[k] = set[k - 1];
+	set[i] = port;
+	(*n)++;
+	return true;
+}
+
+static inline bool amx_ports_has(const uint16_t *set, uint8_t n, uint16_t port)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (set[i] == port)
+			return true;
+	return false;
+}
+
+/* Every port the app served on before is listened on now by one of its live instances. */
+static inline bool amx_app_serving(const struct amx_app *a)
+{
+	if (!a->n_want_ports)
+		return false;
+	for (unsigned w = 0; w < a->n_want_ports; w++) {
+		bool found = false;
+		for (unsigned i = 0; i < a->n_inst && !found; i++)
+			found = a->inst[i].pid && amx_ports_has(a->inst[i].ports, a->inst[i].n_ports,
+								a->want_ports[w]);
+		if (!found)
+			return false;
+	}
+	return true;
+}
 
 /* Instances running now. */
 static inline unsigned amx_app_instances_alive(const struct amx_app *a)

@@ -94,7 +94,8 @@ const struct amx_option amx_option_table[] = {
 	{ .flag = "verify-timeout", .key = "verify-timeout", .type = AMX_OPT_SECONDS,
 	  .min = 0, .min_open = true, .max = AMX_SECONDS_MAX, .policy_default = AMX_POLICY_VERIFY,
 	  .field = GLOBAL(verify_timeout_s), .metavar = "S",
-	  .help = "wait for a live pid after a command succeeded" },
+	  .help = "wait for a live pid (and its listen, for an app that listened) after a "
+	  "command succeeded" },
 	{ .flag = "budget", .key = "budget", .type = AMX_OPT_BUDGET, .min = 1,
 	  .max = AMX_BUDGET_MAX_ATTEMPTS, .policy_default = AMX_POLICY_BUDGET,
 	  .field = GLOBAL(budget_attempts), .field2 = GLOBAL(budget_window_s), .metavar = "N/S",

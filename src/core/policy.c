@@ -177,14 +177,36 @@ static void run_tier(struct amx_actions *out, int tier, int attempt, bool restor
 	}
 }
 
-static void emit_succeeded(struct amx_actions *out, int tier, int attempt, uint64_t ms, int pid)
+static void emit_succeeded(struct amx_actions *out, int tier, int attempt, uint64_t ms, int pid,
+			   enum amx_serving serving)
 {
 	struct amx_action *a = add_emit(out, AMX_EMIT_RECOVERY_SUCCEEDED, tier, attempt);
 
 	if (a) {
 		a->ms = ms;
 		a->pid = pid;
+		a->serving = serving;
 	}
+}
+
+static void emit_pm2_restarted(struct amx_actions *out, uint64_t ms, int pid, enum amx_serving serving)
+{
+	struct amx_action *a = add_emit(out, AMX_EMIT_PM2_RESTARTED_APP, 0, 0);
+
+	if (a) {
+		a->ms = ms;
+		a->pid = pid;
+		a->serving = serving;
+	}
+}
+
+/* "no live pid within 15 s", "pid 42 did not listen within 1500 ms" */
+static void within(char *buf, size_t len, const char *what, uint64_t ms)
+{
+	if (ms % 1000 == 0)
+		snprintf(buf, len, "%s within %llu s", what, (unsigned long long)(ms / 1000));
+	else
+		snprintf(buf, len, "%s within %llu ms", what, (unsigned long long)ms);
 }
 
 static void emit_failed(struct amx_actions *out, int tier, int attempt, const char *reason)
@@ -201,12 +223,7 @@ static void emit_failed_no_pid(struct amx_actions *out, int tier, int attempt,
 {
 	char reason[64];
 
-	if (c->verify_ms % 1000 == 0)
-		snprintf(reason, sizeof(reason), "no live pid within %llu s",
-			 (unsigned long long)(c->verify_ms / 1000));
-	else
-		snprintf(reason, sizeof(reason), "no live pid within %llu ms",
-			 (unsigned long long)c->verify_ms);
+	within(reason, sizeof(reason), "no live pid", c->verify_ms);
 	emit_failed(out, tier, attempt, reason);
 }
 
@@ -233,6 +250,8 @@ static void app_enter(struct amx_app_policy *p, enum amx_app_state state, uint64
 {
 	if (state != AMX_APP_BACKOFF)
 		p->deferred = false;
+	if (state != AMX_APP_PARKED)
+		p->conflict_parked = false;
 	p->state = state;
 	p->deadline_ms = deadline_ms;
 }
@@ -320,10 +339,61 @@ static void app_after_failure(struct amx_app_policy *p, const struct amx_policy_
 	app_attempt_due(p, c, next, in, out);
 }
 
-static void app_succeeded(struct amx_app_policy *p, const struct amx_input *in, struct amx_actions *out)
+static void app_succeeded(struct amx_app_policy *p, const struct amx_input *in, struct amx_actions *out,
+			  enum amx_serving serving)
 {
-	emit_succeeded(out, p->tier, p->attempt, elapsed(p->tier_started_ms, in->now_ms), in->pid);
+	emit_succeeded(out, p->tier, p->attempt, elapsed(p->tier_started_ms, in->now_ms), in->pid,
+		       serving);
 	app_enter(p, AMX_APP_ALIVE, 0);
+}
+
+/* A new pid of an app that listened before: it is back once it listens again, within
+ * verify_ms of its appearance (a cold start is counted from there, not from the tier). */
+static void app_await_listen(struct amx_app_policy *p, const struct amx_policy_config *c,
+			     const struct amx_input *in, bool for_pm2)
+{
+	p->listen_for_pm2 = for_pm2;
+	p->listen_pid = in->pid;
+	app_enter(p, AMX_APP_AWAIT_LISTEN, in->now_ms + c->verify_ms);
+}
+
+static void app_on_serving(struct amx_app_policy *p, const struct amx_input *in,
+			   struct amx_actions *out)
+{
+	if (p->state == AMX_APP_HOME_DOWN) {
+		if (p->requeries == in->pid && p->seen_must_listen) {
+			p->seen_must_listen = false;
+			p->seen_serving = true;
+		}
+		return;
+	}
+	if (p->state != AMX_APP_AWAIT_LISTEN)
+		return;
+	if (p->listen_for_pm2) {
+		emit_pm2_restarted(out, elapsed(p->exited_at_ms, in->now_ms), in->pid, AMX_SERVING_YES);
+		app_enter(p, AMX_APP_ALIVE, 0);
+	} else {
+		app_succeeded(p, in, out, AMX_SERVING_YES);
+	}
+}
+
+/* verify_ms passed and the new pid does not listen: PM2's restart is reported as not
+ * serving (no attempt of ours failed); a tier's attempt failed. */
+static void app_listen_timed_out(struct amx_app_policy *p, const struct amx_policy_config *c,
+				 const struct amx_input *in, struct amx_actions *out)
+{
+	char what[48], reason[80];
+
+	if (p->listen_for_pm2) {
+		emit_pm2_restarted(out, elapsed(p->exited_at_ms, in->now_ms), p->listen_pid,
+				   AMX_SERVING_NO);
+		app_enter(p, AMX_APP_ALIVE, 0);
+		return;
+	}
+	snprintf(what, sizeof(what), "pid %d did not listen", p->listen_pid);
+	within(reason, sizeof(reason), what, c->verify_ms);
+	emit_failed(out, p->tier, p->attempt, reason);
+	app_after_failure(p, c, in, out);
 }
 
 /* An app of `instances: N` is up when all N run: one instance back while another is still
@@ -333,30 +403,41 @@ static bool app_complete(const struct amx_input *in)
 	return in->instances_wanted <= 1 || in->instances_alive >= in->instances_wanted;
 }
 
-static void app_on_alive(struct amx_app_policy *p, const struct amx_input *in, struct amx_actions *out)
+static void app_on_alive(struct amx_app_policy *p, const struct amx_policy_config *c,
+			 const struct amx_input *in, struct amx_actions *out)
 {
-	struct amx_action *a;
 	bool complete = app_complete(in);
+	enum amx_serving serving = in->serving ? AMX_SERVING_YES : AMX_SERVING_UNKNOWN;
 
 	switch (p->state) {
 	case AMX_APP_WAIT_PM2:
 	case AMX_APP_QUERYING: /* PM2 brought it back while we waited or asked */
-		a = add_emit(out, AMX_EMIT_PM2_RESTARTED_APP, 0, 0);
-		if (a) {
-			a->ms = elapsed(p->exited_at_ms, in->now_ms);
-			a->pid = in->pid;
+		if (complete && in->must_listen) {
+			app_await_listen(p, c, in, true);
+			break;
 		}
+		emit_pm2_restarted(out, elapsed(p->exited_at_ms, in->now_ms), in->pid, serving);
 		if (complete)
 			app_enter(p, AMX_APP_ALIVE, 0);
 		break;
 	case AMX_APP_RECOVERING: /* the new pid can arrive before the tier command exits */
 	case AMX_APP_VERIFYING:
-		if (complete)
-			app_succeeded(p, in, out);
+		if (complete && in->must_listen)
+			app_await_listen(p, c, in, false);
+		else if (complete)
+			app_succeeded(p, in, out, serving);
+		break;
+	case AMX_APP_AWAIT_LISTEN: /* another pid (PM2 restarted it again): await that one */
+		p->listen_pid = in->pid;
+		if (!in->must_listen)
+			app_on_serving(p, in, out);
 		break;
 	case AMX_APP_HOME_DOWN:
-		if (complete)
+		if (complete) {
 			p->requeries = in->pid > 0 ? in->pid : -1;
+			p->seen_must_listen = in->must_listen;
+			p->seen_serving = in->serving;
+		}
 		break;
 	case AMX_APP_DESIRED_STOPPED:
 		break; /* dump.pm2 still says stopped: an unsaved manual start is not ours to keep */
@@ -370,7 +451,10 @@ static void app_on_alive(struct amx_app_policy *p, const struct amx_input *in, s
 static void app_on_gone(struct amx_app_policy *p, const struct amx_policy_config *c,
 			const struct amx_input *in)
 {
-	if (p->state == AMX_APP_UNKNOWN || p->state == AMX_APP_ALIVE)
+	/* PM2's new copy died before it listened: a new exit for PM2 to handle. A tier's
+	 * new copy dying is left to the deadline: PM2 may bring the next one in time. */
+	if (p->state == AMX_APP_UNKNOWN || p->state == AMX_APP_ALIVE ||
+	    (p->state == AMX_APP_AWAIT_LISTEN && p->listen_for_pm2))
 		app_wait_pm2(p, c, in->now_ms);
 	else if (p->state == AMX_APP_HOME_DOWN)
 		p->requeries = 0; /* what was seen alive is gone again */
@@ -438,6 +522,7 @@ static void app_on_action_done(struct amx_app_policy *p, const struct amx_policy
 	app_after_failure(p, c, in, out);
 }
 
+
 static void app_on_tick(struct amx_app_policy *p, const struct amx_policy_config *c,
 			const struct amx_input *in, struct amx_actions *out)
 {
@@ -448,6 +533,7 @@ static void app_on_tick(struct amx_app_policy *p, const struct amx_policy_config
 	case AMX_APP_QUERYING:
 	case AMX_APP_MANUAL:
 	case AMX_APP_VERIFYING:
+	case AMX_APP_AWAIT_LISTEN:
 	case AMX_APP_BACKOFF:
 	case AMX_APP_PARKED:
 		if (now_ms < p->deadline_ms)
@@ -469,6 +555,18 @@ static void app_on_tick(struct amx_app_policy *p, const struct amx_policy_config
 		emit_failed_no_pid(out, p->tier, p->attempt, c);
 		app_after_failure(p, c, in, out);
 		break;
+	case AMX_APP_AWAIT_LISTEN:
+		app_listen_timed_out(p, c, in, out);
+		break;
+	case AMX_APP_PARKED:
+		if (p->conflict_parked) { /* is the port free now? (PORT_CONFLICT answers) */
+			struct amx_action *a = add_action(out, AMX_ACT_CHECK_PORT);
+			if (a)
+				a->port = p->conflict_port;
+			p->deadline_ms = now_ms + AMX_CONFLICT_RECHECK_MS;
+			break;
+		}
+		/* fall through */
 	default: /* BACKOFF, PARKED */
 		app_start_attempt(p, c, p->next_tier ? p->next_tier : 1,
 				  elapsed(p->tier_started_ms, now_ms), now_ms, out);
@@ -507,13 +605,23 @@ static void app_on_home_up(struct amx_app_policy *p, const struct amx_policy_con
 	if (p->state != AMX_APP_HOME_DOWN)
 		return;
 	p->requeries = 0;
+	if (!seen_pid)
+		p->seen_must_listen = p->seen_serving = false;
 	if (in->by_tier2) {
 		/* tier 2 was the home's attempt; the app counts it as its own first */
 		p->tier = 2;
 		p->attempt = 1;
 	}
-	if (seen_pid && in->by_tier2) {
-		emit_succeeded(out, 2, 1, elapsed(p->exited_at_ms, in->now_ms), seen_pid > 0 ? seen_pid : 0);
+	if (seen_pid && in->by_tier2 && p->seen_must_listen) {
+		/* back, not yet serving: the duration still counts from the death */
+		struct amx_input seen = *in;
+
+		seen.pid = seen_pid > 0 ? seen_pid : 0;
+		p->tier_started_ms = p->exited_at_ms;
+		app_await_listen(p, c, &seen, false);
+	} else if (seen_pid && in->by_tier2) {
+		emit_succeeded(out, 2, 1, elapsed(p->exited_at_ms, in->now_ms), seen_pid > 0 ? seen_pid : 0,
+			       p->seen_serving ? AMX_SERVING_YES : AMX_SERVING_UNKNOWN);
 		app_enter(p, AMX_APP_ALIVE, 0);
 	} else if (seen_pid) {
 		app_enter(p, AMX_APP_ALIVE, 0);
@@ -524,6 +632,75 @@ static void app_on_home_up(struct amx_app_policy *p, const struct amx_policy_con
 		/* someone else revived the daemon: give its resurrect time to bring the app */
 		app_enter(p, AMX_APP_WAIT_PM2, in->now_ms + c->verify_ms);
 	}
+}
+
+
+/* The app's port is held (its error log said EADDRINUSE, the socket tables named the
+ * holder). An orphaned copy of the app is stopped, and PM2's restart or the incident's
+ * tier goes on. Another process is not ours to stop, and no restart can win against it:
+ * recovery parks (no attempt spent) and looks at the port again every recheck; the port
+ * free, tier 1 runs. A conflict is said once per port and holder per budget window: PM2's
+ * own restart loop repeats it at every crash. */
+static void app_on_port_conflict(struct amx_app_policy *p, const struct amx_policy_config *c,
+				 const struct amx_input *in, struct amx_actions *out)
+{
+	uint64_t now_ms = in->now_ms;
+	struct amx_action *a;
+
+	switch (p->state) {
+	case AMX_APP_UNKNOWN:
+	case AMX_APP_MANUAL:
+	case AMX_APP_DESIRED_STOPPED:
+	case AMX_APP_HOME_DOWN:
+		return; /* not ours to act on now */
+	default:
+		break;
+	}
+	if (in->holder == AMX_HOLDER_NONE || !in->port) {
+		if (p->state == AMX_APP_PARKED && p->conflict_parked) /* the port is free */
+			app_start_attempt(p, c, 1, elapsed(p->tier_started_ms, now_ms), now_ms, out);
+		return;
+	}
+	bool repeat = p->conflict_port == in->port && p->conflict_holder == in->holder_pid &&
+		      now_ms >= p->conflict_at_ms && now_ms - p->conflict_at_ms < c->budget_window_ms;
+	bool park = in->holder == AMX_HOLDER_OTHER && !(p->state == AMX_APP_PARKED);
+	/* The orphan is stopped first, so that the event can say whether it was. */
+	if (in->holder == AMX_HOLDER_ORPHAN) {
+		a = add_action(out, AMX_ACT_STOP_HOLDER);
+		if (a) {
+			a->port = in->port;
+			a->holder_pid = in->holder_pid;
+		}
+	}
+	if (!repeat) {
+		a = add_emit(out, AMX_EMIT_PORT_CONFLICT, 0, p->attempt);
+		if (a) {
+			a->port = in->port;
+			a->holder_pid = in->holder_pid;
+			a->holder = in->holder;
+		}
+		p->conflict_port = in->port;
+		p->conflict_holder = in->holder_pid;
+		p->conflict_at_ms = now_ms;
+	}
+	if (in->holder == AMX_HOLDER_ORPHAN)
+		return;
+	if (!park)
+		return; /* already parked: that park stands and ends as it would have */
+	if (!repeat) {
+		a = add_emit(out, AMX_EMIT_RECOVERY_PARKED, 1, p->attempt + 1);
+		if (a) {
+			a->budget_attempts = c->budget_attempts;
+			a->budget_window_ms = c->budget_window_ms;
+			a->ms = AMX_CONFLICT_RECHECK_MS;
+			a->port = in->port;
+			snprintf(a->reason, sizeof(a->reason), "port-conflict");
+		}
+	}
+	p->next_tier = 1;
+	p->tier_started_ms = now_ms;
+	app_enter(p, AMX_APP_PARKED, now_ms + AMX_CONFLICT_RECHECK_MS);
+	p->conflict_parked = true;
 }
 
 /* An unhealthy live app gets what an errored one gets: tier 1 at once (a new incident).
@@ -551,7 +728,10 @@ void amx_app_step(struct amx_app_policy *p, const struct amx_policy_config *c,
 		app_on_home_up(p, c, in, out);
 		return;
 	case AMX_IN_ALIVE:
-		app_on_alive(p, in, out);
+		app_on_alive(p, c, in, out);
+		return;
+	case AMX_IN_SERVING:
+		app_on_serving(p, in, out);
 		return;
 	case AMX_IN_EXITED:
 	case AMX_IN_ABSENT:
@@ -574,6 +754,9 @@ void amx_app_step(struct amx_app_policy *p, const struct amx_policy_config *c,
 		break;
 	case AMX_IN_UNHEALTHY:
 		app_on_unhealthy(p, c, in, out);
+		break;
+	case AMX_IN_PORT_CONFLICT:
+		app_on_port_conflict(p, c, in, out);
 		break;
 	default: /* DAEMON_DOWN is for homes */
 		break;
@@ -674,7 +857,8 @@ static void home_on_daemon_down(struct amx_home_policy *p, const struct amx_poli
 static void home_on_alive(struct amx_home_policy *p, const struct amx_input *in, struct amx_actions *out)
 {
 	if (p->state == AMX_HOME_RECOVERING || p->state == AMX_HOME_VERIFYING)
-		emit_succeeded(out, 2, p->attempt, elapsed(p->tier_started_ms, in->now_ms), in->pid);
+		emit_succeeded(out, 2, p->attempt, elapsed(p->tier_started_ms, in->now_ms), in->pid,
+			       AMX_SERVING_UNKNOWN);
 	home_enter(p, AMX_HOME_UP, 0);
 }
 
@@ -761,6 +945,7 @@ const char *amx_app_state_name(enum amx_app_state s)
 	case AMX_APP_PARKED: return "parked";
 	case AMX_APP_DESIRED_STOPPED: return "desired_stopped";
 	case AMX_APP_HOME_DOWN: return "home_down";
+	case AMX_APP_AWAIT_LISTEN: return "await_listen";
 	}
 	return "invalid";
 }

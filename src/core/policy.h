@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/port_conflict.h"
+
 struct amx_policy_config {
 	uint64_t grace_ms;         /* wait for PM2's own restart after an exit (default 2000) */
 	uint64_t manual_grace_ms;  /* honour `pm2 stop` / `pm2 kill` this long (default 300000); 0 = recover at once */
@@ -45,6 +47,10 @@ enum amx_input_kind {
 	AMX_IN_UNHEALTHY,    /* app: alive but unhealthy (over its memory limit, its probe
 			      * failing): tier 1 at once, like an errored app, within the budget.
 			      * Ignored unless the app is ALIVE (an incident already runs). */
+	AMX_IN_SERVING,      /* app: its live pid now listens on every TCP port the app listened
+			      * on before it died (pid): it serves again */
+	AMX_IN_PORT_CONFLICT,/* app: its port (port) is held by holder_pid, of kind holder;
+			      * AMX_HOLDER_NONE answers AMX_ACT_CHECK_PORT when the port is free */
 };
 
 /* PM2's answer to a status query. */
@@ -64,6 +70,10 @@ struct amx_input {
 	int pid;                  /* ALIVE */
 	unsigned instances_alive; /* ALIVE: instances of the app running now (pid's included) */
 	unsigned instances_wanted;/* ALIVE: instances saved in the dump; 0 or 1 = a single process */
+	/* ALIVE: the app listened before it died and pid does not listen on those ports yet:
+	 * it is back only once it does (AMX_IN_SERVING), within verify_ms of this pid. */
+	bool must_listen;
+	bool serving;             /* ALIVE: the app listened before and pid already does again */
 	enum amx_pm2_status status; /* STATUS */
 	bool ok;                  /* ACTION_DONE */
 	bool deferred;            /* ACTION_DONE: the tier could not start (no command slot): not
@@ -75,6 +85,9 @@ struct amx_input {
 	bool desired_online;      /* DESIRED */
 	bool alive;               /* DESIRED: is it running now */
 	bool dump_valid;          /* DAEMON_DOWN / TICK on a home: is dump.pm2 valid now */
+	uint16_t port;            /* PORT_CONFLICT */
+	int holder_pid;           /* PORT_CONFLICT */
+	enum amx_holder_kind holder; /* PORT_CONFLICT */
 };
 
 enum amx_action_kind {
@@ -82,6 +95,8 @@ enum amx_action_kind {
 	AMX_ACT_QUERY_STATUS,  /* app: ask PM2 for its status; answer with AMX_IN_STATUS */
 	AMX_ACT_RUN_TIER,      /* run tier (1, 2 or 3); answer with AMX_IN_ACTION_DONE */
 	AMX_ACT_EMIT,          /* report an event */
+	AMX_ACT_STOP_HOLDER,   /* app: stop holder_pid, an orphaned copy of the app on its port */
+	AMX_ACT_CHECK_PORT,    /* app: who holds port now; answer with AMX_IN_PORT_CONFLICT */
 };
 
 enum amx_emit_kind {
@@ -94,10 +109,20 @@ enum amx_emit_kind {
 	AMX_EMIT_RECOVERY_FAILED,       /* tier, attempt, reason */
 	AMX_EMIT_RECOVERY_PARKED,       /* attempts, window_ms, ms = until the park lifts */
 	AMX_EMIT_NO_ECOSYSTEM,          /* tier 3 would be next but no ecosystem file is configured */
+	AMX_EMIT_PORT_CONFLICT,         /* port, holder_pid, holder; parked: recovery parks for it */
+};
+
+/* Whether a recovered app serves again (RECOVERY_SUCCEEDED, PM2_RESTARTED_APP). */
+enum amx_serving {
+	AMX_SERVING_UNKNOWN = 0, /* it never listened: a live pid is all there is to check */
+	AMX_SERVING_YES,         /* its new pid listens on every port it listened on before */
+	AMX_SERVING_NO,          /* it did not within verify_ms (PM2's restart only: a tier's
+				  * is a failed attempt instead) */
 };
 
 struct amx_action {
 	enum amx_action_kind kind;
+	enum amx_serving serving; /* RECOVERY_SUCCEEDED, PM2_RESTARTED_APP */
 	enum amx_emit_kind emit;  /* EMIT */
 	int tier;                 /* RUN_TIER, RECOVERY_* */
 	int attempt;              /* 1-based within the current incident */
@@ -109,7 +134,10 @@ struct amx_action {
 	bool deleted;             /* APP_STOPPED because the app is not in PM2's list */
 	unsigned budget_attempts; /* RECOVERY_PARKED */
 	uint64_t budget_window_ms;/* RECOVERY_PARKED */
-	char reason[128];         /* RECOVERY_FAILED */
+	char reason[128];         /* RECOVERY_FAILED; RECOVERY_PARKED: "port-conflict" or "" (budget) */
+	uint16_t port;            /* PORT_CONFLICT, STOP_HOLDER, CHECK_PORT, RECOVERY_PARKED */
+	int holder_pid;           /* PORT_CONFLICT, STOP_HOLDER */
+	enum amx_holder_kind holder; /* PORT_CONFLICT */
 };
 
 #define AMX_MAX_ACTIONS 6
@@ -137,6 +165,8 @@ enum amx_app_state {
 	AMX_APP_PARKED,        /* budget spent; until the window frees an attempt or it is seen alive */
 	AMX_APP_DESIRED_STOPPED, /* dump says stopped: nothing to do */
 	AMX_APP_HOME_DOWN,     /* the daemon is down: the home machine is in charge */
+	AMX_APP_AWAIT_LISTEN,  /* a new pid runs; waiting verify_ms for it to listen on the
+				* app's ports (the app listened before it died) */
 };
 
 struct amx_app_policy {
@@ -149,8 +179,23 @@ struct amx_app_policy {
 	int next_tier;            /* BACKOFF/PARKED: what runs at the deadline */
 	int requeries;            /* TRANSIENT answers in a row */
 	bool deferred;            /* BACKOFF: this attempt was said (RECOVERY_STARTED), not run */
+	/* AWAIT_LISTEN: PM2's own restart is awaited (reported as PM2_RESTARTED_APP), not a
+	 * tier's; and the pid awaited */
+	bool listen_for_pm2;
+	int listen_pid;
+	bool seen_must_listen;    /* HOME_DOWN: the pid seen alive meanwhile does not listen yet */
+	bool seen_serving;        /* HOME_DOWN: ... or listens again on the app's ports */
 	struct amx_budget budget;
+	/* The last port conflict said (port, holder, when): said once per budget window. */
+	uint16_t conflict_port;
+	bool conflict_parked;     /* PARKED because another process holds conflict_port */
+	int conflict_holder;
+	uint64_t conflict_at_ms;
 };
+
+/* A park for a port conflict looks at the port again this often (a read of the socket
+ * tables, and a walk of /proc while it is held): the holder gone, tier 1 runs at once. */
+#define AMX_CONFLICT_RECHECK_MS 10000
 
 enum amx_home_state {
 	AMX_HOME_UNKNOWN = 0,

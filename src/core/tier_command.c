@@ -88,7 +88,31 @@ bool amx_pm2_unit_name(const char *user, char *buf, size_t len)
 
 void amx_unit_active_argv(struct amx_argv *out, const char *unit)
 {
-	const char *v[] = { AMX_SYSTEMCTL, "is-active", "--quiet", unit };
+	const char *v[] = { AMX_SYSTEMCTL, "is-active", unit };
+
+	argv_set(out, v, sizeof(v) / sizeof(v[0]));
+}
+
+bool amx_unit_state_is_systemds(bool exit_ok, const char *out, size_t len)
+{
+	static const char *const busy[] = { "active", "activating", "deactivating", "reloading" };
+
+	if (exit_ok)
+		return true;
+	if (!out)
+		return false;
+	size_t n = 0;
+	while (n < len && n < 32 && out[n] != '\n' && out[n] != '\0')
+		n++;
+	for (size_t i = 0; i < sizeof(busy) / sizeof(busy[0]); i++)
+		if (n == strlen(busy[i]) && !strncmp(out, busy[i], n))
+			return true;
+	return false;
+}
+
+void amx_oom_policy_argv(struct amx_argv *out, const char *unit)
+{
+	const char *v[] = { AMX_SYSTEMCTL, "show", "-p", "LoadState", "-p", "OOMPolicy", unit };
 
 	argv_set(out, v, sizeof(v) / sizeof(v[0]));
 }
@@ -131,18 +155,17 @@ bool amx_sdrun_tier2_argv(struct amx_argv *out, struct amx_sdrun_buf *b, const c
 
 /* Tier 2 under systemd: the owner's own unit when it runs PM2, else a transient one. false
  * when neither can be built (an odd user name): then plain `pm2 resurrect`. */
-static bool tier2_through_systemd(struct amx_tier_command *cmd, const struct amx_tier_facts *f)
+/* The owner's active PM2 unit restarted: the unit names its own pm2, so none is needed
+ * here (the systemd bed's home had none amexbpf could find, and its tier 2 had no command). */
+static bool tier2_unit_restart(struct amx_tier_command *cmd, const struct amx_tier_facts *f)
 {
-	if (amx_tier2_use_systemd(f->systemd_booted, f->unit_active) &&
-	    amx_pm2_unit_name(f->owner->name, cmd->unit, sizeof(cmd->unit))) {
-		const char *v[] = { AMX_SYSTEMCTL, "restart", cmd->unit };
+	if (!amx_tier2_use_systemd(f->systemd_booted, f->unit_active) ||
+	    !amx_pm2_unit_name(f->owner->name, cmd->unit, sizeof(cmd->unit)))
+		return false;
+	const char *v[] = { AMX_SYSTEMCTL, "restart", cmd->unit };
 
-		argv_set(&cmd->argv, v, sizeof(v) / sizeof(v[0]));
-		return true;
-	}
-	/* No unit of its own: a transient one, outside our cgroup and our sandbox. */
-	return amx_sdrun_tier2_argv(&cmd->argv, &cmd->sdrun, f->pm2, f->node, f->owner,
-				    f->pm2_home);
+	argv_set(&cmd->argv, v, sizeof(v) / sizeof(v[0]));
+	return true;
 }
 
 bool amx_tier_command(struct amx_tier_command *cmd, int tier, const struct amx_tier_facts *f)
@@ -150,9 +173,18 @@ bool amx_tier_command(struct amx_tier_command *cmd, int tier, const struct amx_t
 	memset(&cmd->argv, 0, sizeof(cmd->argv));
 	cmd->as_root = false;
 	cmd->unit[0] = '\0';
-	if (!f || !f->pm2 || !f->pm2[0])
+	if (!f)
 		return false;
-	if (tier == 2 && f->systemd_booted && f->owner && tier2_through_systemd(cmd, f)) {
+	bool sd = tier == 2 && f->systemd_booted && f->owner;
+	if (sd && tier2_unit_restart(cmd, f)) {
+		cmd->as_root = true;
+		return true;
+	}
+	if (!f->pm2 || !f->pm2[0])
+		return false;
+	/* No unit of its own: a transient one, outside our cgroup and our sandbox. */
+	if (sd && amx_sdrun_tier2_argv(&cmd->argv, &cmd->sdrun, f->pm2, f->node, f->owner,
+				       f->pm2_home)) {
 		cmd->as_root = true;
 		return true;
 	}

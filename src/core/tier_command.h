@@ -95,8 +95,18 @@ bool amx_tier2_use_systemd(bool systemd_booted, bool unit_active);
 /* "pm2-<user>.service", the unit `pm2 startup systemd` installs. false when the user name
  * is not a portable one (letters, digits, '_', '-', '.') or does not fit: no such unit. */
 bool amx_pm2_unit_name(const char *user, char *buf, size_t len);
-/* systemctl is-active --quiet <unit>: the question whose answer is facts.unit_active. */
+/* systemctl is-active <unit>: the question whose answer is facts.unit_active. */
 void amx_unit_active_argv(struct amx_argv *out, const char *unit);
+/* Its answer (exit status 0, and the state it printed): does systemd run PM2 for the owner
+ * now? Active, or on its way through Restart= by itself: the systemd bed showed that when
+ * the PM2 daemon is SIGKILLed, systemd restarts pm2-<user>.service on its own
+ * (Restart=on-failure), and the unit reads "deactivating" or "activating", not active,
+ * when amexbpf asks; a transient `pm2 resurrect` of ours then raced systemd's. So those
+ * states (and reloading) count as the unit's: tier 2 restarts the unit. */
+bool amx_unit_state_is_systemds(bool exit_ok, const char *out, size_t len);
+/* systemctl show -p LoadState -p OOMPolicy <unit>: what the unit does when the OOM killer
+ * kills one of its processes (core/oom_blast.h reads the answer). */
+void amx_oom_policy_argv(struct amx_argv *out, const char *unit);
 /* systemd-run --quiet --collect --unit=amexbpf-pm2-<user> --uid= --gid=
  *   --setenv=PM2_HOME= --setenv=HOME= --property=Type=forking --property=PIDFile=<home>/pm2.pid
  *   [--setenv=PATH=<dir of node>:/usr/local/bin:/usr/bin:/bin] <pm2> resurrect

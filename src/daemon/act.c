@@ -65,8 +65,9 @@ static void resolve_held_oom(struct amx_engine *e, int hi, int ai, const struct 
 			o.restart_ms = acts->a[i].ms;
 		}
 	if (o.result != AMX_OOM_PM2_RESTARTED &&
-	    (a->pol.state == AMX_APP_WAIT_PM2 || a->pol.state == AMX_APP_QUERYING))
-		return;
+	    (a->pol.state == AMX_APP_WAIT_PM2 || a->pol.state == AMX_APP_QUERYING ||
+	     (a->pol.state == AMX_APP_AWAIT_LISTEN && a->pol.listen_for_pm2)))
+		return; /* PM2's part is not known yet (its new copy is not serving yet) */
 	eng_send_held_oom(e, p, &o);
 }
 
@@ -148,6 +149,9 @@ static void emit_policy_event(struct amx_engine *e, int hi, int ai, const struct
 			e->instance_now->pm2_restarts++;
 			eng_set_instance_fields(ev, a, e->instance_now);
 		}
+		if (x->serving != AMX_SERVING_UNKNOWN)
+			amx_event_set_int(ev, "event.duration", (int64_t)x->ms * 1000000);
+		eng_set_serving_fields(ev, a, x->serving);
 		break;
 	case AMX_EMIT_APP_STOPPED:
 		ev = amx_event_new(&e->stream, AMX_EVT_APP_STOPPED, 0, "%s was %s on purpose", who,
@@ -190,6 +194,7 @@ static void emit_policy_event(struct amx_engine *e, int hi, int ai, const struct
 		amx_event_set_int(ev, "amexbpf.attempt", x->attempt);
 		amx_event_set_int(ev, "event.duration", (int64_t)x->ms * 1000000);
 		amx_event_set_int(ev, "process.pid", x->pid);
+		eng_set_serving_fields(ev, a, x->serving);
 		if (a && x->tier >= 1 && x->tier <= 3)
 			a->recoveries[x->tier]++;
 		break;
@@ -206,17 +211,49 @@ static void emit_policy_event(struct amx_engine *e, int hi, int ai, const struct
 		break;
 	}
 	case AMX_EMIT_RECOVERY_PARKED:
-		ev = amx_event_new(&e->stream, AMX_EVT_RECOVERY_PARKED, 0,
-				   "restart budget of %s spent (%u attempts in %llu s): waiting %llu s",
-				   who, x->budget_attempts,
-				   (unsigned long long)(x->budget_window_ms / 1000),
-				   (unsigned long long)(x->ms / 1000));
+		if (x->reason[0])
+			ev = amx_event_new(&e->stream, AMX_EVT_RECOVERY_PARKED, 0,
+					   "recovery of %s parked: port %u is held by another "
+					   "process; looking again in %llu s", who, x->port,
+					   (unsigned long long)(x->ms / 1000));
+		else
+			ev = amx_event_new(&e->stream, AMX_EVT_RECOVERY_PARKED, 0,
+					   "restart budget of %s spent (%u attempts in %llu s): "
+					   "waiting %llu s", who, x->budget_attempts,
+					   (unsigned long long)(x->budget_window_ms / 1000),
+					   (unsigned long long)(x->ms / 1000));
 		amx_event_set_int(ev, "amexbpf.budget.attempts", x->budget_attempts);
 		amx_event_set_int(ev, "amexbpf.budget.window_s", (int64_t)(x->budget_window_ms / 1000));
 		amx_event_set_int(ev, "amexbpf.budget.retry_in_ms", (int64_t)x->ms);
+		if (x->reason[0]) { /* not the budget: a port another process holds */
+			amx_event_set_str(ev, "event.reason", x->reason);
+			amx_event_set_int(ev, "amexbpf.port", x->port);
+		}
 		if (a)
 			eng_set_stderr_tail(ev, h, a);
 		break;
+	case AMX_EMIT_PORT_CONFLICT: {
+		const struct amx_holder_facts *f = &e->conflict_now;
+		bool ours = x->holder == AMX_HOLDER_ORPHAN;
+		ev = amx_event_new(&e->stream, AMX_EVT_PORT_CONFLICT, 0,
+				   "%s cannot listen on port %u: pid %d (%.64s, uid %u) holds it%s",
+				   who, x->port, x->holder_pid, f->comm, (unsigned)f->uid,
+				   !ours ? "; recovery parks"
+				   : e->conflict_stopped ? ", an orphaned copy of the app: stopped"
+							 : ", an orphaned copy of the app");
+		amx_event_set_int(ev, "amexbpf.port", x->port);
+		amx_event_set_int(ev, "amexbpf.holder.pid", x->holder_pid);
+		if (f->pid == x->holder_pid) {
+			amx_event_set_str(ev, "amexbpf.holder.name", f->comm);
+			amx_event_set_int(ev, "amexbpf.holder.uid", f->uid);
+		}
+		amx_event_set_bool(ev, "amexbpf.holder.orphan", ours);
+		if (ours)
+			amx_event_set_bool(ev, "amexbpf.holder.stopped", e->conflict_stopped);
+		if (a)
+			eng_set_stderr_tail(ev, h, a);
+		break;
+	}
 	case AMX_EMIT_NO_ECOSYSTEM:
 		ev = amx_event_new_level(&e->stream, AMX_EVT_RECOVERY_FAILED, "warn", 0,
 					 "tier 3 skipped for %s: no ecosystem file configured (--ecosystem)",
@@ -458,6 +495,19 @@ void eng_unit_answered(struct amx_engine *e, int hi, bool active)
 	run_tier(e, hi, -1, &w.run);
 }
 
+/* A park for a port conflict looks again: who holds the port now (nobody: the policy
+ * runs tier 1). */
+static void check_port(struct amx_engine *e, int hi, int ai, uint16_t port)
+{
+	uint64_t next_ms;
+	if (!eng_conflict_lookup_allowed(e, hi, &next_ms))
+		return; /* the home searched a moment ago: the park looks again next time */
+	struct amx_input in = { .kind = AMX_IN_PORT_CONFLICT, .port = port };
+	in.holder = eng_port_holder(e, hi, &e->homes[hi].apps[ai], port, &e->conflict_now);
+	in.holder_pid = e->conflict_now.pid;
+	eng_feed_app(e, hi, ai, in);
+}
+
 static void run_actions(struct amx_engine *e, int hi, int ai, struct amx_actions *acts)
 {
 	for (int i = 0; i < acts->n; i++) {
@@ -479,6 +529,14 @@ static void run_actions(struct amx_engine *e, int hi, int ai, struct amx_actions
 			break;
 		case AMX_ACT_RUN_TIER:
 			run_tier(e, hi, ai, x);
+			break;
+		case AMX_ACT_STOP_HOLDER:
+			e->conflict_stopped = ai >= 0 &&
+				eng_stop_holder(e, hi, &e->homes[hi].apps[ai], x->port, x->holder_pid);
+			break;
+		case AMX_ACT_CHECK_PORT:
+			if (ai >= 0)
+				check_port(e, hi, ai, x->port);
 			break;
 		default:
 			break;

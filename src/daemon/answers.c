@@ -98,9 +98,14 @@ static void read_tier_answer(struct amx_engine *e, struct amx_command *c, bool o
 
 void eng_command_done(struct amx_engine *e, struct amx_command *c, bool ok, const char *reason)
 {
-	if (c->unit_query) {
+	if (c->oom_query)
+		eng_oom_policy_answered(e, c, ok);
+	else if (c->unit_query) {
 		e->homes[c->home].unit_query = -1;
-		eng_unit_answered(e, c->home, ok);
+		size_t len = 0;
+		char *out = e->spawner.read_all(e->spawner.ctx, &c->child, 64, &len);
+		eng_unit_answered(e, c->home, amx_unit_state_is_systemds(ok, out, len));
+		free(out);
 	} else if (c->tier == 0)
 		read_status_answer(e, c, ok);
 	else

@@ -14,6 +14,7 @@ void eng_reload_replacing(struct amx_engine *e, struct amx_app *a, struct amx_in
 	if (!a->reload_started_ms) {
 		a->reload_started_ms = eng_now_ms(e);
 		a->reload_gap = false;
+		a->reload_unserved = false;
 		for (unsigned k = 0; k < a->n_inst; k++)
 			a->inst[k].reloaded = false;
 	}
@@ -43,6 +44,9 @@ void eng_reload_old_exited(struct amx_engine *e, int hi, struct amx_app *a, stru
 	in->replaced_start_ticks = 0;
 	if (!amx_app_instances_alive(a))
 		a->reload_gap = true;
+	/* The old copy's port is gone with it: do the live ones (the new copies) listen? */
+	if (a->n_want_ports && !amx_app_serving(a))
+		a->reload_unserved = true;
 	for (unsigned k = 0; k < a->n_inst; k++)
 		if (!a->inst[k].reloaded || a->inst[k].replaced_pid)
 			return; /* more to come */
@@ -55,6 +59,8 @@ void eng_reload_old_exited(struct amx_engine *e, int hi, struct amx_app *a, stru
 					 a->reload_gap ? ", with a moment when none ran" : "");
 	amx_event_set_int(ev, "event.duration", (int64_t)ms * 1000000);
 	amx_event_set_bool(ev, "amexbpf.reload.kept_running", !a->reload_gap);
+	if (a->n_want_ports) /* an app whose own processes listen (not cluster mode's workers) */
+		eng_set_serving_fields(ev, a, a->reload_unserved ? AMX_SERVING_NO : AMX_SERVING_YES);
 	amx_event_set_int(ev, "amexbpf.pm2.instances", a->n_inst);
 	amx_event_set_int(ev, "process.pid", a->pid);
 	eng_set_app_fields(ev, &e->homes[hi], a);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "daemon/budgetfile.h"
+#include "sys/statewriter.h"
 #include "sys/userfile.h"
 
 static json_t *attempts_json(const struct amx_budget *b)
@@ -88,6 +89,9 @@ const char *amx_boot_id(void)
 void amx_budget_save(const struct amx_home *h)
 {
 	char *text = amx_budget_encode(h, amx_boot_id());
+	/* At once, not through the writer thread: the attempt must be on disk before its
+	 * command starts, or an amexbpf that dies in a loop would not spend its budget. One
+	 * fsync per attempt, each followed by a fork and exec of pm2 anyway. */
 	if (text && amx_statefile_write(h->budget_file, text, strlen(text)) < 0)
 		fprintf(stderr, "amexbpf: failed to write %s: the restart budgets may be renewed "
 				"by a restart\n", h->budget_file);
@@ -98,7 +102,7 @@ int amx_budget_load(struct amx_home *h, uint64_t now_ms)
 {
 	char *text = NULL;
 	size_t len = 0;
-	if (amx_statefile_read(h->budget_file, 1 << 20, &text, &len) < 0)
+	if (amx_statefile_get(h->budget_file, 1 << 20, &text, &len) < 0)
 		return 0;
 	int n = amx_budget_decode(h, text, len, amx_boot_id(), now_ms);
 	free(text);

@@ -62,6 +62,9 @@ static void record_running(const struct amx_home *h, const struct amx_command *c
 	running_file(h, c->child.pid, path, sizeof(path));
 	int n = snprintf(line, sizeof(line), "%d %llu %d\n", (int)c->child.pid,
 			 (unsigned long long)st.start_ticks, c->tier);
+	/* At once, not through the writer thread: an amexbpf SIGKILLed right after
+	 * recovery-started must leave the record, or its next run starts a second
+	 * `pm2 resurrect` beside this one (t_x_amx_killed). One fsync per tier command. */
 	amx_statefile_write(path, line, (size_t)n);
 }
 

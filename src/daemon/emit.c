@@ -45,6 +45,31 @@ void eng_emit(struct amx_engine *e, json_t *ev)
 	}
 }
 
+static json_t *ports_json(const uint16_t *ports, unsigned n)
+{
+	json_t *a = json_array();
+	for (unsigned i = 0; i < n; i++)
+		json_array_append_new(a, json_integer(ports[i]));
+	return a;
+}
+
+/* amexbpf.serving and amexbpf.listen.ports of a recovery or a PM2 restart: the ports it
+ * serves on again, or (not serving) the ports it was waited on for. */
+void eng_set_serving_fields(json_t *ev, const struct amx_app *a, enum amx_serving serving)
+{
+	if (!a || serving == AMX_SERVING_UNKNOWN)
+		return;
+	amx_event_set_bool(ev, "amexbpf.serving", serving == AMX_SERVING_YES);
+	amx_event_set(ev, "amexbpf.listen.ports", ports_json(a->want_ports, a->n_want_ports));
+}
+
+/* The ports an instance's process listens on (process-exited, status). */
+void eng_set_instance_ports(json_t *ev, const struct amx_instance *in)
+{
+	if (in->n_ports)
+		amx_event_set(ev, "amexbpf.listen.ports", ports_json(in->ports, in->n_ports));
+}
+
 /* The home and the app an event is about (either may be NULL). */
 void eng_set_app_fields(json_t *ev, const struct amx_home *h, const struct amx_app *a)
 {
@@ -138,10 +163,10 @@ void eng_set_exit_fields(struct amx_engine *e, json_t *ev, const struct amx_even
 	set_cause(e, ev, kev, &xs, h, a);
 }
 
-/* amexbpf.stderr_tail: the end of the app's PM2 error log (pm_err_log_path from the dump,
- * else PM2's default logs/<name>-error.log), read as the home's owner. Nothing when it
- * cannot be read or is empty. */
-void eng_set_stderr_tail(json_t *ev, const struct amx_home *h, const struct amx_app *a)
+/* The end of the app's PM2 error log (pm_err_log_path from the dump, else PM2's default
+ * logs/<name>-error.log), read as the home's owner: at most AMX_STDERR_TAIL_BYTES. */
+bool eng_read_error_tail(const struct amx_home *h, const struct amx_app *a, char **buf,
+			 size_t *len)
 {
 	char path[AMX_PATH_MAX + 8] = "";
 	for (size_t i = 0; i < h->good.n_apps; i++)
@@ -149,11 +174,18 @@ void eng_set_stderr_tail(json_t *ev, const struct amx_home *h, const struct amx_
 			snprintf(path, sizeof(path), "%s", h->good.apps[i].err_log_path);
 	if (!path[0] &&
 	    snprintf(path, sizeof(path), "%s/logs/%s-error.log", h->path, a->name) >= (int)sizeof(path))
-		return;
+		return false;
+	return amx_userfile_tail(path, h->owner.uid, h->owner.gid, AMX_STDERR_TAIL_BYTES, buf,
+				 len) >= 0;
+}
+
+/* amexbpf.stderr_tail: the end of the app's PM2 error log. Nothing when it cannot be read
+ * or is empty. */
+void eng_set_stderr_tail(json_t *ev, const struct amx_home *h, const struct amx_app *a)
+{
 	char *buf;
 	size_t len;
-	if (amx_userfile_tail(path, h->owner.uid, h->owner.gid, AMX_STDERR_TAIL_BYTES, &buf,
-			      &len) < 0)
+	if (!eng_read_error_tail(h, a, &buf, &len))
 		return;
 	/* A full buffer may start mid-line: its first line goes (a file of exactly the
 	 * limit loses its first line too, which is harmless). */

@@ -20,6 +20,7 @@
  *   commands  the pm2 command table: argv of a tier, start, finish, deadlines, commands a
  *             previous run left going
  *   act       policy glue: feeding the policy, running its actions, budgets, held OOMs
+ *   listen    the TCP ports apps listen on (kernel or /proc), serving again after a death
  *   observe   what the kernel, the files and /proc say, turned into model changes (also
  *             the pm2 and node a new God daemon runs with: daemon/toolchain.h)
  *   drift     every --drift-interval: a pm2 or node changed under a running daemon
@@ -45,6 +46,7 @@
 #include "core/oomwait.h"
 #include "core/options.h"
 #include "core/policy.h"
+#include "core/port_conflict.h"
 #include "daemon/home.h"
 #include "report/eventfile.h"
 #include "sources/exit_source.h"
@@ -82,6 +84,7 @@ struct amx_command {
 	int app;          /* -1: the home's own command */
 	int tier;         /* 0: status query (jlist), or systemctl is-active (unit_query) */
 	bool unit_query;  /* systemctl is-active before a tier 2 (the tier waits for it) */
+	bool oom_query;   /* systemctl show -p OOMPolicy of the home's unit (oom_policy.c) */
 	int attempt;
 	uint64_t deadline_ms;
 	struct amx_argv argv;
@@ -159,6 +162,7 @@ struct amx_engine {
 	/* Events one home's files may cause at once (AMX_HOME_FILE_EVENTS_BURST; a test that
 	 * measures throughput lifts it with AMEXBPF_TEST_FILE_EVENT_BURST). */
 	uint32_t file_events_burst;
+	bool sched_fd_watched; /* the guard's eventfd is in the loop (schedclass.c) */
 	uint64_t (*clock_ms)(void *ctx); /* the boot clock, in ms */
 	void *clock_ctx;
 	struct amx_spawner spawner;
@@ -173,8 +177,16 @@ struct amx_engine {
 	struct amx_unit_wait {
 		struct amx_action started, run;
 	} unit_wait[AMX_MAX_HOMES];
+	/* The port conflict being fed to an app's policy: the holder's facts, and whether
+	 * the holder was stopped (its events say so). */
+	struct amx_holder_facts conflict_now;
+	bool conflict_stopped;
 	struct amx_skipped_home skipped[AMX_MAX_HOMES]; /* not said yet */
 	int n_skipped;
+	/* listen.c: the kernel's ephemeral port range (never a port an app must listen on
+	 * again), and when /proc is next read for new pids' listens (no BPF) */
+	uint16_t ephemeral_lo, ephemeral_hi;
+	uint64_t listen_poll_at_ms;
 	/* The drift check (drift.c): the home it starts from next, and the earliest due. */
 	int drift_next;
 	uint64_t drift_due_ms;
@@ -195,12 +207,39 @@ void eng_set_exit_fields(struct amx_engine *e, json_t *ev, const struct amx_even
 			 const struct amx_home *h, const struct amx_app *a);
 /* amexbpf.stderr_tail: the last lines of the app's PM2 error log, when there are any. */
 void eng_set_stderr_tail(json_t *ev, const struct amx_home *h, const struct amx_app *a);
+/* The end of the app's PM2 error log (*buf malloc'd); false when it cannot be read. */
+bool eng_read_error_tail(const struct amx_home *h, const struct amx_app *a, char **buf,
+			 size_t *len);
 json_t *eng_argv_json(const struct amx_argv *argv);
+/* amexbpf.serving and amexbpf.listen.ports (the app's wanted ports) unless serving is
+ * AMX_SERVING_UNKNOWN; an instance's own ports (amexbpf.listen.ports) when it has some. */
+void eng_set_serving_fields(json_t *ev, const struct amx_app *a, enum amx_serving serving);
+void eng_set_instance_ports(json_t *ev, const struct amx_instance *in);
 void eng_log(struct amx_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void eng_emit_started(struct amx_engine *e);
 void eng_emit_skipped_homes(struct amx_engine *e);
 bool eng_file_event_allowed(struct amx_engine *e, int hi);
 void eng_report_suppressed(struct amx_engine *e, int hi, uint64_t now);
+
+/* conflict.c: port conflicts (core/port_conflict.h). The port the app's error log says
+ * was taken (0: none); who holds it now, and what kind of holder that is (its facts in
+ * *f); stopping an orphaned copy of the app (classified again through a pidfd first). */
+uint16_t eng_conflict_port(const struct amx_home *h, const struct amx_app *a);
+enum amx_holder_kind eng_port_holder(struct amx_engine *e, int hi, const struct amx_app *a,
+				     uint16_t port, struct amx_holder_facts *f);
+bool eng_stop_holder(struct amx_engine *e, int hi, const struct amx_app *a, uint16_t port,
+		     int pid);
+/* After an app's failed exit: a conflict in its error log goes to its policy. When the log
+ * does not say so yet (PM2 writes it after the exit), it is looked at again shortly. */
+#define AMX_CONFLICT_LATE_LOG_MS 300
+/* A search for a port's holder reads the socket tables and walks every /proc/PID/fd (measured
+ * 8-12 ms of CPU here, more under load): one home searches at most once in this long, so
+ * an app of one owner crash-looping with EADDRINUSE cannot take the loop from the others.
+ * A failed exit that finds the home's search spent is looked at again when it is not. */
+#define AMX_CONFLICT_LOOKUP_EVERY_MS 500
+/* Whether home hi may search for a port's holder now (and if so, it is counted); else
+ * when it may, in *next_ms. */
+bool eng_conflict_lookup_allowed(struct amx_engine *e, int hi, uint64_t *next_ms);
 
 /* commands.c */
 bool eng_build_argv(struct amx_engine *e, struct amx_argv *argv, int tier,
@@ -240,6 +279,16 @@ void eng_tick_held_ooms(void *ctx, uint64_t now);
 /* systemctl is-active answered (active: exit 0) for home hi: its tier 2 goes on. */
 void eng_unit_answered(struct amx_engine *e, int hi, bool active);
 
+/* listen.c: the ports apps listen on, and whether a recovered app serves again */
+void eng_listen_init(struct amx_engine *e);
+void eng_listen_new_pid(struct amx_engine *e, struct amx_instance *in);
+void eng_listen_instance_gone(struct amx_engine *e, struct amx_app *a, struct amx_instance *in);
+void eng_on_listen_event(struct amx_engine *e, const struct amx_event *kev);
+void eng_listen_scan(struct amx_engine *e, int hi, struct amx_app *a, struct amx_instance *in,
+		     bool announce);
+void eng_listen_alive_input(const struct amx_app *a, struct amx_input *x);
+void eng_tick_listen(void *ctx, uint64_t now);
+
 /* observe.c */
 void eng_consider_child(struct amx_engine *e, int hi, int pid);
 void eng_remember_unclaimed_exit(struct amx_engine *e, int hi, const struct amx_event *ev);
@@ -258,8 +307,16 @@ void eng_report_drift(struct amx_engine *e, int hi, int pid, const struct amx_da
 		      bool periodic);
 void eng_instance_exited(struct amx_engine *e, int hi, struct amx_app *a, struct amx_instance *in,
 			 const struct amx_event *kev);
+/* Does the app's error log say its port was taken? If so, who holds it goes to its
+ * policy (AMX_IN_PORT_CONFLICT); true when a port was found. */
+bool eng_check_port_conflict(struct amx_engine *e, int hi, int ai);
 void eng_rescan_home(struct amx_engine *e, int hi);
+/* A home's dump reads take at most 1/AMX_DUMP_LOOP_SHARE of the loop's time; a read put
+ * off waits at most AMX_DUMP_MAX_DEFER_MS. */
+#define AMX_DUMP_LOOP_SHARE 10
+#define AMX_DUMP_MAX_DEFER_MS 5000
 void eng_on_dump_event(struct amx_engine *e, int hi);
+void eng_tick_dumps(struct amx_engine *e, uint64_t now);
 void eng_initial_home_state(struct amx_engine *e, int hi);
 void eng_initial_state(struct amx_engine *e, int from_home);
 
@@ -268,6 +325,16 @@ void eng_reload_replacing(struct amx_engine *e, struct amx_app *a, struct amx_in
 struct amx_instance *eng_reload_old_process(struct amx_home *h, int pid, uint64_t start_ticks,
 					    struct amx_app **app);
 void eng_reload_old_exited(struct amx_engine *e, int hi, struct amx_app *a, struct amx_instance *in);
+
+/* oom_policy.c: the OOM blast radius of a home whose PM2 systemd runs (core/oom_blast.h). */
+/* Ask, once per home, what its pm2-<owner>.service does on an OOM kill (when systemd is
+ * the init and nothing is asked yet); the answer comes to eng_oom_policy_answered. */
+void eng_ask_oom_policy(struct amx_engine *e, int hi);
+void eng_oom_policy_answered(struct amx_engine *e, struct amx_command *c, bool ok);
+/* An app instance's exit (kev NULL: found gone): its OOM kill marks the home; another
+ * app's exit soon after is marked amexbpf.collateral on its process-exited event. */
+void eng_oom_blast_exit(struct amx_engine *e, json_t *ev, int hi, const struct amx_app *a,
+			int pid, bool own_oom);
 
 /* answers.c */
 void eng_command_done(struct amx_engine *e, struct amx_command *c, bool ok, const char *reason);
@@ -296,6 +363,10 @@ int eng_start_health_checks(struct amx_engine *e, char *err, size_t errlen);
  * watcher starts (its thread raises itself), the loop's thread raised before the loop. */
 void eng_sched_setup(struct amx_engine *e);
 void eng_sched_raise_loop(struct amx_engine *e);
+/* SIGHUP: the class of the options now in force, if it is not the one the threads have
+ * (both threads at once); what is in force after, for config-reloaded, in what. */
+void eng_sched_reload(struct amx_engine *e, enum amx_sched_mode was, unsigned was_priority,
+		      char *what, size_t whatlen);
 
 /* reload.c */
 int eng_setup_homes(struct amx_engine *e, char *err, size_t errlen);

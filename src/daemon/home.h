@@ -51,6 +51,7 @@ struct amx_dump_read {
 	char *raw;               /* the bytes read (for the good copy) */
 	size_t raw_len;
 	unsigned mode;           /* dump.pm2's permission bits */
+	bool unchanged;          /* OK: the bytes of the good copy, not parsed again */
 };
 void amx_home_read_dump(const struct amx_home *h, struct amx_dump_read *r);
 void amx_dump_read_free(struct amx_dump_read *r);

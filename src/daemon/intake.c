@@ -99,6 +99,9 @@ void eng_on_kernel_event(void *ctx, const struct amx_event *ev)
 			amx_loop_wake_at(amx_oomwait_next_deadline(&e->oomwait));
 		}
 		break;
+	case AMX_EV_LISTEN:
+		eng_on_listen_event(e, ev);
+		break;
 	default:
 		break;
 	}
@@ -178,15 +181,20 @@ void eng_tick_policies(void *ctx, uint64_t now)
 				struct amx_input in = { .kind = AMX_IN_TICK, .now_ms = now };
 				eng_feed_app(e, hi, (int)i, in);
 			}
+			if (h->apps[i].conflict_check_ms && h->apps[i].conflict_check_ms <= now)
+				eng_check_port_conflict(e, hi, (int)i);
 		}
 	}
 	eng_check_command_deadlines(e, now);
+	eng_tick_dumps(e, now);
 	for (int hi = 0; hi < e->n_homes; hi++) {
 		struct amx_home *h = &e->homes[hi];
 		eng_report_suppressed(e, hi, now);
 		amx_loop_wake_at(h->pol.deadline_ms);
-		for (size_t i = 0; i < h->n_apps; i++)
+		for (size_t i = 0; i < h->n_apps; i++) {
 			amx_loop_wake_at(h->apps[i].pol.deadline_ms);
+			amx_loop_wake_at(h->apps[i].conflict_check_ms);
+		}
 	}
 	for (int i = 0; i < AMX_ENGINE_COMMANDS; i++) {
 		if (e->cmds[i].used && !e->cmds[i].child.timed_out)

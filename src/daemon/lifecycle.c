@@ -22,6 +22,7 @@
 #include "report/status.h"
 #include "sys/loop.h"
 #include "sys/sdnotify.h"
+#include "sys/statewriter.h"
 #include "sys/systemd.h"
 #include "sys/userfile.h"
 
@@ -150,6 +151,10 @@ static int run(struct amx_engine *e)
 		goto out_loop;
 	}
 	amx_sd_notify_start(); /* before any thread starts: it may block SIGUSR1 (test only) */
+	/* State files (fsync) off the loop's thread: sys/statewriter.h. Without the thread
+	 * they are written at once, as before. */
+	if (amx_statewriter_start() < 0)
+		fprintf(stderr, "amexbpf: no state-writer thread: state files written inline\n");
 	rc = start_reporting(e, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "amexbpf: %s\n", err);
@@ -179,6 +184,7 @@ static int run(struct amx_engine *e)
 	amx_loop_add_fd(e->sigfd, EPOLLIN, on_signal, e);
 	amx_loop_add_ticker(eng_tick_policies, e);
 	amx_loop_add_ticker(eng_tick_held_ooms, e);
+	amx_loop_add_ticker(eng_tick_listen, e);
 	amx_loop_add_ticker(eng_tick_drift, e);
 
 	eng_sched_raise_loop(e);
@@ -206,6 +212,7 @@ out_commands:
 out_source:
 	amx_exit_source_close(&e->src);
 out_reporting:
+	amx_statewriter_stop(); /* what was queued lands before we go */
 	amx_notify_stop();
 	amx_control_stop();
 out_loop:
@@ -238,6 +245,7 @@ void amx_engine_init(struct amx_engine *e, struct amx_options *o)
 	e->started_ms = eng_now_ms(e);
 	amx_policy_config_defaults(&e->cfg);
 	eng_apply_policy_options(e, o);
+	eng_listen_init(e);
 }
 
 int amx_daemon_run(struct amx_options *o)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -122,16 +123,22 @@ static void instance_seen_alive(struct amx_engine *e, int hi, struct amx_app *a,
 		if (in->pid == pid)
 			return;
 	}
+	if (in->n_ports)
+		eng_listen_instance_gone(e, a, in); /* a reload: the old copy's ports are wanted */
 	in->pid = pid;
 	in->start_ticks = st.start_ticks;
 	in->alive_since_ms = eng_now_ms(e);
+	eng_listen_new_pid(e, in);
 	amx_app_refresh_lead(a);
 	watch_instance(e, hi, a, in);
 	eng_log(e, "%s: app %s (pm_id %d) has pid %d", e->homes[hi].path, a->name, in->pm_id, pid);
+	/* What it listens on already: before amexbpf started, or before it was watched. */
+	eng_listen_scan(e, hi, a, in, false);
 	e->instance_now = in;
 	struct amx_input ev = { .kind = AMX_IN_ALIVE, .pid = pid,
 				.instances_alive = amx_app_instances_alive(a),
 				.instances_wanted = a->n_inst };
+	eng_listen_alive_input(a, &ev);
 	eng_feed_app(e, hi, eng_app_index(&e->homes[hi], a), ev);
 	e->instance_now = NULL;
 }
@@ -356,6 +363,7 @@ void eng_refresh_god(struct amx_engine *e, int hi)
 	watch_pid(e, pid, AMX_WATCH_PROC | AMX_WATCH_CHILDREN);
 	eng_log(e, "%s: PM2 daemon pid %d", h->path, pid);
 	eng_learn_tools(e, hi, pid, true);
+	eng_ask_oom_policy(e, hi);
 	bool by_tier2 = h->pol.state == AMX_HOME_RECOVERING || h->pol.state == AMX_HOME_VERIFYING;
 	struct amx_input in = { .kind = AMX_IN_ALIVE, .pid = pid };
 	eng_feed_home(e, hi, in);
@@ -409,9 +417,12 @@ void eng_instance_exited(struct amx_engine *e, int hi, struct amx_app *a, struct
 	/* Found gone by a re-scan (its exit lost, or before we watched it): how it ended is
 	 * not known, and no exit code is made up. */
 	amx_event_set_bool(ev, "amexbpf.exit_seen", kev != NULL);
+	eng_oom_blast_exit(e, ev, hi, a, pid, in->last_oom);
 	eng_set_app_fields(ev, h, a);
 	eng_set_instance_fields(ev, a, in);
+	eng_set_instance_ports(ev, in);
 	eng_emit(e, ev);
+	eng_listen_instance_gone(e, a, in);
 	in->pid = 0;
 	in->start_ticks = 0;
 	in->last_oom = false;
@@ -422,6 +433,31 @@ void eng_instance_exited(struct amx_engine *e, int hi, struct amx_app *a, struct
 	struct amx_input x = { .kind = AMX_IN_EXITED };
 	eng_feed_app(e, hi, eng_app_index(h, a), x);
 	e->instance_now = NULL;
+	/* A failed exit may be a taken port. PM2 copies the app's stderr to the log itself,
+	 * possibly after we see the exit: no answer now is asked again a little later. */
+	if (kev && xs.exit_code != 0 && !eng_check_port_conflict(e, hi, eng_app_index(h, a)))
+		a->conflict_check_ms = eng_now_ms(e) + AMX_CONFLICT_LATE_LOG_MS;
+}
+
+bool eng_check_port_conflict(struct amx_engine *e, int hi, int ai)
+{
+	struct amx_home *h = &e->homes[hi];
+	struct amx_app *a = &h->apps[ai];
+	a->conflict_check_ms = 0;
+	uint16_t port = eng_conflict_port(h, a);
+	if (!port)
+		return false;
+	uint64_t next_ms;
+	if (!eng_conflict_lookup_allowed(e, hi, &next_ms)) {
+		a->conflict_check_ms = next_ms; /* this home searched a moment ago */
+		return true;
+	}
+	struct amx_input in = { .kind = AMX_IN_PORT_CONFLICT, .port = port };
+	in.holder = eng_port_holder(e, hi, a, port, &e->conflict_now);
+	in.holder_pid = e->conflict_now.pid;
+	if (in.holder != AMX_HOLDER_NONE)
+		eng_feed_app(e, hi, ai, in);
+	return true;
 }
 
 /* Look at the home afresh: its God daemon, and whether each known pid still runs. */
@@ -440,7 +476,42 @@ void eng_rescan_home(struct amx_engine *e, int hi)
 }
 
 /* dump.pm2 written, moved in or removed (or a re-scan): the saved state may have changed. */
+static void read_dump_now(struct amx_engine *e, int hi);
+
+/* dump.pm2 changed (or must be looked at again): read it now, or, when this home's last
+ * read was costly and recent, once its share of the loop allows (eng_tick_dumps). */
 void eng_on_dump_event(struct amx_engine *e, int hi)
+{
+	struct amx_home *h = &e->homes[hi];
+	uint64_t now = eng_now_ms(e);
+	if (now < h->dump_not_before_ms) {
+		h->dump_pending = true;
+		amx_loop_wake_at(h->dump_not_before_ms);
+		return;
+	}
+	h->dump_pending = false;
+	read_dump_now(e, hi);
+	/* On the engine's clock (milliseconds): a read under 1 ms puts nothing off. */
+	uint64_t took = eng_now_ms(e) - now;
+	uint64_t wait = took * (AMX_DUMP_LOOP_SHARE - 1);
+	h->dump_not_before_ms = took ? now + (wait < AMX_DUMP_MAX_DEFER_MS ? wait : AMX_DUMP_MAX_DEFER_MS) : 0;
+}
+
+/* From the loop's ticker: the dumps whose read was put off and may be read now. */
+void eng_tick_dumps(struct amx_engine *e, uint64_t now)
+{
+	for (int hi = 0; hi < e->n_homes; hi++) {
+		struct amx_home *h = &e->homes[hi];
+		if (!h->dump_pending)
+			continue;
+		if (now >= h->dump_not_before_ms)
+			eng_on_dump_event(e, hi);
+		else
+			amx_loop_wake_at(h->dump_not_before_ms);
+	}
+}
+
+static void read_dump_now(struct amx_engine *e, int hi)
 {
 	struct amx_home *h = &e->homes[hi];
 	struct amx_dump_read r;
@@ -453,7 +524,7 @@ void eng_on_dump_event(struct amx_engine *e, int hi)
 	if (r.problem == AMX_DUMP_OK) {
 		bool same = h->good_raw && r.raw_len == h->good_raw_len &&
 			    memcmp(r.raw, h->good_raw, r.raw_len) == 0;
-		size_t n = r.dump.n_apps;
+		size_t n = r.unchanged ? h->good.n_apps : r.dump.n_apps;
 		amx_home_adopt_dump(h, &r, e->o->only, e->o->n_only);
 		if (!same && eng_file_event_allowed(e, hi)) {
 			json_t *ev = amx_event_new(&e->stream, AMX_EVT_DUMP_CHANGED, 0,

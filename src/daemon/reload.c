@@ -13,6 +13,7 @@
 #include "daemon/engine.h"
 #include "daemon/selftest.h"
 #include "daemon/toolchain.h"
+#include "sys/sched.h"
 
 /* logrotate moved the file (same path): open it anew. A reload that names another file:
  * close the old one, open the new. */
@@ -64,8 +65,13 @@ void eng_reload_config(struct amx_engine *e)
 		return;
 	}
 	const char *old_events = e->o->events_path;
+	enum amx_sched_mode old_sched = e->o->sched_mode;
+	unsigned old_priority = e->o->sched_priority;
 	*e->o = *fresh;
 	eng_apply_policy_options(e, e->o);
+	/* Before the watcher's thread may start again (new homes): it raises itself. */
+	char sched_said[200];
+	eng_sched_reload(e, old_sched, old_priority, sched_said, sizeof(sched_said));
 	if (!old_events || !e->o->events_path || strcmp(old_events, e->o->events_path) != 0)
 		reopen_events_sink(e, old_events);
 	int before = e->n_homes;
@@ -74,13 +80,14 @@ void eng_reload_config(struct amx_engine *e)
 	if (e->n_homes > before && !watch_new_homes(e, herr, sizeof(herr)))
 		rc = AMX_EXIT_OS;
 	char reason[1200];
-	snprintf(reason, sizeof(reason), "%s: %d new PM2 home(s)%s%s",
+	snprintf(reason, sizeof(reason), "%s: %d new PM2 home(s)%s%s%s",
 		 e->o->config_path ? e->o->config_path : "no config file", e->n_homes - before,
-		 rc && herr[0] ? "; " : "", rc ? herr : "");
+		 sched_said, rc && herr[0] ? "; " : "", rc ? herr : "");
 	json_t *ev = amx_event_new_level(&e->stream, AMX_EVT_CONFIG_RELOADED, rc ? "warn" : "info",
 					 0, "re-read the configuration; watching %d PM2 home(s)",
 					 e->n_homes);
 	amx_event_set_str(ev, "event.reason", reason);
+	amx_event_set_str(ev, "amexbpf.sched", amx_sched_describe());
 	eng_emit(e, ev);
 	eng_emit_skipped_homes(e);
 	for (int hi = 0; hi < before; hi++) {

@@ -14,6 +14,7 @@
 #include "daemon/config.h"
 #include "daemon/home.h"
 #include "sys/proc.h"
+#include "sys/statewriter.h"
 #include "sys/userfile.h"
 
 #define MAX_PATH_DIRS 64 /* of the daemon's PATH: enough for any real one */
@@ -252,7 +253,7 @@ void amx_toolchain_remember(const struct amx_home *h)
 			      "version", h->learned.version);
 	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	if (text)
-		amx_statefile_write(h->tools_file, text, strlen(text));
+		amx_statefile_put(h->tools_file, text, strlen(text));
 	free(text);
 	json_decref(j);
 }
@@ -269,7 +270,7 @@ void amx_toolchain_recall(struct amx_home *h)
 	char *data = NULL, err[256];
 	size_t len = 0;
 	memset(&h->learned, 0, sizeof(h->learned));
-	if (amx_statefile_read(h->tools_file, 16384, &data, &len) != 0)
+	if (amx_statefile_get(h->tools_file, 16384, &data, &len) != 0)
 		return;
 	json_t *j = json_loads(data, 0, NULL);
 	free(data);

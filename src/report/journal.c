@@ -37,6 +37,7 @@ static const struct { const char *action, *id; } MESSAGE_IDS[] = {
 	{ "config-reloaded", "14e5d3ca14ede685f9455e08c59ce225" },
 	{ "config-invalid", "67f0ebed8c648df6ec97a79fdcd1533f" },
 	{ "app-reloaded", "65b1337062ac69b7e8e5dead6550dd95" },
+	{ "pm2-unit-oom-policy", "c0d6a9e35b1f4e7a8d2c61f0b94e7a35" },
 };
 
 const char *amx_journal_message_id(const char *action)

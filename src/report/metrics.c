@@ -123,6 +123,21 @@ static const char M_RECOV[] = "amexbpf_recoveries_total";
 static const char M_LOST[] = "amexbpf_events_lost_total";
 static const char M_EVENTS[] = "amexbpf_events_total";
 static const char M_PROBE[] = "amexbpf_probe_failures_total";
+static const char M_CAUSE[] = "amexbpf_process_exit_causes_total";
+static const char M_CONFLICT[] = "amexbpf_port_conflicts_total";
+
+/* amexbpf.cause as a label: the fixed set of events.md, anything else "other" (a label is
+ * never a value we did not choose), and "unknown" when the event has none. */
+static const char *cause_label(const char *cause)
+{
+	static const char *const known[] = { "exit", "crash", "killed", "oom", "pm2", "amexbpf" };
+	if (!cause)
+		return "unknown";
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(cause, known[i]))
+			return known[i];
+	return "other";
+}
 
 /* Watched filesystems, as the disk events last reported them (mounts are few and fixed by
  * the configuration: a bounded label). */
@@ -175,6 +190,12 @@ static void on_event(void *ctx, json_t *ev, const char *line)
 		if (!amx_event_get(ev, "process.exit_code"))
 			reason = "unseen";
 		counter_add(M_EXITS, 1, (const char *[]){ "home", home, "app", app ? app : "", "reason", reason, NULL });
+		counter_add(M_CAUSE, 1, (const char *[]){ "home", home, "app", app ? app : "", "cause",
+							   cause_label(str_at(ev, "amexbpf.cause")), NULL });
+	} else if (!strcmp(action, "port-conflict")) {
+		bool orphan = json_is_true(amx_event_get(ev, "amexbpf.holder.orphan"));
+		counter_add(M_CONFLICT, 1, (const char *[]){ "home", home, "app", app ? app : "", "holder",
+							      orphan ? "orphan" : "other", NULL });
 	} else if (!strcmp(action, "oom-killed")) {
 		counter_add(M_OOM, 1, (const char *[]){ "home", home, "app", app, NULL });
 	} else if (!strcmp(action, "recovery-succeeded") || !strcmp(action, "recovery-failed")) {
@@ -370,6 +391,8 @@ static void write_file(void)
 			counter_add(M_PROBE, 0, (const char *[]){ "home", v.homes[i].path, "app", v.homes[i].apps[j].name, NULL });
 		}
 	put_counters(&b, M_EXITS, "exits of watched app processes and PM2 daemons (app=\"\"), by reason");
+	put_counters(&b, M_CAUSE, "exits of watched app processes and PM2 daemons (app=\"\"), by amexbpf.cause");
+	put_counters(&b, M_CONFLICT, "port conflicts (port-conflict events), by holder: orphan (stopped) or other (parked)");
 	put_counters(&b, M_OOM, "OOM kills of watched processes");
 	put_counters(&b, M_RECOV, "recovery attempts by tier and outcome");
 	put_counters(&b, M_LOST, "events lost before amexbpf could see them, by source");

@@ -205,6 +205,14 @@ const char *amx_status_app_word(const struct amx_app *a)
 	}
 }
 
+static json_t *ports_json(const uint16_t *ports, unsigned n)
+{
+	json_t *arr = json_array();
+	for (unsigned i = 0; i < n; i++)
+		json_array_append_new(arr, json_integer(ports[i]));
+	return arr;
+}
+
 /* Every process of the app: one for a single instance, N for `instances: N`. */
 static json_t *instances_json(const struct amx_app *a, uint64_t now)
 {
@@ -225,6 +233,7 @@ static json_t *instances_json(const struct amx_app *a, uint64_t now)
 		const char *sig = in->last_signal ? amx_signal_name(in->last_signal) : NULL;
 		json_object_set_new(o, "last_exit_code", json_integer(in->last_exit_code));
 		json_object_set_new(o, "last_exit_signal", sig ? json_string(sig) : json_null());
+		json_object_set_new(o, "ports", ports_json(in->ports, in->pid ? in->n_ports : 0));
 		json_array_append_new(arr, o);
 	}
 	return arr;
@@ -264,9 +273,24 @@ static json_t *app_json(const struct amx_report_view *v, const struct amx_home *
 		json_object_set_new(o, "last_exit", json_null());
 	}
 	json_object_set_new(o, "parked", json_boolean(a->pol.state == AMX_APP_PARKED));
+	if (a->pol.state == AMX_APP_PARKED && a->pol.conflict_parked) {
+		/* Parked for a port another process holds, not for the budget: say which. */
+		json_t *c = json_object();
+		json_object_set_new(c, "port", json_integer(a->pol.conflict_port));
+		json_object_set_new(c, "holder_pid", json_integer(a->pol.conflict_holder));
+		json_object_set_new(o, "port_conflict", c);
+	}
 	json_object_set_new(o, "exec_mode", json_string(a->cluster ? "cluster" : "fork"));
 	json_object_set_new(o, "instances_online", json_integer(amx_app_instances_alive(a)));
 	json_object_set_new(o, "instances", instances_json(a, now));
+	/* every port a live instance listens on; and those a recovery waits for */
+	uint16_t ports[AMX_PORTS_MAX];
+	uint8_t n = 0;
+	for (unsigned k = 0; k < a->n_inst; k++)
+		for (unsigned i = 0; a->inst[k].pid && i < a->inst[k].n_ports; i++)
+			amx_ports_add(ports, &n, a->inst[k].ports[i]);
+	json_object_set_new(o, "ports", ports_json(ports, n));
+	json_object_set_new(o, "serving_ports", ports_json(a->want_ports, a->n_want_ports));
 	json_object_set_new(o, "budget_left", json_integer(v->budget_left ? v->budget_left(v->ctx, h, a, now) : 0));
 	return o;
 }

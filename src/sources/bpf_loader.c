@@ -42,16 +42,14 @@ static void select_twins(struct amexbpf_bpf *skel, const struct amx_hook_choice 
 		[AMX_HOOK_FORK] = { skel->progs.fork_btf, skel->progs.fork_raw },
 		[AMX_HOOK_EXEC] = { skel->progs.exec_btf, skel->progs.exec_raw },
 		[AMX_HOOK_OOM] = { skel->progs.oom_btf, skel->progs.oom_raw },
+		[AMX_HOOK_LISTEN] = { skel->progs.listen_btf, skel->progs.listen_raw },
+		[AMX_HOOK_SIGNAL] = { skel->progs.signal_btf, skel->progs.signal_raw },
 	};
 
 	for (int h = 0; h < AMX_HOOK_COUNT; h++) {
 		bpf_program__set_autoload(twins[h][0], c->kind[h] == AMX_KIND_TP_BTF);
 		bpf_program__set_autoload(twins[h][1], c->kind[h] == AMX_KIND_RAW_TP);
 	}
-	/* signal_generate has no entry of its own in the hook list yet: it follows the exit
-	 * hook's choice (tp_btf or raw_tp), as it did the single global choice before. */
-	bpf_program__set_autoload(skel->progs.signal_btf, c->kind[AMX_HOOK_EXIT] == AMX_KIND_TP_BTF);
-	bpf_program__set_autoload(skel->progs.signal_raw, c->kind[AMX_HOOK_EXIT] == AMX_KIND_RAW_TP);
 	skel->rodata->oom_pid_only = c->oom_pid_only;
 }
 
@@ -72,7 +70,7 @@ static void choose_hooks(struct amx_hook_choice *c, bool verbose)
 	btf__free(btf);
 	if (force && *force && amx_hook_force_raw(c, force) < 0)
 		fprintf(stderr, "amexbpf: AMEXBPF_FORCE_RAW_TP=%s names an unknown hook (exit, fork, "
-				"exec, oom, all): ignored\n", force);
+				"exec, oom, listen, signal, all): ignored\n", force);
 #ifdef AMX_BPF_RAW_TP_ONLY /* defined only to exercise the fallback by hand */
 	amx_hook_force_raw(c, "all");
 #endif

@@ -45,7 +45,7 @@ uint64_t amx_bpf_lost(const struct amx_bpf *b);
 uint64_t amx_bpf_unwatched_forks(const struct amx_bpf *b);
 
 /* How the hooks attached: "tp_btf" or "raw_tp" when all four the same way, otherwise
- * e.g. "exit,fork,exec=tp_btf oom=raw_tp (oom: pid only)" (amx_hook_choice_summary). */
+ * e.g. "exit,fork,exec,listen,signal=tp_btf oom=raw_tp (oom: pid only)" (amx_hook_choice_summary). */
 const char *amx_bpf_attach_kind(const struct amx_bpf *b);
 /* The twin each hook runs (struct amx_hook_choice, sources/hookchoice.h). */
 struct amx_hook_choice;

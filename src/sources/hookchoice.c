@@ -9,16 +9,23 @@
 
 /* What each tp_btf twin reads (bpf/amexbpf.bpf.c): the leading arguments after the
  * tracepoint's own `void *__data`. */
-enum arg_type { ARG_END = 0, ARG_TASK, ARG_INT };
+enum arg_type { ARG_END = 0, ARG_TASK, ARG_INT, ARG_SIGINFO, ARG_SOCK };
+#define MAX_ARGS 5
 
 static const struct {
 	const char *name, *tracepoint;
-	enum arg_type args[3];
+	enum arg_type args[MAX_ARGS];
 } hooks[AMX_HOOK_COUNT] = {
 	[AMX_HOOK_EXIT] = { "exit", "sched_process_exit", { ARG_TASK } },
 	[AMX_HOOK_FORK] = { "fork", "sched_process_fork", { ARG_TASK, ARG_TASK } },
 	[AMX_HOOK_EXEC] = { "exec", "sched_process_exec", { ARG_TASK } },
 	[AMX_HOOK_OOM] = { "oom", "mark_victim", { ARG_TASK, ARG_INT } },
+	[AMX_HOOK_LISTEN] = { "listen", "inet_sock_set_state", { ARG_SOCK, ARG_INT, ARG_INT } },
+	/* Its own check: a kernel that changed signal_generate must not take the exit hook
+	 * (which only reads a task) down with it, nor be loaded as tp_btf on the exit
+	 * hook's word. */
+	[AMX_HOOK_SIGNAL] = { "signal", "signal_generate",
+			      { ARG_INT, ARG_SIGINFO, ARG_TASK, ARG_INT, ARG_INT } },
 };
 
 const char *amx_hook_name(enum amx_hook hook)
@@ -60,6 +67,9 @@ static bool arg_is(const struct btf *btf, __u32 type_id, enum arg_type want)
 {
 	__s32 id = btf__resolve_type(btf, type_id);
 	const struct btf_type *t = id > 0 ? btf__type_by_id(btf, (__u32)id) : NULL;
+	const char *want_struct = want == ARG_SIGINFO ? "kernel_siginfo"
+				  : want == ARG_SOCK  ? "sock"
+						      : "task_struct";
 
 	if (!t)
 		return false;
@@ -69,7 +79,7 @@ static bool arg_is(const struct btf *btf, __u32 type_id, enum arg_type want)
 		return false;
 	id = btf__resolve_type(btf, t->type);
 	t = id > 0 ? btf__type_by_id(btf, (__u32)id) : NULL;
-	return t && btf_is_struct(t) && strcmp(btf__name_by_offset(btf, t->name_off), "task_struct") == 0;
+	return t && btf_is_struct(t) && strcmp(btf__name_by_offset(btf, t->name_off), want_struct) == 0;
 }
 
 static bool proto_fits(const struct btf *btf, const struct btf_type *proto, enum amx_hook hook)
@@ -77,7 +87,7 @@ static bool proto_fits(const struct btf *btf, const struct btf_type *proto, enum
 	const struct btf_param *p = btf_params(proto);
 	int n = btf_vlen(proto);
 
-	for (int i = 0; i < 3 && hooks[hook].args[i] != ARG_END; i++)
+	for (int i = 0; i < MAX_ARGS && hooks[hook].args[i] != ARG_END; i++)
 		if (i + 1 >= n || !arg_is(btf, p[i + 1].type, hooks[hook].args[i]))
 			return false;
 	return true;

@@ -14,6 +14,8 @@ enum amx_hook {
 	AMX_HOOK_FORK, /* sched_process_fork(parent, child) */
 	AMX_HOOK_EXEC, /* sched_process_exec(task, ...) */
 	AMX_HOOK_OOM,  /* mark_victim(task, uid) since 6.8 (Debian 6.1.133); mark_victim(pid) before */
+	AMX_HOOK_LISTEN, /* inet_sock_set_state(sk, oldstate, newstate) since 4.16 */
+	AMX_HOOK_SIGNAL, /* signal_generate(sig, info, task, group, result) */
 	AMX_HOOK_COUNT,
 };
 
@@ -45,7 +47,7 @@ void amx_hook_choose(const struct btf *vmlinux, struct amx_hook_choice *out);
 int amx_hook_force_raw(struct amx_hook_choice *c, const char *list);
 
 /* "tp_btf" or "raw_tp" when every hook attached the same way, otherwise the hooks by
- * kind, e.g. "exit,fork,exec=tp_btf oom=raw_tp(pid)". Returns buf. */
+ * kind, e.g. "exit,fork,exec,signal=tp_btf oom=raw_tp (oom: pid only)". Returns buf. */
 const char *amx_hook_choice_summary(const struct amx_hook_choice *c, char *buf, int len);
 
 #endif

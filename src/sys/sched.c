@@ -175,30 +175,33 @@ static void attr_of(enum amx_sched_mode mode, struct amx_sched_attr *a)
 	}
 }
 
-int amx_sched_raise_self(char *err, size_t errlen)
+/* Remember the calling thread (whatever the class: a reload may raise it later). */
+static bool remember_self(pid_t self)
 {
-	if (chosen == AMX_SCHED_OFF || atomic_load(&demoted))
-		return 0;
-	pid_t self = (pid_t)syscall(SYS_gettid);
 	int slot = -1;
 	for (int i = 0; i < MAX_RAISED && slot < 0; i++) {
 		pid_t tid = atomic_load(&raised[i]);
 		if (tid == self || tid == 0 || syscall(SYS_tgkill, getpid(), tid, 0) != 0)
 			slot = i; /* ours already, free, or a thread gone */
 	}
-	if (slot < 0) {
-		snprintf(err, errlen, "cannot raise more than %d threads", MAX_RAISED);
-		return -ENOSPC;
-	}
+	if (slot < 0)
+		return false;
+	atomic_store(&raised[slot], self);
+	return true;
+}
+
+/* Put thread tid (0: the caller) in the chosen class; off: SCHED_OTHER, nice 0. */
+static int apply(pid_t tid, char *err, size_t errlen)
+{
 	struct amx_sched_attr a;
 	attr_of(chosen, &a);
-	int rc = set_attr(0, &a);
+	int rc = set_attr(tid, &a);
 	if (rc < 0 && chosen == AMX_SCHED_DEADLINE) {
 		/* Refused (a cpuset narrower than the root domain, no bandwidth left, an old
 		 * kernel): SCHED_FIFO, under the same guard, is the next best (benchmarks.md). */
 		int e = errno;
 		attr_of(AMX_SCHED_FIFO, &a);
-		rc = set_attr(0, &a);
+		rc = set_attr(tid, &a);
 		if (rc == 0)
 			snprintf(description, sizeof(description), "fifo %u (deadline refused: %s)",
 				 chosen_priority, strerror(e));
@@ -216,8 +219,57 @@ int amx_sched_raise_self(char *err, size_t errlen)
 			 strerror(e));
 		return -e;
 	}
-	atomic_store(&raised[slot], self);
 	return 0;
+}
+
+int amx_sched_raise_self(char *err, size_t errlen)
+{
+	if (!remember_self((pid_t)syscall(SYS_gettid))) {
+		snprintf(err, errlen, "cannot raise more than %d threads", MAX_RAISED);
+		return -ENOSPC;
+	}
+	if (chosen == AMX_SCHED_OFF || atomic_load(&demoted))
+		return 0;
+	return apply(0, err, errlen);
+}
+
+int amx_sched_reconfigure(enum amx_sched_mode mode, unsigned priority, char *err,
+			  size_t errlen)
+{
+	bool was_off = chosen == AMX_SCHED_OFF && strcmp(description, "off") == 0;
+	if (mode == chosen && priority == chosen_priority && !atomic_load(&demoted))
+		return 0;
+	if (mode == AMX_SCHED_OFF && was_off)
+		return 0; /* never raised: nothing to undo, the threads stay as started */
+	int rc = amx_sched_setup(mode, priority, err, errlen);
+	/* An operator's reload asks again after a drop: the guard is armed again. */
+	atomic_store(&demoted, false);
+	int first = rc;
+	for (int i = 0; i < MAX_RAISED; i++) {
+		pid_t tid = atomic_load(&raised[i]);
+		if (tid <= 0 || syscall(SYS_tgkill, getpid(), tid, 0) != 0)
+			continue;
+		char e2[256];
+		int r = apply(tid, e2, sizeof(e2));
+		if (r < 0 && first == 0) {
+			first = r;
+			snprintf(err, errlen, "%s", e2);
+		}
+	}
+	if (first < 0 && rc == 0) {
+		/* refused: every thread back to ordinary, as a start that failed leaves them */
+		char d[sizeof(description)];
+		snprintf(d, sizeof(d), "%s", description);
+		chosen = AMX_SCHED_OFF;
+		for (int i = 0; i < MAX_RAISED; i++) {
+			pid_t tid = atomic_load(&raised[i]);
+			char e3[64];
+			if (tid > 0 && syscall(SYS_tgkill, getpid(), tid, 0) == 0)
+				apply(tid, e3, sizeof(e3));
+		}
+		snprintf(description, sizeof(description), "%s", d);
+	}
+	return first;
 }
 
 int amx_sched_demoted_fd(void)

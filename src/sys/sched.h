@@ -22,17 +22,29 @@
 
 #define AMX_SCHED_RTTIME_SOFT_US 200000ull  /* 200 ms on a CPU without blocking */
 #define AMX_SCHED_SLICE_NS 100000ull        /* "slice": EEVDF's shortest request, 0.1 ms */
+/* Overridable at build time (-D) to measure other budgets (docs/benchmarks.md). */
+#ifndef AMX_SCHED_DL_RUNTIME_NS
 #define AMX_SCHED_DL_RUNTIME_NS 2000000ull  /* "deadline": 2 ms of CPU ... */
+#endif
+#ifndef AMX_SCHED_DL_PERIOD_NS
 #define AMX_SCHED_DL_PERIOD_NS 10000000ull  /* ... in every 10 ms (deadline = period) */
+#endif
 #define AMX_SCHED_NICE_VALUE (-20)                /* "nice" */
 
 /* Choose the class (once, from the main thread, before any raise): for fifo and rr also
  * sets RLIMIT_RTTIME and installs the SIGXCPU handler. 0, or -errno with err filled (the
  * daemon then runs without the class). */
 int amx_sched_setup(enum amx_sched_mode mode, unsigned priority, char *err, size_t errlen);
-/* Put the calling thread in the chosen class and remember it (for the drop). 0 (also
- * with AMX_SCHED_OFF, or after a drop: nothing is done), or -errno with err filled. */
+/* Put the calling thread in the chosen class and remember it (for the drop, and for a
+ * reload). 0 (also with AMX_SCHED_OFF, or after a drop: nothing is done), or -errno with
+ * err filled. */
 int amx_sched_raise_self(char *err, size_t errlen);
+/* SIGHUP with another class: choose it, as amx_sched_setup does, and put every thread
+ * raised before in it (off: SCHED_OTHER, nice 0); a guard's drop is forgotten (the
+ * operator asked again). 0, or -errno with err filled; a class the kernel refuses leaves
+ * every such thread ordinary, and amx_sched_describe says why. */
+int amx_sched_reconfigure(enum amx_sched_mode mode, unsigned priority, char *err,
+			  size_t errlen);
 /* Readable (an eventfd) once the CPU-time guard dropped the class; -1 before setup. */
 int amx_sched_demoted_fd(void);
 /* Read the eventfd: true once per drop. */

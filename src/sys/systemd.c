@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "sys/systemd.h"
 
+#include <string.h>
 #include <sys/stat.h>
 
 #include "sys/spawn.h"
@@ -25,7 +26,7 @@ bool amx_pm2_unit_active(const char *user)
 	amx_unit_active_argv(&argv, unit);
 	if (amx_run_wait(&c, &argv, amx_user_root(), NULL, IS_ACTIVE_TIMEOUT_S, err, sizeof(err)) < 0)
 		return false;
-	bool active = amx_child_succeeded(&c);
+	bool active = amx_unit_state_is_systemds(amx_child_succeeded(&c), c.output, strlen(c.output));
 	amx_child_release(&c);
 	return active;
 }

@@ -98,6 +98,16 @@ static const char *level_tag(const char *level)
 	return "?";
 }
 
+/* " :3000 :3001" of an array of ports, appended at buf+n; the new length. */
+static size_t ports_append(json_t *ports, char *buf, size_t n, size_t len)
+{
+	for (size_t i = 0; i < json_array_size(ports) && n < len; i++)
+		if (json_is_integer(json_array_get(ports, i)))
+			n += (size_t)snprintf(buf + n, len - n, " :%lld",
+					      (long long)json_integer_value(json_array_get(ports, i)));
+	return n;
+}
+
 /* The one-line detail: the human message, plus what it does not say. */
 static void event_detail(json_t *ev, bool utf8, char *buf, size_t len)
 {
@@ -124,6 +134,13 @@ static void event_detail(json_t *ev, bool utf8, char *buf, size_t len)
 				      killer, jnum(ev, "amexbpf.killer.pid"), jnum(ev, "amexbpf.killer.uid"));
 	else if (cause && n < len)
 		n += (size_t)snprintf(buf + n, len - n, " [%s]", cause);
+	json_t *serving = jget(ev, "amexbpf.serving");
+	if (json_is_boolean(serving) && n < len)
+		n = ports_append(jget(ev, "amexbpf.listen.ports"), buf,
+				 n + (size_t)snprintf(buf + n, len - n, " [%s", json_is_true(serving)
+						      ? "serving" : "NOT serving"), len);
+	if (json_is_boolean(serving) && n < len)
+		n += (size_t)snprintf(buf + n, len - n, "]");
 	json_t *tail = jget(ev, "amexbpf.stderr_tail");
 	const char *last = json_string_value(json_array_get(tail, json_array_size(tail) - 1));
 	if (last && n < len)
@@ -209,10 +226,12 @@ static int draw_instances(struct top_pen *p, json_t *app, int r, int r1)
 		char a[160], pid[24] = "-";
 		if (!isnan(jnum(in, "pid")))
 			snprintf(pid, sizeof(pid), "%.0f", jnum(in, "pid"));
-		snprintf(a, sizeof(a), "   instance %.0f%spm_id %.0f%spid %s%srestarts by PM2 %.0f",
+		size_t n = (size_t)snprintf(a, sizeof(a), "   instance %.0f%spm_id %.0f%spid %s%srestarts by PM2 %.0f",
 			 num_or(jnum(in, "instance"), (double)k), sep(p->utf8),
 			 num_or(jnum(in, "pm_id"), -1), sep(p->utf8), pid, sep(p->utf8),
 			 num_or(jnum(in, "restarts_pm2"), 0));
+		if (json_array_size(jget(in, "ports")) && n < sizeof(a))
+			ports_append(jget(in, "ports"), a, n + (size_t)snprintf(a + n, sizeof(a) - n, "%slistening", sep(p->utf8)), sizeof(a));
 		top_row_clear(p->f, r, TS_NORMAL);
 		top_put(p, r++, 0, p->f->w, a, isnan(jnum(in, "pid")) ? TS_WARN : TS_NORMAL, false, false);
 	}
@@ -242,6 +261,11 @@ void top_draw_history(const struct top_view *v, struct top_pen *p, int r0, int r
 			 num_or(jnum(app, "restarts_pm2"), 0), sep(p->utf8), num_or(jnum(app, "recoveries.1"), 0),
 			 num_or(jnum(app, "recoveries.2"), 0), num_or(jnum(app, "recoveries.3"), 0));
 		top_append(p, r, &col, a, TS_NORMAL);
+		if (json_array_size(jget(app, "ports"))) {
+			size_t n = (size_t)snprintf(a, sizeof(a), "%slistening", sep(p->utf8));
+			ports_append(jget(app, "ports"), a, n, sizeof(a));
+			top_append(p, r, &col, a, TS_NORMAL);
+		}
 		const char *at = jstr(app, "last_exit.at");
 		if (at) {
 			char t[16];

@@ -9,6 +9,8 @@ const env = process.env;
 const appEnv = { PORT: env.AMX_PORT || '3000' };
 if (env.AMX_CRASH_FILE)
 	appEnv.CRASH_FILE = env.AMX_CRASH_FILE;
+if (env.AMX_NOLISTEN_FILE)
+	appEnv.NOLISTEN_FILE = env.AMX_NOLISTEN_FILE;
 
 module.exports = {
 	apps: [{
@@ -20,6 +22,8 @@ module.exports = {
 		max_restarts: env.AMX_MAX_RESTARTS || '10',
 		min_uptime: env.AMX_MIN_UPTIME || '10s',
 		max_memory_restart: env.AMX_MAX_MEMORY_RESTART || '1G',
+		// AMX_RESTART_DELAY (ms): PM2's pause between restarts; unset, none (PM2's default).
+		restart_delay: env.AMX_RESTART_DELAY ? Number(env.AMX_RESTART_DELAY) : undefined,
 		// AMX_SURVIVE_ORPHAN: no in-app PM2 agent (pmx), whose metrics timer is what ends an
 		// app whose daemon died (process.exit(1) on the closed IPC channel); without it the
 		// app outlives a killed daemon and keeps its port, as pm2-facts describes.

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The test app: answers GET / with {"pid":..,"name":..}. If CRASH_FILE names an existing file
 // at start-up it exits at once with status 1 (or throws, if the file starts with "throw"), so
-// tests can make PM2 crash-loop it on demand.
+// tests can make PM2 crash-loop it on demand. If NOLISTEN_FILE names an existing file it runs
+// without listening (an app that starts but never serves).
 'use strict';
 const http = require('http');
 const fs = require('fs');
@@ -12,6 +13,12 @@ if (process.env.CRASH_FILE && fs.existsSync(process.env.CRASH_FILE)) {
 		throw new Error(`thrown at start, crash file ${process.env.CRASH_FILE}`);
 	console.error(`crash file ${process.env.CRASH_FILE} exists: exiting`);
 	process.exit(1);
+}
+
+if (process.env.NOLISTEN_FILE && fs.existsSync(process.env.NOLISTEN_FILE)) {
+	console.error(`no-listen file ${process.env.NOLISTEN_FILE} exists: running without a port`);
+	setInterval(() => {}, 1 << 30);
+	return;
 }
 
 const port = Number(process.env.PORT || 3000);

@@ -5,15 +5,33 @@
 # deadline, watching the test app) and no amexbpf at all, PAIRS times. In each window: (a)
 # fork+exit throughput (a process forks children that exit at once, counted), then (b) the
 # test app's request throughput (PM2 fork mode, a keep-alive Node client, one request in
-# flight). Prints each window and the ratio of the medians (with / without).
+# flight). Prints each window and the ratio of the medians (with / without). LOAD=1 adds a
+# CPU-bound process per CPU for the whole run (every CPU busy, as a host in trouble is),
+# not pinned away from anything: what the class costs when it has something to preempt.
 source "$(dirname "$0")/../e2e/lib.sh"
 TEST_NAME=bench-sched-cost
 PAIRS=${PAIRS:-4}
 WINDOW_S=${WINDOW_S:-3}
-SCHED=${SCHED:-deadline}
+SCHED=${SCHED:-fifo}
+LOAD=${LOAD:-0}
 
 setup_test
 start_app
+LOAD_PIDS=()
+stop_load() {
+	[ "${#LOAD_PIDS[@]}" -eq 0 ] || kill -KILL "${LOAD_PIDS[@]}" 2>/dev/null || true
+	for p in "${LOAD_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	LOAD_PIDS=()
+	return 0
+}
+CLEANUP_HOOKS+=(stop_load)
+if [ "$LOAD" = 1 ]; then
+	for _ in $(seq 1 "$(nproc)"); do
+		(while :; do :; done) &
+		LOAD_PIDS+=($!)
+	done
+	sleep 2
+fi
 echo "start $(cut -d' ' -f1-3 /proc/loadavg)" >"$T/load"
 
 forks() {
@@ -44,11 +62,30 @@ requests() {
 	' "$PORT" "$WINDOW_S"
 }
 
+# The steady state, not start-up: after monitor-started amexbpf still checks each home's
+# pm2 and node (a Node process, about a CPU second on this VM), so the window starts once
+# it has had no child for a second (at most 20 s).
+settle() {
+	local quiet=0 i
+	for i in $(seq 1 200); do
+		if [ -z "$(pgrep -P "$AMX_PID")" ]; then
+			quiet=$((quiet + 1))
+			[ "$quiet" -ge 10 ] && return 0
+		else
+			quiet=0
+		fi
+		sleep 0.1
+	done
+}
+
 with_f=() without_f=() with_r=() without_r=()
 for pair in $(seq 1 "$PAIRS"); do
 	# The order alternates too, so that neither side always comes second.
 	for side in $([ $((pair % 2)) = 1 ] && echo "with without" || echo "without with"); do
-		[ "$side" = with ] && start_amexbpf --sched "$SCHED"
+		if [ "$side" = with ]; then
+			start_amexbpf --sched "$SCHED"
+			settle
+		fi
 		f=$(forks)
 		r=$(requests)
 		[ "$side" = with ] && stop_amexbpf
@@ -57,11 +94,12 @@ for pair in $(seq 1 "$PAIRS"); do
 	done
 done
 echo "end $(cut -d' ' -f1-3 /proc/loadavg)" >>"$T/load"
+stop_load
 
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 echo
 echo "load average (1/5/15 min): $(tr '\n' ';' <"$T/load")"
-printf '%-22s %12s %12s %8s\n' "median of $PAIRS" "with (--sched $SCHED)" "without" "ratio"
+printf '%-22s %12s %12s %8s\n' "median of $PAIRS$([ "$LOAD" = 1 ] && echo ", loaded")" "with (--sched $SCHED)" "without" "ratio"
 for what in f r; do
 	declare -n w=with_$what o=without_$what
 	mw=$(median "${w[@]}")

@@ -10,13 +10,19 @@
  *   kill(0)      kill(getpid(), 0): a syscall loop (no signal is generated)
  *   kill+wait    kill(getpid(), SIGUSR1) blocked, then sigwaitinfo: each one generates a
  *                signal, so signal_generate runs its filter (watched map lookup) every time
+ *   bind+listen  socket, bind 127.0.0.1:0, listen, close: two TCP state changes (to LISTEN
+ *                and back), so inet_sock_set_state's listen program runs twice
+ *   node req     HTTP GETs, one connection each, to a Node server that IS watched (as an
+ *                app is): requests per wall-clock second (the server's CPU is not ours);
+ *                each request is several state changes of both ends' sockets
  *
  * The workloads run in a worker process forked before anything is loaded (amexbpf is a
  * process of its own, and a process holding BPF maps forks more slowly); the program run
  * counts and times the kernel keeps are printed too. The load average is printed before
  * and after: the machine is shared.
  *
- * usage: signal_cost [ROUNDS] [SEGMENT_MS]   (default 11, 300; run as root) */
+ * usage: signal_cost [ROUNDS] [SEGMENT_MS]   (default 11, 300; run as root; `node` on PATH
+ * for the last workload, else it is left out) */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -31,13 +37,76 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/types.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include "sources/bpf_loader.h"
 
 #define WATCHED 32
 #define MAX_ROUNDS 101
 
-enum work { FORK_EXIT, KILL0, KILL_WAIT, N_WORK };
-static const char *const work_name[N_WORK] = { "fork+exit", "kill(0)", "kill+wait" };
+enum work { FORK_EXIT, KILL0, KILL_WAIT, BIND_LISTEN, NODE_REQ, N_WORK };
+static const char *const work_name[N_WORK] = { "fork+exit", "kill(0)", "kill+wait", "bind+listen",
+						"node req" };
+static uint16_t node_port; /* the watched Node server's port; 0 when node did not start */
+
+static void bind_listen_once(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		return;
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+		listen(fd, 1);
+	close(fd);
+}
+
+/* One GET on a new connection to the Node server; false when it failed. */
+static bool node_request(void)
+{
+	static const char req[] = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				 .sin_port = htons(node_port) };
+	char buf[512];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	bool ok = false;
+
+	if (fd < 0)
+		return false;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    write(fd, req, sizeof(req) - 1) == (ssize_t)(sizeof(req) - 1)) {
+		while (read(fd, buf, sizeof(buf)) > 0)
+			ok = true;
+	}
+	close(fd);
+	return ok;
+}
+
+/* A Node HTTP server on an ephemeral port of 127.0.0.1; its pid, its port in *port. */
+static pid_t start_node(uint16_t *port)
+{
+	int out[2];
+	char line[32] = "";
+
+	if (pipe(out) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(out[1], 1);
+		close(out[0]);
+		execlp("node", "node", "-e",
+		       "const s = require('http').createServer((q, r) => r.end('ok\\n'));"
+		       "s.listen(0, '127.0.0.1', () => console.log(s.address().port));",
+		       (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	ssize_t n = read(out[0], line, sizeof(line) - 1);
+	close(out[0]);
+	*port = n > 0 ? (uint16_t)atoi(line) : 0;
+	return pid;
+}
 
 static uint64_t now_ns(clockid_t id)
 {
@@ -71,9 +140,17 @@ static double run_segment(enum work w, int segment_ms)
 
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
+	uint64_t wall0 = now_ns(CLOCK_MONOTONIC);
 	while (now_ns(CLOCK_MONOTONIC) < end) {
 		for (int i = 0; i < 64; i++) {
-			if (w == FORK_EXIT) {
+			if (w == NODE_REQ) {
+				if (!node_port || !node_request())
+					return 0;
+				if (i == 7)
+					break;
+			} else if (w == BIND_LISTEN) {
+				bind_listen_once();
+			} else if (w == FORK_EXIT) {
 				pid_t p = fork();
 				if (p == 0)
 					_exit(0);
@@ -90,6 +167,8 @@ static double run_segment(enum work w, int segment_ms)
 			ops++;
 		}
 	}
+	if (w == NODE_REQ) /* the server's CPU is not in ours: per wall-clock second */
+		return (double)ops * 1e9 / (double)(now_ns(CLOCK_MONOTONIC) - wall0);
 	uint64_t cpu = cpu_with_children_ns() - cpu0;
 	return cpu ? (double)ops * 1e9 / (double)cpu : 0;
 }
@@ -184,6 +263,9 @@ int main(int argc, char **argv)
 				pause();
 		}
 	}
+	pid_t node = start_node(&node_port);
+	if (!node_port)
+		fprintf(stderr, "signal_cost: node did not start: no node req figures\n");
 	int to, from;
 	pid_t worker = start_worker(segment_ms, &to, &from);
 	if (worker < 0) {
@@ -205,6 +287,8 @@ int main(int argc, char **argv)
 				}
 				for (int i = 0; i < WATCHED; i++)
 					amx_bpf_watch(b, idle[i], AMX_WATCH_PROC, 0);
+				if (node > 0)
+					amx_bpf_watch(b, node, AMX_WATCH_PROC, 0);
 			}
 			for (int w = 0; w < N_WORK; w++) {
 				double rate = remote_segment(to, from, (enum work)w);
@@ -234,6 +318,8 @@ int main(int argc, char **argv)
 	       "median", "p90");
 	for (int w = 0; w < N_WORK; w++) {
 		double a[MAX_ROUNDS], b[MAX_ROUNDS];
+		if (w == NODE_REQ && !node_port)
+			continue;
 		for (int r = 0; r < rounds; r++) {
 			ratio[w][r] = with[w][r] / without[w][r];
 			a[r] = with[w][r];
@@ -248,6 +334,10 @@ int main(int argc, char **argv)
 	}
 	close(to);
 	waitpid(worker, NULL, 0);
+	if (node > 0) {
+		kill(node, SIGKILL);
+		waitpid(node, NULL, 0);
+	}
 	for (int i = 0; i < WATCHED; i++) {
 		kill(idle[i], SIGKILL);
 		waitpid(idle[i], NULL, 0);

@@ -59,7 +59,7 @@ if [ "$pid_only" = 1 ]; then
 	AMEXBPF_TEST_BTF=$T/pid-only.btf start_amexbpf "${amx_args[@]}"
 	[ "${AMX_MODE:-bpf}" = no-bpf ] ||
 		jq -e 'select(.event.action == "monitor-started") |
-			.amexbpf.attach == "exit,fork,exec=tp_btf oom=raw_tp (oom: pid only)"' "$EVENTS" >/dev/null ||
+			.amexbpf.attach == "exit,fork,exec,listen,signal=tp_btf oom=raw_tp (oom: pid only)"' "$EVENTS" >/dev/null ||
 		fail "monitor-started does not say exit, fork and exec on tp_btf and oom pid-only on raw_tp"
 else
 	start_amexbpf "${amx_args[@]}"

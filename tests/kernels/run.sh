@@ -40,77 +40,14 @@ done
 bash -c 'source tests/e2e/lib.sh && ensure_test_user' || die "cannot create the test user amxtest"
 mkdir -p "$CACHE" || die "cannot create $CACHE"
 
-# The image package a (meta)package stands for: follow Depends on linux-image-* until a
-# package has none (linux-image-amd64 -> linux-image-6.1.0-57-amd64). Empty if unknown.
-image_package() {
-	local pkg=$1 next
-	apt-cache show "$pkg" >/dev/null 2>&1 || return 0
-	for _ in 1 2 3; do
-		next=$(apt-cache depends --important "$pkg" 2>/dev/null |
-			awk '$1 ~ /Depends:/ && $2 ~ /^linux-image-/ { print $2; exit }')
-		[ -n "$next" ] || break
-		pkg=$next
-	done
-	echo "$pkg"
-}
-
-# kernel_files PKG: downloads and unpacks PKG once; prints the cache dir holding vmlinuz,
-# initrd.gz and version (KVER and the package version).
-kernel_files() {
-	local pkg=$1 deb dir tmp kver root mods m src
-	deb=$(ls "$CACHE/${pkg}"_*.deb 2>/dev/null | head -n 1)
-	if [ -z "$deb" ]; then
-		(cd "$CACHE" && apt-get download "$pkg") >"$CACHE/$pkg.download.log" 2>&1 ||
-			{ tail -n 3 "$CACHE/$pkg.download.log" >&2; return 1; }
-		deb=$(ls "$CACHE/${pkg}"_*.deb 2>/dev/null | head -n 1)
-		[ -n "$deb" ] || return 1
-	fi
-	dir=$CACHE/$(basename "$deb" .deb)
-	# The initramfs embeds init.sh: rebuilt whenever the harness changes.
-	if [ -s "$dir/initrd.gz" ] && [ "$dir/initrd.gz" -nt tests/kernels/init.sh ] &&
-		[ "$dir/initrd.gz" -nt tests/kernels/run.sh ]; then
-		echo "$dir"
-		return 0
-	fi
-	tmp=$(mktemp -d "$CACHE/unpack.XXXXXX") || return 1
-	mkdir -p "$dir"
-	dpkg-deb -x "$deb" "$tmp/fs" || { rm -rf "$tmp"; return 1; }
-	kver=$(ls "$tmp/fs/lib/modules" | head -n 1)
-	cp "$tmp/fs/boot/vmlinuz-$kver" "$dir/vmlinuz" || { rm -rf "$tmp"; return 1; }
-	echo "$kver $(dpkg-deb -f "$deb" Version)" >"$dir/version"
-	# 9p over virtio-pci, dependencies first; what the kernel has built in is skipped.
-	depmod -b "$tmp/fs" "$kver" || { rm -rf "$tmp"; return 1; }
-	root=$tmp/initrd
-	mkdir -p "$root"/{bin,dev,proc,sys,modules,host,results}
-	cp "$busybox_bin" "$root/bin/busybox"
-	cp tests/kernels/init.sh "$root/init"
-	chmod 755 "$root/init" "$root/bin/busybox"
-	: >"$root/modules.order"
-	mods=$(modprobe -d "$tmp/fs" -S "$kver" --show-depends -a virtio_pci 9pnet_virtio 9p 2>&1) ||
-		{ echo "$mods" >&2; rm -rf "$tmp"; return 1; }
-	while read -r kind src _; do
-		[ "$kind" = insmod ] || continue
-		m=$(basename "$src")
-		m=${m%%.ko*}
-		grep -qxF "$m" "$root/modules.order" && continue
-		case "$src" in
-		*.xz) xz -dc "$src" >"$root/modules/$m.ko" ;;
-		*.zst) zstd -dcq "$src" >"$root/modules/$m.ko" ;;
-		*) cp "$src" "$root/modules/$m.ko" ;;
-		esac
-		echo "$m" >>"$root/modules.order"
-	done <<<"$mods"
-	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/initrd.gz" ||
-		{ rm -rf "$tmp"; return 1; }
-	rm -rf "$tmp"
-	echo "$dir"
-}
+# shellcheck source=tests/kernels/lib.sh
+source tests/kernels/lib.sh
 
 # boot DIR RESULTS: one guest; its console goes to RESULTS/console.log.
 boot() {
 	local dir=$1 res=$2 pid rc
 	timeout -k 10 "$GUEST_TIMEOUT" qemu-system-x86_64 -machine q35 -accel tcg,thread=multi \
-		-cpu max -smp "$SMP" -m 2048 -kernel "$dir/vmlinuz" -initrd "$dir/initrd.gz" \
+		-cpu max -smp "$SMP" -m 2048 -kernel "$dir/vmlinuz" -initrd "$dir/initrd-matrix.gz" \
 		-append "console=ttyS0 panic=-1 quiet cgroup_no_v1=all amx.repo=$REPO" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$res,mount_tag=results,security_model=none" \
@@ -138,7 +75,7 @@ for want in "${pkgs[@]}"; do
 		continue
 	fi
 	start=$SECONDS
-	if ! dir=$(kernel_files "$pkg"); then
+	if ! dir=$(kernel_files "$pkg" tests/kernels/init.sh initrd-matrix.gz virtio_pci 9pnet_virtio 9p); then
 		echo "FAIL $pkg: cannot download or unpack it"
 		failed=$((failed + 1))
 		continue

@@ -6,6 +6,9 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/prctl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -887,7 +890,7 @@ TEST(oom_pid_only_record_from_a_one_argument_prototype)
 	const struct amx_event *oom, *ex;
 	char rel[64];
 
-	CHECK_STR(amx_bpf_attach_kind(l.bpf), "exit,fork,exec=tp_btf oom=raw_tp (oom: pid only)");
+	CHECK_STR(amx_bpf_attach_kind(l.bpf), "exit,fork,exec,listen,signal=tp_btf oom=raw_tp (oom: pid only)");
 	CHECK(amx_bpf_hooks(l.bpf)->oom_pid_only);
 	snprintf(rel, sizeof(rel), "/amx-pidonly-%d", (int)getpid());
 	oom_in_group(check_name, &l, rel, &oom, &ex);
@@ -925,6 +928,164 @@ TEST(oom_full_record_on_raw_tp)
 	unload_programs(&l);
 }
 
+/* ---- (g) listen: a watched process's TCP sockets going to LISTEN ---------------- */
+
+static int listen_report_fd = -1;
+
+static uint16_t listen_any(int family)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len;
+	int fd = socket(family, SOCK_STREAM, 0);
+
+	if (family == AF_INET) {
+		struct sockaddr_in *in = (void *)&ss;
+
+		in->sin_family = AF_INET;
+		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		len = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (void *)&ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_addr = in6addr_loopback;
+		len = sizeof(*in6);
+	}
+	if (fd < 0 || bind(fd, (void *)&ss, len) || listen(fd, 4) ||
+	    getsockname(fd, (void *)&ss, &len))
+		return 0;
+	return ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+				       : ((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+/* Listens on 127.0.0.1 and ::1 (ephemeral ports), a UDP socket and a TCP connect to
+ * itself as noise, writes both ports to the report pipe, then waits to be killed. */
+static void listen_twice(int fd)
+{
+	uint16_t ports[2] = { listen_any(AF_INET), listen_any(AF_INET6) };
+	int udp = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in self = { .sin_family = AF_INET,
+				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				    .sin_port = htons(ports[0]) };
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+
+	(void)udp;
+	(void)!connect(c, (void *)&self, sizeof(self));
+	if (write(listen_report_fd, ports, sizeof(ports)) != sizeof(ports))
+		_exit(4);
+	wait_forever(fd);
+}
+
+static void listen_reported(const char *check_name, bool force_raw)
+{
+	if (force_raw)
+		setenv("AMEXBPF_FORCE_RAW_TP", "listen", 1);
+	struct loaded l = load_programs();
+
+	unsetenv("AMEXBPF_FORCE_RAW_TP");
+	CHECK(l.bpf != NULL);
+	if (!l.bpf)
+		return;
+	CHECK(strstr(amx_bpf_attach_kind(l.bpf), force_raw ? "listen=raw_tp" : "tp_btf") != NULL);
+	int fds[2];
+	uint16_t ports[2] = { 0, 0 };
+
+	CHECK(pipe2(fds, O_CLOEXEC) == 0);
+	listen_report_fd = fds[1];
+	uint64_t before = boottime_ns();
+	pid_t pid = start_watched(&l, listen_twice);
+
+	CHECK(read(fds[0], ports, sizeof(ports)) == sizeof(ports));
+	close(fds[0]);
+	close(fds[1]);
+	/* The test process itself (not watched) listens too: never reported. */
+	uint16_t mine = listen_any(AF_INET);
+
+	CHECK(mine != 0);
+	CHECK(wait_event(&l, AMX_EV_LISTEN, pid) != NULL);
+	uint64_t deadline = boottime_ns() + EVENT_DEADLINE_MS * 1000000ull;
+
+	while (count_events(AMX_EV_LISTEN, pid) < 2 && boottime_ns() < deadline) {
+		struct epoll_event ee;
+
+		epoll_wait(l.epfd, &ee, 1, 100);
+		amx_bpf_consume(l.bpf);
+	}
+	kill(pid, SIGKILL);
+	wait_child(pid);
+	amx_bpf_consume(l.bpf);
+	CHECK(count_events(AMX_EV_LISTEN, pid) == 2); /* not the UDP socket, not the connect */
+	bool v4 = false, v6 = false;
+
+	for (int i = 0; i < seen_count; i++) {
+		const struct amx_event *ev = &seen[i];
+		static const uint8_t lo6[16] = { [15] = 1 };
+
+		CHECK(ev->pid != (uint32_t)getpid());
+		if (ev->type != AMX_EV_LISTEN || ev->pid != (uint32_t)pid)
+			continue;
+		CHECK(ev->ts_ns >= before && ev->start_boottime_ns <= ev->ts_ns);
+		CHECK(ev->uid == getuid());
+		if (ev->listen_family == AF_INET && ev->listen_port == ports[0] &&
+		    memcmp(ev->listen_addr, "\x7f\0\0\x01", 4) == 0)
+			v4 = true;
+		if (ev->listen_family == AF_INET6 && ev->listen_port == ports[1] &&
+		    memcmp(ev->listen_addr, lo6, 16) == 0)
+			v6 = true;
+	}
+	CHECK(v4 && v6);
+	CHECK(amx_bpf_lost(l.bpf) == 0);
+	unload_programs(&l);
+}
+
+/* Listens and closes 100 times, then says so on the report pipe and waits. */
+static void listen_in_a_loop(int fd)
+{
+	for (int i = 0; i < 100; i++) {
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+
+		if (s >= 0 && bind(s, (void *)&a, sizeof(a)) == 0)
+			listen(s, 1);
+		close(s);
+	}
+	if (write(listen_report_fd, "d", 1) != 1)
+		_exit(4);
+	wait_forever(fd);
+}
+
+/* A process that listens without end sends AMX_LISTENS_PER_PROCESS records, no more. */
+TEST(listens_of_one_process_are_capped)
+{
+	LOAD_OR_FAIL(l);
+	int fds[2];
+	char c;
+
+	CHECK(pipe2(fds, O_CLOEXEC) == 0);
+	listen_report_fd = fds[1];
+	pid_t pid = start_watched(&l, listen_in_a_loop);
+
+	CHECK(read(fds[0], &c, 1) == 1);
+	close(fds[0]);
+	close(fds[1]);
+	kill(pid, SIGKILL);
+	wait_child(pid);
+	CHECK(wait_event(&l, AMX_EV_EXIT, pid) != NULL); /* everything before it is in */
+	CHECK(count_events(AMX_EV_LISTEN, pid) == AMX_LISTENS_PER_PROCESS);
+	CHECK(amx_bpf_lost(l.bpf) == 0);
+	unload_programs(&l);
+}
+
+TEST(listen_reported_with_port_and_address)
+{
+	listen_reported(check_name, false);
+}
+
+TEST(listen_reported_on_raw_tp)
+{
+	listen_reported(check_name, true);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -943,5 +1104,8 @@ int main(void)
 	RUN(oom_memcg_path_of_a_deep_group_keeps_its_last_levels);
 	RUN(oom_pid_only_record_from_a_one_argument_prototype);
 	RUN(oom_full_record_on_raw_tp);
+	RUN(listen_reported_with_port_and_address);
+	RUN(listen_reported_on_raw_tp);
+	RUN(listens_of_one_process_are_capped);
 	CHECK_DONE();
 }

@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -205,10 +207,12 @@ static void kill_kids(void)
 /* ---------------------------------------------------------------- the seams */
 
 static uint64_t now_ms;
+static uint64_t clock_step_ms; /* how far each reading of the clock moves it (0: frozen) */
 
 static uint64_t fake_clock(void *ctx)
 {
 	(void)ctx;
+	now_ms += clock_step_ms;
 	return now_ms;
 }
 
@@ -599,6 +603,7 @@ static bool engine_up(const char *const *apps, int n, double manual_grace_s, uns
 	forget_seen();
 	now_ms = amx_boot_ms();
 	amx_engine_init(&E, &O);
+	clock_step_ms = 0;
 	E.clock_ms = fake_clock;
 	E.spawner = fake_spawner;
 	E.selftest_pm2 = fake_selftest_pm2;
@@ -691,6 +696,66 @@ TEST(app_killed_and_restarted_by_pm2)
 	CHECK(n_cmds == 0);
 	CHECK(count_events("recovery-started") == 0);
 	CHECK(E.homes[0].apps[0].pol.state == AMX_APP_ALIVE);
+	engine_down();
+}
+
+/* The kernel says pid listens on 127.0.0.1:port (the listen hook's record). */
+static void listen_event(pid_t pid, uint16_t port)
+{
+	struct amx_proc_stat st;
+	struct amx_event ev = { .type = AMX_EV_LISTEN, .pid = (uint32_t)pid, .tid = (uint32_t)pid,
+				.listen_port = port, .listen_family = 2,
+				.listen_addr = { 127, 0, 0, 1 } };
+	if (amx_proc_read_stat(pid, &st))
+		ev.start_boottime_ns = amx_ticks_to_ns(st.start_ticks);
+	ev.ts_ns = amx_boot_ns();
+	push_kernel_event(ev);
+}
+
+/* An app that listened: PM2's restart is said once the new copy listens on the same port
+ * (serving), or, when it does not within --verify-timeout, said not serving, nothing run. */
+TEST(pm2_restart_of_a_listening_app_waits_for_its_port)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	pid_t old = E.homes[0].apps[0].pid;
+	listen_event(old, 3000);
+	int at = 0;
+	json_t *ev = next_event(&at, "app-listening");
+	CHECK(ev != NULL);
+	CHECK(int_of(ev, "amexbpf.listen.port") == 3000);
+	CHECK_STR(str_of(ev, "amexbpf.listen.address"), "127.0.0.1");
+	CHECK(E.homes[0].apps[0].inst[0].n_ports == 1);
+	push_kernel_event(kill_and_wait(old));
+	ev = next_event(&at, "process-exited");
+	CHECK(ev && json_array_size(amx_event_get(ev, "amexbpf.listen.ports")) == 1);
+	now_ms += 300;
+	pid_t fresh = god_fork_app(&god, "api");
+	remember_kid(fresh);
+	write_pid_file("api", 0, fresh);
+	file_event(AMX_FS_PID_FILE, "api-0.pid");
+	CHECK(count_events("pm2-restarted-app") == 0); /* not serving yet */
+	CHECK(E.homes[0].apps[0].pol.state == AMX_APP_AWAIT_LISTEN);
+	now_ms += 200;
+	listen_event(fresh, 3000);
+	ev = next_event(&at, "pm2-restarted-app");
+	CHECK(ev != NULL);
+	CHECK(ev && json_is_true(amx_event_get(ev, "amexbpf.serving")));
+	CHECK(ev && json_integer_value(json_array_get(amx_event_get(ev, "amexbpf.listen.ports"), 0)) == 3000);
+	CHECK(ev && int_of(ev, "event.duration") == 500 * 1000000LL);
+	CHECK(E.homes[0].apps[0].pol.state == AMX_APP_ALIVE);
+	/* again, and this copy never listens */
+	push_kernel_event(kill_and_wait(fresh));
+	pid_t mute = god_fork_app(&god, "api");
+	remember_kid(mute);
+	write_pid_file("api", 0, mute);
+	file_event(AMX_FS_PID_FILE, "api-0.pid");
+	advance(14999);
+	CHECK(count_events("pm2-restarted-app") == 1);
+	advance(1);
+	CHECK(count_events("pm2-restarted-app") == 2);
+	ev = next_event(&at, "pm2-restarted-app");
+	CHECK(ev && json_is_false(amx_event_get(ev, "amexbpf.serving")));
+	CHECK(n_cmds == 0 && count_events("recovery-started") == 0);
 	engine_down();
 }
 
@@ -1048,6 +1113,35 @@ TEST(many_new_app_names_cost_one_look_at_the_children)
 	engine_down();
 }
 
+/* A home whose dump reads are costly gets at most a tenth of the loop: a rewrite right
+ * after a read that took T waits until 9 T later, then is read by the ticker (once, however
+ * many rewrites came meanwhile); an app's exit meanwhile goes out at once. */
+TEST(costly_dump_reads_are_put_off_to_a_tenth_of_the_loop)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	static const char *const two[] = { "api", "web" };
+	clock_step_ms = 5; /* every look at the clock during a read: 5 ms gone */
+	write_dump(two, 2);
+	uint64_t t0 = now_ms;
+	file_event(AMX_FS_DUMP, "dump.pm2");
+	uint64_t took = now_ms - t0;
+	clock_step_ms = 0;
+	CHECK(E.homes[0].n_apps == 2);
+	CHECK(took > 0 && E.homes[0].dump_not_before_ms > now_ms);
+	CHECK(E.homes[0].dump_not_before_ms <= t0 + 9 * took + 5);
+	write_dump(ONE_APP, 1);
+	file_event(AMX_FS_DUMP, "dump.pm2");
+	file_event(AMX_FS_DUMP, "dump.pm2");
+	CHECK(E.homes[0].dump_pending);
+	CHECK(E.homes[0].n_apps == 2); /* not read yet */
+	push_kernel_event(kill_and_wait(E.homes[0].apps[0].pid));
+	CHECK(count_events("process-exited") == 1); /* never held back */
+	advance(E.homes[0].dump_not_before_ms - now_ms);
+	CHECK(!E.homes[0].dump_pending);
+	CHECK(E.homes[0].n_apps == 1); /* read by the ticker */
+	engine_down();
+}
+
 /* A flood of dump rewrites (garbage of changing kinds, and good dumps in between): the
  * home's file events stop at the burst, what was held back is counted and said once the
  * bucket refills, and an app's exit still goes out at once. */
@@ -1156,7 +1250,7 @@ TEST(systemctl_is_active_is_a_command_not_a_wait)
 	E.systemd_booted = booted_by_systemd;
 	push_kernel_event(kill_and_wait(god.pid));
 	god_close(&god);
-	CHECK(n_cmds == 1 && !strcmp(cmds[0].line, "is-active --quiet pm2-root.service"));
+	CHECK(n_cmds == 1 && !strcmp(cmds[0].line, "is-active pm2-root.service"));
 	CHECK(count_events("recovery-started") == 0);
 	advance(1000); /* the loop goes on meanwhile */
 	CHECK(n_cmds == 1);
@@ -1171,10 +1265,66 @@ TEST(systemctl_is_active_is_a_command_not_a_wait)
 	finish_cmd(1, 1, NULL);
 	advance(120000); /* the next attempt, after its backoff */
 	int q = n_cmds - 1;
-	CHECK(q >= 2 && !strcmp(cmds[q].line, "is-active --quiet pm2-root.service"));
+	CHECK(q >= 2 && !strcmp(cmds[q].line, "is-active pm2-root.service"));
 	advance(AMX_UNIT_QUERY_TIMEOUT_MS);
 	advance(1);
 	CHECK(n_cmds == q + 2 && !strncmp(cmds[q + 1].line, "--quiet --collect", 17));
+	engine_down();
+}
+
+/* The OOM blast radius (issue 15): systemd is asked, as a command, what the home's unit
+ * does on an OOM kill; OOMPolicy=stop warns with the drop-in. After an OOM kill, another
+ * app's exit is marked collateral of it; past the window, it is not. */
+static const char *const TWO_APPS[] = { "api", "web" };
+
+TEST(oom_policy_stop_warns_and_later_exits_are_collateral)
+{
+	CHECK(engine_up(TWO_APPS, 2, 300, 5));
+	E.systemd_booted = booted_by_systemd;
+	eng_ask_oom_policy(&E, 0);
+	CHECK(n_cmds == 1 && !strcmp(cmds[0].line, "show -p LoadState -p OOMPolicy pm2-root.service"));
+	eng_ask_oom_policy(&E, 0); /* asked once */
+	CHECK(n_cmds == 1);
+	finish_cmd(0, 0, "OOMPolicy=stop\nLoadState=loaded\n");
+	int at = 0;
+	json_t *ev = next_event(&at, "pm2-unit-oom-policy");
+	CHECK(ev != NULL);
+	CHECK_STR(str_of(ev, "amexbpf.systemd.oom_policy"), "stop");
+	CHECK_STR(str_of(ev, "amexbpf.systemd.dropin"),
+		  "/etc/systemd/system/pm2-root.service.d/oom-policy.conf");
+	eng_ask_oom_policy(&E, 0); /* known now: never asked again */
+	CHECK(n_cmds == 1);
+
+	pid_t victim = E.homes[0].apps[0].pid, other = E.homes[0].apps[1].pid;
+	struct amx_event oom = { .type = AMX_EV_OOM, .pid = (uint32_t)victim };
+	push_kernel_event(oom);
+	push_kernel_event(kill_and_wait(victim));
+	now_ms += 2000;
+	push_kernel_event(kill_and_wait(other));
+	at = 0;
+	json_t *first = next_event(&at, "process-exited");
+	json_t *second = next_event(&at, "process-exited");
+	CHECK(first && second);
+	CHECK(first && !amx_event_get(first, "amexbpf.collateral"));
+	CHECK(second && json_is_true(amx_event_get(second, "amexbpf.collateral")));
+	CHECK(second && int_of(second, "amexbpf.collateral_of.pid") == victim);
+	CHECK(second && !strcmp(str_of(second, "amexbpf.collateral_of.app"), "api"));
+	engine_down();
+}
+
+TEST(exits_long_after_an_oom_kill_are_not_collateral)
+{
+	CHECK(engine_up(TWO_APPS, 2, 300, 5));
+	pid_t victim = E.homes[0].apps[0].pid, other = E.homes[0].apps[1].pid;
+	struct amx_event oom = { .type = AMX_EV_OOM, .pid = (uint32_t)victim };
+	push_kernel_event(oom);
+	push_kernel_event(kill_and_wait(victim));
+	now_ms += AMX_OOM_COLLATERAL_MS + 1;
+	push_kernel_event(kill_and_wait(other));
+	int at = 0;
+	json_t *ev;
+	while ((ev = next_event(&at, "process-exited")))
+		CHECK(!amx_event_get(ev, "amexbpf.collateral"));
 	engine_down();
 }
 
@@ -1372,7 +1522,7 @@ TEST(systemd_run_carries_the_homes_pm2_node_and_environment)
 	E.systemd_booted = booted_by_systemd;
 	push_kernel_event(kill_and_wait(god.pid));
 	god_close(&god);
-	CHECK(n_cmds == 1 && !strcmp(cmds[0].line, "is-active --quiet pm2-root.service"));
+	CHECK(n_cmds == 1 && !strcmp(cmds[0].line, "is-active pm2-root.service"));
 	CHECK(cmds[0].uid == 0);
 	finish_cmd(0, 3, NULL); /* inactive: no unit of its own */
 	CHECK(n_cmds == 2);
@@ -1451,6 +1601,132 @@ TEST(app_sections_are_keyed_by_home_and_app)
 	ev = loop_until("probe-failed", 3000);
 	CHECK(ev != NULL);
 	CHECK_STR(str_of(ev, "amexbpf.pm2.home"), home);
+	engine_down();
+}
+
+/* ---------------------------------------------------------------- port conflicts */
+
+/* A TCP socket listening on 127.0.0.1 (any port); its port in *port. */
+static int listen_any(uint16_t *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 1) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+		return -1;
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* The app dies with status 1 after Node's EADDRINUSE line for port in its error log. */
+static void app_dies_on_port(uint16_t port)
+{
+	char logs[400], log[500];
+	snprintf(logs, sizeof(logs), "%s/logs", home);
+	mkdir(logs, 0755);
+	snprintf(log, sizeof(log), "%s/api-error.log", logs);
+	write_file(log, "Error: listen EADDRINUSE: address already in use 127.0.0.1:%u\n"
+			"    at Server.setupListenHandle [as _listen2] (node:net:1908:16)\n", port);
+	pid_t pid = E.homes[0].apps[0].pid;
+	struct amx_event ev = sigkill_event(pid);
+	ev.exit_code = 1 << 8;
+	kill(pid, SIGKILL);
+	wait_gone(pid);
+	push_kernel_event(ev);
+}
+
+/* Another process (this test, without PM2's environment) holds the port: port-conflict
+ * names it, recovery parks with that reason and runs nothing, not even a status query;
+ * once the port is free, tier 1 runs at the next look. */
+TEST(port_held_by_another_process_parks)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	uint16_t port = 0;
+	int fd = listen_any(&port);
+	CHECK(fd >= 0);
+	app_dies_on_port(port);
+	int at = 0;
+	json_t *ev = next_event(&at, "port-conflict");
+	CHECK(ev != NULL);
+	CHECK(int_of(ev, "amexbpf.port") == port);
+	CHECK(int_of(ev, "amexbpf.holder.pid") == getpid());
+	CHECK(int_of(ev, "amexbpf.holder.uid") == (long long)getuid());
+	CHECK(json_is_false(json_object_get(json_object_get(json_object_get(ev, "amexbpf"), "holder"),
+					    "orphan")));
+	CHECK_STR(str_of(ev, "event.kind"), "alert");
+	at = 0;
+	ev = next_event(&at, "recovery-parked");
+	CHECK(ev != NULL);
+	CHECK_STR(str_of(ev, "event.reason"), "port-conflict");
+	CHECK(int_of(ev, "amexbpf.port") == port);
+	CHECK(E.homes[0].apps[0].pol.state == AMX_APP_PARKED);
+	/* One search per home per AMX_CONFLICT_LOOKUP_EVERY_MS: another failed exit at once
+	 * is looked at when the home may search again, not now. */
+	uint64_t searched = E.homes[0].conflict_lookup_ms;
+	CHECK(searched == now_ms);
+	CHECK(eng_check_port_conflict(&E, 0, 0));
+	CHECK(E.homes[0].conflict_lookup_ms == searched);
+	CHECK(E.homes[0].apps[0].conflict_check_ms == searched + AMX_CONFLICT_LOOKUP_EVERY_MS);
+	advance(2000); /* past the grace: no pm2 jlist, no tier */
+	advance(30000);
+	CHECK(n_cmds == 0);
+	CHECK(count_events("recovery-started") == 0);
+	close(fd);
+	advance(AMX_CONFLICT_RECHECK_MS); /* the port looked at again: free */
+	CHECK(count_cmds("restart api") == 1);
+	CHECK(count_events("recovery-started") == 1);
+	CHECK(count_events("port-conflict") == 1 && count_events("recovery-parked") == 1);
+	engine_down();
+}
+
+/* An orphaned copy of the app holds the port: the owner's, PM2's environment for this app,
+ * running the script PM2 gave it from its cwd, and not the God daemon's child. It is
+ * stopped; nothing parks. */
+TEST(port_held_by_an_orphaned_copy_is_stopped)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	char script[400], env_home[400], env_exec[450], env_cwd[400];
+	snprintf(script, sizeof(script), "%s/api.js", dir);
+	write_file(script, "const s = require('net').createServer().listen(0, '127.0.0.1', () => "
+			   "process.stdout.write(s.address().port + '\\n'));\n");
+	snprintf(env_home, sizeof(env_home), "PM2_HOME=%s", home);
+	snprintf(env_exec, sizeof(env_exec), "pm_exec_path=%s", script);
+	snprintf(env_cwd, sizeof(env_cwd), "pm_cwd=%s", dir);
+	int out[2];
+	CHECK(pipe(out) == 0);
+	pid_t orphan = fork();
+	if (orphan == 0) {
+		dup2(out[1], 1);
+		if (chdir(dir) < 0)
+			_exit(126);
+		char *const argv[] = { "node", script, NULL };
+		char *const envp[] = { "name=api", env_home, env_exec, env_cwd, NULL };
+		execve("/usr/bin/node", argv, envp);
+		_exit(127);
+	}
+	remember_kid(orphan);
+	close(out[1]);
+	char buf[16] = "";
+	FILE *f = fdopen(out[0], "r");
+	CHECK(f && fgets(buf, sizeof(buf), f));
+	if (f)
+		fclose(f);
+	uint16_t port = (uint16_t)atoi(buf);
+	CHECK(port > 0);
+	app_dies_on_port(port);
+	int at = 0;
+	json_t *ev = next_event(&at, "port-conflict");
+	CHECK(ev != NULL);
+	CHECK(int_of(ev, "amexbpf.holder.pid") == orphan);
+	CHECK(json_is_true(json_object_get(json_object_get(json_object_get(ev, "amexbpf"), "holder"),
+					   "orphan")));
+	CHECK_STR(str_of(ev, "amexbpf.holder.name"), "node");
+	CHECK(wait_gone(orphan));
+	CHECK(ev && json_is_true(json_object_get(json_object_get(json_object_get(ev, "amexbpf"),
+								 "holder"), "stopped")));
+	CHECK(count_events("recovery-parked") == 0);
+	CHECK(E.homes[0].apps[0].pol.state == AMX_APP_WAIT_PM2); /* PM2's restart goes on */
 	engine_down();
 }
 
@@ -1609,6 +1885,7 @@ int main(int argc, char **argv)
 	amx_loop_subscribe(capture, NULL);
 	RUN(start_up_watches_the_god_daemon_and_the_app);
 	RUN(app_killed_and_restarted_by_pm2);
+	RUN(pm2_restart_of_a_listening_app_waits_for_its_port);
 	RUN(pm2_stop_within_the_manual_grace);
 	RUN(pm2_stop_past_the_manual_grace);
 	RUN(god_killed_with_a_valid_dump);
@@ -1622,10 +1899,15 @@ int main(int argc, char **argv)
 	RUN(no_command_slot_defers_without_charging_the_budget);
 	RUN(an_orphan_of_another_owner_is_never_killed);
 	RUN(many_new_app_names_cost_one_look_at_the_children);
+	RUN(costly_dump_reads_are_put_off_to_a_tenth_of_the_loop);
 	RUN(a_flood_of_dump_rewrites_is_rate_limited_per_home);
 	RUN(unwatched_forks_of_one_daemon_are_that_homes_trouble);
 	RUN(an_app_left_out_of_the_watched_set_is_followed_by_pidfd);
 	RUN(systemctl_is_active_is_a_command_not_a_wait);
+	RUN(oom_policy_stop_warns_and_later_exits_are_collateral);
+	RUN(exits_long_after_an_oom_kill_are_not_collateral);
+	RUN(port_held_by_another_process_parks);
+	RUN(port_held_by_an_orphaned_copy_is_stopped);
 	RUN(drift_under_a_running_daemon_is_found_by_the_periodic_check);
 	RUN(drift_interval_zero_never_looks);
 	RUN(drift_checks_a_bounded_number_of_homes_per_wake_up);

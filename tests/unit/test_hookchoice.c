@@ -37,7 +37,7 @@ TEST(pid_only_mark_victim_moves_only_oom)
 	CHECK(c.kind[AMX_HOOK_OOM] == AMX_KIND_RAW_TP);
 	CHECK(c.oom_pid_only);
 	CHECK_STR(amx_hook_choice_summary(&c, s, sizeof(s)),
-		  "exit,fork,exec=tp_btf oom=raw_tp (oom: pid only)");
+		  "exit,fork,exec,listen,signal=tp_btf oom=raw_tp (oom: pid only)");
 	btf__free(b);
 }
 
@@ -92,12 +92,68 @@ TEST(changed_argument_type_is_raw_tp)
 	add_trace(b, "sched_process_fork", void_ptr, (int[]){ task_ptr, s32 }, 2);
 	add_trace(b, "sched_process_exec", void_ptr, (int[]){ task_ptr }, 1);
 	add_trace(b, "mark_victim", void_ptr, (int[]){ task_ptr }, 1); /* no uid */
+	/* a socket hook whose first argument is no longer a struct sock */
+	add_trace(b, "inet_sock_set_state", void_ptr, (int[]){ task_ptr, s32, s32 }, 3);
 	amx_hook_choose(b, &c);
+	CHECK(c.kind[AMX_HOOK_LISTEN] == AMX_KIND_RAW_TP);
 	CHECK(c.kind[AMX_HOOK_EXIT] == AMX_KIND_RAW_TP);
 	CHECK(c.kind[AMX_HOOK_FORK] == AMX_KIND_RAW_TP);
 	CHECK(c.kind[AMX_HOOK_EXEC] == AMX_KIND_TP_BTF);
 	CHECK(c.kind[AMX_HOOK_OOM] == AMX_KIND_RAW_TP);
 	CHECK(!c.oom_pid_only); /* a task, not a pid */
+	CHECK(c.kind[AMX_HOOK_SIGNAL] == AMX_KIND_RAW_TP); /* no prototype in this blob */
+	btf__free(b);
+}
+
+/* signal_generate has its own check: a changed prototype moves it alone to raw_tp, and the
+ * exit hook stays tp_btf (it used to follow the exit hook's choice). */
+static struct btf *vmlinux_with_signal(bool siginfo_ptr, int n_args)
+{
+	struct btf *b = btf__new_empty();
+	int s32 = btf__add_int(b, "int", 4, BTF_INT_SIGNED);
+	int void_ptr = btf__add_ptr(b, 0);
+	int task_ptr = btf__add_ptr(b, btf__add_struct(b, "task_struct", 0));
+	int info_ptr = btf__add_ptr(b, btf__add_struct(b, "kernel_siginfo", 0));
+	int args[5] = { s32, siginfo_ptr ? info_ptr : s32, task_ptr, s32, s32 };
+
+	add_trace(b, "sched_process_exit", void_ptr, (int[]){ task_ptr }, 1);
+	add_trace(b, "sched_process_fork", void_ptr, (int[]){ task_ptr, task_ptr }, 2);
+	add_trace(b, "sched_process_exec", void_ptr, (int[]){ task_ptr }, 1);
+	add_trace(b, "mark_victim", void_ptr, (int[]){ task_ptr, s32 }, 2);
+	add_trace(b, "signal_generate", void_ptr, args, n_args);
+	add_trace(b, "inet_sock_set_state", void_ptr,
+		  (int[]){ btf__add_ptr(b, btf__add_struct(b, "sock", 0)), s32, s32 }, 3);
+	return b;
+}
+
+TEST(signal_generate_has_its_own_check)
+{
+	struct amx_hook_choice c;
+	char s[96];
+	struct btf *b = vmlinux_with_signal(true, 5);
+
+	amx_hook_choose(b, &c);
+	CHECK(c.kind[AMX_HOOK_SIGNAL] == AMX_KIND_TP_BTF);
+	CHECK_STR(amx_hook_choice_summary(&c, s, sizeof(s)), "tp_btf");
+	btf__free(b);
+
+	b = vmlinux_with_signal(false, 5); /* info is not a kernel_siginfo pointer */
+	amx_hook_choose(b, &c);
+	CHECK(c.kind[AMX_HOOK_SIGNAL] == AMX_KIND_RAW_TP);
+	CHECK(c.kind[AMX_HOOK_EXIT] == AMX_KIND_TP_BTF);
+	CHECK_STR(amx_hook_choice_summary(&c, s, sizeof(s)), "exit,fork,exec,oom,listen=tp_btf signal=raw_tp");
+	btf__free(b);
+
+	b = vmlinux_with_signal(true, 4); /* the result argument is gone */
+	amx_hook_choose(b, &c);
+	CHECK(c.kind[AMX_HOOK_SIGNAL] == AMX_KIND_RAW_TP);
+	CHECK(c.kind[AMX_HOOK_EXIT] == AMX_KIND_TP_BTF);
+	btf__free(b);
+
+	b = vmlinux_with_signal(true, 5);
+	amx_hook_choose(b, &c);
+	CHECK(amx_hook_force_raw(&c, "signal") == 0);
+	CHECK(c.kind[AMX_HOOK_SIGNAL] == AMX_KIND_RAW_TP && c.kind[AMX_HOOK_EXIT] == AMX_KIND_TP_BTF);
 	btf__free(b);
 }
 
@@ -120,12 +176,12 @@ TEST(force_list)
 
 	amx_hook_choose(b, &c);
 	CHECK(amx_hook_force_raw(&c, "oom") == 0);
-	CHECK_STR(amx_hook_choice_summary(&c, s, sizeof(s)), "exit,fork,exec=tp_btf oom=raw_tp");
+	CHECK_STR(amx_hook_choice_summary(&c, s, sizeof(s)), "exit,fork,exec,listen,signal=tp_btf oom=raw_tp");
 	CHECK(!c.oom_pid_only);
 	CHECK(amx_hook_force_raw(&c, "exec,bogus") == -1); /* refused whole */
 	CHECK(c.kind[AMX_HOOK_EXEC] == AMX_KIND_TP_BTF);
 	CHECK(amx_hook_force_raw(&c, "fork,exec") == 0);
-	CHECK_STR(amx_hook_choice_summary(&c, s, sizeof(s)), "exit=tp_btf fork,exec,oom=raw_tp");
+	CHECK_STR(amx_hook_choice_summary(&c, s, sizeof(s)), "exit,listen,signal=tp_btf fork,exec,oom=raw_tp");
 	CHECK(amx_hook_force_raw(&c, "all") == 0);
 	CHECK_STR(amx_hook_choice_summary(&c, s, sizeof(s)), "raw_tp");
 	CHECK(amx_hook_force_raw(&c, "") == 0);
@@ -148,6 +204,7 @@ TEST(running_kernel)
 	CHECK(c.kind[AMX_HOOK_EXIT] == AMX_KIND_TP_BTF);
 	CHECK(c.kind[AMX_HOOK_FORK] == AMX_KIND_TP_BTF);
 	CHECK(c.kind[AMX_HOOK_EXEC] == AMX_KIND_TP_BTF);
+	CHECK(c.kind[AMX_HOOK_SIGNAL] == AMX_KIND_TP_BTF);
 	btf__free(b);
 }
 
@@ -159,6 +216,7 @@ int main(void)
 	RUN(pid_only_mark_victim_from_a_raw_blob);
 	RUN(missing_hook_prototype_is_raw_tp);
 	RUN(changed_argument_type_is_raw_tp);
+	RUN(signal_generate_has_its_own_check);
 	RUN(no_btf_is_raw_tp_everywhere);
 	RUN(force_list);
 	RUN(running_kernel);

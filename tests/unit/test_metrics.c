@@ -48,15 +48,46 @@ TEST(long_labels_are_bounded_and_well_formed)
 	amx_event_set_str(ev, "amexbpf.pm2.home", home);
 	amx_event_set_str(ev, "amexbpf.pm2.app", app);
 	amx_event_set_int(ev, "process.exit_code", 1);
+	amx_event_set_str(ev, "amexbpf.cause", "oom");
+	amx_loop_publish(ev, "");
+	json_decref(ev);
+	/* A cause outside the fixed set is "other"; none at all "unknown". */
+	ev = amx_event_new(&stream, AMX_EVT_PROCESS_EXITED, 0, "x");
+	amx_event_set_str(ev, "amexbpf.pm2.home", "/h");
+	amx_event_set_str(ev, "amexbpf.pm2.app", "a");
+	amx_event_set_int(ev, "process.exit_code", 1);
+	amx_event_set_str(ev, "amexbpf.cause", "\"} 9\nevil");
+	amx_loop_publish(ev, "");
+	json_decref(ev);
+	ev = amx_event_new(&stream, AMX_EVT_PROCESS_EXITED, 0, "x");
+	amx_event_set_str(ev, "amexbpf.pm2.home", "/h");
+	amx_event_set_str(ev, "amexbpf.pm2.app", "a");
+	amx_loop_publish(ev, "");
+	json_decref(ev);
+	ev = amx_event_new(&stream, AMX_EVT_PORT_CONFLICT, 0, "x");
+	amx_event_set_str(ev, "amexbpf.pm2.home", "/h");
+	amx_event_set_str(ev, "amexbpf.pm2.app", "a");
+	amx_event_set_bool(ev, "amexbpf.holder.orphan", true);
 	amx_loop_publish(ev, "");
 	json_decref(ev);
 	amx_metrics_flush();
 	snprintf(path, sizeof(path), "%s/amexbpf.prom", dir);
 	f = fopen(path, "r");
 	CHECK(f != NULL);
+	int causes = 0;
 	while (f && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "amexbpf_process_exit_causes_total{", 34)) {
+			causes++;
+			CHECK(strstr(line, "cause=\"oom\"} 1\n") || strstr(line, "cause=\"other\"} 1\n") ||
+			      strstr(line, "cause=\"unknown\"} 1\n"));
+		}
+		if (!strncmp(line, "amexbpf_port_conflicts_total{", 29))
+			CHECK(strstr(line, "app=\"a\",holder=\"orphan\"} 1\n") ||
+			      strstr(line, "holder=\"orphan\"") != NULL);
 		if (strncmp(line, "amexbpf_process_exits_total{", 28))
 			continue;
+		if (strstr(line, "home=\"/h\""))
+			continue; /* the cause cases' exits */
 		exits++;
 		/* ends in "} 1": the label set closed, after an unescaped quote */
 		char *end = strstr(line, "\"} 1\n");
@@ -66,6 +97,7 @@ TEST(long_labels_are_bounded_and_well_formed)
 	if (f)
 		fclose(f);
 	CHECK(exits == 1);
+	CHECK(causes == 3);
 	snprintf(line, sizeof(line), "rm -rf %s", dir);
 	CHECK(system(line) == 0);
 }

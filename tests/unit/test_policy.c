@@ -1631,6 +1631,150 @@ static uint32_t lcg_next(uint64_t *s)
 	return (uint32_t)(*s >> 33);
 }
 
+/* ---- serving: an app that listened before is back when it listens again ---- */
+
+TEST(app_verifying_waits_for_the_listen_then_succeeds_serving)
+{
+	struct amx_policy_config c = defaults();
+	uint64_t at;
+	struct amx_app_policy p = app_recovering(&c, &at);
+	struct amx_actions o;
+	const struct amx_action *e;
+
+	app_feed(&p, &c, IN(.kind = AMX_IN_ACTION_DONE, .now_ms = at + 300, .ok = true));
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_ALIVE, .now_ms = at + 450, .pid = 401, .must_listen = true));
+	CHECK(o.n == 0 && p.state == AMX_APP_AWAIT_LISTEN);
+	CHECK(p.deadline_ms == at + 450 + 15000); /* from the pid's appearance */
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_TICK, .now_ms = at + 450 + 14999));
+	CHECK(o.n == 0);
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_SERVING, .now_ms = at + 1200, .pid = 401));
+	e = find_emit(&o, AMX_EMIT_RECOVERY_SUCCEEDED);
+	CHECK(e && e->tier == 1 && e->attempt == 1 && e->pid == 401);
+	CHECK(e && e->ms == 1200 && e->serving == AMX_SERVING_YES); /* to the listen */
+	CHECK(p.state == AMX_APP_ALIVE);
+	/* a late SERVING changes nothing */
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_SERVING, .now_ms = at + 1300, .pid = 401));
+	CHECK(o.n == 0 && p.state == AMX_APP_ALIVE);
+}
+
+TEST(app_already_listening_succeeds_serving_at_once)
+{
+	struct amx_policy_config c = defaults();
+	uint64_t at;
+	struct amx_app_policy p = app_recovering(&c, &at);
+	struct amx_actions o;
+	const struct amx_action *e;
+
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_ALIVE, .now_ms = at + 450, .pid = 401, .serving = true));
+	e = find_emit(&o, AMX_EMIT_RECOVERY_SUCCEEDED);
+	CHECK(e && e->serving == AMX_SERVING_YES && p.state == AMX_APP_ALIVE);
+	/* an app that never listened: today's rule, serving not claimed */
+	p = app_recovering(&c, &at);
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_ALIVE, .now_ms = at + 450, .pid = 402));
+	e = find_emit(&o, AMX_EMIT_RECOVERY_SUCCEEDED);
+	CHECK(e && e->serving == AMX_SERVING_UNKNOWN && p.state == AMX_APP_ALIVE);
+}
+
+TEST(app_no_listen_within_verify_is_a_failed_attempt)
+{
+	struct amx_policy_config c = defaults();
+	uint64_t at;
+	struct amx_app_policy p;
+	struct amx_actions o;
+	const struct amx_action *e;
+
+	c.verify_ms = 1500;
+	p = app_recovering(&c, &at);
+	app_feed(&p, &c, IN(.kind = AMX_IN_ACTION_DONE, .now_ms = at + 300, .ok = true));
+	app_feed(&p, &c, IN(.kind = AMX_IN_ALIVE, .now_ms = at + 400, .pid = 42, .must_listen = true));
+	/* the new copy dies and PM2 makes another: that one is awaited, same deadline */
+	app_feed(&p, &c, IN(.kind = AMX_IN_EXITED, .now_ms = at + 500));
+	CHECK(p.state == AMX_APP_AWAIT_LISTEN);
+	app_feed(&p, &c, IN(.kind = AMX_IN_ALIVE, .now_ms = at + 600, .pid = 43, .must_listen = true));
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_TICK, .now_ms = at + 400 + 1499));
+	CHECK(o.n == 0);
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_TICK, .now_ms = at + 400 + 1500, .rand = 20));
+	e = find_emit(&o, AMX_EMIT_RECOVERY_FAILED);
+	CHECK(e && e->tier == 1 && e->attempt == 1);
+	CHECK(e && strcmp(e->reason, "pid 43 did not listen within 1500 ms") == 0);
+	CHECK(find_emit(&o, AMX_EMIT_RECOVERY_SUCCEEDED) == NULL);
+	CHECK(p.state == AMX_APP_BACKOFF && p.next_tier == 1);
+	/* its listen after the failure is not a success */
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_SERVING, .now_ms = at + 2000, .pid = 43));
+	CHECK(o.n == 0 && p.state == AMX_APP_BACKOFF);
+}
+
+TEST(app_pm2_restart_reported_once_it_serves)
+{
+	struct amx_policy_config c = defaults();
+	struct amx_app_policy p = app_exited(&c);
+	struct amx_actions o;
+	const struct amx_action *e;
+
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_ALIVE, .now_ms = T0 + 80, .pid = 101, .must_listen = true));
+	CHECK(o.n == 0 && p.state == AMX_APP_AWAIT_LISTEN);
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_SERVING, .now_ms = T0 + 350, .pid = 101));
+	e = find_emit(&o, AMX_EMIT_PM2_RESTARTED_APP);
+	CHECK(e && e->ms == 350 && e->pid == 101 && e->serving == AMX_SERVING_YES);
+	CHECK(find_emit(&o, AMX_EMIT_RECOVERY_SUCCEEDED) == NULL);
+	CHECK(p.state == AMX_APP_ALIVE);
+}
+
+TEST(app_pm2_restart_not_serving_is_said_without_an_attempt)
+{
+	struct amx_policy_config c = defaults();
+	struct amx_app_policy p = app_exited(&c);
+	struct amx_actions o;
+	const struct amx_action *e;
+
+	app_feed(&p, &c, IN(.kind = AMX_IN_ALIVE, .now_ms = T0 + 80, .pid = 101, .must_listen = true));
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_TICK, .now_ms = T0 + 80 + 15000));
+	e = find_emit(&o, AMX_EMIT_PM2_RESTARTED_APP);
+	CHECK(e && e->pid == 101 && e->serving == AMX_SERVING_NO && e->ms == 15080);
+	CHECK(find_action(&o, AMX_ACT_RUN_TIER) == NULL);
+	CHECK(p.state == AMX_APP_ALIVE);
+	/* PM2's new copy dying before it listens is a new exit for PM2 */
+	p = app_exited(&c);
+	app_feed(&p, &c, IN(.kind = AMX_IN_ALIVE, .now_ms = T0 + 80, .pid = 101, .must_listen = true));
+	app_feed(&p, &c, IN(.kind = AMX_IN_EXITED, .now_ms = T0 + 90));
+	CHECK(p.state == AMX_APP_WAIT_PM2 && p.exited_at_ms == T0 + 90);
+}
+
+TEST(app_tier2_recovery_waits_for_the_listen)
+{
+	struct amx_policy_config c = defaults();
+	struct amx_app_policy p;
+	struct amx_actions o;
+	const struct amx_action *e;
+
+	/* seen alive during HOME_DOWN, not listening yet */
+	amx_app_policy_init(&p);
+	app_feed(&p, &c, IN(.kind = AMX_IN_HOME_DOWN, .now_ms = T0));
+	app_feed(&p, &c, IN(.kind = AMX_IN_ALIVE, .now_ms = T0 + 500, .pid = 13, .must_listen = true));
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_HOME_UP, .now_ms = T0 + 520, .by_tier2 = true));
+	CHECK(o.n == 0 && p.state == AMX_APP_AWAIT_LISTEN && p.tier == 2);
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_SERVING, .now_ms = T0 + 900, .pid = 13));
+	e = find_emit(&o, AMX_EMIT_RECOVERY_SUCCEEDED);
+	CHECK(e && e->tier == 2 && e->pid == 13 && e->ms == 900 && e->serving == AMX_SERVING_YES);
+	/* listening already before the daemon was back */
+	amx_app_policy_init(&p);
+	app_feed(&p, &c, IN(.kind = AMX_IN_HOME_DOWN, .now_ms = T0));
+	app_feed(&p, &c, IN(.kind = AMX_IN_ALIVE, .now_ms = T0 + 500, .pid = 13, .must_listen = true));
+	app_feed(&p, &c, IN(.kind = AMX_IN_SERVING, .now_ms = T0 + 510, .pid = 13));
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_HOME_UP, .now_ms = T0 + 520, .by_tier2 = true));
+	e = find_emit(&o, AMX_EMIT_RECOVERY_SUCCEEDED);
+	CHECK(e && e->serving == AMX_SERVING_YES && p.state == AMX_APP_ALIVE);
+	/* after HOME_UP, while VERIFYING: the pid, then its listen */
+	amx_app_policy_init(&p);
+	app_feed(&p, &c, IN(.kind = AMX_IN_HOME_DOWN, .now_ms = T0));
+	app_feed(&p, &c, IN(.kind = AMX_IN_HOME_UP, .now_ms = T0 + 600, .by_tier2 = true));
+	app_feed(&p, &c, IN(.kind = AMX_IN_ALIVE, .now_ms = T0 + 700, .pid = 11, .must_listen = true));
+	CHECK(p.state == AMX_APP_AWAIT_LISTEN);
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_SERVING, .now_ms = T0 + 800, .pid = 11));
+	e = find_emit(&o, AMX_EMIT_RECOVERY_SUCCEEDED);
+	CHECK(e && e->tier == 2 && e->ms == 200 && e->serving == AMX_SERVING_YES);
+}
+
 TEST(no_step_comes_near_the_action_limit)
 {
 	struct amx_policy_config configs[3];
@@ -1733,6 +1877,12 @@ int main(void)
 	RUN(app_desired_online_again);
 	RUN(app_desired_online_elsewhere_changes_nothing);
 	RUN(app_home_down_from_any_state_but_desired_stopped);
+	RUN(app_verifying_waits_for_the_listen_then_succeeds_serving);
+	RUN(app_already_listening_succeeds_serving_at_once);
+	RUN(app_no_listen_within_verify_is_a_failed_attempt);
+	RUN(app_pm2_restart_reported_once_it_serves);
+	RUN(app_pm2_restart_not_serving_is_said_without_an_attempt);
+	RUN(app_tier2_recovery_waits_for_the_listen);
 	RUN(app_home_down_ignores_app_inputs);
 	RUN(app_home_up_by_tier2_verifies_and_succeeds);
 	RUN(app_home_up_by_tier2_without_the_app_falls_back_to_tier1_at_once);

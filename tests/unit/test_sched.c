@@ -168,6 +168,64 @@ TEST(describes_the_class)
 	ordinary_again();
 }
 
+static atomic_int follower_policy = -1;
+static atomic_bool follower_stop;
+
+/* A thread that raised itself while the class was off (the inotify thread at start). */
+static void *follower(void *arg)
+{
+	char err[256];
+	(void)arg;
+	amx_sched_raise_self(err, sizeof(err));
+	while (!atomic_load(&follower_stop)) {
+		atomic_store(&follower_policy, amx_sched_policy_of(0, NULL));
+		struct timespec t = { 0, 1000000 };
+		nanosleep(&t, NULL);
+	}
+	return NULL;
+}
+
+static bool follower_under(int policy)
+{
+	for (int i = 0; i < 1000 && atomic_load(&follower_policy) != policy; i++)
+		usleep(1000);
+	return atomic_load(&follower_policy) == policy;
+}
+
+/* SIGHUP with another class: every thread raised before moves at once, either way. */
+TEST(reload_moves_every_raised_thread)
+{
+	char err[256] = "";
+	int nice = 99;
+	ordinary_again();
+	CHECK(amx_sched_setup(AMX_SCHED_OFF, 10, err, sizeof(err)) == 0);
+	CHECK(amx_sched_raise_self(err, sizeof(err)) == 0);
+	pthread_t t;
+	atomic_store(&follower_stop, false);
+	CHECK(pthread_create(&t, NULL, follower, NULL) == 0);
+	CHECK(follower_under(SCHED_OTHER));
+	/* off again: nothing to do, nothing touched */
+	CHECK(amx_sched_reconfigure(AMX_SCHED_OFF, 10, err, sizeof(err)) == 0);
+	CHECK(amx_sched_policy_of(0, NULL) == SCHED_OTHER);
+	CHECK(amx_sched_reconfigure(AMX_SCHED_FIFO, 12, err, sizeof(err)) == 0);
+	CHECK(amx_sched_policy_of(0, NULL) == SCHED_FIFO);
+	CHECK(follower_under(SCHED_FIFO));
+	CHECK_STR(amx_sched_describe(), "fifo 12");
+	CHECK(amx_sched_demoted_fd() >= 0); /* the guard comes with it */
+	CHECK(amx_sched_reconfigure(AMX_SCHED_RR, 12, err, sizeof(err)) == 0);
+	CHECK(amx_sched_policy_of(0, NULL) == SCHED_RR);
+	CHECK(follower_under(SCHED_RR));
+	CHECK(amx_sched_reconfigure(AMX_SCHED_NICE, 12, err, sizeof(err)) == 0);
+	CHECK(amx_sched_policy_of(0, &nice) == SCHED_OTHER && nice == -20);
+	CHECK(follower_under(SCHED_OTHER));
+	CHECK(amx_sched_reconfigure(AMX_SCHED_OFF, 12, err, sizeof(err)) == 0);
+	CHECK(amx_sched_policy_of(0, &nice) == SCHED_OTHER && nice == 0);
+	CHECK_STR(amx_sched_describe(), "off");
+	atomic_store(&follower_stop, true);
+	pthread_join(t, NULL);
+	ordinary_again();
+}
+
 static atomic_int helper_policy = -1;
 static atomic_bool helper_stop;
 
@@ -222,12 +280,18 @@ TEST(guard_drops_every_raised_thread)
 	CHECK(amx_sched_policy_of(0, NULL) == SCHED_OTHER);
 	atomic_store(&helper_stop, true);
 	pthread_join(t, NULL);
+	/* A reload asks again: raised again, under a guard armed again. */
+	CHECK(amx_sched_reconfigure(AMX_SCHED_FIFO, 10, err, sizeof(err)) == 0);
+	CHECK(amx_sched_policy_of(0, NULL) == SCHED_FIFO);
+	CHECK_STR(amx_sched_describe(), "fifo 10");
+	ordinary_again();
 }
 
 int main(void)
 {
 	RUN(off_changes_nothing);
 	RUN(describes_the_class);
+	RUN(reload_moves_every_raised_thread);
 	RUN(fifo_is_not_inherited);
 	RUN(rr_is_not_inherited);
 	RUN(nice_is_not_inherited);

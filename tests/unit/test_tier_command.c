@@ -135,6 +135,22 @@ TEST(tier3_needs_an_ecosystem_and_an_app)
 	CHECK(!amx_tier_command(&cmd, 2, NULL));
 }
 
+/* Restarting the owner's active PM2 unit needs no pm2 of ours: the unit names its own. A
+ * transient unit does (it runs `pm2 resurrect`). */
+TEST(tier2_unit_restart_needs_no_pm2)
+{
+	struct amx_tier_command cmd;
+	struct amx_tier_facts f = facts(NULL, true, true);
+
+	f.pm2 = NULL;
+	CHECK(amx_tier_command(&cmd, 2, &f) && cmd.as_root && cmd.argv.n == 3);
+	CHECK_STR(cmd.argv.v[1], "restart");
+	f = facts(NULL, true, false);
+	f.pm2 = "";
+	CHECK(!amx_tier_command(&cmd, 2, &f));
+	CHECK(!amx_tier_command(&cmd, 1, &f));
+}
+
 TEST(pm2_commands_carry_the_homes_node)
 {
 	struct amx_tier_command cmd;
@@ -247,13 +263,27 @@ TEST(unit_name_and_its_question)
 {
 	char unit[64], tiny[8];
 	struct amx_argv a;
-	const char *want[] = { "/usr/bin/systemctl", "is-active", "--quiet", "pm2-deploy.service" };
+	const char *want[] = { "/usr/bin/systemctl", "is-active", "pm2-deploy.service" };
 
 	CHECK(amx_pm2_unit_name("deploy", unit, sizeof(unit)));
 	CHECK_STR(unit, "pm2-deploy.service");
 	CHECK(!amx_pm2_unit_name("deploy", tiny, sizeof(tiny)));
 	amx_unit_active_argv(&a, unit);
-	CHECK(argv_is(&a, want, 4));
+	CHECK(argv_is(&a, want, 3));
+}
+
+/* systemd restarting the unit by itself (Restart=on-failure after the daemon died) reads
+ * deactivating, then activating: still the unit's to bring back, never a resurrect of ours. */
+TEST(a_unit_on_its_way_back_is_systemds)
+{
+	CHECK(amx_unit_state_is_systemds(true, NULL, 0));
+	CHECK(amx_unit_state_is_systemds(false, "activating\n", 11));
+	CHECK(amx_unit_state_is_systemds(false, "deactivating\n", 13));
+	CHECK(amx_unit_state_is_systemds(false, "reloading", 9));
+	CHECK(!amx_unit_state_is_systemds(false, "inactive\n", 9));
+	CHECK(!amx_unit_state_is_systemds(false, "failed\n", 7));
+	CHECK(!amx_unit_state_is_systemds(false, "activatingx\n", 12));
+	CHECK(!amx_unit_state_is_systemds(false, NULL, 0));
 }
 
 TEST(sdrun_paths_that_do_not_fit_are_refused)
@@ -313,6 +343,7 @@ int main(void)
 	RUN(app_tiers_are_pm2_whatever_systemd_says);
 	RUN(tier1_of_one_instance_restarts_its_pm_id);
 	RUN(tier3_needs_an_ecosystem_and_an_app);
+	RUN(tier2_unit_restart_needs_no_pm2);
 	RUN(pm2_commands_carry_the_homes_node);
 	RUN(tier2_without_systemd_is_pm2_resurrect);
 	RUN(tier2_restarts_the_owners_active_unit);
@@ -320,6 +351,7 @@ int main(void)
 	RUN(tier2_odd_user_names_never_reach_systemd);
 	RUN(tier2_systemd_decision_table);
 	RUN(unit_name_and_its_question);
+	RUN(a_unit_on_its_way_back_is_systemds);
 	RUN(sdrun_paths_that_do_not_fit_are_refused);
 	RUN(status_answer_from_jlist);
 	RUN(status_answer_of_instances_is_the_worst);
