@@ -10,7 +10,7 @@
 static bool line_is(const char *line, size_t n, const char *key, const char **val, size_t *vlen)
 {
 	size_t k = strlen(key);
-	if (n <= k || strncmp(line, key, k) || line[k] != '=')
+	if (n <= k || strncmp(line, key, k) != 0 || line[k] != '=')
 		return false;
 	*val = line + k + 1;
 	*vlen = n - k - 1;
