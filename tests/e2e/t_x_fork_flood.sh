@@ -30,6 +30,7 @@ chmod 755 "$T/fork_flood"
 # A's God, started by A: it writes its own pid to her pm2.pid, takes the daemon's title and
 # becomes the fork_flood helper (a session leader); it forks once $T/go exists.
 GO=$T/go
+# shellcheck disable=SC2016 # expanded by her shell
 as_second_user bash -c 'echo $$ >"$4/pm2.pid" && exec -a "$0" "$1" "$2" "$3" >"$4/flood.out" 2>&1' \
 	"PM2 v7.0.4: God Daemon ($HOME_A)" "$T/fork_flood" "$CHILDREN" "$GO" "$HOME_A" &
 BG_PID=$!

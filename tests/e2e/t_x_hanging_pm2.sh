@@ -26,6 +26,7 @@ chown "$TEST_USER2:$TEST_USER2" "$HOME_A"
 HANG_DIR=$(as_second_user mktemp -d "$TEST_HOME2/amx-hang.XXXXXX") || fail "cannot create a directory in $TEST_HOME2"
 remove_hang_dir() { rm -rf "$HANG_DIR"; }
 CLEANUP_HOOKS+=(remove_hang_dir)
+# shellcheck disable=SC2016 # expanded by her shell, and by the script when it runs
 as_second_user sh -c 'cat >"$1/pm2" <<"SCRIPT"
 #!/bin/sh
 echo $$ >>"${0%/*}/hang.pids"
@@ -109,9 +110,12 @@ mark_events
 kill -KILL $a_apps
 wait_event recovery-deferred ".amexbpf.pm2.home == \"$HOME_A\"" 30 >/dev/null
 running=0
-for pid in $(cat "$HANG_DIR/hang.pids"); do
-	[ -d "/proc/$pid" ] && [ "$(awk '{ print $3 }' "/proc/$pid/stat")" != Z ] && running=$((running + 1))
-done
+while read -r pid; do
+	state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null || true)
+	if [ -n "$state" ] && [ "$state" != Z ]; then
+		running=$((running + 1))
+	fi
+done <"$HANG_DIR/hang.pids"
 log "A's quota hit: recovery-deferred for her home, $running of her pm2 commands hang"
 [ "$running" -le 8 ] || fail "$running of A's pm2 commands run at once, over her quota of 8"
 [ "$running" -ge 1 ] || fail "none of A's pm2 commands is running"
