@@ -91,8 +91,12 @@ static void finish_command(struct amx_engine *e, struct amx_command *c)
 	char reason[256];
 	amx_child_describe(&c->child, (int)e->o->action_timeout_s, reason, sizeof(reason));
 	eng_log(e, "%s finished: %s", c->argv.v[0], reason);
+	/* What the answer starts (tier 1 for every app a jlist found down) must not find this
+	 * finished command still counted against the home's quota. */
+	c->finishing = true;
 	e->up.command_done(e, c, ok, reason);
 	sp->release(sp->ctx, &c->child);
+	c->finishing = false;
 	c->used = false;
 }
 
@@ -114,8 +118,9 @@ bool eng_command_slot_free(const struct amx_engine *e, int hi, char *err, size_t
 {
 	int mine = 0, used = 0;
 	for (int i = 0; i < AMX_ENGINE_COMMANDS; i++) {
-		used += e->cmds[i].used;
-		mine += e->cmds[i].used && e->cmds[i].home == hi;
+		bool counts = e->cmds[i].used && !e->cmds[i].finishing;
+		used += counts;
+		mine += counts && e->cmds[i].home == hi;
 	}
 	if (mine >= AMX_HOME_COMMANDS) {
 		snprintf(err, errlen, "this home already runs %d commands (at most %d at once)",

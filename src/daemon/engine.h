@@ -79,6 +79,7 @@ struct amx_engine;
 /* A pm2 command in flight: a tier of an app or of a home, or a status query (jlist). */
 struct amx_command {
 	bool used;
+	bool finishing; /* its answer is being handled: its slot no longer counts */
 	struct amx_child child;
 	int home;
 	int app;          /* -1: the home's own command */
