@@ -29,6 +29,15 @@ export AMEXBPF_TEST_RINGBUF_BYTES=4096
 start_amexbpf --manual-grace 0 --grace 1
 unset AMEXBPF_TEST_RINGBUF_BYTES
 [ "$(ls "$PM2_HOME"/pids/*.pid | wc -l)" -eq "$N" ] || fail "not $N pid files"
+# monitor-started comes before the start-up scan has put the running apps in the kernel's
+# watched set: an exit before that makes no ring record. Wait until all N are watched.
+if [ "${AMX_MODE:-bpf}" != no-bpf ]; then
+	deadline=$(($(now_ms) + 10000))
+	until [ "$("$AMX_BIN" status --json --socket "$SOCK" | jq .bpf.watched)" -ge "$N" ]; do
+		[ "$(now_ms)" -lt "$deadline" ] || fail "the $N apps were not all watched within 10 s"
+		sleep 0.05
+	done
+fi
 old=()
 for f in "$PM2_HOME"/pids/*.pid; do old+=("$(cat "$f")"); done
 mark_events
