@@ -15,8 +15,8 @@ status=$(systemctl status amexbpf --no-pager 2>&1)
 echo "$status"
 st=$(echo "$status" | sed -n 's/^ *Status: "\(.*\)"$/\1/p')
 [ -n "$st" ] || { result FAIL $name "no Status: line in systemctl status"; return 0; }
-journalctl --sync
-j=$(journalctl -u amexbpf -o json --no-pager MESSAGE_ID=048e56cc483f3dbe62888c715d2e51ae | tail -n 1)
+timeout 60 journalctl --sync
+j=$(timeout 60 journalctl -u amexbpf -o json --no-pager MESSAGE_ID=048e56cc483f3dbe62888c715d2e51ae | tail -n 1)
 echo "$j" | jq -e '.AMEXBPF_ACTION == "monitor-started" and (.AMEXBPF_JSON | fromjson | .event.action == "monitor-started")' >/dev/null ||
 	{ result FAIL $name "journal has no monitor-started with AMEXBPF_ACTION and AMEXBPF_JSON"; return 0; }
 result PASS $name "start returned after monitor-started in $ms ms; Status: \"$st\"; journal fields ok"

@@ -16,14 +16,15 @@ while [ "$SECONDS" -lt "$end" ]; do
 done
 secs=$((SECONDS - t0))
 [ "$new" != "$old" ] && [ "$new" != 0 ] || { result FAIL $name "not restarted within 120 s"; return 0; }
-journalctl -u amexbpf --no-pager -n 30 | grep -i -E "watchdog|abort|kill" | tail -n 5
+timeout 60 journalctl -u amexbpf --no-pager -n 30 | grep -i -E "watchdog|abort|kill" | tail -n 5
 result_line=$(systemctl show -p NRestarts --value amexbpf)
 wait_event "$m" 60 '.event.action == "monitor-started"' >/dev/null ||
 	{ result FAIL $name "the new daemon sent no monitor-started"; return 0; }
-# The apps were healthy all along: the new daemon must act on none of them.
-sleep 20
+# The apps were healthy all along: once the new daemon reports them (it has caught up),
+# and 10 s more, it must have acted on none of them.
+after=$(wait_reconciled 60) || { result FAIL $name "the new daemon does not report the apps ($(status_apps))"; return 0; }
+sleep 10
 acted=$(count_events "$m" '.event.action == "recovery-started"')
-after=$(apps_online)
 [ "$acted" -eq 0 ] || { result FAIL $name "the new daemon started $acted recoveries"; return 0; }
 [ "$after" = "$before" ] || { result FAIL $name "apps changed: $before -> ${after:-not all online}"; return 0; }
 result PASS $name "SIGSTOP to restarted daemon in $secs s (WatchdogSec=30s, NRestarts=$result_line), no recovery"

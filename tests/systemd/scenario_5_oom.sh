@@ -5,24 +5,46 @@
 # warning names. Records what systemd does to the other apps, and what amexbpf reports
 # (the warning, oom-killed, the other apps' exits marked collateral) and recovers.
 name=scenario_5_oom
-hog() { # hog PORT: the app on PORT starts allocating until the OOM killer ends it
-	exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET /hog HTTP/1.0\r\n\r\n' >&3
-	exec 3>&-
+cg=/sys/fs/cgroup/system.slice/$UNIT
+memory() { # the unit's memory figures, for the log
+	echo "current $(($(cat "$cg/memory.current" 2>/dev/null || echo 0) >> 20)) MiB, max $(cat "$cg/memory.max" 2>/dev/null)," \
+		"events $(tr '\n' ' ' <"$cg/memory.events" 2>/dev/null), swap.max $(cat "$cg/memory.swap.max" 2>/dev/null)," \
+		"OOMPolicy $(systemctl show -p OOMPolicy --value "$UNIT")"
+}
+# limit: the unit's MemoryMax= at what it uses now plus 192 MiB (the hog takes 320 MB/s).
+limit() {
+	local cur
+	cur=$(cat "$cg/memory.current" 2>/dev/null || echo 0)
+	systemctl set-property --runtime "$UNIT" MemoryMax=$(((cur >> 20) + 192))M
+}
+# hog_until_oom HALF: a1 starts hogging (the pid answering /hog, checked to be a1's); then
+# the oom-killed event, or why there is none.
+hog_until_oom() {
+	local hog pid
+	pid=${before#*a1:}
+	pid=${pid%% *}
+	hog=$(ask 3101 /hog) || { echo "no answer from a1 to /hog" >&2; return 1; }
+	[ "$hog" = "$pid" ] || { echo "/hog answered by $hog, a1 is $pid" >&2; return 1; }
+	# The limit is the unit's: an a1 outside it (a God some pm2 command started outside
+	# the unit) would never be OOM-killed by it.
+	[ "$(cgroup_of "$hog")" = "/system.slice/$UNIT" ] ||
+		{ echo "a1 $hog is in '$(cgroup_of "$hog")', not in $UNIT" >&2; return 1; }
+	log "$1: a1 $hog hogging; $(memory)"
+	wait_event "$m" 120 ".event.action == \"oom-killed\" and .process.pid == $hog" ||
+		{ echo "no oom-killed of $hog within 120 s; $(memory)" >&2; return 1; }
 }
 warned=$(count_events 0 '.event.action == "pm2-unit-oom-policy" and .amexbpf.systemd.oom_policy == "stop"')
-cur=$(cat "/sys/fs/cgroup/system.slice/$UNIT/memory.current" 2>/dev/null || echo 0)
-systemctl set-property --runtime "$UNIT" MemoryMax=$(((cur >> 20) + 192))M || { result FAIL $name "set-property failed"; return 0; }
-before=$(apps_online) || { result FAIL $name "apps not online"; return 0; }
-log "stop: apps $before, MemoryMax $(((cur >> 20) + 192))M"
+limit || { result FAIL $name "set-property failed"; return 0; }
+before=$(wait_apps 60) || { result FAIL $name "apps not online"; return 0; }
+log "stop: apps $before; $(memory)"
 m=$(mark)
 t0=$SECONDS
-hog 3101
-oom=$(wait_event "$m" 120 '.event.action == "oom-killed"') || { result FAIL $name "no oom-killed within 120 s"; return 0; }
+oom=$(hog_until_oom stop 2>"$STATE/why") || { result FAIL $name "stop: $(cat "$STATE/why")"; return 0; }
 victim=$(echo "$oom" | jq -r '.process.pid')
 apps=$(wait_apps 300) || { result FAIL $name "apps not back within 300 s after the OOM kill (stop)"; return 0; }
 secs=$((SECONDS - t0))
-sleep 10
-journalctl -u "$UNIT" --no-pager -n 40 | grep -v "^--" | tail -n 20
+wait_reconciled 60 >/dev/null
+timeout 60 journalctl -u "$UNIT" --no-pager -n 40 | grep -v "^--" | tail -n 20
 exits=$(since "$m" | jq -c 'select(.event.action == "process-exited") | {app: .amexbpf.pm2.app, pid: .process.pid, cause: .amexbpf.cause, collateral: .amexbpf.collateral, of: .amexbpf.collateral_of}')
 echo "$exits"
 others=$(echo "$exits" | jq -s "[.[] | select(.pid != $victim and .app != null)] | length")
@@ -32,30 +54,39 @@ nres=$(systemctl show -p NRestarts --value "$UNIT")
 stop_line="stop: victim $victim, $others other app exits ($coll marked collateral), $UNIT NRestarts=$nres, recoveries: ${tiers:-none}, all back in $secs s"
 log "$stop_line"
 
-# The drop-in the warning names.
+# The drop-in the warning names; amexbpf looks at the unit when it starts.
 mkdir -p "/etc/systemd/system/$UNIT.d"
 printf '[Service]\nOOMPolicy=continue\n' >"/etc/systemd/system/$UNIT.d/oom-policy.conf"
 systemctl daemon-reload
 m2=$(mark)
 systemctl restart amexbpf
 wait_event "$m2" 60 '.event.action == "monitor-started"' >/dev/null
+before=$(wait_reconciled 120) || { result FAIL $name "apps not online, or not reported, before the second OOM kill"; return 0; }
 rewarned=$(count_events "$m2" '.event.action == "pm2-unit-oom-policy"')
-before=$(wait_apps 120) || { result FAIL $name "apps not online before the second OOM kill"; return 0; }
+limit || { result FAIL $name "set-property failed (continue)"; return 0; }
+log "continue: apps $before; $(memory)"
 m=$(mark)
 t0=$SECONDS
-hog 3101
-oom=$(wait_event "$m" 120 '.event.action == "oom-killed"') || { result FAIL $name "no oom-killed (continue)"; return 0; }
+oom=$(hog_until_oom continue 2>"$STATE/why") || { result FAIL $name "continue: $(cat "$STATE/why"); $stop_line"; return 0; }
 victim=$(echo "$oom" | jq -r '.process.pid')
-apps=$(wait_apps 300) || { result FAIL $name "apps not back (continue)"; return 0; }
+# PM2 restarts a1 itself; a2 and a3 must not have moved.
+end=$((SECONDS + 300))
+while [ "$SECONDS" -lt "$end" ]; do
+	apps=$(apps_online) && [ "${apps%% *}" != "a1:$victim" ] && break
+	apps=""
+	sleep 1
+done
+[ -n "$apps" ] || { result FAIL $name "apps not back (continue)"; return 0; }
 secs=$((SECONDS - t0))
-sleep 10
+wait_reconciled 60 >/dev/null
 same=0
 for a in a2 a3; do
 	[ "$(echo "$before" | tr ' ' '\n' | grep "^$a:")" = "$(echo "$apps" | tr ' ' '\n' | grep "^$a:")" ] && same=$((same + 1))
 done
 coll2=$(count_events "$m" '.event.action == "process-exited" and .amexbpf.collateral == true')
+tiers2=$(since "$m" | jq -r 'select(.event.action == "recovery-started") | "tier \(.amexbpf.tier)"' | sort | uniq -c | tr -s ' \n' ' ')
 nres2=$(systemctl show -p NRestarts --value "$UNIT")
-cont_line="continue: victim $victim, a2 and a3 kept their pid: $same of 2, collateral $coll2, NRestarts=$nres2, back in $secs s"
+cont_line="continue: victim $victim, a2 and a3 kept their pid: $same of 2, collateral $coll2, NRestarts=$nres2, recoveries: ${tiers2:-none}, a1 back in $secs s"
 log "$cont_line"
 systemctl set-property --runtime "$UNIT" MemoryMax=infinity
 why=""
