@@ -423,7 +423,10 @@ static void write_file(void)
 	 * leftover is removed, never opened, and nothing is followed. */
 	unlinkat(M.dir_fd, tmp, 0);
 	int fd = openat(M.dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-	bool ok = fd >= 0 && write(fd, b.p, b.len) == (ssize_t)b.len;
+	/* 0644 whatever the umask: node_exporter reads it as its own user, and the unit's
+	 * UMask=0027 made it 0640 root:root, unreadable to it (make test-systemd); what it
+	 * holds, node_exporter serves to whoever can reach it anyway. */
+	bool ok = fd >= 0 && fchmod(fd, 0644) == 0 && write(fd, b.p, b.len) == (ssize_t)b.len;
 	if (fd >= 0)
 		ok = close(fd) == 0 && ok;
 	/* node_exporter reads only *.prom: it never sees the half-written temporary file. */

@@ -14,6 +14,14 @@ prom=/var/lib/prometheus/node-exporter/amexbpf.prom
 if [ -e "$prom" ]; then
 	age=$(($(date +%s) - $(stat -c %Y "$prom")))
 	[ "$age" -lt 120 ] || why="${why}$prom not refreshed for $age s; "
+	# Written for node_exporter, which runs as its own user: it must be able to read it
+	# (the unit's UMask=0027 once made it 0640 root:root).
+	mode=$(stat -c '%a %U:%G' "$prom")
+	if id prometheus >/dev/null 2>&1; then
+		runuser -u prometheus -- head -c 1 "$prom" >/dev/null 2>&1 ||
+			why="${why}node_exporter's user cannot read $prom ($mode); "
+	fi
+	log "$prom: $mode"
 fi
 # One read of this boot's journal of the unit, timed (an earlier run seemed to hang here).
 t=$SECONDS

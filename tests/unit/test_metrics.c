@@ -98,6 +98,22 @@ TEST(long_labels_are_bounded_and_well_formed)
 		fclose(f);
 	CHECK(exits == 1);
 	CHECK(causes == 3);
+}
+
+/* node_exporter reads the file as its own user: 0644 under the unit's UMask=0027 too (it
+ * was 0640 root:root in the systemd bed, unreadable to the exporter). */
+TEST(file_is_world_readable_under_the_units_umask)
+{
+	char path[128];
+	struct stat st;
+	mode_t old = umask(0027);
+
+	amx_metrics_flush();
+	umask(old);
+	snprintf(path, sizeof(path), "%s/amexbpf.prom", dir);
+	CHECK(stat(path, &st) == 0);
+	CHECK((st.st_mode & 07777) == 0644);
+	char line[160];
 	snprintf(line, sizeof(line), "rm -rf %s", dir);
 	CHECK(system(line) == 0);
 }
@@ -106,5 +122,6 @@ int main(void)
 {
 	RUN(directory_must_be_roots_alone);
 	RUN(long_labels_are_bounded_and_well_formed);
+	RUN(file_is_world_readable_under_the_units_umask);
 	CHECK_DONE();
 }
