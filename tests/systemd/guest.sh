@@ -53,7 +53,7 @@ count_events() { since "$1" | jq -c "select($2)" 2>/dev/null | wc -l; }
 # costs 10-30 s under TCG, and an app PM2 calls online may not listen yet.
 ask() { # ask PORT [PATH]
 	local line last=""
-	exec 3<>"/dev/tcp/127.0.0.1/$1" 2>/dev/null || return 1
+	{ exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
 	printf 'GET %s HTTP/1.0\r\n\r\n' "${2:-/}" >&3 2>/dev/null
 	while IFS= read -r -t 10 line <&3; do last=$line; done
 	exec 3<&-

@@ -17,21 +17,22 @@ limit() {
 	cur=$(cat "$cg/memory.current" 2>/dev/null || echo 0)
 	systemctl set-property --runtime "$UNIT" MemoryMax=$(((cur >> 20) + 192))M
 }
-# hog_until_oom HALF: a1 starts hogging (the pid answering /hog, checked to be a1's); then
-# the oom-killed event, or why there is none.
+# hog_until_oom HALF: a1 starts hogging (the pid answering /hog, checked to be a1's, in the
+# unit); sets oom to the oom-killed event, or why to why there is none.
 hog_until_oom() {
 	local hog pid
+	oom="" why=""
 	pid=${before#*a1:}
 	pid=${pid%% *}
-	hog=$(ask 3101 /hog) || { echo "no answer from a1 to /hog" >&2; return 1; }
-	[ "$hog" = "$pid" ] || { echo "/hog answered by $hog, a1 is $pid" >&2; return 1; }
-	# The limit is the unit's: an a1 outside it (a God some pm2 command started outside
-	# the unit) would never be OOM-killed by it.
+	hog=$(ask 3101 /hog) || { why="no answer from a1 to /hog"; return 1; }
+	[ "$hog" = "$pid" ] || { why="/hog answered by $hog, a1 is $pid"; return 1; }
+	# The limit is the unit's: an a1 outside it (a PM2 daemon some pm2 command started
+	# outside the unit) would never be OOM-killed by it.
 	[ "$(cgroup_of "$hog")" = "/system.slice/$UNIT" ] ||
-		{ echo "a1 $hog is in '$(cgroup_of "$hog")', not in $UNIT" >&2; return 1; }
+		{ why="a1 $hog is in '$(cgroup_of "$hog")', not in $UNIT"; return 1; }
 	log "$1: a1 $hog hogging; $(memory)"
-	wait_event "$m" 120 ".event.action == \"oom-killed\" and .process.pid == $hog" ||
-		{ echo "no oom-killed of $hog within 120 s; $(memory)" >&2; return 1; }
+	oom=$(wait_event "$m" 120 ".event.action == \"oom-killed\" and .process.pid == $hog") ||
+		{ why="no oom-killed of $hog within 120 s; $(memory)"; return 1; }
 }
 warned=$(count_events 0 '.event.action == "pm2-unit-oom-policy" and .amexbpf.systemd.oom_policy == "stop"')
 limit || { result FAIL $name "set-property failed"; return 0; }
@@ -39,7 +40,7 @@ before=$(wait_apps 60) || { result FAIL $name "apps not online"; return 0; }
 log "stop: apps $before; $(memory)"
 m=$(mark)
 t0=$SECONDS
-oom=$(hog_until_oom stop 2>"$STATE/why") || { result FAIL $name "stop: $(cat "$STATE/why")"; return 0; }
+hog_until_oom stop || { result FAIL $name "stop: $why"; return 0; }
 victim=$(echo "$oom" | jq -r '.process.pid')
 apps=$(wait_apps 300) || { result FAIL $name "apps not back within 300 s after the OOM kill (stop)"; return 0; }
 secs=$((SECONDS - t0))
@@ -67,7 +68,7 @@ limit || { result FAIL $name "set-property failed (continue)"; return 0; }
 log "continue: apps $before; $(memory)"
 m=$(mark)
 t0=$SECONDS
-oom=$(hog_until_oom continue 2>"$STATE/why") || { result FAIL $name "continue: $(cat "$STATE/why"); $stop_line"; return 0; }
+hog_until_oom continue || { result FAIL $name "continue: $why; $stop_line"; return 0; }
 victim=$(echo "$oom" | jq -r '.process.pid')
 # PM2 restarts a1 itself; a2 and a3 must not have moved.
 end=$((SECONDS + 300))

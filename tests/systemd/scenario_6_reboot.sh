@@ -21,6 +21,9 @@ tiers=$(count_events "$m" '.event.action == "recovery-started"')
 down=$(count_events "$m" '.event.action == "pm2-daemon-down"')
 exited=$(count_events "$m" '.event.action == "process-exited"')
 timeout 30 amexbpf status >"$out/status-after-reboot.txt" 2>&1
+# Where boot 2's time went (its driver starts minutes later than boot 1's).
+timeout 60 systemd-analyze critical-chain amx-bed.service --no-pager 2>&1 | tail -n 12
+timeout 60 systemd-analyze blame --no-pager 2>&1 | head -n 8
 order=$(systemctl show -p ActiveEnterTimestampMonotonic --value "$UNIT" amexbpf | tr '\n' ' ')
 log "after reboot: apps $apps, reported $reported, $tiers recovery-started, $down pm2-daemon-down, $exited process-exited; active at (monotonic us) $UNIT/amexbpf: $order"
 if [ "$tiers" -eq 0 ] && [ "$down" -eq 0 ]; then

@@ -42,7 +42,8 @@ done
 wait "$dpkg_pid" || { cat "$out/dpkg.log"; return 1; }
 log "dpkg -i done after $((SECONDS - t_dpkg)) s"
 wait_active amexbpf 120 || { log "the package did not start amexbpf"; return 1; }
-log "the package started amexbpf: $(systemctl show -p MainPID -p ActiveState amexbpf | tr '\n' ' ')"
+log "the package started amexbpf: $(systemctl show -p MainPID -p ActiveState -p NRestarts amexbpf | tr '\n' ' ')"
+timeout 60 journalctl -u amexbpf -b --no-pager -o short-monotonic | grep -v " amexbpf\[" | head -n 20
 # Scenario 1 restarts the daemon, which then reads these.
 printf 'action-timeout = 180\nverify-timeout = 90\n' >>/etc/amexbpf/amexbpf.conf
 log "setup done"
