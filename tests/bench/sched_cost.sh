@@ -118,4 +118,14 @@ for what in f r; do
 	printf '%-22s %12d %12d %8.3f\n' "$([ $what = f ] && echo "fork+exit /s" || echo "requests /s")" \
 		"$mw" "$mo" "$(awk -v a="$mw" -v b="$mo" 'BEGIN { print a / b }')"
 done
+# The ratio within each pair (its two windows are seconds apart, so a drift of the host's
+# load between pairs cancels), then their median and spread.
+for what in f r; do
+	declare -n w=with_$what o=without_$what
+	ratios=()
+	for i in "${!w[@]}"; do ratios+=("$(awk -v a="${w[$i]}" -v b="${o[$i]}" 'BEGIN { printf "%.3f", a / b }')"); done
+	printf '%-22s per-pair ratio median %s (min %s, max %s)\n' \
+		"$([ $what = f ] && echo "fork+exit" || echo "requests")" "$(median "${ratios[@]}")" \
+		"$(printf '%s\n' "${ratios[@]}" | sort -n | head -1)" "$(printf '%s\n' "${ratios[@]}" | sort -n | tail -1)"
+done
 echo "amexbpf CPU per with-window of $((2 * WINDOW_S)) s (its threads and reaped children), median: $(median "${with_cpu[@]}") ms"
