@@ -140,7 +140,6 @@ struct amx_home {
 	struct amx_home_policy pol;
 	int running;             /* tier-2 command, -1 none */
 	int status_query;        /* jlist command, -1 none */
-	bool deferral_said;      /* recovery-deferred was emitted; cleared when a command starts */
 	uint64_t conflict_lookup_ms; /* the last search for a port's holder (daemon/conflict.c) */
 	struct amx_bucket file_events; /* events its files cause (dump-changed, dump-invalid) */
 	/* What reading its dump.pm2 costs the loop is the owner's to choose (up to 16 MB):
@@ -149,7 +148,8 @@ struct amx_home {
 	uint64_t dump_not_before_ms;
 	bool dump_pending; /* a change came in meanwhile: read it then */
 	uint64_t unwatched_forks; /* children of its daemon the kernel could not watch */
-	uint64_t unwatched_said;  /* how many of them were reported (events-lost) */
+	uint64_t unwatched_said;  /* how many of them were taken into unwatched_fold */
+	struct amx_fold unwatched_fold; /* ... and said once per window (events-lost) */
 	int n_pidfds;             /* its apps followed through a pidfd (not in the watched set) */
 	bool unwatched_app_said;  /* an app pid left out of the watched set was reported */
 	int unit_query;           /* systemctl is-active command before tier 2, -1 none */

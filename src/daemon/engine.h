@@ -62,17 +62,21 @@ struct amx_engine;
  * the first command of the other homes. One home's hanging pm2 never takes the others'. */
 #define AMX_HOME_COMMANDS 8
 #define AMX_ENGINE_COMMANDS_RESERVED 16
-/* The events a home's files cause (dump-changed, dump-invalid): at most this many at once,
- * one more each AMX_HOME_FILE_EVENTS_REFILL_MS; the rest are counted and said once
- * (events-suppressed). Exits and recoveries are never held back. */
 /* App pids of one home we put in the kernel's watched set (shared by every home); past
  * that, up to AMX_HOME_PIDFDS are followed through a pidfd, the rest by re-scans. */
 #define AMX_HOME_WATCHED 1024
 #define AMX_HOME_PIDFDS 64
 /* systemctl is-active before a tier 2 gets this long. */
 #define AMX_UNIT_QUERY_TIMEOUT_MS 5000
+/* The events a home's owner can cause in any number (dump-changed, dump-invalid, her
+ * daemon's unwatched forks, her apps' recovery-deferred): at most this many at once, one
+ * more each AMX_HOME_FILE_EVENTS_REFILL_MS; the rest are counted and said once
+ * (events-suppressed). Exits and recovery-started/succeeded/failed are never held back. */
 #define AMX_HOME_FILE_EVENTS_BURST 20
 #define AMX_HOME_FILE_EVENTS_REFILL_MS 3000
+/* Losses of events (ring records, unwatched forks) are said once per this window from the
+ * first: one kernel-side burst is read in several pieces (intake.c). */
+#define AMX_LOST_FOLD_MS 1000
 /* Exits of the God daemon's children kept until a pid file claims them. */
 #define AMX_ENGINE_UNCLAIMED 64
 
@@ -144,7 +148,11 @@ struct amx_engine {
 	uint64_t started_ms;
 	struct amx_event_stream stream;
 	struct amx_command cmds[AMX_ENGINE_COMMANDS];
-	struct amx_exit_source_lost lost_seen; /* what src had lost when last reported */
+	struct amx_exit_source_lost lost_seen; /* what src had lost when last looked at */
+	/* What src lost since, folded into one events-lost per AMX_LOST_FOLD_MS: the total,
+	 * and how much of it overflowed and how much was unwatched forks (for its message). */
+	struct amx_fold lost_fold;
+	uint64_t lost_overflow, lost_unwatched;
 	bool stopping;
 	/* When the kernel event being handled was taken off the ring buffer: the end point
 	 * of amexbpf.detect_latency_us. */
@@ -320,6 +328,8 @@ void eng_on_dump_event(struct amx_engine *e, int hi);
 void eng_tick_dumps(struct amx_engine *e, uint64_t now);
 void eng_initial_home_state(struct amx_engine *e, int hi);
 void eng_initial_state(struct amx_engine *e, int from_home);
+/* Start-up: every home watched, then monitor-started, then each home's state acted on. */
+void eng_start_monitoring(struct amx_engine *e);
 
 /* app_reload.c */
 void eng_reload_replacing(struct amx_engine *e, struct amx_app *a, struct amx_instance *in);
@@ -350,6 +360,9 @@ void eng_on_watcher_ready(void *ctx, int fd, uint32_t events);
 /* One file event, handled as the watcher's are: the kernel's events read first. */
 void eng_handle_fs_event(struct amx_engine *e, const struct amx_fs_event *fe);
 void eng_tick_policies(void *ctx, uint64_t now);
+/* The events-lost of each fold whose window is over at now (force: every one pending, the
+ * last before monitor-stopping); a wake-up asked for the others. */
+void eng_report_lost(struct amx_engine *e, uint64_t now, bool force);
 
 /* drift.c: every --drift-interval, each home's pm2 and node looked at again (a stat; the
  * versions read again only when a file changed) and its daemon's node (deleted?), a

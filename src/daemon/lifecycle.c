@@ -100,10 +100,11 @@ static int start_reporting(struct amx_engine *e, char *err, size_t errlen)
 	return 0;
 }
 
-/* The last events of a run: every held oom-killed (outcome unknown), then
- * monitor-stopping; the metrics file written once more. */
+/* The last events of a run: every held oom-killed (outcome unknown) and every loss not
+ * said yet, then monitor-stopping; the metrics file written once more. */
 static void say_goodbye(struct amx_engine *e)
 {
+	eng_report_lost(e, eng_now_ms(e), true);
 	struct amx_oom_pending *held;
 	struct amx_oom_outcome unknown = { .result = AMX_OOM_RESULT_UNKNOWN };
 	while ((held = amx_oomwait_any(&e->oomwait)))
@@ -188,8 +189,7 @@ static int run(struct amx_engine *e)
 	amx_loop_add_ticker(eng_tick_drift, e);
 
 	eng_sched_raise_loop(e);
-	eng_emit_started(e);
-	eng_initial_state(e, 0);
+	eng_start_monitoring(e);
 	eng_tick_policies(e, eng_now_ms(e));
 	rc = eng_start_health_checks(e, err, sizeof(err));
 	if (rc) {

@@ -605,3 +605,19 @@ void eng_initial_state(struct amx_engine *e, int from_home)
 		if (!eng_adopt_running_commands(e, hi))
 			eng_initial_home_state(e, hi);
 }
+
+/* Start-up in the order monitor-started promises: each home's running daemon and apps go
+ * in the kernel's watched set first (a home whose previous run's commands still go waits
+ * for them), then monitor-started, then what each home's state calls for (a daemon down,
+ * an app absent). An exit after monitor-started is seen; only events about the watching
+ * itself (events-lost watched-set, pm2-drift at daemon-start) can come before it. */
+void eng_start_monitoring(struct amx_engine *e)
+{
+	for (int hi = 0; hi < e->n_homes; hi++)
+		if (!eng_adopt_running_commands(e, hi))
+			eng_refresh_god(e, hi);
+	eng_emit_started(e);
+	for (int hi = 0; hi < e->n_homes; hi++)
+		if (!e->homes[hi].adopted)
+			eng_initial_home_state(e, hi);
+}

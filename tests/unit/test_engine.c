@@ -322,12 +322,16 @@ struct seen {
 static struct seen seen[MAX_SEEN];
 static int n_seen;
 
+static void note_monitor_started(void);
+
 static void capture(void *ctx, json_t *ev, const char *line)
 {
 	(void)ctx;
 	(void)line;
 	if (n_seen == MAX_SEEN)
 		return;
+	if (!strcmp(json_string_value(amx_event_get(ev, "event.action")), "monitor-started"))
+		note_monitor_started();
 	snprintf(seen[n_seen].action, sizeof(seen[n_seen].action), "%s",
 		 json_string_value(amx_event_get(ev, "event.action")));
 	seen[n_seen++].ev = json_incref(ev);
@@ -385,6 +389,18 @@ static struct amx_options O;
 static struct fake_exit_source FX;
 static char dir[256], home[300], state[300], events[300];
 static struct god god;
+
+/* Whether the God daemon and the first app were in the watched set when monitor-started
+ * went out (its promise: every watch is in place). */
+static bool watched_at_started;
+
+static void note_monitor_started(void)
+{
+	const struct amx_home *h = E.n_homes ? &E.homes[0] : NULL;
+	watched_at_started = h && h->god_pid && h->n_apps && h->apps[0].pid &&
+			     fake_exit_source_watched(&FX, h->god_pid) &&
+			     fake_exit_source_watched(&FX, h->apps[0].pid);
+}
 
 static void write_file(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void write_file(const char *path, const char *fmt, ...)
@@ -616,8 +632,7 @@ static bool engine_up(const char *const *apps, int n, double manual_grace_s, uns
 	if (setup_rc || amx_eventfile_open(&E.events, events) < 0)
 		return false;
 	amx_event_stream_init(&E.stream);
-	eng_emit_started(&E);
-	eng_initial_state(&E, 0);
+	eng_start_monitoring(&E);
 	eng_tick_policies(&E, now_ms);
 	return true;
 }
@@ -668,6 +683,7 @@ TEST(start_up_watches_the_god_daemon_and_the_app)
 	CHECK(fake_exit_source_watched(&FX, app) != NULL);
 	CHECK(n_cmds == 0);
 	CHECK(n_seen == 1); /* nothing wrong: monitor-started alone */
+	CHECK(watched_at_started); /* said once the daemon and the app were watched */
 	engine_down();
 }
 
@@ -1040,7 +1056,7 @@ TEST(one_home_cannot_take_the_command_slots_of_another)
 }
 
 /* A home whose own slots are all taken: its tier waits for a slot, is said once, never
- * charged to the budget, and runs once a slot is free, with one recovery-started. */
+ * charged to the budget, and says recovery-started only when it runs. */
 TEST(no_command_slot_defers_without_charging_the_budget)
 {
 	CHECK(engine_up(ONE_APP, 1, 60, 2));
@@ -1054,7 +1070,7 @@ TEST(no_command_slot_defers_without_charging_the_budget)
 	const struct amx_app *a = &E.homes[0].apps[0];
 	CHECK(n_cmds == hung);
 	CHECK(count_events("recovery-deferred") == 1);
-	CHECK(count_events("recovery-started") == 1);
+	CHECK(count_events("recovery-started") == 0); /* nothing ran */
 	CHECK(count_events("recovery-failed") == 0);
 	CHECK(count_events("recovery-parked") == 0);
 	CHECK(a->pol.budget.n == 0);
@@ -1066,7 +1082,75 @@ TEST(no_command_slot_defers_without_charging_the_budget)
 	advance(AMX_DEFER_RETRY_MS);
 	CHECK(count_cmds("restart api") == 1);
 	CHECK(count_events("recovery-started") == 1);
+	CHECK(count_events("recovery-deferred") == 1);
+	ev = next_event(&at, "recovery-started");
+	CHECK(ev && int_of(ev, "amexbpf.attempt") == 1 && int_of(ev, "amexbpf.backoff_ms") == 0);
+	CHECK(int_of(ev, "amexbpf.deferred_ms") >= 18000); /* since its first try */
 	CHECK(a->pol.budget.n == 1 && a->pol.state == AMX_APP_RECOVERING);
+	engine_down();
+}
+
+static const char *const TWELVE[] = { "a0", "a1", "a2", "a3", "a4", "a5",
+				      "a6", "a7", "a8", "a9", "a10", "a11" };
+
+/* The index in TWELVE of the app an event names, or -1. */
+static int twelve_of(json_t *ev)
+{
+	for (int k = 0; k < 12; k++)
+		if (!strcmp(str_of(ev, "amexbpf.pm2.app"), TWELVE[k]))
+			return k;
+	return -1;
+}
+
+/* Twelve apps of one home die at once and PM2 cannot say how they stand: tier 1 for each,
+ * but a home runs 8 commands at most. The 8 that run say recovery-started, and only they;
+ * each of the other 4 says recovery-deferred, naming itself, once; none is charged; each
+ * starts (and only then says recovery-started) when a slot is free. */
+TEST(twelve_apps_over_the_quota_start_eight_and_defer_four_by_name)
+{
+	CHECK(engine_up(TWELVE, 12, 60, 5));
+	for (int k = 0; k < 12; k++)
+		push_kernel_event(kill_and_wait(E.homes[0].apps[k].pid));
+	advance(2000); /* PM2's grace is over: one jlist for all twelve */
+	CHECK(n_cmds == 1 && !strcmp(cmds[0].line, "jlist"));
+	finish_cmd(0, 1, NULL); /* it fails: tier 1 for each */
+	CHECK(n_cmds == 1 + AMX_HOME_COMMANDS);
+	CHECK(count_events("recovery-started") == AMX_HOME_COMMANDS);
+	CHECK(count_events("recovery-deferred") == 12 - AMX_HOME_COMMANDS);
+	int said[12] = { 0 }, at = 0;
+	json_t *ev;
+	while ((ev = next_event(&at, "recovery-started"))) {
+		int k = twelve_of(ev);
+		char line[32];
+		snprintf(line, sizeof(line), "restart %s", TWELVE[k < 0 ? 0 : k]);
+		CHECK(k >= 0 && !said[k] && count_cmds(line) == 1);
+		if (k >= 0)
+			said[k]++;
+	}
+	for (at = 0; (ev = next_event(&at, "recovery-deferred"));) {
+		int k = twelve_of(ev);
+		CHECK(k >= 0 && !said[k] && int_of(ev, "amexbpf.tier") == 1);
+		if (k >= 0) {
+			said[k]++;
+			CHECK(E.homes[0].apps[k].pol.budget.n == 0);
+		}
+	}
+	for (int k = 0; k < 12; k++)
+		CHECK(said[k] == 1);
+	advance(AMX_DEFER_RETRY_MS); /* no slot yet: tried again, said nothing */
+	CHECK(count_events("recovery-started") == AMX_HOME_COMMANDS);
+	CHECK(count_events("recovery-deferred") == 12 - AMX_HOME_COMMANDS);
+	for (int i = 1; i <= 12 - AMX_HOME_COMMANDS; i++)
+		finish_cmd(i, 0, NULL); /* four restarts end well: four slots */
+	advance(AMX_DEFER_RETRY_MS);
+	CHECK(count_events("recovery-started") == 12);
+	CHECK(count_events("recovery-deferred") == 12 - AMX_HOME_COMMANDS);
+	CHECK(count_events("recovery-failed") == 0);
+	for (int k = 0; k < 12; k++) {
+		char line[32];
+		snprintf(line, sizeof(line), "restart %s", TWELVE[k]);
+		CHECK(count_cmds(line) == 1 && E.homes[0].apps[k].pol.budget.n == 1);
+	}
 	engine_down();
 }
 
@@ -1192,13 +1276,53 @@ TEST(unwatched_forks_of_one_daemon_are_that_homes_trouble)
 	fork_ev.exit_code = AMX_FORK_NOT_WATCHED;
 	FX.lost.unwatched_forks = 1;
 	push_kernel_event(fork_ev);
+	advance(10);
+	for (int i = 2; i <= 3; i++) { /* two more in the same window: folded */
+		FX.lost.unwatched_forks = (uint64_t)i;
+		push_kernel_event(fork_ev);
+	}
+	CHECK(count_events("events-lost") == 0);
+	advance(AMX_LOST_FOLD_MS - 10);
 	int at = 0;
 	json_t *ev = next_event(&at, "events-lost");
 	CHECK(ev != NULL);
 	CHECK_STR(str_of(ev, "amexbpf.lost.source"), "watched-set");
 	CHECK_STR(str_of(ev, "amexbpf.pm2.home"), home);
-	CHECK(int_of(ev, "amexbpf.lost.count") == 1);
+	CHECK(int_of(ev, "amexbpf.lost.count") == 3);
+	CHECK(int_of(ev, "amexbpf.lost.window_ms") == AMX_LOST_FOLD_MS);
 	CHECK(next_event(&at, "events-lost") == NULL); /* none for every home */
+	engine_down();
+}
+
+/* One kernel-side burst of lost ring records read in pieces (1, then 51): every home is
+ * re-scanned at once (an app that died unseen is found), and one events-lost with the
+ * total goes out when the window from the first piece is over; a later loss is another. */
+TEST(a_burst_of_lost_records_is_one_events_lost)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	kill_and_wait(E.homes[0].apps[0].pid); /* its exit record is among the lost */
+	FX.lost.overflow = 1;
+	eng_on_kernel_ready(&E, -1, 0);
+	CHECK(count_events("process-exited") == 1); /* the re-scan did not wait */
+	CHECK(count_events("events-lost") == 0);
+	advance(10);
+	FX.lost.overflow = 52;
+	eng_on_kernel_ready(&E, -1, 0);
+	advance(AMX_LOST_FOLD_MS - 11);
+	CHECK(count_events("events-lost") == 0);
+	advance(1);
+	int at = 0;
+	json_t *ev = next_event(&at, "events-lost");
+	CHECK(ev && count_events("events-lost") == 1);
+	CHECK_STR(str_of(ev, "amexbpf.lost.source"), "fake");
+	CHECK(int_of(ev, "amexbpf.lost.count") == 52);
+	CHECK(int_of(ev, "amexbpf.lost.window_ms") == AMX_LOST_FOLD_MS);
+	FX.lost.overflow = 60;
+	eng_on_kernel_ready(&E, -1, 0);
+	advance(AMX_LOST_FOLD_MS);
+	ev = next_event(&at, "events-lost");
+	CHECK(ev && int_of(ev, "amexbpf.lost.count") == 8);
+	CHECK(count_events("events-lost") == 2);
 	engine_down();
 }
 
@@ -1897,11 +2021,13 @@ int main(int argc, char **argv)
 	RUN(a_failing_self_test_of_one_owner_skips_only_that_owner);
 	RUN(one_home_cannot_take_the_command_slots_of_another);
 	RUN(no_command_slot_defers_without_charging_the_budget);
+	RUN(twelve_apps_over_the_quota_start_eight_and_defer_four_by_name);
 	RUN(an_orphan_of_another_owner_is_never_killed);
 	RUN(many_new_app_names_cost_one_look_at_the_children);
 	RUN(costly_dump_reads_are_put_off_to_a_tenth_of_the_loop);
 	RUN(a_flood_of_dump_rewrites_is_rate_limited_per_home);
 	RUN(unwatched_forks_of_one_daemon_are_that_homes_trouble);
+	RUN(a_burst_of_lost_records_is_one_events_lost);
 	RUN(an_app_left_out_of_the_watched_set_is_followed_by_pidfd);
 	RUN(systemctl_is_active_is_a_command_not_a_wait);
 	RUN(oom_policy_stop_warns_and_later_exits_are_collateral);
