@@ -148,6 +148,11 @@ struct amx_home {
 	 * so one home's rewrites hold the loop at most a tenth of the time. */
 	uint64_t dump_not_before_ms;
 	bool dump_pending; /* a change came in meanwhile: read it then */
+	/* An adopted dump's apps go to their policies a few per loop step (daemon/dumpread.c):
+	 * the phase (0 none, 1 saved state, 2 absent new names) and the next app. */
+	uint8_t dump_feed_phase;
+	bool dump_feed_unknown;  /* phase 1 met a name the model did not know */
+	size_t dump_feed_next;
 	uint64_t unwatched_forks; /* children of its daemon the kernel could not watch */
 	uint64_t unwatched_said;  /* how many of them were reported (events-lost) */
 	int n_pidfds;             /* its apps followed through a pidfd (not in the watched set) */

@@ -388,15 +388,30 @@ struct amx_app *amx_home_app_of_pid(struct amx_home *h, int pid)
 	return amx_home_instance_of_pid(h, pid, &a) ? a : NULL;
 }
 
-void amx_home_read_dump(const struct amx_home *h, struct amx_dump_read *r)
+void amx_home_dump_source(const struct amx_home *h, size_t max, bool store,
+			  struct amx_dump_source *s)
+{
+	snprintf(s->dir, sizeof(s->dir), "%s", h->path);
+	s->uid = h->owner.uid;
+	s->gid = h->owner.gid;
+	s->max = max;
+	s->have_good = h->have_good && h->good_raw;
+	s->good_raw = h->good_raw;
+	s->good_raw_len = h->good_raw_len;
+	s->good_n_apps = h->good.n_apps;
+	snprintf(s->state_file, sizeof(s->state_file), "%s", store ? h->state_file : "");
+}
+
+void amx_dump_source_read(const struct amx_dump_source *s, struct amx_dump_read *r)
 {
 	memset(r, 0, sizeof(*r));
 	mode_t mode = 0;
-	int e = amx_userfile_read_mode(h->path, "dump.pm2", h->owner.uid, h->owner.gid,
-				       AMX_DUMP_MAX_BYTES, &r->raw, &r->raw_len, &mode);
+	int e = amx_userfile_read_mode(s->dir, "dump.pm2", s->uid, s->gid, s->max, &r->raw,
+				       &r->raw_len, &mode);
 	r->mode = mode;
 	if (e == -EFBIG) {
 		r->problem = AMX_DUMP_TOO_BIG;
+		r->over_max = s->max < AMX_DUMP_MAX_BYTES;
 		return;
 	}
 	if (e < 0) {
@@ -406,16 +421,35 @@ void amx_home_read_dump(const struct amx_home *h, struct amx_dump_read *r)
 	/* The bytes we hold already (a save that changed nothing, the daemon's exit reading
 	 * it again): the parse, about 25 ns a byte here (0.2 ms for 6 apps, milliseconds for
 	 * hundreds), is the larger part of a file event's work; skip it. */
-	if (h->have_good && h->good_raw && r->raw_len == h->good_raw_len &&
-	    memcmp(r->raw, h->good_raw, r->raw_len) == 0) {
+	if (s->have_good && r->raw_len == s->good_raw_len &&
+	    memcmp(r->raw, s->good_raw, r->raw_len) == 0) {
 		r->unchanged = true;
 		r->problem = AMX_DUMP_OK;
+		free(r->raw); /* the good copy holds these bytes */
+		r->raw = NULL;
 		return;
 	}
 	enum amx_dump_problem p = amx_dump_parse(r->raw, r->raw_len, &r->dump);
 	if (p == AMX_DUMP_EMPTY)
 		r->not_yet = true;
-	r->problem = amx_dump_judge(p, &r->dump, h->have_good ? &h->good : NULL);
+	struct amx_dump last = { .apps = NULL, .n_apps = s->good_n_apps };
+	r->problem = amx_dump_judge(p, &r->dump, s->have_good ? &last : NULL);
+	if (r->problem != AMX_DUMP_OK) {
+		amx_dump_free(&r->dump);
+		free(r->raw);
+		r->raw = NULL;
+		return;
+	}
+	/* The state file's copy of the bytes is made here too (16 MB, on the worker). */
+	if (s->state_file[0])
+		r->stored = amx_statefile_put(s->state_file, r->raw, r->raw_len) == 0;
+}
+
+void amx_home_read_dump(const struct amx_home *h, struct amx_dump_read *r)
+{
+	struct amx_dump_source s;
+	amx_home_dump_source(h, AMX_DUMP_MAX_BYTES, false, &s);
+	amx_dump_source_read(&s, r);
 }
 
 void amx_dump_read_free(struct amx_dump_read *r)
@@ -423,6 +457,9 @@ void amx_dump_read_free(struct amx_dump_read *r)
 	amx_dump_free(&r->dump);
 	free(r->raw);
 	r->raw = NULL;
+	amx_dump_free(&r->replaced);
+	free(r->replaced_raw);
+	r->replaced_raw = NULL;
 }
 
 const char *amx_dump_read_problem(const struct amx_dump_read *r)
@@ -635,20 +672,22 @@ void amx_home_adopt_dump(struct amx_home *h, struct amx_dump_read *r, const char
 			 int n_only)
 {
 	/* Every CLOSE_WRITE of dump.pm2 lands here: rewrite (and fsync) the good copy only
-	 * when the bytes changed, or a user saving in a loop makes us write 16 MB each time. */
-	bool same = h->good_raw && r->raw && r->raw_len == h->good_raw_len &&
-		    memcmp(r->raw, h->good_raw, r->raw_len) == 0;
-	if (r->unchanged && same) { /* not parsed: the good copy stays as it is */
+	 * when the bytes changed, or a user saving in a loop makes us write 16 MB each time.
+	 * The read compared them with the good copy already (r->unchanged). */
+	if (r->unchanged && h->good_raw) { /* not parsed: the good copy stays as it is */
 		h->dump_valid = true;
 		h->dump_problem[0] = '\0';
 		h->good_mode = r->mode;
 		sync_apps(h, only, n_only);
 		return;
 	}
-	amx_dump_free(&h->good);
+	/* The old copy goes to the caller, who frees it where it costs the loop nothing. */
+	amx_dump_free(&r->replaced);
+	free(r->replaced_raw);
+	r->replaced = h->good;
+	r->replaced_raw = h->good_raw;
 	h->good = r->dump;
 	memset(&r->dump, 0, sizeof(r->dump));
-	free(h->good_raw);
 	h->good_raw = r->raw;
 	h->good_raw_len = r->raw_len;
 	r->raw = NULL;
@@ -656,7 +695,7 @@ void amx_home_adopt_dump(struct amx_home *h, struct amx_dump_read *r, const char
 	h->dump_valid = true;
 	h->dump_problem[0] = '\0';
 	h->good_mode = r->mode;
-	if (h->good_raw && !same)
+	if (h->good_raw && !r->stored)
 		amx_statefile_put(h->state_file, h->good_raw, h->good_raw_len);
 	sync_apps(h, only, n_only);
 }

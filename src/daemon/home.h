@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/model.h"
 #include "sys/spawn.h"
@@ -47,12 +48,38 @@ struct amx_instance *amx_home_instance_by_pid_file(struct amx_home *h, const cha
 struct amx_dump_read {
 	int problem;             /* AMX_DUMP_OK, a problem, AMX_DUMP_EMPTIED, or -1000-errno when unreadable */
 	bool not_yet;            /* an empty read: PM2 is between O_TRUNC and write() */
+	bool over_max;           /* larger than the read's max (below the dump's bound): not read */
 	struct amx_dump dump;    /* when OK */
-	char *raw;               /* the bytes read (for the good copy) */
+	char *raw;               /* the bytes read (for the good copy); NULL unless OK and changed */
 	size_t raw_len;
 	unsigned mode;           /* dump.pm2's permission bits */
 	bool unchanged;          /* OK: the bytes of the good copy, not parsed again */
+	bool stored;             /* OK and changed: already handed to the state writer */
+	/* The good copy an adoption replaced, freed by amx_dump_read_free (or by the caller,
+	 * elsewhere: freeing 4,096 apps and 16 MB is work too). */
+	struct amx_dump replaced;
+	char *replaced_raw;
 };
+
+/* What a read of a home's dump.pm2 needs, copied out of the home so that the read can run
+ * on another thread (sys/worker.h) while the loop goes on with the home. good_raw is the
+ * home's good copy: the caller keeps it unchanged until the read is done. */
+struct amx_dump_source {
+	char dir[4096];
+	uid_t uid;
+	gid_t gid;
+	size_t max;              /* bytes: AMX_DUMP_MAX_BYTES, or less for a read on the loop */
+	const char *good_raw;
+	size_t good_raw_len;
+	bool have_good;
+	size_t good_n_apps;
+	char state_file[4200];   /* "": a changed good dump is left to amx_home_adopt_dump */
+};
+void amx_home_dump_source(const struct amx_home *h, size_t max, bool store,
+			  struct amx_dump_source *s);
+/* Read, compare and parse (everything proportional to the file's size): on the worker. */
+void amx_dump_source_read(const struct amx_dump_source *s, struct amx_dump_read *r);
+/* amx_dump_source_read of the home at once, up to the dump's bound, nothing stored. */
 void amx_home_read_dump(const struct amx_home *h, struct amx_dump_read *r);
 void amx_dump_read_free(struct amx_dump_read *r);
 const char *amx_dump_read_problem(const struct amx_dump_read *r);
