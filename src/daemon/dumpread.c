@@ -6,10 +6,11 @@
  * the copy it replaces) runs on the worker thread (sys/worker.h), one read at a time for all
  * homes, taken round the homes; a home's reads use at most a tenth of the worker (after a
  * read that took T, its next waits until 9 T after the read began). What stays on the loop
- * is the adoption, bounded by the apps: matching them to the model (sync_apps) in one step,
- * then their policies fed AMX_DUMP_APPS_PER_STEP a step, the kernel's events read in
- * between. Without the thread (the unit tests' engine, or a start that could not make it)
+ * is the adoption, bounded by the apps: matching them to the model AMX_HOME_SYNC_STEP entries
+ * a step (daemon/home_sync.c), then their policies fed AMX_DUMP_APPS_PER_STEP a step, the
+ * kernel's events read in between. Without the thread (the unit tests' engine, or a start that could not make it)
  * the same read runs at once, on the loop. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,8 @@
 #include "sys/loop.h"
 #include "sys/proc.h"
 
-enum { FEED_NONE, FEED_DESIRED, FEED_ABSENT };
+/* What a home's adopted dump still needs from the loop, in this order. */
+enum { FEED_NONE, FEED_SYNC, FEED_DESIRED, FEED_ABSENT };
 
 static void job_run(struct amx_job *j)
 {
@@ -34,6 +36,16 @@ static void job_run(struct amx_job *j)
 static bool feed_some(struct amx_engine *e, int hi, unsigned *left)
 {
 	struct amx_home *h = &e->homes[hi];
+	if (h->dump_feed_phase == FEED_SYNC) {
+		/* A part of the matching is a step's work; the feed begins at the next. */
+		if (amx_home_sync_step(h, e->o->only, e->o->n_only, AMX_HOME_SYNC_STEP)) {
+			h->dump_feed_phase = FEED_DESIRED;
+			h->dump_feed_next = 0;
+			h->dump_feed_unknown = false;
+		}
+		*left = 0;
+		return false;
+	}
 	if (h->dump_feed_phase == FEED_DESIRED) {
 		/* A saved stop is the new desired state; a saved start likewise. n_apps is read
 		 * again each time: a policy's action may re-read the dump. */
@@ -88,7 +100,7 @@ static void read_done(struct amx_engine *e, int hi, struct amx_dump_read *r)
 	}
 	bool same = r->unchanged;
 	size_t n = same ? h->good.n_apps : r->dump.n_apps;
-	amx_home_adopt_dump(h, r, e->o->only, e->o->n_only);
+	amx_home_adopt_dump_parts(h, r);
 	eng_dump_keep_replaced(e, r);
 	if (!same && eng_file_event_allowed(e, hi)) {
 		char p[4200];
@@ -100,12 +112,19 @@ static void read_done(struct amx_engine *e, int hi, struct amx_dump_read *r)
 		eng_set_app_fields(ev, h, NULL);
 		eng_emit(e, ev);
 	}
-	h->dump_feed_phase = FEED_DESIRED;
+	/* The matching and the feed at the next steps: this one parsed nothing, but the
+	 * kernel's events are read between them. */
+	h->dump_feed_phase = FEED_SYNC;
 	h->dump_feed_next = 0;
-	h->dump_feed_unknown = false;
-	unsigned left = AMX_DUMP_APPS_PER_STEP;
-	if (!feed_some(e, hi, &left))
-		amx_loop_wake_at(eng_now_ms(e)); /* the rest at the next steps */
+	if (!e->dump_worker) {
+		/* No worker (the unit tests' engine): all of it now, as before the worker. */
+		unsigned left;
+		do
+			left = UINT_MAX;
+		while (!feed_some(e, hi, &left));
+		return;
+	}
+	amx_loop_wake_at(eng_now_ms(e));
 }
 
 /* The job is done: its home's share of the worker, the result adopted, the job free. */

@@ -155,20 +155,12 @@ bool amx_home_init(struct amx_home *h, const char *path, const char *state_dir, 
 	return true;
 }
 
-/* An app's heap array of instances, when it has one (model.h). */
-static void app_free_instances(struct amx_app *a)
-{
-	if (a->inst != &a->inst_one)
-		free(a->inst);
-	a->inst = &a->inst_one;
-	a->inst_cap = 1;
-}
-
 void amx_home_free(struct amx_home *h)
 {
+	amx_home_sync_cancel(h);
 	amx_dump_free(&h->good);
 	for (size_t i = 0; h->apps && i < h->n_apps; i++)
-		app_free_instances(&h->apps[i]);
+		amx_app_free_instances(&h->apps[i]);
 	free(h->apps);
 	free(h->good_raw);
 	h->apps = NULL;
@@ -478,209 +470,19 @@ const char *amx_dump_read_problem(const struct amx_dump_read *r)
 	return amx_dump_problem_name((enum amx_dump_problem)r->problem);
 }
 
-static bool wanted(const char *name, const char *const *only, int n_only)
-{
-	if (n_only <= 0)
-		return true;
-	for (int i = 0; i < n_only; i++)
-		if (strcmp(only[i], name) == 0)
-			return true;
-	return false;
-}
-
-/* PM2 names an instance's pid file <sanitised name>-<pm_id>.pid: the id is what follows
- * the last '-'. -1 when the name does not have that form. */
-static int pm_id_of_pid_file(const char *file)
-{
-	const char *dash = strrchr(file, '-');
-	if (!dash || !isdigit((unsigned char)dash[1]))
-		return -1;
-	char *end;
-	long v = strtol(dash + 1, &end, 10);
-	return strcmp(end, ".pid") == 0 && v <= INT32_MAX ? (int)v : -1;
-}
-
-/* The instance of old that d describes: the same pid file, else the same NODE_APP_INSTANCE
- * (PM2 gives resurrected instances new pm_ids, hence new pid files). */
-static const struct amx_instance *old_instance(const struct amx_app *old, const char *pid_file,
-					       int node_app_instance)
-{
-	if (!old)
-		return NULL;
-	for (unsigned i = 0; i < old->n_inst; i++)
-		if (pid_file[0] && !strcmp(old->inst[i].pid_file, pid_file))
-			return &old->inst[i];
-	for (unsigned i = 0; i < old->n_inst; i++)
-		if (old->inst[i].node_app_instance == node_app_instance)
-			return &old->inst[i];
-	return NULL;
-}
-
-/* Room for one more instance in a: the inline one first, then a heap array doubled up to
- * AMX_INSTANCES_MAX (a dump's entries are the owner's to choose: never more). */
-static bool instance_room(struct amx_app *a)
-{
-	if (a->n_inst < a->inst_cap)
-		return true;
-	if (a->inst_cap >= AMX_INSTANCES_MAX)
-		return false;
-	unsigned cap = a->inst_cap < 1 ? 2 : a->inst_cap * 2;
-	if (cap > AMX_INSTANCES_MAX)
-		cap = AMX_INSTANCES_MAX;
-	struct amx_instance *v = malloc((size_t)cap * sizeof(*v));
-	if (!v)
-		return false;
-	if (a->n_inst)
-		memcpy(v, a->inst, a->n_inst * sizeof(*v));
-	if (a->inst != &a->inst_one)
-		free(a->inst);
-	a->inst = v;
-	a->inst_cap = cap;
-	return true;
-}
-
-/* One more dump entry of app a: an instance of it. False when it is left out (over the cap). */
-static bool add_instance(const struct amx_home *h, struct amx_app *a, const struct amx_app *old,
-			 const struct amx_dump_app *d)
-{
-	if (!instance_room(a))
-		return false;
-	char pid_file[256] = "";
-	char pids_dir[4200];
-	snprintf(pids_dir, sizeof(pids_dir), "%s/pids/", h->path);
-	const char *base = strrchr(d->pid_path, '/');
-	/* Only a pid file in this home's pids/ is one we watch. */
-	if (base && (size_t)(base + 1 - d->pid_path) == strlen(pids_dir) &&
-	    !strncmp(d->pid_path, pids_dir, strlen(pids_dir)))
-		snprintf(pid_file, sizeof(pid_file), "%s", base + 1);
-	struct amx_instance *in = &a->inst[a->n_inst++];
-	const struct amx_instance *was = old_instance(old, pid_file, d->node_app_instance);
-	if (was) {
-		*in = *was;
-	} else {
-		memset(in, 0, sizeof(*in));
-		in->pm_id = pm_id_of_pid_file(pid_file);
-	}
-	snprintf(in->pid_file, sizeof(in->pid_file), "%s", pid_file);
-	in->node_app_instance = d->node_app_instance;
-	if (pm_id_of_pid_file(pid_file) >= 0)
-		in->pm_id = pm_id_of_pid_file(pid_file);
-	return true;
-}
-
-/* Names to indices, open addressing: sync_apps is linear in the number of apps (a dump of
- * thousands of names must not cost their square). */
-struct name_index {
-	uint32_t *slot; /* index + 1; 0 = empty */
-	size_t mask;
-};
-
-static uint32_t name_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
-
-static bool name_index_init(struct name_index *x, size_t n)
-{
-	size_t cap = 16;
-	while (cap < 2 * n)
-		cap *= 2;
-	x->slot = calloc(cap, sizeof(*x->slot));
-	x->mask = cap - 1;
-	return x->slot != NULL;
-}
-
-/* The app named name in apps, or -1; with add, apps[i] goes in when none is there. */
-static int name_index_find(struct name_index *x, const struct amx_app *apps, const char *name,
-			   int add)
-{
-	for (size_t k = name_hash(name) & x->mask;; k = (k + 1) & x->mask) {
-		if (!x->slot[k]) {
-			if (add >= 0)
-				x->slot[k] = (uint32_t)add + 1;
-			return -1;
-		}
-		if (!strcmp(apps[x->slot[k] - 1].name, name))
-			return (int)x->slot[k] - 1;
-	}
-}
-
-static void sync_apps(struct amx_home *h, const char *const *only, int n_only)
-{
-	/* Keep the state of apps and instances that stay; add new ones; drop the ones no
-	 * longer saved. Each dump entry is one instance; entries of one name are one app. */
-	size_t n = 0, left_out = 0;
-	struct amx_app *apps = calloc(h->good.n_apps ? h->good.n_apps : 1, sizeof(*apps));
-	struct name_index old_ix = { 0 }, new_ix = { 0 };
-	if (!apps || !name_index_init(&old_ix, h->n_apps) ||
-	    !name_index_init(&new_ix, h->good.n_apps)) {
-		free(apps);
-		free(old_ix.slot);
-		return;
-	}
-	for (size_t i = 0; i < h->n_apps; i++)
-		name_index_find(&old_ix, h->apps, h->apps[i].name, (int)i);
-	for (size_t i = 0; i < h->good.n_apps; i++) {
-		const struct amx_dump_app *d = &h->good.apps[i];
-		if (!wanted(d->name, only, n_only))
-			continue;
-		int at = name_index_find(&new_ix, apps, d->name, -1);
-		int oi = name_index_find(&old_ix, h->apps, d->name, -1);
-		const struct amx_app *old = oi >= 0 ? &h->apps[oi] : NULL;
-		struct amx_app *a;
-		if (at >= 0) {
-			a = &apps[at]; /* one more instance of an app already listed */
-		} else {
-			a = &apps[n];
-			if (old) {
-				*a = *old;
-			} else {
-				snprintf(a->name, sizeof(a->name), "%s", d->name);
-				a->running = -1;
-				amx_app_policy_init(&a->pol);
-			}
-			name_index_find(&new_ix, apps, a->name, (int)n);
-			n++;
-			/* Its own storage: the copy of old points at old's, freed below. */
-			a->inst = &a->inst_one;
-			a->inst_cap = 1;
-			a->n_inst = 0;
-			a->desired_online = d->status != AMX_ST_STOPPED && d->status != AMX_ST_STOPPING;
-			a->cluster = d->cluster;
-			a->max_memory_bytes = d->max_memory_bytes;
-		}
-		left_out += !add_instance(h, a, old, d);
-		amx_app_refresh_lead(a);
-	}
-	/* One line per read, not one per entry: the dump is rewritten as often as its owner likes. */
-	if (left_out)
-		fprintf(stderr, "amexbpf: %s: %zu dump entries over %d instances of an app are not "
-				"watched\n", h->path, left_out, AMX_INSTANCES_MAX);
-	free(old_ix.slot);
-	free(new_ix.slot);
-	for (size_t i = 0; i < h->n_apps; i++)
-		app_free_instances(&h->apps[i]);
-	free(h->apps);
-	h->apps = apps;
-	h->n_apps = n;
-}
-
-void amx_home_adopt_dump(struct amx_home *h, struct amx_dump_read *r, const char *const *only,
-			 int n_only)
+/* The read's dump becomes the good one (unless it is the good one's bytes); the apps are
+ * not matched yet. */
+static void adopt_good(struct amx_home *h, struct amx_dump_read *r)
 {
 	/* Every CLOSE_WRITE of dump.pm2 lands here: rewrite (and fsync) the good copy only
 	 * when the bytes changed, or a user saving in a loop makes us write 16 MB each time.
 	 * The read compared them with the good copy already (r->unchanged). */
-	if (r->unchanged && h->good_raw) { /* not parsed: the good copy stays as it is */
-		h->dump_valid = true;
-		h->dump_problem[0] = '\0';
-		h->good_mode = r->mode;
-		sync_apps(h, only, n_only);
-		return;
-	}
+	amx_home_sync_cancel(h);
+	h->dump_valid = true;
+	h->dump_problem[0] = '\0';
+	h->good_mode = r->mode;
+	if (r->unchanged && h->good_raw)
+		return; /* not parsed: the good copy stays as it is */
 	/* The old copy goes to the caller, who frees it where it costs the loop nothing. */
 	amx_dump_free(&r->replaced);
 	free(r->replaced_raw);
@@ -692,12 +494,21 @@ void amx_home_adopt_dump(struct amx_home *h, struct amx_dump_read *r, const char
 	h->good_raw_len = r->raw_len;
 	r->raw = NULL;
 	h->have_good = true;
-	h->dump_valid = true;
-	h->dump_problem[0] = '\0';
-	h->good_mode = r->mode;
 	if (h->good_raw && !r->stored)
 		amx_statefile_put(h->state_file, h->good_raw, h->good_raw_len);
-	sync_apps(h, only, n_only);
+}
+
+void amx_home_adopt_dump(struct amx_home *h, struct amx_dump_read *r, const char *const *only,
+			 int n_only)
+{
+	adopt_good(h, r);
+	amx_home_sync_all(h, only, n_only);
+}
+
+void amx_home_adopt_dump_parts(struct amx_home *h, struct amx_dump_read *r)
+{
+	adopt_good(h, r);
+	amx_home_sync_begin(h);
 }
 
 bool amx_home_load_good_copy(struct amx_home *h, const char *const *only, int n_only)
@@ -712,6 +523,7 @@ bool amx_home_load_good_copy(struct amx_home *h, const char *const *only, int n_
 		free(raw);
 		return false;
 	}
+	amx_home_sync_cancel(h);
 	amx_dump_free(&h->good);
 	h->good = d;
 	free(h->good_raw);
@@ -719,7 +531,7 @@ bool amx_home_load_good_copy(struct amx_home *h, const char *const *only, int n_
 	h->good_raw_len = len;
 	h->good_mode = 0; /* not kept with the copy: restored as the owner's alone */
 	h->have_good = true;
-	sync_apps(h, only, n_only);
+	amx_home_sync_all(h, only, n_only);
 	return true;
 }
 

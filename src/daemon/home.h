@@ -88,6 +88,22 @@ const char *amx_dump_read_problem(const struct amx_dump_read *r);
  * filtered by `only` when n_only > 0). New apps start UNKNOWN. */
 void amx_home_adopt_dump(struct amx_home *h, struct amx_dump_read *r, const char *const *only,
 			 int n_only);
+/* The same, but the apps are matched to the new dump later, in parts: amx_home_sync_step
+ * until it returns true (the apps stay as they were until then). */
+void amx_home_adopt_dump_parts(struct amx_home *h, struct amx_dump_read *r);
+
+/* home_sync.c: the good dump matched to the apps (kept ones keep their state, new ones
+ * start UNKNOWN, the others go), at once or a part at a time: begin, then steps of at
+ * most max dump entries (the step that puts the apps in place is one of its own) until
+ * true. A sync begun again, or an adoption, cancels the one under way. */
+#define AMX_HOME_SYNC_STEP 512
+void amx_home_sync_all(struct amx_home *h, const char *const *only, int n_only);
+bool amx_home_sync_begin(struct amx_home *h);
+bool amx_home_sync_step(struct amx_home *h, const char *const *only, int n_only, size_t max);
+void amx_home_sync_cancel(struct amx_home *h);
+/* An app's heap array of instances, when it has one (model.h), freed. */
+void amx_app_free_instances(struct amx_app *a);
+
 /* Load the last good copy from the state dir (start-up when dump.pm2 is bad). */
 bool amx_home_load_good_copy(struct amx_home *h, const char *const *only, int n_only);
 /* Put the last good copy back as dump.pm2 (as the owner, atomically). */
