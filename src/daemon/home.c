@@ -439,7 +439,7 @@ void amx_dump_source_read(const struct amx_dump_source *s, struct amx_dump_read 
 
 void amx_home_read_dump(const struct amx_home *h, struct amx_dump_read *r)
 {
-	struct amx_dump_source s;
+	struct amx_dump_source s = { .max = 0 };
 	amx_home_dump_source(h, AMX_DUMP_MAX_BYTES, false, &s);
 	amx_dump_source_read(&s, r);
 }

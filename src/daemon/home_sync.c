@@ -167,14 +167,16 @@ bool amx_home_sync_begin(struct amx_home *h)
 	struct amx_home_sync *s = &h->sync;
 	amx_home_sync_cancel(h);
 	size_t cap = h->good.n_apps ? h->good.n_apps : 1;
-	/* malloc, not calloc: each app is written whole when it is built, and zeroing 7.7 MB
-	 * up front was most of a step. */
-	s->apps = malloc(cap * sizeof(*s->apps));
-	s->old = malloc(cap * sizeof(*s->old));
+	s->apps = calloc(cap, sizeof(*s->apps));
+	s->old = calloc(cap, sizeof(*s->old));
 	s->new_ix = name_index_new(h->good.n_apps, &s->new_mask);
 	s->old_ix = name_index_new(h->n_apps, &s->old_mask);
 	if (!s->apps || !s->old || !s->new_ix || !s->old_ix) {
-		amx_home_sync_cancel(h);
+		free(s->apps); /* nothing built in them yet */
+		free(s->old);
+		free(s->new_ix);
+		free(s->old_ix);
+		memset(s, 0, sizeof(*s));
 		return false;
 	}
 	for (size_t i = 0; i < h->n_apps; i++)

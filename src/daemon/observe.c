@@ -250,7 +250,7 @@ void eng_god_died(struct amx_engine *e, int hi, const struct amx_event *kev)
 	if (e->dump_job.home == hi) {
 		h->dump_pending = true;
 	} else {
-		struct amx_dump_source s;
+		struct amx_dump_source s = { .max = 0 };
 		struct amx_dump_read r;
 		amx_home_dump_source(h, e->dump_worker ? AMX_DUMP_LOOP_MAX_BYTES : AMX_DUMP_MAX_BYTES,
 				     false, &s);
