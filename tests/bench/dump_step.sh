@@ -9,7 +9,7 @@
 # rewrites are the top of the distribution), read after the rewrites. LOAD=1 adds one busy
 # loop per CPU, not pinned, for the loaded figure. A size N:BYTES pads each app with one long
 # string so that the file is about BYTES (16m: just under the 16 MiB bound of a dump).
-#   SIZES="16 256 4096 4096:16m" REWRITES=40 GAP_MS=150 LOAD=0
+#   SIZES="16 256 4096 4096:16m" REWRITES=40 GAP_MS=150 LOAD=0 AMEXBPF_BASE=
 source "$(dirname "$0")/../e2e/lib.sh"
 TEST_NAME=bench-dump-step
 SIZES=${SIZES:-16 256 4096 4096:16m}
@@ -35,7 +35,11 @@ if [ "$LOAD" = 1 ]; then
 	done
 fi
 
-printf '%-10s %8s %8s %8s %8s %9s  %s\n' apps p50_us p99_us max_us steps bytes "load average"
+# AMEXBPF_BASE=PATH: another build (the code before a change) measured too, size by size,
+# right before this one, so that both rows share the machine's state.
+BUILDS=("this=$AMX_BIN")
+[ -n "${AMEXBPF_BASE:-}" ] && BUILDS=("base=$AMEXBPF_BASE" "this=$AMX_BIN")
+printf '%-6s %-10s %8s %8s %8s %8s %9s  %s\n' build apps p50_us p99_us max_us steps bytes "load average"
 for size in $SIZES; do
 	n=${size%%:*}
 	bytes=0
@@ -58,6 +62,9 @@ for size in $SIZES; do
 		}
 		require("fs").copyFileSync(dir + "/a.json", dir + "/dump.pm2");
 	' "$HOME_A" "$n" "$bytes"
+	for build in "${BUILDS[@]}"; do
+	AMX_BIN=${build#*=}
+	as_second_user cp "$HOME_A/a.json" "$HOME_A/dump.pm2"
 	start_amexbpf --pm2-home "$HOME_A"
 	as_second_user sh -c '
 		cd "$1" || exit 1
@@ -70,7 +77,7 @@ for size in $SIZES; do
 		done
 	' sh "$HOME_A" "$REWRITES" "$(awk -v g="$GAP_MS" 'BEGIN { printf "%.3f", g / 1000 }')"
 	"$AMX_BIN" status --json --socket "$SOCK" >"$T/status.$n.json" || fail "status failed"
-	printf '%-10s %8s %8s %8s %8s %9s  %s\n' "$size" \
+	printf '%-6s %-10s %8s %8s %8s %8s %9s  %s\n' "${build%%=*}" "$size" \
 		"$(jq -r .loop.step_us.p50 "$T/status.$n.json")" \
 		"$(jq -r .loop.step_us.p99 "$T/status.$n.json")" \
 		"$(jq -r .loop.step_us.max "$T/status.$n.json")" \
@@ -78,6 +85,7 @@ for size in $SIZES; do
 		"$(stat -c %s "$HOME_A/a.json")" \
 		"$(cut -d' ' -f1-3 /proc/loadavg)"
 	stop_amexbpf
+	done
 done
 stop_hogs
 log "dump_step: done"
