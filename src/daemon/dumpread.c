@@ -1,52 +1,63 @@
 /* SPDX-License-Identifier: MIT */
 /* dump.pm2 read off the loop (issue 14: no user's file holds the loop for more than a few
  * ms). A home's dump is the one input whose size its owner chooses: up to 16 MB and 4,096
- * apps, 0.2-0.3 s to read and parse. Everything proportional to the file's bytes (the read
- * as the owner, the comparison with the good copy, the parse, the state file's copy, freeing
- * the copy it replaces) runs on the worker thread (sys/worker.h), one read at a time for all
- * homes, taken round the homes; a home's reads use at most a tenth of the worker (after a
- * read that took T, its next waits until 9 T after the read began). What stays on the loop
- * is the adoption, bounded by the apps: matching them to the model AMX_HOME_SYNC_STEP entries
- * a step (daemon/home_sync.c), then their policies fed AMX_DUMP_APPS_PER_STEP a step, the
- * kernel's events read in between. Without the thread (the unit tests' engine, or a start that could not make it)
- * the same read runs at once, on the loop. */
+ * apps, 0.2-0.3 s to read and parse. A dump larger than AMX_DUMP_LOOP_MAX_BYTES is read on
+ * the worker thread (sys/worker.h), with everything else proportional to its bytes (the
+ * comparison with the good copy, the parse, the state file's copy, freeing the copy it
+ * replaces), one read at a time for all homes, taken round the homes; a home's reads use at
+ * most a tenth of the worker. A smaller one (PM2's own saves, mostly) is read at once, as
+ * before: at most about 1.6 ms, and no hand-over between the rewrite and its dump-changed.
+ * What stays on the loop is the adoption, bounded by the apps: matching them to the model
+ * AMX_HOME_SYNC_STEP entries a step (daemon/home_sync.c), then their policies fed
+ * AMX_DUMP_APPS_PER_STEP a step, the kernel's events read in between. Without the thread
+ * (the unit tests' engine, or a start that could not make it) every read and adoption runs
+ * at once, on the loop. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/dump.h"
 #include "daemon/engine.h"
 #include "sys/loop.h"
 #include "sys/proc.h"
 
-/* What a home's adopted dump still needs from the loop, in this order. */
-enum { FEED_NONE, FEED_SYNC, FEED_DESIRED, FEED_ABSENT };
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
 
 static void job_run(struct amx_job *j)
 {
 	struct amx_dump_job *d = (struct amx_dump_job *)j;
+	uint64_t t0 = mono_us();
 	amx_dump_free(&d->trash);
 	free(d->trash_raw);
 	d->trash_raw = NULL;
 	amx_dump_source_read(&d->src, &d->r);
+	d->run_us = mono_us() - t0;
 }
 
 /* Feed up to *left apps of home hi to their policies; true when its feed is over. */
 static bool feed_some(struct amx_engine *e, int hi, unsigned *left)
 {
 	struct amx_home *h = &e->homes[hi];
-	if (h->dump_feed_phase == FEED_SYNC) {
+	if (h->dump_feed_phase == AMX_FEED_SYNC || h->dump_feed_phase == AMX_FEED_SYNC_ONLY) {
 		/* A part of the matching is a step's work; the feed begins at the next. */
 		if (amx_home_sync_step(h, e->o->only, e->o->n_only, AMX_HOME_SYNC_STEP)) {
-			h->dump_feed_phase = FEED_DESIRED;
+			h->dump_feed_phase = h->dump_feed_phase == AMX_FEED_SYNC ? AMX_FEED_DESIRED
+										 : AMX_FEED_NONE;
 			h->dump_feed_next = 0;
 			h->dump_feed_unknown = false;
 		}
 		*left = 0;
 		return false;
 	}
-	if (h->dump_feed_phase == FEED_DESIRED) {
+	if (h->dump_feed_phase == AMX_FEED_DESIRED) {
 		/* A saved stop is the new desired state; a saved start likewise. n_apps is read
 		 * again each time: a policy's action may re-read the dump. */
 		for (; h->dump_feed_next < h->n_apps && *left; h->dump_feed_next++, (*left)--) {
@@ -61,17 +72,17 @@ static bool feed_some(struct amx_engine *e, int hi, unsigned *left)
 		if (h->dump_feed_next < h->n_apps)
 			return false;
 		if (!h->dump_feed_unknown || !h->god_pid) {
-			h->dump_feed_phase = FEED_NONE;
+			h->dump_feed_phase = AMX_FEED_NONE;
 			return true;
 		}
 		/* New names: one look at the daemon's children for all of them (a dump of
 		 * thousands of names is one look, not one each), then the ones not found. */
 		eng_scan_god_children(e, hi);
-		h->dump_feed_phase = FEED_ABSENT;
+		h->dump_feed_phase = AMX_FEED_ABSENT;
 		h->dump_feed_next = 0;
 		*left = *left > AMX_DUMP_APPS_PER_STEP / 2 ? *left - AMX_DUMP_APPS_PER_STEP / 2 : 0;
 	}
-	if (h->dump_feed_phase == FEED_ABSENT) {
+	if (h->dump_feed_phase == AMX_FEED_ABSENT) {
 		for (; h->dump_feed_next < h->n_apps && *left; h->dump_feed_next++, (*left)--) {
 			size_t i = h->dump_feed_next;
 			if (h->apps[i].pol.state == AMX_APP_UNKNOWN &&
@@ -83,7 +94,7 @@ static bool feed_some(struct amx_engine *e, int hi, unsigned *left)
 		if (h->dump_feed_next < h->n_apps)
 			return false;
 	}
-	h->dump_feed_phase = FEED_NONE;
+	h->dump_feed_phase = AMX_FEED_NONE;
 	return true;
 }
 
@@ -114,7 +125,7 @@ static void read_done(struct amx_engine *e, int hi, struct amx_dump_read *r)
 	}
 	/* The matching and the feed at the next steps: this one parsed nothing, but the
 	 * kernel's events are read between them. */
-	h->dump_feed_phase = FEED_SYNC;
+	h->dump_feed_phase = AMX_FEED_SYNC;
 	h->dump_feed_next = 0;
 	if (!e->dump_worker) {
 		/* No worker (the unit tests' engine): all of it now, as before the worker. */
@@ -135,11 +146,13 @@ static void job_done(struct amx_engine *e)
 	d->home = -1;
 	struct amx_home *h = &e->homes[hi];
 	uint64_t now = eng_now_ms(e);
-	/* On the engine's clock (milliseconds): a read under 1 ms puts nothing off. */
-	uint64_t took = now - d->submitted_ms;
-	uint64_t wait = took * (AMX_DUMP_LOOP_SHARE - 1);
-	h->dump_not_before_ms = took ? d->submitted_ms + (wait < AMX_DUMP_MAX_DEFER_MS ?
-							  wait : AMX_DUMP_MAX_DEFER_MS) : 0;
+	/* On the worker, what the read itself took (its wait for a CPU is not its cost);
+	 * at once, the engine's clock (milliseconds): a read under 1 ms puts nothing off. */
+	uint64_t wait = d->on_worker ? d->run_us * (AMX_DUMP_LOOP_SHARE - 1) / 1000
+				     : (now - d->submitted_ms) * (AMX_DUMP_LOOP_SHARE - 1);
+	uint64_t from = d->on_worker ? now : d->submitted_ms;
+	h->dump_not_before_ms = wait ? from + (wait < AMX_DUMP_MAX_DEFER_MS ?
+					       wait : AMX_DUMP_MAX_DEFER_MS) : 0;
 	read_done(e, hi, &d->r);
 	amx_dump_read_free(&d->r);
 }
@@ -170,16 +183,44 @@ static void start_next(struct amx_engine *e)
 		d->submitted_ms = now;
 		d->job.run = job_run;
 		amx_home_dump_source(h, AMX_DUMP_MAX_BYTES, true, &d->src);
-		if (e->dump_worker && amx_worker_submit(&d->job))
+		d->on_worker = e->dump_worker && amx_worker_submit(&d->job);
+		if (d->on_worker)
 			return;
 		job_run(&d->job); /* no worker: here, as before it */
 		job_done(e);
 	}
 }
 
+/* A small dump read at once, on the loop, as before the worker; false (nothing done) when
+ * it is larger than AMX_DUMP_LOOP_MAX_BYTES (an open and a stat found it so). */
+static bool read_small_now(struct amx_engine *e, int hi)
+{
+	struct amx_home *h = &e->homes[hi];
+	struct amx_dump_source s = { .max = 0 };
+	struct amx_dump_read r;
+	uint64_t t0 = eng_now_ms(e);
+	amx_home_dump_source(h, AMX_DUMP_LOOP_MAX_BYTES, true, &s);
+	amx_dump_source_read(&s, &r);
+	if (r.over_max) {
+		amx_dump_read_free(&r);
+		return false;
+	}
+	h->dump_pending = false;
+	uint64_t took = eng_now_ms(e) - t0, wait = took * (AMX_DUMP_LOOP_SHARE - 1);
+	h->dump_not_before_ms = took ? t0 + (wait < AMX_DUMP_MAX_DEFER_MS ?
+					     wait : AMX_DUMP_MAX_DEFER_MS) : 0;
+	read_done(e, hi, &r);
+	amx_dump_read_free(&r);
+	return true;
+}
+
 void eng_on_dump_event(struct amx_engine *e, int hi)
 {
-	e->homes[hi].dump_pending = true;
+	struct amx_home *h = &e->homes[hi];
+	h->dump_pending = true;
+	if (e->dump_worker && e->dump_job.home != hi && eng_now_ms(e) >= h->dump_not_before_ms &&
+	    read_small_now(e, hi))
+		return;
 	start_next(e);
 }
 
@@ -201,7 +242,7 @@ void eng_tick_dumps(struct amx_engine *e, uint64_t now)
 	unsigned left = AMX_DUMP_APPS_PER_STEP;
 	for (int k = 0; k < e->n_homes; k++) {
 		int hi = (e->dump_next_home + k) % e->n_homes;
-		if (e->homes[hi].dump_feed_phase != FEED_NONE && !feed_some(e, hi, &left))
+		if (e->homes[hi].dump_feed_phase != AMX_FEED_NONE && !feed_some(e, hi, &left))
 			amx_loop_wake_at(now);
 	}
 	start_next(e);

@@ -113,6 +113,8 @@ struct amx_dump_job {
 	char *trash_raw;
 	int home;                /* -1: none in flight */
 	uint64_t submitted_ms;
+	bool on_worker;
+	uint64_t run_us;         /* what the read took on the worker (not its wait) */
 };
 
 /* A discovered home left out (its dump, its owner's self-test): said by a home-skipped
@@ -354,9 +356,14 @@ void eng_initial_state(struct amx_engine *e, int from_home);
  * 1/AMX_DUMP_LOOP_SHARE of the worker's time (a read put off waits at most
  * AMX_DUMP_MAX_DEFER_MS), one read in flight for all homes, taken round the homes; what
  * stays on the loop (adopting the parse, feeding its apps to their policies) is bounded per
- * step: AMX_DUMP_APPS_PER_STEP apps, the rest at the next steps. A read on the loop itself
- * (the God daemon's death decides tier 2's first step on it) is done only up to
- * AMX_DUMP_LOOP_MAX_BYTES; a larger dump goes to the worker. */
+ * step: AMX_DUMP_APPS_PER_STEP apps, the rest at the next steps. A small dump (up to
+ * AMX_DUMP_LOOP_MAX_BYTES, about 1.6 ms to parse) is read at once on the loop, as PM2's own
+ * saves are (a hand-over per save cost t_burst's rewrites three quarters of their rate);
+ * so is the look at the dump when the God daemon dies (it decides tier 2's first step). */
+/* What a home's adopted dump still needs from the loop (amx_home.dump_feed_phase), in this
+ * order: matching it to the apps (SYNC_ONLY: and nothing after), then the saved state to
+ * each app's policy, then the new names found absent. */
+enum { AMX_FEED_NONE, AMX_FEED_SYNC, AMX_FEED_DESIRED, AMX_FEED_ABSENT, AMX_FEED_SYNC_ONLY };
 #define AMX_DUMP_LOOP_SHARE 10
 #define AMX_DUMP_MAX_DEFER_MS 5000
 #define AMX_DUMP_APPS_PER_STEP 256

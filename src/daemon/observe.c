@@ -257,10 +257,18 @@ void eng_god_died(struct amx_engine *e, int hi, const struct amx_event *kev)
 		amx_dump_source_read(&s, &r);
 		if (r.over_max) {
 			h->dump_pending = true;
-		} else if (r.problem == AMX_DUMP_OK) {
+		} else if (r.problem == AMX_DUMP_OK && !e->dump_worker) {
 			amx_home_adopt_dump(h, &r, e->o->only, e->o->n_only);
-			eng_dump_keep_replaced(e, &r);
 			h->dump_feed_next = 0; /* the apps may have moved: a feed starts over */
+		} else if (r.problem == AMX_DUMP_OK) {
+			/* 64 KiB holds thousands of short entries: matched in parts too (tier 2
+			 * needs dump_valid, set now). A feed under way starts over after it. */
+			amx_home_adopt_dump_parts(h, &r);
+			eng_dump_keep_replaced(e, &r);
+			h->dump_feed_phase = h->dump_feed_phase == AMX_FEED_NONE ? AMX_FEED_SYNC_ONLY
+										 : AMX_FEED_SYNC;
+			h->dump_feed_next = 0;
+			amx_loop_wake_at(eng_now_ms(e));
 		} else {
 			eng_dump_invalid(e, hi, amx_dump_read_problem(&r));
 		}
