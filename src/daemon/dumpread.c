@@ -183,6 +183,7 @@ static void start_next(struct amx_engine *e)
 		d->submitted_ms = now;
 		d->job.run = job_run;
 		amx_home_dump_source(h, AMX_DUMP_MAX_BYTES, true, &d->src);
+		d->src.make_room = e->dump_worker;
 		d->on_worker = e->dump_worker && amx_worker_submit(&d->job);
 		if (d->on_worker)
 			return;

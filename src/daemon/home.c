@@ -392,6 +392,22 @@ void amx_home_dump_source(const struct amx_home *h, size_t max, bool store,
 	s->good_raw_len = h->good_raw_len;
 	s->good_n_apps = h->good.n_apps;
 	snprintf(s->state_file, sizeof(s->state_file), "%s", store ? h->state_file : "");
+	s->make_room = false;
+}
+
+/* The zeroed arrays for matching a dump of n apps (home_sync.c takes them). */
+static void make_room(struct amx_dump_read *r, size_t n)
+{
+	r->fresh_cap = n ? n : 1;
+	r->fresh_apps = calloc(r->fresh_cap, sizeof(*r->fresh_apps));
+	r->fresh_old = calloc(r->fresh_cap, sizeof(*r->fresh_old));
+	if (!r->fresh_apps || !r->fresh_old) {
+		free(r->fresh_apps);
+		free(r->fresh_old);
+		r->fresh_apps = NULL;
+		r->fresh_old = NULL;
+		r->fresh_cap = 0;
+	}
 }
 
 void amx_dump_source_read(const struct amx_dump_source *s, struct amx_dump_read *r)
@@ -419,6 +435,8 @@ void amx_dump_source_read(const struct amx_dump_source *s, struct amx_dump_read 
 		r->problem = AMX_DUMP_OK;
 		free(r->raw); /* the good copy holds these bytes */
 		r->raw = NULL;
+		if (s->make_room)
+			make_room(r, s->good_n_apps);
 		return;
 	}
 	enum amx_dump_problem p = amx_dump_parse(r->raw, r->raw_len, &r->dump);
@@ -435,6 +453,8 @@ void amx_dump_source_read(const struct amx_dump_source *s, struct amx_dump_read 
 	/* The state file's copy of the bytes is made here too (16 MB, on the worker). */
 	if (s->state_file[0])
 		r->stored = amx_statefile_put(s->state_file, r->raw, r->raw_len) == 0;
+	if (s->make_room)
+		make_room(r, r->dump.n_apps);
 }
 
 void amx_home_read_dump(const struct amx_home *h, struct amx_dump_read *r)
@@ -452,6 +472,11 @@ void amx_dump_read_free(struct amx_dump_read *r)
 	amx_dump_free(&r->replaced);
 	free(r->replaced_raw);
 	r->replaced_raw = NULL;
+	free(r->fresh_apps);
+	free(r->fresh_old);
+	r->fresh_apps = NULL;
+	r->fresh_old = NULL;
+	r->fresh_cap = 0;
 }
 
 const char *amx_dump_read_problem(const struct amx_dump_read *r)
@@ -508,7 +533,7 @@ void amx_home_adopt_dump(struct amx_home *h, struct amx_dump_read *r, const char
 void amx_home_adopt_dump_parts(struct amx_home *h, struct amx_dump_read *r)
 {
 	adopt_good(h, r);
-	amx_home_sync_begin(h);
+	amx_home_sync_begin_with(h, r);
 }
 
 bool amx_home_load_good_copy(struct amx_home *h, const char *const *only, int n_only)

@@ -59,6 +59,12 @@ struct amx_dump_read {
 	 * elsewhere: freeing 4,096 apps and 16 MB is work too). */
 	struct amx_dump replaced;
 	char *replaced_raw;
+	/* OK, with the source's make_room: the zeroed arrays matching it to the apps will
+	 * need (fresh_cap entries), made where the read runs (7.7 MB zeroed for 4,096 apps
+	 * was most of the step that took a worker's result). */
+	struct amx_app *fresh_apps;
+	int *fresh_old;
+	size_t fresh_cap;
 };
 
 /* What a read of a home's dump.pm2 needs, copied out of the home so that the read can run
@@ -74,6 +80,7 @@ struct amx_dump_source {
 	bool have_good;
 	size_t good_n_apps;
 	char state_file[4200];   /* "": a changed good dump is left to amx_home_adopt_dump */
+	bool make_room;          /* fill the read's fresh_* arrays */
 };
 void amx_home_dump_source(const struct amx_home *h, size_t max, bool store,
 			  struct amx_dump_source *s);
@@ -99,6 +106,8 @@ void amx_home_adopt_dump_parts(struct amx_home *h, struct amx_dump_read *r);
 #define AMX_HOME_SYNC_STEP 512
 void amx_home_sync_all(struct amx_home *h, const char *const *only, int n_only);
 bool amx_home_sync_begin(struct amx_home *h);
+/* The same with the arrays of a read (r->fresh_*), taken when large enough. */
+bool amx_home_sync_begin_with(struct amx_home *h, struct amx_dump_read *r);
 bool amx_home_sync_step(struct amx_home *h, const char *const *only, int n_only, size_t max);
 void amx_home_sync_cancel(struct amx_home *h);
 /* An app's heap array of instances, when it has one (model.h), freed. */

@@ -164,11 +164,25 @@ void amx_home_sync_cancel(struct amx_home *h)
 
 bool amx_home_sync_begin(struct amx_home *h)
 {
+	struct amx_dump_read none = { .fresh_cap = 0 };
+	return amx_home_sync_begin_with(h, &none);
+}
+
+bool amx_home_sync_begin_with(struct amx_home *h, struct amx_dump_read *r)
+{
 	struct amx_home_sync *s = &h->sync;
 	amx_home_sync_cancel(h);
 	size_t cap = h->good.n_apps ? h->good.n_apps : 1;
-	s->apps = calloc(cap, sizeof(*s->apps));
-	s->old = calloc(cap, sizeof(*s->old));
+	if (r->fresh_apps && r->fresh_old && r->fresh_cap >= cap) {
+		s->apps = r->fresh_apps; /* zeroed off the loop */
+		s->old = r->fresh_old;
+		r->fresh_apps = NULL;
+		r->fresh_old = NULL;
+		r->fresh_cap = 0;
+	} else {
+		s->apps = calloc(cap, sizeof(*s->apps));
+		s->old = calloc(cap, sizeof(*s->old));
+	}
 	s->new_ix = name_index_new(h->good.n_apps, &s->new_mask);
 	s->old_ix = name_index_new(h->n_apps, &s->old_mask);
 	if (!s->apps || !s->old || !s->new_ix || !s->old_ix) {
