@@ -1071,6 +1071,50 @@ TEST(no_command_slot_defers_without_charging_the_budget)
 	engine_down();
 }
 
+/* A command names its app by index, and a dump adopted while it runs may reorder the
+ * apps: its answer still goes to the app it ran for, not to the app now at that index. */
+TEST(a_tier_answer_follows_its_app_through_a_reordered_dump)
+{
+	static const char *const two[] = { "api", "web" };
+	CHECK(engine_up(two, 2, 60, 5));
+	CHECK(!strcmp(E.homes[0].apps[1].name, "web"));
+	push_kernel_event(kill_and_wait(E.homes[0].apps[1].pid));
+	advance(2000);
+	int last = n_cmds - 1;
+	CHECK(last >= 0 && !strcmp(cmds[last].line, "jlist"));
+	char jl[1024];
+	jlist_answer(jl, sizeof(jl), "web", "errored", 0);
+	finish_cmd(last, 0, jl);
+	int tier1 = n_cmds - 1;
+	CHECK(!strcmp(cmds[tier1].line, "restart web"));
+	/* The owner saves the apps in another order (same pid files) while pm2 restarts web. */
+	char path[4400];
+	snprintf(path, sizeof(path), "%s/dump.pm2", home);
+	write_file(path,
+		   "[{\"name\":\"web\",\"status\":\"online\",\"autorestart\":true,"
+		   "\"pm_pid_path\":\"%s/pids/web-1.pid\",\"pm_exec_path\":\"/srv/web.js\"},"
+		   "{\"name\":\"api\",\"status\":\"online\",\"autorestart\":true,"
+		   "\"pm_pid_path\":\"%s/pids/api-0.pid\",\"pm_exec_path\":\"/srv/api.js\"}]",
+		   home, home);
+	file_event(AMX_FS_DUMP, "dump.pm2");
+	for (int i = 0; i < 8; i++)
+		advance(1); /* an adoption in parts ends within a few steps */
+	CHECK(!strcmp(E.homes[0].apps[0].name, "web") && !strcmp(E.homes[0].apps[1].name, "api"));
+	pid_t api_pid = E.homes[0].apps[1].pid;
+	finish_cmd(tier1, 0, NULL);
+	pid_t fresh = god_fork_app(&god, "web");
+	remember_kid(fresh);
+	write_pid_file("web", 1, fresh);
+	file_event(AMX_FS_PID_FILE, "web-1.pid");
+	int at = 0;
+	json_t *ev = next_event(&at, "recovery-succeeded");
+	CHECK(ev != NULL);
+	CHECK_STR(str_of(ev, "service.name"), "web");
+	CHECK(E.homes[0].apps[0].pol.state == AMX_APP_ALIVE && E.homes[0].apps[0].running == -1);
+	CHECK(E.homes[0].apps[1].pol.state == AMX_APP_ALIVE && E.homes[0].apps[1].pid == api_pid);
+	engine_down();
+}
+
 /* Tier 2 stops the dead daemon's orphaned apps, but only processes of the home's owner. */
 TEST(an_orphan_of_another_owner_is_never_killed)
 {
@@ -1952,6 +1996,7 @@ int main(int argc, char **argv)
 	RUN(a_failing_self_test_of_one_owner_skips_only_that_owner);
 	RUN(one_home_cannot_take_the_command_slots_of_another);
 	RUN(no_command_slot_defers_without_charging_the_budget);
+	RUN(a_tier_answer_follows_its_app_through_a_reordered_dump);
 	RUN(an_orphan_of_another_owner_is_never_killed);
 	RUN(many_new_app_names_cost_one_look_at_the_children);
 	RUN(costly_dump_reads_are_put_off_to_a_tenth_of_the_loop);
