@@ -123,7 +123,7 @@ static void instance_seen_alive(struct amx_engine *e, int hi, struct amx_app *a,
 		if (in->pid == pid)
 			return;
 	}
-	if (in->n_ports)
+	if (in->listened)
 		eng_listen_instance_gone(e, a, in); /* a reload: the old copy's ports are wanted */
 	in->pid = pid;
 	in->start_ticks = st.start_ticks;
