@@ -146,7 +146,7 @@ static void instance_listens(struct amx_engine *e, int hi, struct amx_app *a,
 		amx_event_set_int(ev, "amexbpf.listen.port", l->port);
 		amx_event_set_str(ev, "amexbpf.listen.address", addr);
 		amx_event_set_bool(ev, "amexbpf.listen.first", first);
-		if (first && start_ns && ts_ns > start_ns)
+		if (start_ns && ts_ns > start_ns)
 			amx_event_set_int(ev, "event.duration", (int64_t)(ts_ns - start_ns));
 		eng_set_app_fields(ev, &e->homes[hi], a);
 		eng_set_instance_fields(ev, a, in);
