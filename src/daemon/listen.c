@@ -101,7 +101,9 @@ void eng_listen_instance_gone(struct amx_engine *e, struct amx_app *a, struct am
 	}
 	memcpy(a->want_ports, want, sizeof(want));
 	a->n_want_ports = n;
+	/* This life is accounted for: a new pid seen next does not account for it again. */
 	in->n_closed = 0;
+	in->listened = false;
 }
 
 /* An incident waits on the app's ports: tell the policy once they are all listened on. */
