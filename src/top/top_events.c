@@ -249,8 +249,8 @@ static int draw_ports(struct top_pen *p, json_t *app, int r, int r1)
 	size_t n = (size_t)snprintf(a, sizeof(a), " %s", json_array_size(now) ? "listening" : "not listening");
 	n = ports_append(now, a, n, sizeof(a));
 	if (json_array_size(want) && n < sizeof(a))
-		n = ports_append(want, a, n + (size_t)snprintf(a + n, sizeof(a) - n, "%sa recovery waits for",
-							     sep(p->utf8)), sizeof(a));
+		ports_append(want, a, n + (size_t)snprintf(a + n, sizeof(a) - n, "%sa recovery waits for",
+							 sep(p->utf8)), sizeof(a));
 	top_row_clear(p->f, r, TS_NORMAL);
 	top_put(p, r++, 0, p->f->w, a, json_array_size(now) ? TS_NORMAL : TS_WARN, false, false);
 	return r;
