@@ -134,6 +134,11 @@ static void event_detail(json_t *ev, bool utf8, char *buf, size_t len)
 				      killer, jnum(ev, "amexbpf.killer.pid"), jnum(ev, "amexbpf.killer.uid"));
 	else if (cause && n < len)
 		n += (size_t)snprintf(buf + n, len - n, " [%s]", cause);
+	/* Died in the wake of another app's OOM kill (systemd stopping the whole unit). */
+	if (json_is_true(jget(ev, "amexbpf.collateral")) && n < len)
+		n += (size_t)snprintf(buf + n, len - n, " [collateral of %s's OOM kill, pid %.0f]",
+				      jstr(ev, "amexbpf.collateral_of.app") ? jstr(ev, "amexbpf.collateral_of.app") : "?",
+				      num_or(jnum(ev, "amexbpf.collateral_of.pid"), 0));
 	json_t *serving = jget(ev, "amexbpf.serving");
 	if (json_is_boolean(serving) && n < len)
 		n = ports_append(jget(ev, "amexbpf.listen.ports"), buf,

@@ -168,6 +168,20 @@ TEST(events_newest_first_coloured_by_level)
 	fx_free(&x);
 }
 
+/* An exit in the wake of another app's OOM kill says so on its row. */
+TEST(collateral_exit_names_the_oom_victim)
+{
+	struct fixture x;
+	fx_init(&x, 200, 32, false);
+	top_events_push(&x.ev, json_loads("{\"log\":{\"level\":\"error\"},\"message\":\"web exited (SIGTERM)\","
+		"\"event\":{\"action\":\"process-exited\",\"sequence\":18},\"service\":{\"name\":\"web\"},"
+		"\"amexbpf\":{\"cause\":\"killed\",\"collateral\":true,"
+		"\"collateral_of\":{\"pid\":2222,\"app\":\"hog\"}}}", 0, NULL));
+	top_render(&x.v, &x.f);
+	CHECK(find_row(&x, "web exited (SIGTERM) [killed] [collateral of hog's OOM kill, pid 2222]") > 0);
+	fx_free(&x);
+}
+
 TEST(pause_holds_the_pane_and_counts_what_is_new)
 {
 	struct fixture x;
@@ -358,6 +372,7 @@ int main(void)
 	RUN(ascii_fallback_has_only_ascii);
 	RUN(hostile_name_cannot_reach_the_terminal);
 	RUN(events_newest_first_coloured_by_level);
+	RUN(collateral_exit_names_the_oom_victim);
 	RUN(pause_holds_the_pane_and_counts_what_is_new);
 	RUN(sort_and_filter);
 	RUN(disconnected_says_so_and_keeps_the_last_state);
