@@ -91,6 +91,7 @@ struct amx_app {
 	int last_exit_code;
 	int last_signal;
 	bool last_oom;
+	char last_cause[12];     /* its amexbpf.cause (exit, crash, killed, oom, pm2, amexbpf); "" unknown */
 	bool restart_asked;      /* amexbpf found it unhealthy (memory, probe): its next death is ours */
 	/* counters */
 	unsigned pm2_restarts;

@@ -267,6 +267,7 @@ static json_t *app_json(const struct amx_report_view *v, const struct amx_home *
 		json_object_set_new(x, "code", json_integer(a->last_exit_code));
 		json_object_set_new(x, "signal", sig ? json_string(sig) : json_null());
 		json_object_set_new(x, "oom", json_boolean(a->last_oom));
+		json_object_set_new(x, "cause", a->last_cause[0] ? json_string(a->last_cause) : json_null());
 		json_object_set_new(x, "at", at ? json_string(at) : json_null());
 		json_object_set_new(o, "last_exit", x);
 	} else {

@@ -310,7 +310,9 @@ void top_draw_history(const struct top_view *v, struct top_pen *p, int r0, int r
 		if (at) {
 			char t[16];
 			top_fmt_clock(at, t, sizeof(t));
-			snprintf(a, sizeof(a), "%slast exit at %s", sep(p->utf8), t);
+			const char *cause = jstr(app, "last_exit.cause");
+			snprintf(a, sizeof(a), "%slast exit at %s%s%s%s", sep(p->utf8), t, cause ? " (" : "",
+				 cause ? cause : "", cause ? ")" : "");
 			top_append(p, r, &col, a, TS_NORMAL);
 		}
 		r++;

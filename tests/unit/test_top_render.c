@@ -304,6 +304,7 @@ TEST(port_conflict_on_the_app_line_and_in_history)
 		"budget_left", 5, "port_conflict", "port", 3999, "holder_pid", 4321,
 		"holder_name", "port\033[2Jholder", "holder_uid", 1001, "ports", "serving_ports", 3999));
 	json_object_set_new(json_array_get(apps, 0), "ports", json_pack("[i, i]", 3000, 3001));
+	json_object_set_new(json_object_get(json_array_get(apps, 0), "last_exit"), "cause", json_string("pm2"));
 	top_render(&x.v, &x.f);
 	int a = find_row(&x, "web2  ");
 	CHECK(a > 0 && strstr(row(&x, a), " conflict ") && strstr(row(&x, a), "parked"));
@@ -318,10 +319,11 @@ TEST(port_conflict_on_the_app_line_and_in_history)
 	CHECK(find_row(&x, " not listening | a recovery waits for :3999") == c - 1);
 	CHECK(style_at(&x, c, "PORT CONFLICT") == TS_CRIT);
 	top_frame_free(&x.f);
-	x.f = (struct top_frame){ .w = 100, .h = 30 };
+	x.f = (struct top_frame){ .w = 120, .h = 30 };
 	x.v.history_app = "demo-api";
 	top_render(&x.v, &x.f);
 	CHECK(find_row(&x, " listening :3000 :3001") > 0);
+	CHECK(find_row(&x, "last exit at 22:29:09 (pm2)") > 0);
 	CHECK(find_row(&x, "PORT CONFLICT") < 0);
 	fx_free(&x);
 }
