@@ -155,6 +155,10 @@ const struct amx_option amx_option_table[] = {
 	{ .flag = "sched-priority", .key = "sched-priority", .type = AMX_OPT_COUNT, .min = 1,
 	  .max = 99, .def = "10", .field = GLOBAL(sched_priority), .metavar = "N",
 	  .help = "real-time priority for --sched fifo or rr (and deadline's fall-back)" },
+	{ .flag = "bpf-stats", .key = "bpf-stats", .type = AMX_OPT_BOOL, .implied = "yes",
+	  .def = "no", .field = GLOBAL(bpf_stats),
+	  .help = "count each BPF program's runs and time for status and top; while on, every "
+	  "BPF program on the host pays two clock reads per run" },
 	{ .flag = "verbose", .short_flag = 'v', .key = "verbose", .type = AMX_OPT_BOOL,
 	  .implied = "yes", .def = "no", .field = GLOBAL(verbose),
 	  .help = "say more, including libbpf's messages" },

@@ -86,6 +86,9 @@ struct amx_options {
 	unsigned budget_attempts;
 	double budget_window_s;
 	bool verbose;
+	/* Kernel run-time statistics of BPF programs on (BPF_ENABLE_STATS). Off by default:
+	 * the kernel's switch is host-wide, so every program of every tool would pay. */
+	bool bpf_stats;
 	/* health checks (issue 5): raw, validated by main.c with each module's parser */
 	const char *memory_limits[AMX_MAX_ONLY];  /* APP=SIZE */
 	int n_memory_limits;

@@ -302,7 +302,7 @@ void eng_handle_fs_event(struct amx_engine *e, const struct amx_fs_event *fe)
 int eng_open_event_source(struct amx_engine *e, char *err, size_t errlen)
 {
 	struct amx_exit_source_want want = { .mode = e->o->bpf_mode, .verbose = e->o->verbose,
-					     .handler = eng_on_kernel_event, .handler_ctx = e };
+					     .bpf_stats = e->o->bpf_stats, .handler = eng_on_kernel_event, .handler_ctx = e };
 	if (amx_exit_source_open(&e->src, &want, err, errlen) < 0) {
 		fprintf(stderr, "amexbpf: %s\n", err);
 		return AMX_EXIT_NO_BPF;

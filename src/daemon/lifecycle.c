@@ -37,6 +37,7 @@ static void report_view(void *ctx, struct amx_report_view *v)
 	v->last_sequence = e->stream.next_seq ? e->stream.next_seq - 1 : 0;
 	v->attach = amx_exit_source_attach_kind(&e->src);
 	v->bpf_watched = amx_exit_source_watched_count(&e->src);
+	v->bpf_stats = e->o->bpf_stats;
 	struct amx_bpf_prog_stat ps[AMX_REPORT_PROGS];
 	v->n_progs = amx_exit_source_prog_stats(&e->src, ps, AMX_REPORT_PROGS);
 	for (int i = 0; i < v->n_progs; i++) {

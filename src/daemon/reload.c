@@ -72,6 +72,7 @@ void eng_reload_config(struct amx_engine *e)
 	/* Before the watcher's thread may start again (new homes): it raises itself. */
 	char sched_said[200];
 	eng_sched_reload(e, old_sched, old_priority, sched_said, sizeof(sched_said));
+	amx_exit_source_set_stats(&e->src, e->o->bpf_stats);
 	if (!old_events || !e->o->events_path || strcmp(old_events, e->o->events_path) != 0)
 		reopen_events_sink(e, old_events);
 	int before = e->n_homes;

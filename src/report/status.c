@@ -405,6 +405,7 @@ json_t *amx_status_document(void)
 	}
 	json_object_set_new(bpf, "programs", progs);
 	json_object_set_new(bpf, "watched", json_integer(v.bpf_watched));
+	json_object_set_new(bpf, "stats", json_boolean(v.bpf_stats));
 	json_object_set_new(doc, "bpf", bpf);
 	json_t *homes = json_array();
 	for (int i = 0; i < v.n_homes; i++)

@@ -26,6 +26,7 @@ struct amx_report_view {
 	uint64_t last_sequence;   /* event.sequence of the last event emitted */
 	const char *attach;       /* how the exit hook attached: "tp_btf", "raw_tp", "none" */
 	int bpf_watched;          /* entries in the kernel's watched map */
+	bool bpf_stats;           /* the programs' run counts and times are kept (--bpf-stats) */
 	struct amx_report_prog progs[AMX_REPORT_PROGS];
 	int n_progs;
 	/* Attempts left in an app's budget (its own budget when its [app] section sets one). */

@@ -150,6 +150,7 @@ struct amx_bpf *amx_bpf_open(bool verbose, amx_bpf_handler handler, void *ctx,
 	}
 	b->handler = handler;
 	b->ctx = ctx;
+	b->stats_fd = -1;
 
 	choose_hooks(&b->hooks, verbose);
 	b->skel = open_and_load(&b->hooks, &rc, &step);
@@ -181,10 +182,6 @@ struct amx_bpf *amx_bpf_open(bool verbose, amx_bpf_handler handler, void *ctx,
 		snprintf(err, errlen, "failed to create ring buffer reader: %s", strerror(errno));
 		goto fail;
 	}
-	/* Program run counts and times for `status` and `top`, without touching the global
-	 * kernel.bpf_stats_enabled sysctl: the kernel counts while this descriptor is open.
-	 * Optional: a kernel that refuses just shows zeros. */
-	b->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	return b;
 
 fail:
@@ -198,9 +195,23 @@ void amx_bpf_close(struct amx_bpf *b)
 		return;
 	ring_buffer__free(b->ring);
 	amexbpf_bpf__destroy(b->skel);
-	if (b->stats_fd > 0)
-		close(b->stats_fd);
+	amx_bpf_set_stats(b, false);
 	free(b);
+}
+
+/* Run counts and times for `status` and `top`, without touching the
+ * kernel.bpf_stats_enabled sysctl: the kernel counts while this descriptor is open. The
+ * switch behind it is host-wide (a static key), so while it is on every BPF program of
+ * every tool on the host pays two clock reads per run: off unless asked (--bpf-stats). */
+bool amx_bpf_set_stats(struct amx_bpf *b, bool on)
+{
+	if (on && b->stats_fd < 0)
+		b->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	else if (!on && b->stats_fd >= 0) {
+		close(b->stats_fd);
+		b->stats_fd = -1;
+	}
+	return b->stats_fd >= 0;
 }
 
 int amx_bpf_epoll_fd(const struct amx_bpf *b)

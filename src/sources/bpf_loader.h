@@ -51,7 +51,11 @@ const char *amx_bpf_attach_kind(const struct amx_bpf *b);
 struct amx_hook_choice;
 const struct amx_hook_choice *amx_bpf_hooks(const struct amx_bpf *b);
 
-/* Per-program run counts and time (non-zero only while kernel.bpf_stats_enabled=1). */
+/* Turn the kernel's run-time statistics on or off for as long as b is open; returns
+ * whether they are on (a kernel may refuse). Off after amx_bpf_open. */
+bool amx_bpf_set_stats(struct amx_bpf *b, bool on);
+/* Per-program run counts and time (non-zero only while statistics are on, by
+ * amx_bpf_set_stats or the kernel.bpf_stats_enabled sysctl). */
 struct amx_bpf_prog_stat {
 	char name[64];
 	uint64_t run_cnt, run_time_ns;

@@ -55,6 +55,11 @@ static int bpf_prog_stats(void *ctx, struct amx_bpf_prog_stat *out, int max)
 	return amx_bpf_prog_stats(ctx, out, max);
 }
 
+static bool bpf_set_stats(void *ctx, bool on)
+{
+	return amx_bpf_set_stats(ctx, on);
+}
+
 static void bpf_close(void *ctx)
 {
 	amx_bpf_close(ctx);
@@ -72,6 +77,7 @@ static const struct amx_exit_source_ops bpf_ops = {
 	.watched_count = bpf_watched_count,
 	.attach_kind = bpf_attach_kind,
 	.prog_stats = bpf_prog_stats,
+	.set_stats = bpf_set_stats,
 	.close = bpf_close,
 };
 
@@ -154,6 +160,7 @@ static int open_bpf(struct amx_exit_source *src, const struct amx_exit_source_wa
 		return -1;
 	src->ops = &bpf_ops;
 	src->ctx = b;
+	amx_bpf_set_stats(b, want->bpf_stats);
 	return 0;
 }
 
@@ -243,6 +250,11 @@ const char *amx_exit_source_channel(const struct amx_exit_source *src)
 const char *amx_exit_source_attach_kind(const struct amx_exit_source *src)
 {
 	return src->ops ? src->ops->attach_kind(src->ctx) : "none";
+}
+
+bool amx_exit_source_set_stats(const struct amx_exit_source *src, bool on)
+{
+	return src->ops && src->ops->set_stats ? src->ops->set_stats(src->ctx, on) : false;
 }
 
 int amx_exit_source_prog_stats(const struct amx_exit_source *src, struct amx_bpf_prog_stat *out,

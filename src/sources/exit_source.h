@@ -47,6 +47,7 @@ struct amx_exit_source_ops {
 	const char *(*attach_kind)(void *ctx);
 	/* NULL where there are no programs to count. */
 	int (*prog_stats)(void *ctx, struct amx_bpf_prog_stat *out, int max);
+	bool (*set_stats)(void *ctx, bool on);
 	void (*close)(void *ctx);
 };
 
@@ -63,6 +64,7 @@ struct amx_exit_source {
 struct amx_exit_source_want {
 	enum amx_bpf_mode mode;  /* AUTO: BPF, else the connector; REQUIRED: BPF or fail; OFF */
 	bool verbose;            /* libbpf's own messages on stderr */
+	bool bpf_stats;          /* the programs' run-time statistics (--bpf-stats) */
 	amx_exit_source_handler handler;
 	void *handler_ctx;
 };
@@ -99,6 +101,8 @@ const char *amx_exit_source_channel(const struct amx_exit_source *src);
 /* How the BPF programs attached ("tp_btf", "raw_tp"); "none" for the connector. */
 const char *amx_exit_source_attach_kind(const struct amx_exit_source *src);
 /* Per-program run counts and times, up to max; 0 where there are no programs. */
+/* The programs' run-time statistics on or off (--bpf-stats); whether they are on. */
+bool amx_exit_source_set_stats(const struct amx_exit_source *src, bool on);
 int amx_exit_source_prog_stats(const struct amx_exit_source *src, struct amx_bpf_prog_stat *out,
 			       int max);
 

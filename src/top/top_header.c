@@ -77,6 +77,13 @@ static int draw_daemon(const struct top_view *v, struct top_pen *p, int r)
 		col = 0;
 		top_row_clear(p->f, r, TS_NORMAL);
 		top_append(p, r, &col, "bpf", TS_DIM);
+		/* Counts are kept only under --bpf-stats (a host-wide cost): say so once
+		 * rather than show every program at 0 runs. */
+		json_t *kept = jget(s, "bpf.stats");
+		if (json_is_false(kept)) {
+			top_append(p, r, &col, " run counts off (--bpf-stats)", TS_DIM);
+			return r + 1;
+		}
 		json_array_foreach(progs, i, prog) {
 			double cnt = jnum(prog, "run_cnt"), ns = jnum(prog, "run_time_ns");
 			top_fmt_count(cnt, b, sizeof(b));

@@ -8,6 +8,7 @@
 source "$(dirname "$0")/../e2e/lib.sh"
 TEST_NAME=bench-recovery
 ROUNDS=${ROUNDS:-5}
+[ "$ROUNDS" -le 64 ] || { echo "recovery.sh: ROUNDS is at most 64 (one restart-budget attempt per round)" >&2; exit 2; }
 
 setup_test
 start_app
@@ -34,7 +35,9 @@ fi
 with=() without=()
 for round in $(seq 1 "$ROUNDS"); do
 	# (a) amexbpf
-	start_amexbpf --grace 2
+	# Each round spends one attempt of the PM2 daemon's restart budget, and the budget
+	# outlives a restart of amexbpf (state dir): the default 5/600 would park round 6.
+	start_amexbpf --grace 2 --budget 64/600
 	old=$(app_pid "$PORT")
 	mark_events
 	t0=$(now_ms)

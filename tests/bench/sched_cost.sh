@@ -78,7 +78,14 @@ settle() {
 	done
 }
 
-with_f=() without_f=() with_r=() without_r=()
+# amexbpf's own CPU time (its threads and the children it reaped), in ms, from /proc: what
+# the with-window paid to the daemon itself, beside what its hooks cost the workloads.
+amx_cpu_ms() {
+	awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15 + $16 + $17) * 1000 / hz) }' \
+		"/proc/$AMX_PID/stat" 2>/dev/null || echo 0
+}
+
+with_f=() without_f=() with_r=() without_r=() with_cpu=()
 for pair in $(seq 1 "$PAIRS"); do
 	# The order alternates too, so that neither side always comes second.
 	for side in $([ $((pair % 2)) = 1 ] && echo "with without" || echo "without with"); do
@@ -86,11 +93,15 @@ for pair in $(seq 1 "$PAIRS"); do
 			start_amexbpf --sched "$SCHED"
 			settle
 		fi
+		c0=$([ "$side" = with ] && amx_cpu_ms || echo 0)
 		f=$(forks)
 		r=$(requests)
+		c1=$([ "$side" = with ] && amx_cpu_ms || echo 0)
+		[ "$side" = with ] && with_cpu+=($((c1 - c0)))
 		[ "$side" = with ] && stop_amexbpf
 		if [ "$side" = with ]; then with_f+=("$f") with_r+=("$r"); else without_f+=("$f") without_r+=("$r"); fi
-		printf 'pair %d %-8s fork+exit %6d/s   requests %6d/s\n' "$pair" "$side" "$f" "$r"
+		printf 'pair %d %-8s fork+exit %6d/s   requests %6d/s   amexbpf cpu %5d ms\n' "$pair" "$side" \
+			"$f" "$r" "$((c1 - c0))"
 	done
 done
 echo "end $(cut -d' ' -f1-3 /proc/loadavg)" >>"$T/load"
@@ -107,3 +118,14 @@ for what in f r; do
 	printf '%-22s %12d %12d %8.3f\n' "$([ $what = f ] && echo "fork+exit /s" || echo "requests /s")" \
 		"$mw" "$mo" "$(awk -v a="$mw" -v b="$mo" 'BEGIN { print a / b }')"
 done
+# The ratio within each pair (its two windows are seconds apart, so a drift of the host's
+# load between pairs cancels), then their median and spread.
+for what in f r; do
+	declare -n w=with_$what o=without_$what
+	ratios=()
+	for i in "${!w[@]}"; do ratios+=("$(awk -v a="${w[$i]}" -v b="${o[$i]}" 'BEGIN { printf "%.3f", a / b }')"); done
+	printf '%-22s per-pair ratio median %s (min %s, max %s)\n' \
+		"$([ $what = f ] && echo "fork+exit" || echo "requests")" "$(median "${ratios[@]}")" \
+		"$(printf '%s\n' "${ratios[@]}" | sort -n | head -1)" "$(printf '%s\n' "${ratios[@]}" | sort -n | tail -1)"
+done
+echo "amexbpf CPU per with-window of $((2 * WINDOW_S)) s (its threads and reaped children), median: $(median "${with_cpu[@]}") ms"

@@ -244,6 +244,10 @@ static void print_load(const char *when)
 int main(int argc, char **argv)
 {
 	int rounds = argc > 1 ? atoi(argv[1]) : 11, segment_ms = argc > 2 ? atoi(argv[2]) : 300;
+	/* STATS=1: the kernel's run-time statistics on, as under --bpf-stats (the daemon's
+	 * default is off): the per-program times below, at the price they add. */
+	const char *stats_env = getenv("STATS");
+	bool stats = stats_env && strcmp(stats_env, "1") == 0;
 	static double with[N_WORK][MAX_ROUNDS], without[N_WORK][MAX_ROUNDS], ratio[N_WORK][MAX_ROUNDS];
 	pid_t idle[WATCHED];
 	sigset_t usr1;
@@ -273,8 +277,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	print_load("before");
-	printf("%d rounds of %d ms per workload and mode, with and without alternating\n", rounds,
-	       segment_ms);
+	printf("%d rounds of %d ms per workload and mode, with and without alternating; "
+	       "run-time statistics %s\n", rounds, segment_ms, stats ? "on (STATS=1)" : "off");
 	for (int r = 0; r < rounds; r++) {
 		for (int half = 0; half < 2; half++) {
 			bool attached = (r % 2 == 0) == (half == 0);
@@ -285,6 +289,7 @@ int main(int argc, char **argv)
 					fprintf(stderr, "signal_cost: %s\n", err);
 					return 1;
 				}
+				amx_bpf_set_stats(b, stats);
 				for (int i = 0; i < WATCHED; i++)
 					amx_bpf_watch(b, idle[i], AMX_WATCH_PROC, 0);
 				if (node > 0)
