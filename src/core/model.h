@@ -134,6 +134,18 @@ struct amx_toolchain {
 	enum amx_tools_source source;
 };
 
+/* A good dump being matched to a home's apps, a part per loop step (daemon/home_sync.c):
+ * the new apps built so far (their identity only), the next dump entry, each new app's old
+ * index (-1: new) and the two name indices (a slot holds index + 1). */
+struct amx_home_sync {
+	bool active;
+	struct amx_app *apps;
+	size_t n, next, left_out;
+	int *old;
+	uint32_t *new_ix, *old_ix;
+	size_t new_mask, old_mask;
+};
+
 struct amx_home {
 	char path[4096];
 	struct amx_user owner;
@@ -156,6 +168,12 @@ struct amx_home {
 	 * so one home's rewrites hold the loop at most a tenth of the time. */
 	uint64_t dump_not_before_ms;
 	bool dump_pending; /* a change came in meanwhile: read it then */
+	/* An adopted dump is matched to the apps, then its apps go to their policies, a part
+	 * per loop step (daemon/dumpread.c): the phase and the next app. */
+	struct amx_home_sync sync;
+	uint8_t dump_feed_phase;
+	bool dump_feed_unknown;  /* phase 1 met a name the model did not know */
+	size_t dump_feed_next;
 	uint64_t unwatched_forks; /* children of its daemon the kernel could not watch */
 	uint64_t unwatched_said;  /* how many of them were reported (events-lost) */
 	int n_pidfds;             /* its apps followed through a pidfd (not in the watched set) */

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1132,6 +1133,50 @@ TEST(no_command_slot_defers_without_charging_the_budget)
 	engine_down();
 }
 
+/* A command names its app by index, and a dump adopted while it runs may reorder the
+ * apps: its answer still goes to the app it ran for, not to the app now at that index. */
+TEST(a_tier_answer_follows_its_app_through_a_reordered_dump)
+{
+	static const char *const two[] = { "api", "web" };
+	CHECK(engine_up(two, 2, 60, 5));
+	CHECK(!strcmp(E.homes[0].apps[1].name, "web"));
+	push_kernel_event(kill_and_wait(E.homes[0].apps[1].pid));
+	advance(2000);
+	int last = n_cmds - 1;
+	CHECK(last >= 0 && !strcmp(cmds[last].line, "jlist"));
+	char jl[1024];
+	jlist_answer(jl, sizeof(jl), "web", "errored", 0);
+	finish_cmd(last, 0, jl);
+	int tier1 = n_cmds - 1;
+	CHECK(!strcmp(cmds[tier1].line, "restart web"));
+	/* The owner saves the apps in another order (same pid files) while pm2 restarts web. */
+	char path[4400];
+	snprintf(path, sizeof(path), "%s/dump.pm2", home);
+	write_file(path,
+		   "[{\"name\":\"web\",\"status\":\"online\",\"autorestart\":true,"
+		   "\"pm_pid_path\":\"%s/pids/web-1.pid\",\"pm_exec_path\":\"/srv/web.js\"},"
+		   "{\"name\":\"api\",\"status\":\"online\",\"autorestart\":true,"
+		   "\"pm_pid_path\":\"%s/pids/api-0.pid\",\"pm_exec_path\":\"/srv/api.js\"}]",
+		   home, home);
+	file_event(AMX_FS_DUMP, "dump.pm2");
+	for (int i = 0; i < 8; i++)
+		advance(1); /* an adoption in parts ends within a few steps */
+	CHECK(!strcmp(E.homes[0].apps[0].name, "web") && !strcmp(E.homes[0].apps[1].name, "api"));
+	pid_t api_pid = E.homes[0].apps[1].pid;
+	finish_cmd(tier1, 0, NULL);
+	pid_t fresh = god_fork_app(&god, "web");
+	remember_kid(fresh);
+	write_pid_file("web", 1, fresh);
+	file_event(AMX_FS_PID_FILE, "web-1.pid");
+	int at = 0;
+	json_t *ev = next_event(&at, "recovery-succeeded");
+	CHECK(ev != NULL);
+	CHECK_STR(str_of(ev, "service.name"), "web");
+	CHECK(E.homes[0].apps[0].pol.state == AMX_APP_ALIVE && E.homes[0].apps[0].running == -1);
+	CHECK(E.homes[0].apps[1].pol.state == AMX_APP_ALIVE && E.homes[0].apps[1].pid == api_pid);
+	engine_down();
+}
+
 /* Tier 2 stops the dead daemon's orphaned apps, but only processes of the home's owner. */
 TEST(an_orphan_of_another_owner_is_never_killed)
 {
@@ -1201,6 +1246,60 @@ TEST(costly_dump_reads_are_put_off_to_a_tenth_of_the_loop)
 	advance(E.homes[0].dump_not_before_ms - now_ms);
 	CHECK(!E.homes[0].dump_pending);
 	CHECK(E.homes[0].n_apps == 1); /* read by the ticker */
+	engine_down();
+}
+
+/* As the daemon runs, with the worker thread: a dump of 4,096 names is read and parsed off
+ * the loop, then matched to the apps a part per step, the old apps live meanwhile; an exit
+ * handled between two parts is not lost when the new apps go in place. */
+TEST(a_dump_is_read_on_the_worker_and_adopted_in_parts)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	pid_t api = E.homes[0].apps[0].pid;
+	CHECK(amx_worker_start() == 0);
+	E.dump_worker = true;
+	enum { NAMES = 4096 };
+	size_t cap = (size_t)NAMES * 160 + 8192, len = 0;
+	char *body = malloc(cap), path[4400];
+	CHECK(body != NULL);
+	len += (size_t)snprintf(body, cap, "[{\"name\":\"api\",\"status\":\"online\","
+				"\"pm_pid_path\":\"%s/pids/api-0.pid\"}", home);
+	for (int i = 1; i < NAMES; i++)
+		len += (size_t)snprintf(body + len, cap - len,
+					",{\"name\":\"n%d\",\"status\":\"stopped\"}", i);
+	snprintf(body + len, cap - len, "]");
+	snprintf(path, sizeof(path), "%s/dump.pm2", home);
+	write_file(path, "%s", body);
+	free(body);
+	file_event(AMX_FS_DUMP, "dump.pm2");
+	CHECK(E.dump_job.home == 0);  /* on the worker */
+	CHECK(E.homes[0].n_apps == 1);
+	struct pollfd pfd = { .fd = amx_worker_fd(), .events = POLLIN };
+	CHECK(poll(&pfd, 1, 10000) == 1);
+	eng_on_dump_done(&E, pfd.fd, POLLIN);
+	CHECK(E.dump_job.home == -1);
+	CHECK(count_events("dump-changed") == 1);
+	CHECK(E.homes[0].n_apps == 1); /* matched at the next steps */
+	advance(1);
+	CHECK(E.homes[0].sync.active && E.homes[0].sync.next == AMX_HOME_SYNC_STEP);
+	CHECK(E.homes[0].n_apps == 1);
+	push_kernel_event(kill_and_wait(api)); /* between two parts */
+	CHECK(count_events("process-exited") == 1);
+	int steps = 1;
+	while (E.homes[0].dump_feed_phase && steps < 200) {
+		advance(1);
+		steps++;
+	}
+	printf("note: 4,096 names adopted in %d loop steps\n", steps);
+	CHECK(steps >= NAMES / AMX_HOME_SYNC_STEP + 1 && steps < 200);
+	CHECK(E.homes[0].n_apps == NAMES);
+	struct amx_app *a = amx_home_app_by_name(&E.homes[0], "api");
+	CHECK(a != NULL && a->pid == 0 && a->inst[0].pid == 0); /* its exit was kept */
+	CHECK(a != NULL && a->pol.state != AMX_APP_ALIVE);
+	CHECK(count_events("process-exited") == 1);
+	amx_worker_stop();
+	eng_dump_discard(&E);
+	E.dump_worker = false;
 	engine_down();
 }
 
@@ -1960,9 +2059,11 @@ int main(int argc, char **argv)
 	RUN(a_failing_self_test_of_one_owner_skips_only_that_owner);
 	RUN(one_home_cannot_take_the_command_slots_of_another);
 	RUN(no_command_slot_defers_without_charging_the_budget);
+	RUN(a_tier_answer_follows_its_app_through_a_reordered_dump);
 	RUN(an_orphan_of_another_owner_is_never_killed);
 	RUN(many_new_app_names_cost_one_look_at_the_children);
 	RUN(costly_dump_reads_are_put_off_to_a_tenth_of_the_loop);
+	RUN(a_dump_is_read_on_the_worker_and_adopted_in_parts);
 	RUN(a_flood_of_dump_rewrites_is_rate_limited_per_home);
 	RUN(unwatched_forks_of_one_daemon_are_that_homes_trouble);
 	RUN(an_app_left_out_of_the_watched_set_is_followed_by_pidfd);
