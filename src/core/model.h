@@ -54,6 +54,13 @@ struct amx_instance {
 	 * or /proc showed them; host order, ascending */
 	uint16_t ports[AMX_PORTS_MAX];
 	uint8_t n_ports;
+	bool listened;          /* pid listened at some point of this life (ports may be 0 now) */
+	/* Ports pid stopped listening on while it lived, with when (boot ms): a graceful
+	 * shutdown closes its server just before it exits, and those ports are still wanted
+	 * from the next life; one closed long before is not (daemon/listen.c). */
+	uint16_t closed_ports[AMX_PORTS_MAX];
+	uint64_t closed_at_ms[AMX_PORTS_MAX];
+	uint8_t n_closed;
 	/* no BPF: poll /proc for pid's listens until then (boot ms); 0 none */
 	uint64_t listen_poll_until_ms;
 };
@@ -84,6 +91,7 @@ struct amx_app {
 	int last_exit_code;
 	int last_signal;
 	bool last_oom;
+	char last_cause[12];     /* its amexbpf.cause (exit, crash, killed, oom, pm2, amexbpf); "" unknown */
 	bool restart_asked;      /* amexbpf found it unhealthy (memory, probe): its next death is ours */
 	/* counters */
 	unsigned pm2_restarts;
@@ -211,6 +219,19 @@ static inline bool amx_ports_add(uint16_t *set, uint8_t *n, uint16_t port)
 	set[i] = port;
 	(*n)++;
 	return true;
+}
+
+/* Take port out of a set (sorted or not, order kept); false when it was not in it. */
+static inline bool amx_ports_remove(uint16_t *set, uint8_t *n, uint16_t port)
+{
+	for (unsigned i = 0; i < *n; i++)
+		if (set[i] == port) {
+			for (unsigned k = i + 1; k < *n; k++)
+				set[k - 1] = set[k];
+			(*n)--;
+			return true;
+		}
+	return false;
 }
 
 static inline bool amx_ports_has(const uint16_t *set, uint8_t n, uint16_t port)

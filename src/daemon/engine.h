@@ -214,6 +214,7 @@ struct amx_engine {
 	 * again), and when /proc is next read for new pids' listens (no BPF) */
 	uint16_t ephemeral_lo, ephemeral_hi;
 	uint64_t listen_poll_at_ms;
+	uint64_t listen_recheck_at_ms; /* no BPF: the next check that apps still listen; 0 unset */
 	/* The drift check (drift.c): the home it starts from next, and the earliest due. */
 	int drift_next;
 	uint64_t drift_due_ms;
@@ -316,6 +317,7 @@ void eng_listen_init(struct amx_engine *e);
 void eng_listen_new_pid(struct amx_engine *e, struct amx_instance *in);
 void eng_listen_instance_gone(struct amx_engine *e, struct amx_app *a, struct amx_instance *in);
 void eng_on_listen_event(struct amx_engine *e, const struct amx_event *kev);
+void eng_on_unlisten_event(struct amx_engine *e, const struct amx_event *kev);
 void eng_listen_scan(struct amx_engine *e, int hi, struct amx_app *a, struct amx_instance *in,
 		     bool announce);
 void eng_listen_alive_input(const struct amx_app *a, struct amx_input *x);

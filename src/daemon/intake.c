@@ -102,6 +102,9 @@ void eng_on_kernel_event(void *ctx, const struct amx_event *ev)
 	case AMX_EV_LISTEN:
 		eng_on_listen_event(e, ev);
 		break;
+	case AMX_EV_UNLISTEN:
+		eng_on_unlisten_event(e, ev);
+		break;
 	default:
 		break;
 	}

@@ -123,7 +123,7 @@ static void instance_seen_alive(struct amx_engine *e, int hi, struct amx_app *a,
 		if (in->pid == pid)
 			return;
 	}
-	if (in->n_ports)
+	if (in->listened)
 		eng_listen_instance_gone(e, a, in); /* a reload: the old copy's ports are wanted */
 	in->pid = pid;
 	in->start_ticks = st.start_ticks;
@@ -432,8 +432,12 @@ void eng_instance_exited(struct amx_engine *e, int hi, struct amx_app *a, struct
 	amx_event_set_int(ev, "process.pid", pid);
 	/* The app's last OOM is this instance's: eng_set_exit_fields classifies the cause by it. */
 	a->last_oom = in->last_oom;
+	a->last_cause[0] = '\0'; /* found by a re-scan: not known */
 	if (kev) {
 		eng_set_exit_fields(e, ev, kev, h, a);
+		/* status and top say how the last exit came about, as the event did */
+		const char *cause = json_string_value(amx_event_get(ev, "amexbpf.cause"));
+		snprintf(a->last_cause, sizeof(a->last_cause), "%s", cause ? cause : "");
 		amx_event_set_bool(ev, "amexbpf.oom_killed", in->last_oom);
 		if (xs.exit_code != 0)
 			eng_set_stderr_tail(ev, h, a);

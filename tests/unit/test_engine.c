@@ -776,6 +776,68 @@ TEST(pm2_restart_of_a_listening_app_waits_for_its_port)
 	engine_down();
 }
 
+/* The kernel says pid closed its listener on 127.0.0.1:port (LISTEN -> CLOSE). */
+static void unlisten_event(pid_t pid, uint16_t port)
+{
+	struct amx_proc_stat st;
+	struct amx_event ev = { .type = AMX_EV_UNLISTEN, .pid = (uint32_t)pid, .tid = (uint32_t)pid,
+				.listen_port = port, .listen_family = 2,
+				.listen_addr = { 127, 0, 0, 1 } };
+	if (amx_proc_read_stat(pid, &st))
+		ev.start_boottime_ns = amx_ticks_to_ns(st.start_ticks);
+	ev.ts_ns = amx_boot_ns();
+	push_kernel_event(ev);
+}
+
+/* An app that closes its server: the port leaves the app (app-stopped-listening). Dying
+ * within 5 s of the close (a graceful shutdown) keeps the port wanted from the next life;
+ * dying long after (closed on purpose) does not: PM2's restart is said at once. */
+TEST(a_closed_port_is_wanted_only_when_closed_just_before_the_death)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	pid_t old = E.homes[0].apps[0].pid;
+	listen_event(old, 3000);
+	unlisten_event(old, 3000);
+	int at = 0;
+	json_t *ev = next_event(&at, "app-stopped-listening");
+	CHECK(ev != NULL);
+	CHECK(ev && int_of(ev, "amexbpf.listen.port") == 3000);
+	CHECK(ev && int_of(ev, "process.pid") == old);
+	CHECK_STR(str_of(ev, "amexbpf.listen.address"), "127.0.0.1");
+	CHECK(E.homes[0].apps[0].inst[0].n_ports == 0);
+	unlisten_event(old, 3000); /* said once */
+	CHECK(count_events("app-stopped-listening") == 1);
+	/* a graceful shutdown: dead 1 s after the close */
+	now_ms += 1000;
+	push_kernel_event(kill_and_wait(old));
+	CHECK(E.homes[0].apps[0].n_want_ports == 1 && E.homes[0].apps[0].want_ports[0] == 3000);
+	pid_t fresh = god_fork_app(&god, "api");
+	remember_kid(fresh);
+	write_pid_file("api", 0, fresh);
+	file_event(AMX_FS_PID_FILE, "api-0.pid");
+	CHECK(E.homes[0].apps[0].pol.state == AMX_APP_AWAIT_LISTEN);
+	listen_event(fresh, 3000);
+	ev = next_event(&at, "pm2-restarted-app");
+	CHECK(ev && json_is_true(amx_event_get(ev, "amexbpf.serving")));
+	/* closed on purpose: it lives on 6 s without the port, then dies */
+	unlisten_event(fresh, 3000);
+	CHECK(count_events("app-stopped-listening") == 2);
+	now_ms += 6000;
+	push_kernel_event(kill_and_wait(fresh));
+	CHECK(E.homes[0].apps[0].n_want_ports == 0);
+	pid_t next = god_fork_app(&god, "api");
+	remember_kid(next);
+	write_pid_file("api", 0, next);
+	file_event(AMX_FS_PID_FILE, "api-0.pid");
+	ev = next_event(&at, "pm2-restarted-app");
+	CHECK(ev && int_of(ev, "process.pid") == next);
+	CHECK(ev && amx_event_get(ev, "amexbpf.serving") == NULL);
+	CHECK(E.homes[0].apps[0].pol.state == AMX_APP_ALIVE);
+	/* a life that never listened keeps what the last one left: still nothing wanted */
+	CHECK(n_cmds == 0 && count_events("recovery-started") == 0);
+	engine_down();
+}
+
 /* `pm2 stop api`: the app exits, PM2 says stopped; within the manual grace nothing runs. */
 TEST(pm2_stop_within_the_manual_grace)
 {
@@ -2109,6 +2171,7 @@ int main(int argc, char **argv)
 	RUN(start_up_watches_the_god_daemon_and_the_app);
 	RUN(app_killed_and_restarted_by_pm2);
 	RUN(pm2_restart_of_a_listening_app_waits_for_its_port);
+	RUN(a_closed_port_is_wanted_only_when_closed_just_before_the_death);
 	RUN(pm2_stop_within_the_manual_grace);
 	RUN(pm2_stop_past_the_manual_grace);
 	RUN(god_killed_with_a_valid_dump);
