@@ -405,12 +405,13 @@ int BPF_PROG(exec_raw, struct task_struct *task)
 #define AF_INET_NUM 2
 #define AF_INET6_NUM 10
 
-/* Listen records sent per watched process life (AMX_LISTENS_PER_PROCESS at most); LRU, so
- * an entry of a process whose exit removed it from `watched` ages out by itself. */
+/* Listen and unlisten records sent per watched process life (AMX_LISTENS_PER_PROCESS at
+ * most of each); LRU, so an entry of a process whose exit removed it from `watched` ages
+ * out by itself. */
 struct listen_count {
 	__u64 start_boottime_ns;
 	__u32 sent;
-	__u32 pad;
+	__u32 closed;
 };
 
 struct {
@@ -420,18 +421,47 @@ struct {
 	__type(value, struct listen_count);
 } listen_counts SEC(".maps");
 
-/* Listen records not sent because their process had sent its AMX_LISTENS_PER_PROCESS. */
+/* Listen or unlisten records not sent because their process had sent its
+ * AMX_LISTENS_PER_PROCESS of that kind. */
 __u64 listens_capped = 0;
 
-/* A watched process put a TCP socket in LISTEN: inet_csk_listen_start runs in the
- * listen(2) caller's context, so the current task is the listener. The new state is the
- * tracepoint's own argument (a register compare), so every other state change of every
- * socket of the host leaves there; then the current tgid's hint bit and the watched map,
- * as for signals; only a watched listener's socket is read. */
-static __always_inline int handle_listen(const struct sock *sk)
+/* Counts one record of the kind against the process life's cap; false when it is spent. */
+static __always_inline bool listen_budget(__u32 tgid, __u64 start, bool closing)
+{
+	struct listen_count *count = bpf_map_lookup_elem(&listen_counts, &tgid);
+
+	if (count && count->start_boottime_ns == start) {
+		__u32 *n = closing ? &count->closed : &count->sent;
+
+		if (*n >= AMX_LISTENS_PER_PROCESS) {
+			__sync_fetch_and_add(&listens_capped, 1);
+			return false;
+		}
+		__sync_fetch_and_add(n, 1);
+	} else {
+		struct listen_count first = { .start_boottime_ns = start,
+					      .sent = closing ? 0 : 1, .closed = closing ? 1 : 0 };
+
+		bpf_map_update_elem(&listen_counts, &tgid, &first, BPF_ANY);
+	}
+	return true;
+}
+
+/* A watched process put a TCP socket in LISTEN, or took one out of it (closing == true:
+ * LISTEN -> CLOSE). inet_csk_listen_start runs in the listen(2) caller's context, so the
+ * current task is the listener. A listener leaves LISTEN in tcp_close or tcp_disconnect:
+ * from close(2) or shutdown(2) (the socket file's last fput runs as task work of the
+ * caller), or when a listen(2) fails to get its port; the caller is current there too. At
+ * the process's exit its sockets are closed in exit_files, after sched_process_exit took
+ * the process out of `watched`: those closes leave at the map and a dead app keeps the
+ * ports it died with. A socket whose last descriptor another process closes (one passed
+ * on or inherited) is not seen here.
+ * The state is the tracepoint's own argument (a register compare), so every other state
+ * change of every socket of the host leaves there; then the current tgid's hint bit and
+ * the watched map, as for signals; only a watched listener's socket is read. */
+static __always_inline int handle_listen(const struct sock *sk, bool closing)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct listen_count *count;
 	struct amx_watch *found;
 	struct amx_event *ev;
 	__u16 family;
@@ -449,22 +479,12 @@ static __always_inline int handle_listen(const struct sock *sk)
 		return 0;
 	start = task_start_boottime(BPF_CORE_READ((struct task_struct *)bpf_get_current_task(),
 						  group_leader));
-	count = bpf_map_lookup_elem(&listen_counts, &tgid);
-	if (count && count->start_boottime_ns == start) {
-		if (count->sent >= AMX_LISTENS_PER_PROCESS) {
-			__sync_fetch_and_add(&listens_capped, 1);
-			return 0;
-		}
-		__sync_fetch_and_add(&count->sent, 1);
-	} else {
-		struct listen_count first = { .start_boottime_ns = start, .sent = 1 };
-
-		bpf_map_update_elem(&listen_counts, &tgid, &first, BPF_ANY);
-	}
+	if (!listen_budget(tgid, start, closing))
+		return 0;
 	ev = reserve_event();
 	if (!ev)
 		return 0;
-	ev->type = AMX_EV_LISTEN;
+	ev->type = closing ? AMX_EV_UNLISTEN : AMX_EV_LISTEN;
 	fill_process(ev, (struct task_struct *)bpf_get_current_task());
 	ev->listen_family = family;
 	ev->listen_port = BPF_CORE_READ(sk, __sk_common.skc_num);
@@ -476,20 +496,26 @@ static __always_inline int handle_listen(const struct sock *sk)
 	return 0;
 }
 
+/* Two compares of the tracepoint's arguments before anything else: a socket leaves
+ * LISTEN only for CLOSE, so oldstate == LISTEN is the close of a listener. */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(listen_btf, const struct sock *sk, const int oldstate, const int newstate)
 {
-	if (newstate != TCP_LISTEN_STATE)
-		return 0;
-	return handle_listen(sk);
+	if (newstate == TCP_LISTEN_STATE)
+		return handle_listen(sk, false);
+	if (oldstate == TCP_LISTEN_STATE)
+		return handle_listen(sk, true);
+	return 0;
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(listen_raw, const struct sock *sk, const int oldstate, const int newstate)
 {
-	if (newstate != TCP_LISTEN_STATE)
-		return 0;
-	return handle_listen(sk);
+	if (newstate == TCP_LISTEN_STATE)
+		return handle_listen(sk, false);
+	if (oldstate == TCP_LISTEN_STATE)
+		return handle_listen(sk, true);
+	return 0;
 }
 
 /* ---- OOM victim ------------------------------------------------------------------ */

@@ -15,6 +15,7 @@ enum amx_event_type {
 	AMX_EV_EXEC = 3, /* a watched child (AMX_WATCH_FORKED) called execve */
 	AMX_EV_OOM = 4,  /* the kernel chose a victim (any process; user space filters) */
 	AMX_EV_LISTEN = 5, /* a watched process put a TCP socket in LISTEN (listen_* fields) */
+	AMX_EV_UNLISTEN = 6, /* a watched process closed a listening TCP socket (LISTEN -> CLOSE) */
 };
 
 /* Flags in the value of the `watched` map. */
@@ -30,8 +31,9 @@ enum amx_fork_flags {
 					* (max_children_per_parent) or the map is full */
 };
 
-/* Listen records one watched process life may send: an app listens on a few ports; one
- * that listens and closes in a loop must not fill the ring buffer every home shares. */
+/* Listen records one watched process life may send, and as many unlisten records: an app
+ * listens on a few ports; one that listens and closes in a loop must not fill the ring
+ * buffer every home shares. */
 #define AMX_LISTENS_PER_PROCESS 32
 
 /* Children of one AMX_WATCH_CHILDREN parent watched at once, by default: one PM2 God
@@ -79,7 +81,7 @@ struct amx_event {
 			__u64 file_rss_kb;
 			__u64 shmem_rss_kb;
 		};
-		struct { /* AMX_EV_LISTEN: the socket's local address */
+		struct { /* AMX_EV_LISTEN, AMX_EV_UNLISTEN: the socket's local address */
 			__u8 listen_addr[16]; /* network order; IPv4 in the first 4 bytes */
 			__u16 listen_port;    /* host order */
 			__u16 listen_family;  /* AF_INET (2) or AF_INET6 (10) */

@@ -92,6 +92,9 @@ static const struct amx_event_info CATALOG[AMX_EVT_COUNT] = {
 	[AMX_EVT_APP_LISTENING] = {
 		AMX_EVT_APP_LISTENING, "app-listening", "info", "event", "process", "start",
 		NULL },
+	[AMX_EVT_APP_STOPPED_LISTENING] = {
+		AMX_EVT_APP_STOPPED_LISTENING, "app-stopped-listening", "info", "event", "process",
+		"end", NULL },
 };
 
 const struct amx_event_info *amx_event_catalog(enum amx_event_id id)

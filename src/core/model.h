@@ -54,6 +54,13 @@ struct amx_instance {
 	 * or /proc showed them; host order, ascending */
 	uint16_t ports[AMX_PORTS_MAX];
 	uint8_t n_ports;
+	bool listened;          /* pid listened at some point of this life (ports may be 0 now) */
+	/* Ports pid stopped listening on while it lived, with when (boot ms): a graceful
+	 * shutdown closes its server just before it exits, and those ports are still wanted
+	 * from the next life; one closed long before is not (daemon/listen.c). */
+	uint16_t closed_ports[AMX_PORTS_MAX];
+	uint64_t closed_at_ms[AMX_PORTS_MAX];
+	uint8_t n_closed;
 	/* no BPF: poll /proc for pid's listens until then (boot ms); 0 none */
 	uint64_t listen_poll_until_ms;
 };
@@ -84,6 +91,7 @@ struct amx_app {
 	int last_exit_code;
 	int last_signal;
 	bool last_oom;
+	char last_cause[12];     /* its amexbpf.cause (exit, crash, killed, oom, pm2, amexbpf); "" unknown */
 	bool restart_asked;      /* amexbpf found it unhealthy (memory, probe): its next death is ours */
 	/* counters */
 	unsigned pm2_restarts;
@@ -126,6 +134,18 @@ struct amx_toolchain {
 	enum amx_tools_source source;
 };
 
+/* A good dump being matched to a home's apps, a part per loop step (daemon/home_sync.c):
+ * the new apps built so far (their identity only), the next dump entry, each new app's old
+ * index (-1: new) and the two name indices (a slot holds index + 1). */
+struct amx_home_sync {
+	bool active;
+	struct amx_app *apps;
+	size_t n, next, left_out;
+	int *old;
+	uint32_t *new_ix, *old_ix;
+	size_t new_mask, old_mask;
+};
+
 struct amx_home {
 	char path[4096];
 	struct amx_user owner;
@@ -140,7 +160,6 @@ struct amx_home {
 	struct amx_home_policy pol;
 	int running;             /* tier-2 command, -1 none */
 	int status_query;        /* jlist command, -1 none */
-	bool deferral_said;      /* recovery-deferred was emitted; cleared when a command starts */
 	uint64_t conflict_lookup_ms; /* the last search for a port's holder (daemon/conflict.c) */
 	struct amx_bucket file_events; /* events its files cause (dump-changed, dump-invalid) */
 	/* What reading its dump.pm2 costs the loop is the owner's to choose (up to 16 MB):
@@ -148,8 +167,15 @@ struct amx_home {
 	 * so one home's rewrites hold the loop at most a tenth of the time. */
 	uint64_t dump_not_before_ms;
 	bool dump_pending; /* a change came in meanwhile: read it then */
+	/* An adopted dump is matched to the apps, then its apps go to their policies, a part
+	 * per loop step (daemon/dumpread.c): the phase and the next app. */
+	struct amx_home_sync sync;
+	uint8_t dump_feed_phase;
+	bool dump_feed_unknown;  /* phase 1 met a name the model did not know */
+	size_t dump_feed_next;
 	uint64_t unwatched_forks; /* children of its daemon the kernel could not watch */
-	uint64_t unwatched_said;  /* how many of them were reported (events-lost) */
+	uint64_t unwatched_said;  /* how many of them were taken into unwatched_fold */
+	struct amx_fold unwatched_fold; /* ... and said once per window (events-lost) */
 	int n_pidfds;             /* its apps followed through a pidfd (not in the watched set) */
 	bool unwatched_app_said;  /* an app pid left out of the watched set was reported */
 	int unit_query;           /* systemctl is-active command before tier 2, -1 none */
@@ -193,6 +219,19 @@ static inline bool amx_ports_add(uint16_t *set, uint8_t *n, uint16_t port)
 	set[i] = port;
 	(*n)++;
 	return true;
+}
+
+/* Take port out of a set (sorted or not, order kept); false when it was not in it. */
+static inline bool amx_ports_remove(uint16_t *set, uint8_t *n, uint16_t port)
+{
+	for (unsigned i = 0; i < *n; i++)
+		if (set[i] == port) {
+			for (unsigned k = i + 1; k < *n; k++)
+				set[k - 1] = set[k];
+			(*n)--;
+			return true;
+		}
+	return false;
 }
 
 static inline bool amx_ports_has(const uint16_t *set, uint8_t n, uint16_t port)

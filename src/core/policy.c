@@ -63,22 +63,25 @@ static struct amx_action *add_emit(struct amx_actions *out, enum amx_emit_kind e
 	return a;
 }
 
-static void emit_started(struct amx_actions *out, int tier, int attempt, uint64_t backoff_ms)
+/* RECOVERY_STARTED and its RUN_TIER, always together: the caller says the first only once
+ * the command has a slot. A deferred attempt tried again (retry) says the backoff waited
+ * before its first try, and how long it has waited for a slot since (deferred_ms). */
+static void start_tier(struct amx_actions *out, int tier, int attempt, bool restore_dump,
+		       bool retry, uint64_t backoff_ms, uint64_t deferred_ms)
 {
 	struct amx_action *a = add_emit(out, AMX_EMIT_RECOVERY_STARTED, tier, attempt);
 
-	if (a)
+	if (a) {
 		a->backoff_ms = backoff_ms;
-}
-
-static void run_tier(struct amx_actions *out, int tier, int attempt, bool restore_dump)
-{
-	struct amx_action *a = add_action(out, AMX_ACT_RUN_TIER);
-
+		a->deferred_ms = deferred_ms;
+		a->retry = retry;
+	}
+	a = add_action(out, AMX_ACT_RUN_TIER);
 	if (a) {
 		a->tier = tier;
 		a->attempt = attempt;
 		a->restore_dump = restore_dump;
+		a->retry = retry;
 	}
 }
 
@@ -199,9 +202,12 @@ static void app_start_attempt(struct amx_app_policy *p, const struct amx_policy_
 	p->tier = tier;
 	p->next_tier = 0;
 	p->tier_started_ms = now_ms;
-	if (!p->deferred)
-		emit_started(out, tier, p->attempt, waited_ms);
-	run_tier(out, tier, p->attempt, false);
+	if (!p->deferred) { /* not a deferred attempt tried again: a new one */
+		p->try_waited_ms = waited_ms;
+		p->tried_ms = now_ms;
+	}
+	start_tier(out, tier, p->attempt, false, p->deferred, p->try_waited_ms,
+		   elapsed(p->tried_ms, now_ms));
 	app_enter(p, AMX_APP_RECOVERING, 0);
 }
 
@@ -708,9 +714,12 @@ static void home_start_attempt(struct amx_home_policy *p, const struct amx_polic
 	amx_budget_record(&p->budget, c, now_ms);
 	p->attempt++;
 	p->tier_started_ms = now_ms;
-	if (!p->deferred)
-		emit_started(out, 2, p->attempt, waited_ms);
-	run_tier(out, 2, p->attempt, !p->dump_valid);
+	if (!p->deferred) { /* as in app_start_attempt */
+		p->try_waited_ms = waited_ms;
+		p->tried_ms = now_ms;
+	}
+	start_tier(out, 2, p->attempt, !p->dump_valid, p->deferred, p->try_waited_ms,
+		   elapsed(p->tried_ms, now_ms));
 	home_enter(p, AMX_HOME_RECOVERING, 0);
 }
 

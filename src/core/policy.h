@@ -77,8 +77,9 @@ struct amx_input {
 	enum amx_pm2_status status; /* STATUS */
 	bool ok;                  /* ACTION_DONE */
 	bool deferred;            /* ACTION_DONE: the tier could not start (no command slot): not
-				   * an attempt (the budget gets it back); it runs again after
-				   * AMX_DEFER_RETRY_MS, with no second RECOVERY_STARTED */
+				   * an attempt (the budget gets it back); it is tried again after
+				   * AMX_DEFER_RETRY_MS, with its RECOVERY_STARTED and RUN_TIER again
+				   * (the caller says RECOVERY_STARTED only once the command starts) */
 	const char *reason;       /* ACTION_DONE when !ok: "exit status 1", "timed out after 30 s" (copied) */
 	bool intentional;         /* DAEMON_DOWN */
 	bool by_tier2;            /* HOME_UP */
@@ -104,7 +105,8 @@ enum amx_emit_kind {
 	AMX_EMIT_APP_STOPPED,           /* intentional stop seen (or missing: deleted) */
 	AMX_EMIT_APP_ERRORED,           /* PM2 gave up */
 	AMX_EMIT_DAEMON_DOWN_NO_APPS,   /* home: daemon down, nothing desired online: no action */
-	AMX_EMIT_RECOVERY_STARTED,      /* tier, attempt, backoff_ms */
+	AMX_EMIT_RECOVERY_STARTED,      /* tier, attempt, backoff_ms, deferred_ms, retry; always just
+					 * before its RUN_TIER */
 	AMX_EMIT_RECOVERY_SUCCEEDED,    /* tier, attempt, ms = duration since the tier started, pid */
 	AMX_EMIT_RECOVERY_FAILED,       /* tier, attempt, reason */
 	AMX_EMIT_RECOVERY_PARKED,       /* attempts, window_ms, ms = until the park lifts */
@@ -127,6 +129,9 @@ struct amx_action {
 	int tier;                 /* RUN_TIER, RECOVERY_* */
 	int attempt;              /* 1-based within the current incident */
 	uint64_t backoff_ms;      /* RECOVERY_STARTED: the delay waited before this attempt */
+	uint64_t deferred_ms;     /* RECOVERY_STARTED: then waited for a command slot */
+	bool retry;               /* RUN_TIER, RECOVERY_STARTED: this attempt waited for a command
+				   * slot before (its deferral was said already) */
 	uint64_t ms;              /* see amx_emit_kind */
 	int pid;                  /* RECOVERY_SUCCEEDED */
 	bool restore_dump;        /* RUN_TIER 2: put the last good dump.pm2 back first */
@@ -178,7 +183,9 @@ struct amx_app_policy {
 	int attempt;              /* attempts in this incident */
 	int next_tier;            /* BACKOFF/PARKED: what runs at the deadline */
 	int requeries;            /* TRANSIENT answers in a row */
-	bool deferred;            /* BACKOFF: this attempt was said (RECOVERY_STARTED), not run */
+	bool deferred;            /* BACKOFF: this attempt found no command slot; tried again */
+	uint64_t try_waited_ms;   /* the backoff before the current attempt, and when it was */
+	uint64_t tried_ms;        /* first tried: a deferred retry reports both again */
 	/* AWAIT_LISTEN: PM2's own restart is awaited (reported as PM2_RESTARTED_APP), not a
 	 * tier's; and the pid awaited */
 	bool listen_for_pm2;
@@ -216,7 +223,9 @@ struct amx_home_policy {
 	int attempt;
 	bool wants_daemon;        /* some watched app is desired online; set by the caller */
 	bool dump_valid;          /* set by the caller; decides restore_dump */
-	bool deferred;            /* BACKOFF: this attempt was said (RECOVERY_STARTED), not run */
+	bool deferred;            /* BACKOFF: this attempt found no command slot; tried again */
+	uint64_t try_waited_ms;   /* as in amx_app_policy */
+	uint64_t tried_ms;
 	struct amx_budget budget;
 };
 

@@ -49,3 +49,28 @@ uint64_t amx_bucket_next_ms(const struct amx_bucket *b, uint32_t burst, uint64_t
 		return 0;
 	return b->last_ms + refill_ms;
 }
+
+void amx_fold_add(struct amx_fold *f, uint64_t n, uint64_t now_ms)
+{
+	if (!n)
+		return;
+	if (!f->total)
+		f->opened_ms = now_ms;
+	f->total = f->total + n < f->total ? UINT64_MAX : f->total + n;
+}
+
+uint64_t amx_fold_due_ms(const struct amx_fold *f, uint64_t window_ms)
+{
+	return f->total ? f->opened_ms + window_ms : 0;
+}
+
+uint64_t amx_fold_take(struct amx_fold *f, uint64_t window_ms, uint64_t now_ms, bool force,
+		       uint64_t *opened_ms)
+{
+	if (!f->total || (!force && now_ms < f->opened_ms + window_ms))
+		return 0;
+	uint64_t n = f->total;
+	*opened_ms = f->opened_ms;
+	f->total = 0;
+	return n;
+}

@@ -182,6 +182,8 @@ static void emit_policy_event(struct amx_engine *e, int hi, int ai, const struct
 		amx_event_set_int(ev, "amexbpf.tier", x->tier);
 		amx_event_set_int(ev, "amexbpf.attempt", x->attempt);
 		amx_event_set_int(ev, "amexbpf.backoff_ms", (int64_t)x->backoff_ms);
+		if (x->retry)
+			amx_event_set_int(ev, "amexbpf.deferred_ms", (int64_t)x->deferred_ms);
 		amx_event_set(ev, "amexbpf.command", eng_argv_json(&argv));
 		amx_event_set_str(ev, "amexbpf.run_as", h->owner.name);
 		break;
@@ -378,15 +380,16 @@ static void stop_orphaned_apps(struct amx_engine *e, int hi)
 	}
 }
 
-/* No command slot for this home: the tier waits (not an attempt, no budget spent), said
- * once until a command of the home starts again. */
+/* No command slot for this home: the tier waits (not an attempt, no budget spent, no
+ * recovery-started), and says so once per app and attempt. A home's owner can make all her
+ * apps wait at once (a pm2 that hangs): her deferrals share her home's rate limit of
+ * events (events-suppressed counts what it held back), so a flood of them stays hers. */
 static void defer_tier(struct amx_engine *e, int hi, int ai, const struct amx_action *x,
 		       const char *why)
 {
 	struct amx_home *h = &e->homes[hi];
 	struct amx_app *a = ai >= 0 ? &h->apps[ai] : NULL;
-	if (!h->deferral_said) {
-		h->deferral_said = true;
+	if (!x->retry && eng_file_event_allowed(e, hi)) {
 		json_t *ev = amx_event_new(&e->stream, AMX_EVT_RECOVERY_DEFERRED, 0,
 					   "tier %d of %s waits for a command slot: %s", x->tier,
 					   a ? a->name : "the PM2 daemon", why);
@@ -404,9 +407,11 @@ static void defer_tier(struct amx_engine *e, int hi, int ai, const struct amx_ac
 		eng_feed_home(e, hi, in);
 }
 
-/* Run a tier as a pm2 command; a tier that cannot start is a failed attempt at once, but
- * one that finds no command slot waits (defer_tier). */
-static void run_tier(struct amx_engine *e, int hi, int ai, const struct amx_action *x)
+/* Run a tier as a pm2 command, with its recovery-started (started, the policy's, said
+ * here once a command slot is the tier's: a tier that waits for one is deferred, not
+ * started). A tier that cannot start its command is a failed attempt at once. */
+static void run_tier(struct amx_engine *e, int hi, int ai, const struct amx_action *x,
+		     const struct amx_action *started)
 {
 	struct amx_home *h = &e->homes[hi];
 	struct amx_app *a = ai >= 0 ? &h->apps[ai] : NULL;
@@ -416,6 +421,8 @@ static void run_tier(struct amx_engine *e, int hi, int ai, const struct amx_acti
 		defer_tier(e, hi, ai, x, err);
 		return;
 	}
+	if (started)
+		emit_policy_event(e, hi, ai, started);
 	if (x->tier != 2 && (!h->god_pid || !amx_home_is_god(h, h->god_pid))) {
 		/* Tier 1 or 3 against a dead daemon would spawn an empty one: tier 2 first. */
 		struct amx_input in = { .kind = AMX_IN_ACTION_DONE, .ok = false,
@@ -491,8 +498,7 @@ void eng_unit_answered(struct amx_engine *e, int hi, bool active)
 	/* The daemon may have come back meanwhile: the policy has moved on. */
 	if (w.run.kind != AMX_ACT_RUN_TIER || h->pol.state != AMX_HOME_RECOVERING)
 		return;
-	emit_policy_event(e, hi, -1, &w.started);
-	run_tier(e, hi, -1, &w.run);
+	run_tier(e, hi, -1, &w.run, &w.started);
 }
 
 /* A park for a port conflict looks again: who holds the port now (nobody: the policy
@@ -513,10 +519,12 @@ static void run_actions(struct amx_engine *e, int hi, int ai, struct amx_actions
 	for (int i = 0; i < acts->n; i++) {
 		const struct amx_action *x = &acts->a[i];
 		const struct amx_action *next = i + 1 < acts->n ? &acts->a[i + 1] : NULL;
-		if (ai < 0 && x->kind == AMX_ACT_EMIT && x->emit == AMX_EMIT_RECOVERY_STARTED &&
-		    x->tier == 2 && next && next->kind == AMX_ACT_RUN_TIER && next->tier == 2 &&
-		    ask_unit_first(e, hi, x, next)) {
-			i++; /* both wait for systemctl's answer */
+		if (x->kind == AMX_ACT_EMIT && x->emit == AMX_EMIT_RECOVERY_STARTED && next &&
+		    next->kind == AMX_ACT_RUN_TIER) {
+			i++; /* said by run_tier once the command has its slot */
+			if (ai < 0 && next->tier == 2 && ask_unit_first(e, hi, x, next))
+				continue; /* both wait for systemctl's answer */
+			run_tier(e, hi, ai, next, x);
 			continue;
 		}
 		switch (x->kind) {
@@ -528,7 +536,7 @@ static void run_actions(struct amx_engine *e, int hi, int ai, struct amx_actions
 				start_status_query(e, hi, ai);
 			break;
 		case AMX_ACT_RUN_TIER:
-			run_tier(e, hi, ai, x);
+			run_tier(e, hi, ai, x, NULL);
 			break;
 		case AMX_ACT_STOP_HOLDER:
 			e->conflict_stopped = ai >= 0 &&

@@ -66,12 +66,33 @@ static void read_status_answer(struct amx_engine *e, struct amx_command *c, bool
 	amx_dump_free(&list);
 }
 
+/* The app a command runs for, now: c->app was its index when the command started, but a
+ * dump adopted since may have reordered or shrunk the home's apps. The app that still
+ * holds the command (a kept app keeps its state, `running` with it) is the one; -1 the
+ * home's own command; AMX_CMD_APP_GONE when the app left the dump meanwhile. */
+#define AMX_CMD_APP_GONE (-2)
+static int command_app(const struct amx_engine *e, const struct amx_command *c)
+{
+	if (c->app < 0)
+		return c->app;
+	const struct amx_home *h = &e->homes[c->home];
+	int slot = (int)(c - e->cmds);
+	if ((size_t)c->app < h->n_apps && h->apps[c->app].running == slot)
+		return c->app;
+	for (size_t i = 0; i < h->n_apps; i++)
+		if (h->apps[i].running == slot)
+			return (int)i;
+	return AMX_CMD_APP_GONE;
+}
+
 /* A tier finished: its result to the policy that ran it. */
 static void read_tier_answer(struct amx_engine *e, struct amx_command *c, bool ok,
 			     const char *reason)
 {
-	int hi = c->home, ai = c->app, tier = c->tier;
+	int hi = c->home, ai = command_app(e, c), tier = c->tier;
 	struct amx_home *h = &e->homes[hi];
+	if (ai == AMX_CMD_APP_GONE)
+		return; /* its app is no longer in the dump: nobody to tell */
 	char *keep = ai >= 0 ? h->apps[ai].last_output : h->last_output;
 	keep[0] = '\0';
 	if (!ok && c->child.out_len) {

@@ -174,7 +174,6 @@ int eng_start_command(struct amx_engine *e, int hi, int ai, int tier, int attemp
 	if (c->child.pidfd >= 0)
 		amx_loop_add_fd(c->child.pidfd, EPOLLIN, on_command_exit, e);
 	eng_log(e, "started %s (pid %d) as %s", argv->v[0], c->child.pid, h->owner.name);
-	h->deferral_said = false; /* the next time slots run out is said again */
 	return idx;
 }
 

@@ -23,6 +23,7 @@
  *   listen    the TCP ports apps listen on (kernel or /proc), serving again after a death
  *   observe   what the kernel, the files and /proc say, turned into model changes (also
  *             the pm2 and node a new God daemon runs with: daemon/toolchain.h)
+ *   dumpread  dump.pm2 read and parsed on the worker thread, adopted a bounded part a step
  *   drift     every --drift-interval: a pm2 or node changed under a running daemon
  *   answers   what a finished pm2 command says, turned into policy inputs
  *   intake    what wakes the engine, in order: kernel events first, then a file event,
@@ -39,6 +40,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <jansson.h>
 
 #include "core/event.h"
@@ -53,6 +55,7 @@
 #include "sources/watch.h"
 #include "core/tier_command.h"
 #include "sys/spawn.h"
+#include "sys/worker.h"
 
 struct amx_engine;
 
@@ -62,17 +65,21 @@ struct amx_engine;
  * the first command of the other homes. One home's hanging pm2 never takes the others'. */
 #define AMX_HOME_COMMANDS 8
 #define AMX_ENGINE_COMMANDS_RESERVED 16
-/* The events a home's files cause (dump-changed, dump-invalid): at most this many at once,
- * one more each AMX_HOME_FILE_EVENTS_REFILL_MS; the rest are counted and said once
- * (events-suppressed). Exits and recoveries are never held back. */
 /* App pids of one home we put in the kernel's watched set (shared by every home); past
  * that, up to AMX_HOME_PIDFDS are followed through a pidfd, the rest by re-scans. */
 #define AMX_HOME_WATCHED 1024
 #define AMX_HOME_PIDFDS 64
 /* systemctl is-active before a tier 2 gets this long. */
 #define AMX_UNIT_QUERY_TIMEOUT_MS 5000
+/* The events a home's owner can cause in any number (dump-changed, dump-invalid, her
+ * daemon's unwatched forks, her apps' recovery-deferred): at most this many at once, one
+ * more each AMX_HOME_FILE_EVENTS_REFILL_MS; the rest are counted and said once
+ * (events-suppressed). Exits and recovery-started/succeeded/failed are never held back. */
 #define AMX_HOME_FILE_EVENTS_BURST 20
 #define AMX_HOME_FILE_EVENTS_REFILL_MS 3000
+/* Losses of events (ring records, unwatched forks) are said once per this window from the
+ * first: one kernel-side burst is read in several pieces (intake.c). */
+#define AMX_LOST_FOLD_MS 1000
 /* Exits of the God daemon's children kept until a pid file claims them. */
 #define AMX_ENGINE_UNCLAIMED 64
 
@@ -97,6 +104,21 @@ struct amx_command {
 struct amx_unclaimed_exit {
 	int home;
 	struct amx_event ev;
+};
+
+/* The one read of a dump.pm2 in flight, for every home (dumpread.c): read, compared and
+ * parsed on the worker thread (sys/worker.h), or at once when none runs (tests). */
+struct amx_dump_job {
+	struct amx_job job;      /* first: the worker hands this pointer back */
+	struct amx_dump_source src;
+	struct amx_dump_read r;
+	/* A good copy an adoption replaced: the next job frees it, off the loop. */
+	struct amx_dump trash;
+	char *trash_raw;
+	int home;                /* -1: none in flight */
+	uint64_t submitted_ms;
+	bool on_worker;
+	uint64_t run_us;         /* what the read took on the worker (not its wait) */
 };
 
 /* A discovered home left out (its dump, its owner's self-test): said by a home-skipped
@@ -144,7 +166,11 @@ struct amx_engine {
 	uint64_t started_ms;
 	struct amx_event_stream stream;
 	struct amx_command cmds[AMX_ENGINE_COMMANDS];
-	struct amx_exit_source_lost lost_seen; /* what src had lost when last reported */
+	struct amx_exit_source_lost lost_seen; /* what src had lost when last looked at */
+	/* What src lost since, folded into one events-lost per AMX_LOST_FOLD_MS: the total,
+	 * and how much of it overflowed and how much was unwatched forks (for its message). */
+	struct amx_fold lost_fold;
+	uint64_t lost_overflow, lost_unwatched;
 	bool stopping;
 	/* When the kernel event being handled was taken off the ring buffer: the end point
 	 * of amexbpf.detect_latency_us. */
@@ -188,9 +214,15 @@ struct amx_engine {
 	 * again), and when /proc is next read for new pids' listens (no BPF) */
 	uint16_t ephemeral_lo, ephemeral_hi;
 	uint64_t listen_poll_at_ms;
+	uint64_t listen_recheck_at_ms; /* no BPF: the next check that apps still listen; 0 unset */
 	/* The drift check (drift.c): the home it starts from next, and the earliest due. */
 	int drift_next;
 	uint64_t drift_due_ms;
+	/* dumpread.c: the read in flight, the home the next one is looked for from, and
+	 * whether reads go to the worker thread (lifecycle.c starts it; tests read at once). */
+	struct amx_dump_job dump_job;
+	int dump_next_home;
+	bool dump_worker;
 };
 
 /* lifecycle.c: an engine ready to be set up (or driven by a test): options, policy
@@ -285,6 +317,7 @@ void eng_listen_init(struct amx_engine *e);
 void eng_listen_new_pid(struct amx_engine *e, struct amx_instance *in);
 void eng_listen_instance_gone(struct amx_engine *e, struct amx_app *a, struct amx_instance *in);
 void eng_on_listen_event(struct amx_engine *e, const struct amx_event *kev);
+void eng_on_unlisten_event(struct amx_engine *e, const struct amx_event *kev);
 void eng_listen_scan(struct amx_engine *e, int hi, struct amx_app *a, struct amx_instance *in,
 		     bool announce);
 void eng_listen_alive_input(const struct amx_app *a, struct amx_input *x);
@@ -312,14 +345,49 @@ void eng_instance_exited(struct amx_engine *e, int hi, struct amx_app *a, struct
  * policy (AMX_IN_PORT_CONFLICT); true when a port was found. */
 bool eng_check_port_conflict(struct amx_engine *e, int hi, int ai);
 void eng_rescan_home(struct amx_engine *e, int hi);
-/* A home's dump reads take at most 1/AMX_DUMP_LOOP_SHARE of the loop's time; a read put
- * off waits at most AMX_DUMP_MAX_DEFER_MS. */
-#define AMX_DUMP_LOOP_SHARE 10
-#define AMX_DUMP_MAX_DEFER_MS 5000
-void eng_on_dump_event(struct amx_engine *e, int hi);
-void eng_tick_dumps(struct amx_engine *e, uint64_t now);
+/* dump.pm2 is invalid (problem): dump-invalid, once per problem. */
+void eng_dump_invalid(struct amx_engine *e, int hi, const char *problem);
+/* The good copy an adoption on the loop replaced (r->replaced): to the worker's next job to
+ * free when none is in flight, else left to amx_dump_read_free. */
+static inline void eng_dump_keep_replaced(struct amx_engine *e, struct amx_dump_read *r)
+{
+	struct amx_dump_job *d = &e->dump_job;
+	if (d->home >= 0 || d->trash_raw || d->trash.apps)
+		return;
+	d->trash = r->replaced;
+	d->trash_raw = r->replaced_raw;
+	memset(&r->replaced, 0, sizeof(r->replaced));
+	r->replaced_raw = NULL;
+}
 void eng_initial_home_state(struct amx_engine *e, int hi);
 void eng_initial_state(struct amx_engine *e, int from_home);
+/* Start-up: every home watched, then monitor-started, then each home's state acted on. */
+void eng_start_monitoring(struct amx_engine *e);
+
+/* dumpread.c: dump.pm2 read off the loop. A home's reads take at most
+ * 1/AMX_DUMP_LOOP_SHARE of the worker's time (a read put off waits at most
+ * AMX_DUMP_MAX_DEFER_MS), one read in flight for all homes, taken round the homes; what
+ * stays on the loop (adopting the parse, feeding its apps to their policies) is bounded per
+ * step: AMX_DUMP_APPS_PER_STEP apps, the rest at the next steps. A small dump (up to
+ * AMX_DUMP_LOOP_MAX_BYTES, about 1.6 ms to parse) is read at once on the loop, as PM2's own
+ * saves are (a hand-over per save cost t_burst's rewrites three quarters of their rate);
+ * so is the look at the dump when the God daemon dies (it decides tier 2's first step). */
+/* What a home's adopted dump still needs from the loop (amx_home.dump_feed_phase), in this
+ * order: matching it to the apps (SYNC_ONLY: and nothing after), then the saved state to
+ * each app's policy, then the new names found absent. */
+enum { AMX_FEED_NONE, AMX_FEED_SYNC, AMX_FEED_DESIRED, AMX_FEED_ABSENT, AMX_FEED_SYNC_ONLY };
+#define AMX_DUMP_LOOP_SHARE 10
+#define AMX_DUMP_MAX_DEFER_MS 5000
+#define AMX_DUMP_APPS_PER_STEP 256
+#define AMX_DUMP_LOOP_MAX_BYTES (64u << 10)
+/* dump.pm2 changed (or must be looked at again): read it as soon as its share allows. */
+void eng_on_dump_event(struct amx_engine *e, int hi);
+/* From the loop's ticker: reads put off that are due, apps left to feed. */
+void eng_tick_dumps(struct amx_engine *e, uint64_t now);
+/* The worker's descriptor is readable (ctx: the engine): a read is done. */
+void eng_on_dump_done(void *ctx, int fd, uint32_t events);
+/* At shutdown, after amx_worker_stop: what the last job holds is freed. */
+void eng_dump_discard(struct amx_engine *e);
 
 /* app_reload.c */
 void eng_reload_replacing(struct amx_engine *e, struct amx_app *a, struct amx_instance *in);
@@ -350,6 +418,9 @@ void eng_on_watcher_ready(void *ctx, int fd, uint32_t events);
 /* One file event, handled as the watcher's are: the kernel's events read first. */
 void eng_handle_fs_event(struct amx_engine *e, const struct amx_fs_event *fe);
 void eng_tick_policies(void *ctx, uint64_t now);
+/* The events-lost of each fold whose window is over at now (force: every one pending, the
+ * last before monitor-stopping); a wake-up asked for the others. */
+void eng_report_lost(struct amx_engine *e, uint64_t now, bool force);
 
 /* drift.c: every --drift-interval, each home's pm2 and node looked at again (a stat; the
  * versions read again only when a file changed) and its daemon's node (deleted?), a

@@ -155,20 +155,12 @@ bool amx_home_init(struct amx_home *h, const char *path, const char *state_dir, 
 	return true;
 }
 
-/* An app's heap array of instances, when it has one (model.h). */
-static void app_free_instances(struct amx_app *a)
-{
-	if (a->inst != &a->inst_one)
-		free(a->inst);
-	a->inst = &a->inst_one;
-	a->inst_cap = 1;
-}
-
 void amx_home_free(struct amx_home *h)
 {
+	amx_home_sync_cancel(h);
 	amx_dump_free(&h->good);
 	for (size_t i = 0; h->apps && i < h->n_apps; i++)
-		app_free_instances(&h->apps[i]);
+		amx_app_free_instances(&h->apps[i]);
 	free(h->apps);
 	free(h->good_raw);
 	h->apps = NULL;
@@ -388,15 +380,46 @@ struct amx_app *amx_home_app_of_pid(struct amx_home *h, int pid)
 	return amx_home_instance_of_pid(h, pid, &a) ? a : NULL;
 }
 
-void amx_home_read_dump(const struct amx_home *h, struct amx_dump_read *r)
+void amx_home_dump_source(const struct amx_home *h, size_t max, bool store,
+			  struct amx_dump_source *s)
+{
+	snprintf(s->dir, sizeof(s->dir), "%s", h->path);
+	s->uid = h->owner.uid;
+	s->gid = h->owner.gid;
+	s->max = max;
+	s->have_good = h->have_good && h->good_raw;
+	s->good_raw = h->good_raw;
+	s->good_raw_len = h->good_raw_len;
+	s->good_n_apps = h->good.n_apps;
+	snprintf(s->state_file, sizeof(s->state_file), "%s", store ? h->state_file : "");
+	s->make_room = false;
+}
+
+/* The zeroed arrays for matching a dump of n apps (home_sync.c takes them). */
+static void make_room(struct amx_dump_read *r, size_t n)
+{
+	r->fresh_cap = n ? n : 1;
+	r->fresh_apps = calloc(r->fresh_cap, sizeof(*r->fresh_apps));
+	r->fresh_old = calloc(r->fresh_cap, sizeof(*r->fresh_old));
+	if (!r->fresh_apps || !r->fresh_old) {
+		free(r->fresh_apps);
+		free(r->fresh_old);
+		r->fresh_apps = NULL;
+		r->fresh_old = NULL;
+		r->fresh_cap = 0;
+	}
+}
+
+void amx_dump_source_read(const struct amx_dump_source *s, struct amx_dump_read *r)
 {
 	memset(r, 0, sizeof(*r));
 	mode_t mode = 0;
-	int e = amx_userfile_read_mode(h->path, "dump.pm2", h->owner.uid, h->owner.gid,
-				       AMX_DUMP_MAX_BYTES, &r->raw, &r->raw_len, &mode);
+	int e = amx_userfile_read_mode(s->dir, "dump.pm2", s->uid, s->gid, s->max, &r->raw,
+				       &r->raw_len, &mode);
 	r->mode = mode;
 	if (e == -EFBIG) {
 		r->problem = AMX_DUMP_TOO_BIG;
+		r->over_max = s->max < AMX_DUMP_MAX_BYTES;
 		return;
 	}
 	if (e < 0) {
@@ -406,16 +429,39 @@ void amx_home_read_dump(const struct amx_home *h, struct amx_dump_read *r)
 	/* The bytes we hold already (a save that changed nothing, the daemon's exit reading
 	 * it again): the parse, about 25 ns a byte here (0.2 ms for 6 apps, milliseconds for
 	 * hundreds), is the larger part of a file event's work; skip it. */
-	if (h->have_good && h->good_raw && r->raw_len == h->good_raw_len &&
-	    memcmp(r->raw, h->good_raw, r->raw_len) == 0) {
+	if (s->have_good && r->raw_len == s->good_raw_len &&
+	    memcmp(r->raw, s->good_raw, r->raw_len) == 0) {
 		r->unchanged = true;
 		r->problem = AMX_DUMP_OK;
+		free(r->raw); /* the good copy holds these bytes */
+		r->raw = NULL;
+		if (s->make_room)
+			make_room(r, s->good_n_apps);
 		return;
 	}
 	enum amx_dump_problem p = amx_dump_parse(r->raw, r->raw_len, &r->dump);
 	if (p == AMX_DUMP_EMPTY)
 		r->not_yet = true;
-	r->problem = amx_dump_judge(p, &r->dump, h->have_good ? &h->good : NULL);
+	struct amx_dump last = { .apps = NULL, .n_apps = s->good_n_apps };
+	r->problem = amx_dump_judge(p, &r->dump, s->have_good ? &last : NULL);
+	if (r->problem != AMX_DUMP_OK) {
+		amx_dump_free(&r->dump);
+		free(r->raw);
+		r->raw = NULL;
+		return;
+	}
+	/* The state file's copy of the bytes is made here too (16 MB, on the worker). */
+	if (s->state_file[0])
+		r->stored = amx_statefile_put(s->state_file, r->raw, r->raw_len) == 0;
+	if (s->make_room)
+		make_room(r, r->dump.n_apps);
+}
+
+void amx_home_read_dump(const struct amx_home *h, struct amx_dump_read *r)
+{
+	struct amx_dump_source s = { .max = 0 };
+	amx_home_dump_source(h, AMX_DUMP_MAX_BYTES, false, &s);
+	amx_dump_source_read(&s, r);
 }
 
 void amx_dump_read_free(struct amx_dump_read *r)
@@ -423,6 +469,14 @@ void amx_dump_read_free(struct amx_dump_read *r)
 	amx_dump_free(&r->dump);
 	free(r->raw);
 	r->raw = NULL;
+	amx_dump_free(&r->replaced);
+	free(r->replaced_raw);
+	r->replaced_raw = NULL;
+	free(r->fresh_apps);
+	free(r->fresh_old);
+	r->fresh_apps = NULL;
+	r->fresh_old = NULL;
+	r->fresh_cap = 0;
 }
 
 const char *amx_dump_read_problem(const struct amx_dump_read *r)
@@ -441,224 +495,45 @@ const char *amx_dump_read_problem(const struct amx_dump_read *r)
 	return amx_dump_problem_name((enum amx_dump_problem)r->problem);
 }
 
-static bool wanted(const char *name, const char *const *only, int n_only)
+/* The read's dump becomes the good one (unless it is the good one's bytes); the apps are
+ * not matched yet. */
+static void adopt_good(struct amx_home *h, struct amx_dump_read *r)
 {
-	if (n_only <= 0)
-		return true;
-	for (int i = 0; i < n_only; i++)
-		if (strcmp(only[i], name) == 0)
-			return true;
-	return false;
-}
-
-/* PM2 names an instance's pid file <sanitised name>-<pm_id>.pid: the id is what follows
- * the last '-'. -1 when the name does not have that form. */
-static int pm_id_of_pid_file(const char *file)
-{
-	const char *dash = strrchr(file, '-');
-	if (!dash || !isdigit((unsigned char)dash[1]))
-		return -1;
-	char *end;
-	long v = strtol(dash + 1, &end, 10);
-	return strcmp(end, ".pid") == 0 && v <= INT32_MAX ? (int)v : -1;
-}
-
-/* The instance of old that d describes: the same pid file, else the same NODE_APP_INSTANCE
- * (PM2 gives resurrected instances new pm_ids, hence new pid files). */
-static const struct amx_instance *old_instance(const struct amx_app *old, const char *pid_file,
-					       int node_app_instance)
-{
-	if (!old)
-		return NULL;
-	for (unsigned i = 0; i < old->n_inst; i++)
-		if (pid_file[0] && !strcmp(old->inst[i].pid_file, pid_file))
-			return &old->inst[i];
-	for (unsigned i = 0; i < old->n_inst; i++)
-		if (old->inst[i].node_app_instance == node_app_instance)
-			return &old->inst[i];
-	return NULL;
-}
-
-/* Room for one more instance in a: the inline one first, then a heap array doubled up to
- * AMX_INSTANCES_MAX (a dump's entries are the owner's to choose: never more). */
-static bool instance_room(struct amx_app *a)
-{
-	if (a->n_inst < a->inst_cap)
-		return true;
-	if (a->inst_cap >= AMX_INSTANCES_MAX)
-		return false;
-	unsigned cap = a->inst_cap < 1 ? 2 : a->inst_cap * 2;
-	if (cap > AMX_INSTANCES_MAX)
-		cap = AMX_INSTANCES_MAX;
-	struct amx_instance *v = malloc((size_t)cap * sizeof(*v));
-	if (!v)
-		return false;
-	if (a->n_inst)
-		memcpy(v, a->inst, a->n_inst * sizeof(*v));
-	if (a->inst != &a->inst_one)
-		free(a->inst);
-	a->inst = v;
-	a->inst_cap = cap;
-	return true;
-}
-
-/* One more dump entry of app a: an instance of it. False when it is left out (over the cap). */
-static bool add_instance(const struct amx_home *h, struct amx_app *a, const struct amx_app *old,
-			 const struct amx_dump_app *d)
-{
-	if (!instance_room(a))
-		return false;
-	char pid_file[256] = "";
-	char pids_dir[4200];
-	snprintf(pids_dir, sizeof(pids_dir), "%s/pids/", h->path);
-	const char *base = strrchr(d->pid_path, '/');
-	/* Only a pid file in this home's pids/ is one we watch. */
-	if (base && (size_t)(base + 1 - d->pid_path) == strlen(pids_dir) &&
-	    !strncmp(d->pid_path, pids_dir, strlen(pids_dir)))
-		snprintf(pid_file, sizeof(pid_file), "%s", base + 1);
-	struct amx_instance *in = &a->inst[a->n_inst++];
-	const struct amx_instance *was = old_instance(old, pid_file, d->node_app_instance);
-	if (was) {
-		*in = *was;
-	} else {
-		memset(in, 0, sizeof(*in));
-		in->pm_id = pm_id_of_pid_file(pid_file);
-	}
-	snprintf(in->pid_file, sizeof(in->pid_file), "%s", pid_file);
-	in->node_app_instance = d->node_app_instance;
-	if (pm_id_of_pid_file(pid_file) >= 0)
-		in->pm_id = pm_id_of_pid_file(pid_file);
-	return true;
-}
-
-/* Names to indices, open addressing: sync_apps is linear in the number of apps (a dump of
- * thousands of names must not cost their square). */
-struct name_index {
-	uint32_t *slot; /* index + 1; 0 = empty */
-	size_t mask;
-};
-
-static uint32_t name_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
-
-static bool name_index_init(struct name_index *x, size_t n)
-{
-	size_t cap = 16;
-	while (cap < 2 * n)
-		cap *= 2;
-	x->slot = calloc(cap, sizeof(*x->slot));
-	x->mask = cap - 1;
-	return x->slot != NULL;
-}
-
-/* The app named name in apps, or -1; with add, apps[i] goes in when none is there. */
-static int name_index_find(struct name_index *x, const struct amx_app *apps, const char *name,
-			   int add)
-{
-	for (size_t k = name_hash(name) & x->mask;; k = (k + 1) & x->mask) {
-		if (!x->slot[k]) {
-			if (add >= 0)
-				x->slot[k] = (uint32_t)add + 1;
-			return -1;
-		}
-		if (!strcmp(apps[x->slot[k] - 1].name, name))
-			return (int)x->slot[k] - 1;
-	}
-}
-
-static void sync_apps(struct amx_home *h, const char *const *only, int n_only)
-{
-	/* Keep the state of apps and instances that stay; add new ones; drop the ones no
-	 * longer saved. Each dump entry is one instance; entries of one name are one app. */
-	size_t n = 0, left_out = 0;
-	struct amx_app *apps = calloc(h->good.n_apps ? h->good.n_apps : 1, sizeof(*apps));
-	struct name_index old_ix = { 0 }, new_ix = { 0 };
-	if (!apps || !name_index_init(&old_ix, h->n_apps) ||
-	    !name_index_init(&new_ix, h->good.n_apps)) {
-		free(apps);
-		free(old_ix.slot);
-		return;
-	}
-	for (size_t i = 0; i < h->n_apps; i++)
-		name_index_find(&old_ix, h->apps, h->apps[i].name, (int)i);
-	for (size_t i = 0; i < h->good.n_apps; i++) {
-		const struct amx_dump_app *d = &h->good.apps[i];
-		if (!wanted(d->name, only, n_only))
-			continue;
-		int at = name_index_find(&new_ix, apps, d->name, -1);
-		int oi = name_index_find(&old_ix, h->apps, d->name, -1);
-		const struct amx_app *old = oi >= 0 ? &h->apps[oi] : NULL;
-		struct amx_app *a;
-		if (at >= 0) {
-			a = &apps[at]; /* one more instance of an app already listed */
-		} else {
-			a = &apps[n];
-			if (old) {
-				*a = *old;
-			} else {
-				snprintf(a->name, sizeof(a->name), "%s", d->name);
-				a->running = -1;
-				amx_app_policy_init(&a->pol);
-			}
-			name_index_find(&new_ix, apps, a->name, (int)n);
-			n++;
-			/* Its own storage: the copy of old points at old's, freed below. */
-			a->inst = &a->inst_one;
-			a->inst_cap = 1;
-			a->n_inst = 0;
-			a->desired_online = d->status != AMX_ST_STOPPED && d->status != AMX_ST_STOPPING;
-			a->cluster = d->cluster;
-			a->max_memory_bytes = d->max_memory_bytes;
-		}
-		left_out += !add_instance(h, a, old, d);
-		amx_app_refresh_lead(a);
-	}
-	/* One line per read, not one per entry: the dump is rewritten as often as its owner likes. */
-	if (left_out)
-		fprintf(stderr, "amexbpf: %s: %zu dump entries over %d instances of an app are not "
-				"watched\n", h->path, left_out, AMX_INSTANCES_MAX);
-	free(old_ix.slot);
-	free(new_ix.slot);
-	for (size_t i = 0; i < h->n_apps; i++)
-		app_free_instances(&h->apps[i]);
-	free(h->apps);
-	h->apps = apps;
-	h->n_apps = n;
+	/* Every CLOSE_WRITE of dump.pm2 lands here: rewrite (and fsync) the good copy only
+	 * when the bytes changed, or a user saving in a loop makes us write 16 MB each time.
+	 * The read compared them with the good copy already (r->unchanged). */
+	amx_home_sync_cancel(h);
+	h->dump_valid = true;
+	h->dump_problem[0] = '\0';
+	h->good_mode = r->mode;
+	if (r->unchanged && h->good_raw)
+		return; /* not parsed: the good copy stays as it is */
+	/* The old copy goes to the caller, who frees it where it costs the loop nothing. */
+	amx_dump_free(&r->replaced);
+	free(r->replaced_raw);
+	r->replaced = h->good;
+	r->replaced_raw = h->good_raw;
+	h->good = r->dump;
+	memset(&r->dump, 0, sizeof(r->dump));
+	h->good_raw = r->raw;
+	h->good_raw_len = r->raw_len;
+	r->raw = NULL;
+	h->have_good = true;
+	if (h->good_raw && !r->stored)
+		amx_statefile_put(h->state_file, h->good_raw, h->good_raw_len);
 }
 
 void amx_home_adopt_dump(struct amx_home *h, struct amx_dump_read *r, const char *const *only,
 			 int n_only)
 {
-	/* Every CLOSE_WRITE of dump.pm2 lands here: rewrite (and fsync) the good copy only
-	 * when the bytes changed, or a user saving in a loop makes us write 16 MB each time. */
-	bool same = h->good_raw && r->raw && r->raw_len == h->good_raw_len &&
-		    memcmp(r->raw, h->good_raw, r->raw_len) == 0;
-	if (r->unchanged && same) { /* not parsed: the good copy stays as it is */
-		h->dump_valid = true;
-		h->dump_problem[0] = '\0';
-		h->good_mode = r->mode;
-		sync_apps(h, only, n_only);
-		return;
-	}
-	amx_dump_free(&h->good);
-	h->good = r->dump;
-	memset(&r->dump, 0, sizeof(r->dump));
-	free(h->good_raw);
-	h->good_raw = r->raw;
-	h->good_raw_len = r->raw_len;
-	r->raw = NULL;
-	h->have_good = true;
-	h->dump_valid = true;
-	h->dump_problem[0] = '\0';
-	h->good_mode = r->mode;
-	if (h->good_raw && !same)
-		amx_statefile_put(h->state_file, h->good_raw, h->good_raw_len);
-	sync_apps(h, only, n_only);
+	adopt_good(h, r);
+	amx_home_sync_all(h, only, n_only);
+}
+
+void amx_home_adopt_dump_parts(struct amx_home *h, struct amx_dump_read *r)
+{
+	adopt_good(h, r);
+	amx_home_sync_begin_with(h, r);
 }
 
 bool amx_home_load_good_copy(struct amx_home *h, const char *const *only, int n_only)
@@ -673,6 +548,7 @@ bool amx_home_load_good_copy(struct amx_home *h, const char *const *only, int n_
 		free(raw);
 		return false;
 	}
+	amx_home_sync_cancel(h);
 	amx_dump_free(&h->good);
 	h->good = d;
 	free(h->good_raw);
@@ -680,7 +556,7 @@ bool amx_home_load_good_copy(struct amx_home *h, const char *const *only, int n_
 	h->good_raw_len = len;
 	h->good_mode = 0; /* not kept with the copy: restored as the owner's alone */
 	h->have_good = true;
-	sync_apps(h, only, n_only);
+	amx_home_sync_all(h, only, n_only);
 	return true;
 }
 

@@ -102,6 +102,9 @@ void eng_on_kernel_event(void *ctx, const struct amx_event *ev)
 	case AMX_EV_LISTEN:
 		eng_on_listen_event(e, ev);
 		break;
+	case AMX_EV_UNLISTEN:
+		eng_on_unlisten_event(e, ev);
+		break;
 	default:
 		break;
 	}
@@ -187,6 +190,7 @@ void eng_tick_policies(void *ctx, uint64_t now)
 	}
 	eng_check_command_deadlines(e, now);
 	eng_tick_dumps(e, now);
+	eng_report_lost(e, now, false);
 	for (int hi = 0; hi < e->n_homes; hi++) {
 		struct amx_home *h = &e->homes[hi];
 		eng_report_suppressed(e, hi, now);
@@ -206,18 +210,84 @@ void eng_tick_policies(void *ctx, uint64_t now)
 	}
 }
 
-/* One events-lost for what the kernel-event source lost. */
-static void report_lost(struct amx_engine *e, uint64_t count, const char *what)
+/* What the kernel-event source lost comes in pieces: one burst of lost ring records is
+ * seen by several reads (1, then 51). The re-scan is at once; the events-lost waits until
+ * the fold's window (AMX_LOST_FOLD_MS) from the first piece is over, and says the total:
+ * one per source and window. Each home's unwatched forks fold the same way (per home). */
+static void add_lost(struct amx_engine *e, uint64_t overflowed, uint64_t unclaimed,
+		     uint64_t now)
 {
-	json_t *ev = amx_event_new(&e->stream, AMX_EVT_EVENTS_LOST, 0, "%s (%llu events lost); "
-				   "re-scanning", what, (unsigned long long)count);
+	e->lost_overflow += overflowed;
+	e->lost_unwatched += unclaimed;
+	amx_fold_add(&e->lost_fold, overflowed + unclaimed, now);
+	amx_loop_wake_at(amx_fold_due_ms(&e->lost_fold, AMX_LOST_FOLD_MS));
+}
+
+/* The source's events-lost of a window that is over (force: whatever is pending). */
+static void report_source_lost(struct amx_engine *e, uint64_t now, bool force)
+{
+	uint64_t opened;
+	uint64_t n = amx_fold_take(&e->lost_fold, AMX_LOST_FOLD_MS, now, force, &opened);
+	if (!n) {
+		amx_loop_wake_at(amx_fold_due_ms(&e->lost_fold, AMX_LOST_FOLD_MS));
+		return;
+	}
+	char what[320] = "";
+	if (e->lost_overflow)
+		snprintf(what, sizeof(what), "the %s overflowed (%llu events lost)",
+			 amx_exit_source_channel(&e->src), (unsigned long long)e->lost_overflow);
+	if (e->lost_unwatched)
+		snprintf(what + strlen(what), sizeof(what) - strlen(what),
+			 "%s%llu new processes of a watched PM2 daemon could not be followed "
+			 "(the watched set is full)", what[0] ? "; " : "",
+			 (unsigned long long)e->lost_unwatched);
+	json_t *ev = amx_event_new(&e->stream, AMX_EVT_EVENTS_LOST, 0,
+				   "%s, in %llu ms; every home was re-scanned", what,
+				   (unsigned long long)(now - opened));
 	amx_event_set_str(ev, "amexbpf.lost.source", amx_exit_source_name(&e->src));
-	amx_event_set_int(ev, "amexbpf.lost.count", (int64_t)count);
+	amx_event_set_int(ev, "amexbpf.lost.count", (int64_t)n);
+	amx_event_set_int(ev, "amexbpf.lost.window_ms", (int64_t)(now - opened));
+	e->lost_overflow = e->lost_unwatched = 0;
 	eng_emit(e, ev);
 }
 
+/* One home's unwatched forks of a window that is over: one events-lost and a re-scan of
+ * that home, at its rate. */
+static void report_home_lost(struct amx_engine *e, int hi, uint64_t now, bool force)
+{
+	struct amx_home *h = &e->homes[hi];
+	uint64_t opened;
+	uint64_t n = amx_fold_take(&h->unwatched_fold, AMX_LOST_FOLD_MS, now, force, &opened);
+	if (!n) {
+		amx_loop_wake_at(amx_fold_due_ms(&h->unwatched_fold, AMX_LOST_FOLD_MS));
+		return;
+	}
+	if (!eng_file_event_allowed(e, hi))
+		return;
+	json_t *ev = amx_event_new(&e->stream, AMX_EVT_EVENTS_LOST, 0,
+				   "%llu new processes of the PM2 daemon of %s are not watched (at "
+				   "most %d of one daemon), in %llu ms; re-scanning it",
+				   (unsigned long long)n, h->path, AMX_MAX_CHILDREN_PER_PARENT,
+				   (unsigned long long)(now - opened));
+	amx_event_set_str(ev, "amexbpf.lost.source", "watched-set");
+	amx_event_set_int(ev, "amexbpf.lost.count", (int64_t)n);
+	amx_event_set_int(ev, "amexbpf.lost.window_ms", (int64_t)(now - opened));
+	eng_set_app_fields(ev, h, NULL);
+	eng_emit(e, ev);
+	eng_rescan_home(e, hi);
+}
+
+/* Each wake-up (and, with force, before stopping): the folds whose window is over. */
+void eng_report_lost(struct amx_engine *e, uint64_t now, bool force)
+{
+	report_source_lost(e, now, force);
+	for (int hi = 0; hi < e->n_homes; hi++)
+		report_home_lost(e, hi, now, force);
+}
+
 /* The source has lost events: its way up overflowed, or it could not follow a new child of
- * a watched process (its watched set full). Say so, and look at every home afresh. */
+ * a watched process (its watched set full). Look at every home afresh now, and say so
+ * (folded: eng_report_lost). */
 static void check_lost(struct amx_engine *e)
 {
 	struct amx_exit_source_lost now = amx_exit_source_lost(&e->src);
@@ -225,14 +295,11 @@ static void check_lost(struct amx_engine *e)
 	uint64_t unwatched = now.unwatched_forks - e->lost_seen.unwatched_forks;
 	if (!overflowed && !unwatched)
 		return;
-	char what[128];
-	if (overflowed) {
-		snprintf(what, sizeof(what), "the %s overflowed", amx_exit_source_channel(&e->src));
-		report_lost(e, overflowed, what);
-	}
-	/* The unwatched forks each home's daemon made: that home's trouble, said (at its
-	 * rate) and re-scanned there only. What no home claims (a fork record lost too)
-	 * concerns them all. */
+	uint64_t now_ms = eng_now_ms(e);
+	/* The unwatched forks each home's daemon made: that home's trouble, said and
+	 * re-scanned there only, once its fold's window is over and at its rate (a flood of
+	 * forks costs its own home the re-scans). What no home claims (a fork record lost
+	 * too) concerns them all. */
 	uint64_t claimed = 0;
 	for (int hi = 0; hi < e->n_homes; hi++) {
 		struct amx_home *h = &e->homes[hi];
@@ -241,23 +308,11 @@ static void check_lost(struct amx_engine *e)
 			continue;
 		claimed += mine;
 		h->unwatched_said = h->unwatched_forks;
-		if (!eng_file_event_allowed(e, hi))
-			continue;
-		json_t *ev = amx_event_new(&e->stream, AMX_EVT_EVENTS_LOST, 0,
-					   "%llu new processes of the PM2 daemon of %s are not "
-					   "watched (at most %d of one daemon; re-scanning it)",
-					   (unsigned long long)mine, h->path,
-					   AMX_MAX_CHILDREN_PER_PARENT);
-		amx_event_set_str(ev, "amexbpf.lost.source", "watched-set");
-		amx_event_set_int(ev, "amexbpf.lost.count", (int64_t)mine);
-		eng_set_app_fields(ev, h, NULL);
-		eng_emit(e, ev);
-		eng_rescan_home(e, hi);
+		amx_fold_add(&h->unwatched_fold, mine, now_ms);
+		amx_loop_wake_at(amx_fold_due_ms(&h->unwatched_fold, AMX_LOST_FOLD_MS));
 	}
 	bool all = overflowed || unwatched > claimed;
-	if (unwatched > claimed)
-		report_lost(e, unwatched - claimed, "new processes of a watched PM2 daemon could "
-						    "not be followed (the watched set is full)");
+	add_lost(e, overflowed, unwatched > claimed ? unwatched - claimed : 0, now_ms);
 	e->lost_seen = now;
 	for (int hi = 0; all && hi < e->n_homes; hi++)
 		eng_rescan_home(e, hi);

@@ -101,10 +101,11 @@ static int start_reporting(struct amx_engine *e, char *err, size_t errlen)
 	return 0;
 }
 
-/* The last events of a run: every held oom-killed (outcome unknown), then
- * monitor-stopping; the metrics file written once more. */
+/* The last events of a run: every held oom-killed (outcome unknown) and every loss not
+ * said yet, then monitor-stopping; the metrics file written once more. */
 static void say_goodbye(struct amx_engine *e)
 {
+	eng_report_lost(e, eng_now_ms(e), true);
 	struct amx_oom_pending *held;
 	struct amx_oom_outcome unknown = { .result = AMX_OOM_RESULT_UNKNOWN };
 	while ((held = amx_oomwait_any(&e->oomwait)))
@@ -156,6 +157,10 @@ static int run(struct amx_engine *e)
 	 * they are written at once, as before. */
 	if (amx_statewriter_start() < 0)
 		fprintf(stderr, "amexbpf: no state-writer thread: state files written inline\n");
+	/* dump.pm2 read and parsed off the loop's thread (daemon/dumpread.c). */
+	e->dump_worker = amx_worker_start() == 0;
+	if (!e->dump_worker)
+		fprintf(stderr, "amexbpf: no worker thread: dump.pm2 read on the loop\n");
 	rc = start_reporting(e, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "amexbpf: %s\n", err);
@@ -183,14 +188,15 @@ static int run(struct amx_engine *e)
 	amx_loop_add_fd(amx_exit_source_fd(&e->src), EPOLLIN, eng_on_kernel_ready, e);
 	amx_loop_add_fd(amx_watcher_fd(e->watcher), EPOLLIN, eng_on_watcher_ready, e);
 	amx_loop_add_fd(e->sigfd, EPOLLIN, on_signal, e);
+	if (e->dump_worker)
+		amx_loop_add_fd(amx_worker_fd(), EPOLLIN, eng_on_dump_done, e);
 	amx_loop_add_ticker(eng_tick_policies, e);
 	amx_loop_add_ticker(eng_tick_held_ooms, e);
 	amx_loop_add_ticker(eng_tick_listen, e);
 	amx_loop_add_ticker(eng_tick_drift, e);
 
 	eng_sched_raise_loop(e);
-	eng_emit_started(e);
-	eng_initial_state(e, 0);
+	eng_start_monitoring(e);
 	eng_tick_policies(e, eng_now_ms(e));
 	rc = eng_start_health_checks(e, err, sizeof(err));
 	if (rc) {
@@ -213,6 +219,9 @@ out_commands:
 out_source:
 	amx_exit_source_close(&e->src);
 out_reporting:
+	amx_worker_stop(); /* the read in flight ends; its state file is queued */
+	eng_dump_discard(e);
+	e->dump_worker = false;
 	amx_statewriter_stop(); /* what was queued lands before we go */
 	amx_notify_stop();
 	amx_control_stop();
@@ -231,6 +240,7 @@ void amx_engine_init(struct amx_engine *e, struct amx_options *o)
 {
 	memset(e, 0, sizeof(*e));
 	e->o = o;
+	e->dump_job.home = -1;
 	e->events.fd = -1;
 	e->sigfd = -1;
 	e->clock_ms = eng_real_clock_ms;

@@ -123,7 +123,7 @@ static void instance_seen_alive(struct amx_engine *e, int hi, struct amx_app *a,
 		if (in->pid == pid)
 			return;
 	}
-	if (in->n_ports)
+	if (in->listened)
 		eng_listen_instance_gone(e, a, in); /* a reload: the old copy's ports are wanted */
 	in->pid = pid;
 	in->start_ticks = st.start_ticks;
@@ -214,7 +214,7 @@ void eng_scan_god_children(struct amx_engine *e, int hi)
 
 /* dump.pm2 does not parse: dump-invalid, once per problem (not again while it stays the
  * same); tier 2 restores the good copy. */
-static void dump_found_invalid(struct amx_engine *e, int hi, const char *problem)
+void eng_dump_invalid(struct amx_engine *e, int hi, const char *problem)
 {
 	struct amx_home *h = &e->homes[hi];
 	if ((h->dump_valid || strcmp(h->dump_problem, problem) != 0) &&
@@ -244,14 +244,38 @@ void eng_god_died(struct amx_engine *e, int hi, const struct amx_event *kev)
 		xs = amx_decode_exit(kev->exit_code);
 	bool intentional = file_pid != pid && xs.signal != 9;
 	h->god_pid = 0;
-	/* The dump decides tier 2's first step: look now, PM2 may have just written it. */
-	struct amx_dump_read r;
-	amx_home_read_dump(h, &r);
-	if (r.problem == AMX_DUMP_OK)
-		amx_home_adopt_dump(h, &r, e->o->only, e->o->n_only);
-	else
-		dump_found_invalid(e, hi, amx_dump_read_problem(&r));
-	amx_dump_read_free(&r);
+	/* The dump decides tier 2's first step: look now, PM2 may have just written it. Not
+	 * on the loop when it is large (or being read already): the worker reads it, and
+	 * tier 2 goes with what the last read said. */
+	if (e->dump_job.home == hi) {
+		h->dump_pending = true;
+	} else {
+		struct amx_dump_source s = { .max = 0 };
+		struct amx_dump_read r;
+		amx_home_dump_source(h, e->dump_worker ? AMX_DUMP_LOOP_MAX_BYTES : AMX_DUMP_MAX_BYTES,
+				     false, &s);
+		amx_dump_source_read(&s, &r);
+		if (r.over_max) {
+			h->dump_pending = true;
+		} else if (r.problem == AMX_DUMP_OK && !e->dump_worker) {
+			amx_home_adopt_dump(h, &r, e->o->only, e->o->n_only);
+			h->dump_feed_next = 0; /* the apps may have moved: a feed starts over */
+		} else if (r.problem == AMX_DUMP_OK) {
+			/* 64 KiB holds thousands of short entries: matched in parts too (tier 2
+			 * needs dump_valid, set now). A feed under way starts over after it. */
+			amx_home_adopt_dump_parts(h, &r);
+			eng_dump_keep_replaced(e, &r);
+			h->dump_feed_phase = h->dump_feed_phase == AMX_FEED_NONE ? AMX_FEED_SYNC_ONLY
+										 : AMX_FEED_SYNC;
+			h->dump_feed_next = 0;
+			amx_loop_wake_at(eng_now_ms(e));
+		} else {
+			eng_dump_invalid(e, hi, amx_dump_read_problem(&r));
+		}
+		amx_dump_read_free(&r);
+	}
+	if (h->dump_pending)
+		amx_loop_wake_at(eng_now_ms(e));
 
 	json_t *ev = amx_event_new_level(&e->stream, AMX_EVT_PM2_DAEMON_DOWN,
 					 intentional ? "warn" : "critical", kev ? kev->ts_ns : 0,
@@ -408,8 +432,12 @@ void eng_instance_exited(struct amx_engine *e, int hi, struct amx_app *a, struct
 	amx_event_set_int(ev, "process.pid", pid);
 	/* The app's last OOM is this instance's: eng_set_exit_fields classifies the cause by it. */
 	a->last_oom = in->last_oom;
+	a->last_cause[0] = '\0'; /* found by a re-scan: not known */
 	if (kev) {
 		eng_set_exit_fields(e, ev, kev, h, a);
+		/* status and top say how the last exit came about, as the event did */
+		const char *cause = json_string_value(amx_event_get(ev, "amexbpf.cause"));
+		snprintf(a->last_cause, sizeof(a->last_cause), "%s", cause ? cause : "");
 		amx_event_set_bool(ev, "amexbpf.oom_killed", in->last_oom);
 		if (xs.exit_code != 0)
 			eng_set_stderr_tail(ev, h, a);
@@ -475,94 +503,6 @@ void eng_rescan_home(struct amx_engine *e, int hi)
 		eng_scan_god_children(e, hi);
 }
 
-/* dump.pm2 written, moved in or removed (or a re-scan): the saved state may have changed. */
-static void read_dump_now(struct amx_engine *e, int hi);
-
-/* dump.pm2 changed (or must be looked at again): read it now, or, when this home's last
- * read was costly and recent, once its share of the loop allows (eng_tick_dumps). */
-void eng_on_dump_event(struct amx_engine *e, int hi)
-{
-	struct amx_home *h = &e->homes[hi];
-	uint64_t now = eng_now_ms(e);
-	if (now < h->dump_not_before_ms) {
-		h->dump_pending = true;
-		amx_loop_wake_at(h->dump_not_before_ms);
-		return;
-	}
-	h->dump_pending = false;
-	read_dump_now(e, hi);
-	/* On the engine's clock (milliseconds): a read under 1 ms puts nothing off. */
-	uint64_t took = eng_now_ms(e) - now;
-	uint64_t wait = took * (AMX_DUMP_LOOP_SHARE - 1);
-	h->dump_not_before_ms = took ? now + (wait < AMX_DUMP_MAX_DEFER_MS ? wait : AMX_DUMP_MAX_DEFER_MS) : 0;
-}
-
-/* From the loop's ticker: the dumps whose read was put off and may be read now. */
-void eng_tick_dumps(struct amx_engine *e, uint64_t now)
-{
-	for (int hi = 0; hi < e->n_homes; hi++) {
-		struct amx_home *h = &e->homes[hi];
-		if (!h->dump_pending)
-			continue;
-		if (now >= h->dump_not_before_ms)
-			eng_on_dump_event(e, hi);
-		else
-			amx_loop_wake_at(h->dump_not_before_ms);
-	}
-}
-
-static void read_dump_now(struct amx_engine *e, int hi)
-{
-	struct amx_home *h = &e->homes[hi];
-	struct amx_dump_read r;
-	amx_home_read_dump(h, &r);
-	char p[4200];
-	snprintf(p, sizeof(p), "%s/dump.pm2", h->path);
-	/* PM2 truncates, then writes, then closes: we act on CLOSE_WRITE, so an empty file
-	 * here is what the writer left (a save in progress would have a later CLOSE_WRITE
-	 * that brings dump-changed). */
-	if (r.problem == AMX_DUMP_OK) {
-		bool same = h->good_raw && r.raw_len == h->good_raw_len &&
-			    memcmp(r.raw, h->good_raw, r.raw_len) == 0;
-		size_t n = r.unchanged ? h->good.n_apps : r.dump.n_apps;
-		amx_home_adopt_dump(h, &r, e->o->only, e->o->n_only);
-		if (!same && eng_file_event_allowed(e, hi)) {
-			json_t *ev = amx_event_new(&e->stream, AMX_EVT_DUMP_CHANGED, 0,
-						   "dump.pm2 of %s saved with %zu apps", h->path,
-						   n);
-			amx_event_set_str(ev, "amexbpf.dump.path", p);
-			amx_event_set_int(ev, "amexbpf.dump.apps", (int64_t)n);
-			eng_set_app_fields(ev, h, NULL);
-			eng_emit(e, ev);
-		}
-		/* A saved stop is the new desired state; a saved start likewise. */
-		bool unknown = false;
-		for (size_t i = 0; i < h->n_apps; i++) {
-			struct amx_app *a = &h->apps[i];
-			bool alive = a->pid && amx_proc_alive(a->pid);
-			struct amx_input in = { .kind = AMX_IN_DESIRED,
-						.desired_online = a->desired_online, .alive = alive };
-			eng_feed_app(e, hi, (int)i, in);
-			unknown |= a->pol.state == AMX_APP_UNKNOWN;
-		}
-		/* New names: one look at the daemon's children for all of them (a dump of
-		 * thousands of names is one look, not one each), then the ones not found. */
-		if (unknown && h->god_pid) {
-			eng_scan_god_children(e, hi);
-			for (size_t i = 0; i < h->n_apps; i++) {
-				if (h->apps[i].pol.state == AMX_APP_UNKNOWN &&
-				    amx_app_instances_alive(&h->apps[i]) < h->apps[i].n_inst) {
-					struct amx_input ab = { .kind = AMX_IN_ABSENT };
-					eng_feed_app(e, hi, (int)i, ab);
-				}
-			}
-		}
-	} else {
-		dump_found_invalid(e, hi, amx_dump_read_problem(&r));
-	}
-	amx_dump_read_free(&r);
-}
-
 /* At start (or once the previous run's commands are done): the home as it is now. */
 void eng_initial_home_state(struct amx_engine *e, int hi)
 {
@@ -603,5 +543,21 @@ void eng_initial_state(struct amx_engine *e, int from_home)
 {
 	for (int hi = from_home; hi < e->n_homes; hi++)
 		if (!eng_adopt_running_commands(e, hi))
+			eng_initial_home_state(e, hi);
+}
+
+/* Start-up in the order monitor-started promises: each home's running daemon and apps go
+ * in the kernel's watched set first (a home whose previous run's commands still go waits
+ * for them), then monitor-started, then what each home's state calls for (a daemon down,
+ * an app absent). An exit after monitor-started is seen; only events about the watching
+ * itself (events-lost watched-set, pm2-drift at daemon-start) can come before it. */
+void eng_start_monitoring(struct amx_engine *e)
+{
+	for (int hi = 0; hi < e->n_homes; hi++)
+		if (!eng_adopt_running_commands(e, hi))
+			eng_refresh_god(e, hi);
+	eng_emit_started(e);
+	for (int hi = 0; hi < e->n_homes; hi++)
+		if (!e->homes[hi].adopted)
 			eng_initial_home_state(e, hi);
 }

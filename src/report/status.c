@@ -267,6 +267,7 @@ static json_t *app_json(const struct amx_report_view *v, const struct amx_home *
 		json_object_set_new(x, "code", json_integer(a->last_exit_code));
 		json_object_set_new(x, "signal", sig ? json_string(sig) : json_null());
 		json_object_set_new(x, "oom", json_boolean(a->last_oom));
+		json_object_set_new(x, "cause", a->last_cause[0] ? json_string(a->last_cause) : json_null());
 		json_object_set_new(x, "at", at ? json_string(at) : json_null());
 		json_object_set_new(o, "last_exit", x);
 	} else {
@@ -278,6 +279,14 @@ static json_t *app_json(const struct amx_report_view *v, const struct amx_home *
 		json_t *c = json_object();
 		json_object_set_new(c, "port", json_integer(a->pol.conflict_port));
 		json_object_set_new(c, "holder_pid", json_integer(a->pol.conflict_holder));
+		/* Who the holder is now (top shows it): its name and uid from /proc, null once
+		 * it is gone. The name is the holder's own text: escaped by JSON, drawn by top
+		 * with control characters replaced. */
+		struct amx_proc_stat st;
+		bool alive = a->pol.conflict_holder > 0 &&
+			     amx_proc_read_stat(a->pol.conflict_holder, &st) && st.state != 'Z';
+		json_object_set_new(c, "holder_name", alive ? string_or_mark(st.comm) : json_null());
+		json_object_set_new(c, "holder_uid", alive ? json_integer(st.uid) : json_null());
 		json_object_set_new(o, "port_conflict", c);
 	}
 	json_object_set_new(o, "exec_mode", json_string(a->cluster ? "cluster" : "fork"));

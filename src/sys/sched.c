@@ -304,6 +304,15 @@ void amx_sched_child_reset(void)
 		syscall(SYS_prlimit64, 0, RLIMIT_RTTIME, &rttime_before, NULL);
 }
 
+int amx_sched_ordinary_self(void)
+{
+	struct amx_sched_attr a;
+
+	ordinary(&a);
+	a.sched_flags = SCHED_FLAG_RESET_ON_FORK;
+	return set_attr(0, &a) < 0 ? -errno : 0;
+}
+
 int amx_sched_policy_of(int tid, int *nice)
 {
 	struct amx_sched_attr a;

@@ -56,6 +56,11 @@ const char *amx_sched_describe(void);
  * slice, RLIMIT_RTTIME as the daemon found it. */
 void amx_sched_child_reset(void);
 
+/* The calling thread to SCHED_OTHER, nice 0, the default slice, with
+ * SCHED_FLAG_RESET_ON_FORK: a helper thread (sys/worker.h) that must never share the
+ * loop's class, whoever created it. Not remembered: a reload never raises it. 0 or -errno. */
+int amx_sched_ordinary_self(void);
+
 /* The calling thread's policy (SCHED_OTHER, SCHED_FIFO, ...) and nice, for tests. */
 int amx_sched_policy_of(int tid, int *nice);
 

@@ -290,6 +290,25 @@ int amx_socktab_listening_ports(int pid, uint16_t *ports, int max)
 	return k;
 }
 
+static bool map_one(const struct amx_listen *l, void *arg)
+{
+	uint64_t *bits = arg;
+	bits[l->port / 64] |= 1ull << (l->port % 64);
+	return true;
+}
+
+int amx_socktab_listen_map(int netns_pid, uint64_t bits[AMX_SOCKTAB_PORT_WORDS])
+{
+	memset(bits, 0, sizeof(uint64_t) * AMX_SOCKTAB_PORT_WORDS);
+	int r4 = walk_table(netns_pid, false, map_one, bits);
+	int r6 = walk_table(netns_pid, true, map_one, bits);
+	if (r4 == -E2BIG || r6 == -E2BIG)
+		return -E2BIG;
+	if (r4 < 0)
+		return r4; /* no tcp6 table is a kernel without IPv6, not an error */
+	return r6 < 0 && r6 != -ENOENT ? r6 : 0;
+}
+
 struct holder_inodes {
 	uint16_t port;
 	uint64_t inodes[16];

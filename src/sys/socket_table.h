@@ -41,6 +41,18 @@ int amx_socktab_listening(int pid, struct amx_listen *out, int max);
 /* The ports of amx_socktab_listening, deduplicated across families, sorted; count. */
 int amx_socktab_listening_ports(int pid, uint16_t *ports, int max);
 
+/* Every port with a listening TCP socket (IPv4 or IPv6) in the network namespace of
+ * netns_pid (0: the caller's), as bits: port p is bit p % 64 of bits[p / 64]. One read of
+ * the tables for any number of processes: the fallback's check that apps still listen.
+ * 0, -E2BIG when the line bound was reached (bits then holds what was read), or -errno. */
+#define AMX_SOCKTAB_PORT_WORDS 1024
+int amx_socktab_listen_map(int netns_pid, uint64_t bits[AMX_SOCKTAB_PORT_WORDS]);
+
+static inline bool amx_socktab_map_has(const uint64_t *bits, uint16_t port)
+{
+	return bits[port / 64] & (1ull << (port % 64));
+}
+
 /* A pid holding a listening socket on port, looked up in the network namespace of
  * netns_pid (0: the caller's). 0 when none was found, -E2BIG when a bound stopped the
  * search. Skips the pid `except` (the one asking). */

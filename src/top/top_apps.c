@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* `amexbpf top`: the apps table. Which apps are shown (every home's, filtered by name),
  * in what order (the sort key; the worst status first when sorting by status), and one
- * row each: status in colour, restarts by PM2 and recoveries by tier, RSS with a bar
+ * row each: status in colour ("conflict" when parked for a port another process holds), restarts by PM2 and recoveries by tier, RSS with a bar
  * against its memory limit, the last exit, the recovery budget left. */
 #include <math.h>
 #include <stdio.h>
@@ -213,12 +213,16 @@ static void draw_app(struct top_pen *p, int r, const struct app_cols *c, json_t 
 	x += top_put(p, r, x, c->pid, b, base, true, true) + 1;
 	const char *status = jstr(app, "status");
 	json_t *inst = jget(app, "instances");
-	if (json_array_size(inst) > 1) /* an app of N processes: how many run, "2/2 online" */
+	bool conflict = json_is_object(jget(app, "port_conflict"));
+	if (conflict) /* parked for a port another process holds: the history view says who */
+		snprintf(b, sizeof(b), "conflict");
+	else if (json_array_size(inst) > 1) /* an app of N processes: how many run, "2/2 online" */
 		snprintf(b, sizeof(b), "%.0f/%zu %s", num_or(jnum(app, "instances_online"), 0),
 			 json_array_size(inst), status ? status : "?");
 	else
 		snprintf(b, sizeof(b), "%s", status ? status : "?");
-	x += top_put(p, r, x, c->status, b, ST(top_status_style(status)), false, true) + 1;
+	x += top_put(p, r, x, c->status, b, ST(conflict ? TS_CRIT : top_status_style(status)), false,
+		     true) + 1;
 	if (status && !strcmp(status, "online"))
 		top_fmt_duration(jnum(app, "uptime_s"), b, sizeof(b));
 	else

@@ -134,6 +134,11 @@ static void event_detail(json_t *ev, bool utf8, char *buf, size_t len)
 				      killer, jnum(ev, "amexbpf.killer.pid"), jnum(ev, "amexbpf.killer.uid"));
 	else if (cause && n < len)
 		n += (size_t)snprintf(buf + n, len - n, " [%s]", cause);
+	/* Died in the wake of another app's OOM kill (systemd stopping the whole unit). */
+	if (json_is_true(jget(ev, "amexbpf.collateral")) && n < len)
+		n += (size_t)snprintf(buf + n, len - n, " [collateral of %s's OOM kill, pid %.0f]",
+				      jstr(ev, "amexbpf.collateral_of.app") ? jstr(ev, "amexbpf.collateral_of.app") : "?",
+				      num_or(jnum(ev, "amexbpf.collateral_of.pid"), 0));
 	json_t *serving = jget(ev, "amexbpf.serving");
 	if (json_is_boolean(serving) && n < len)
 		n = ports_append(jget(ev, "amexbpf.listen.ports"), buf,
@@ -238,6 +243,46 @@ static int draw_instances(struct top_pen *p, json_t *app, int r, int r1)
 	return r;
 }
 
+/* The ports the app listens on now, and those a recovery would wait for (where its last
+ * death left them listened on), on a row of their own: they do not fit after the counters. */
+static int draw_ports(struct top_pen *p, json_t *app, int r, int r1)
+{
+	json_t *now = jget(app, "ports"), *want = jget(app, "serving_ports");
+	if ((!json_array_size(now) && !json_array_size(want)) || (p->f->h && r >= r1))
+		return r;
+	char a[256];
+	size_t n = (size_t)snprintf(a, sizeof(a), " %s", json_array_size(now) ? "listening" : "not listening");
+	n = ports_append(now, a, n, sizeof(a));
+	if (json_array_size(want) && n < sizeof(a))
+		ports_append(want, a, n + (size_t)snprintf(a + n, sizeof(a) - n, "%sa recovery waits for",
+							 sep(p->utf8)), sizeof(a));
+	top_row_clear(p->f, r, TS_NORMAL);
+	top_put(p, r++, 0, p->f->w, a, json_array_size(now) ? TS_NORMAL : TS_WARN, false, false);
+	return r;
+}
+
+/* Parked for a port another process holds: which port, and who holds it now. */
+static int draw_conflict(struct top_pen *p, json_t *app, int r, int r1)
+{
+	json_t *c = jget(app, "port_conflict");
+	if (!json_is_object(c) || (p->f->h && r >= r1))
+		return r;
+	char a[200];
+	const char *name = jstr(c, "holder_name");
+	int n = snprintf(a, sizeof(a), " PORT CONFLICT :%.0f held by pid %.0f", num_or(jnum(c, "port"), 0),
+			 num_or(jnum(c, "holder_pid"), 0));
+	if (name && n > 0 && (size_t)n < sizeof(a))
+		n += snprintf(a + n, sizeof(a) - (size_t)n, " (%s, uid %.0f)", name,
+			      num_or(jnum(c, "holder_uid"), -1));
+	else if (n > 0 && (size_t)n < sizeof(a))
+		n += snprintf(a + n, sizeof(a) - (size_t)n, " (gone)");
+	if (n > 0 && (size_t)n < sizeof(a))
+		snprintf(a + n, sizeof(a) - (size_t)n, "%sparked until the port is free", sep(p->utf8));
+	top_row_clear(p->f, r, TS_NORMAL);
+	top_put(p, r++, 0, p->f->w, a, TS_CRIT, false, false);
+	return r;
+}
+
 void top_draw_history(const struct top_view *v, struct top_pen *p, int r0, int r1)
 {
 	char a[256];
@@ -261,19 +306,18 @@ void top_draw_history(const struct top_view *v, struct top_pen *p, int r0, int r
 			 num_or(jnum(app, "restarts_pm2"), 0), sep(p->utf8), num_or(jnum(app, "recoveries.1"), 0),
 			 num_or(jnum(app, "recoveries.2"), 0), num_or(jnum(app, "recoveries.3"), 0));
 		top_append(p, r, &col, a, TS_NORMAL);
-		if (json_array_size(jget(app, "ports"))) {
-			size_t n = (size_t)snprintf(a, sizeof(a), "%slistening", sep(p->utf8));
-			ports_append(jget(app, "ports"), a, n, sizeof(a));
-			top_append(p, r, &col, a, TS_NORMAL);
-		}
 		const char *at = jstr(app, "last_exit.at");
 		if (at) {
 			char t[16];
 			top_fmt_clock(at, t, sizeof(t));
-			snprintf(a, sizeof(a), "%slast exit at %s", sep(p->utf8), t);
+			const char *cause = jstr(app, "last_exit.cause");
+			snprintf(a, sizeof(a), "%slast exit at %s%s%s%s", sep(p->utf8), t, cause ? " (" : "",
+				 cause ? cause : "", cause ? ")" : "");
 			top_append(p, r, &col, a, TS_NORMAL);
 		}
 		r++;
+		r = draw_ports(p, app, r, r1);
+		r = draw_conflict(p, app, r, r1);
 		r = draw_instances(p, app, r, r1);
 	}
 	int shown = 0;

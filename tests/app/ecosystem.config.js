@@ -11,6 +11,8 @@ if (env.AMX_CRASH_FILE)
 	appEnv.CRASH_FILE = env.AMX_CRASH_FILE;
 if (env.AMX_NOLISTEN_FILE)
 	appEnv.NOLISTEN_FILE = env.AMX_NOLISTEN_FILE;
+if (env.AMX_CLOSE_FILE)
+	appEnv.CLOSE_FILE = env.AMX_CLOSE_FILE;
 
 module.exports = {
 	apps: [{

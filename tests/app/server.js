@@ -2,7 +2,9 @@
 // The test app: answers GET / with {"pid":..,"name":..}. If CRASH_FILE names an existing file
 // at start-up it exits at once with status 1 (or throws, if the file starts with "throw"), so
 // tests can make PM2 crash-loop it on demand. If NOLISTEN_FILE names an existing file it runs
-// without listening (an app that starts but never serves).
+// without listening (an app that starts but never serves). If CLOSE_FILE names a file, the
+// app closes its server once that file exists and runs on without a port (an app that stops
+// serving without dying).
 'use strict';
 const http = require('http');
 const fs = require('fs');
@@ -33,3 +35,12 @@ server.on('error', (err) => {
 	process.exit(1);
 });
 server.listen(port, '127.0.0.1', () => console.log(`listening on 127.0.0.1:${port}`));
+if (process.env.CLOSE_FILE) {
+	const poll = setInterval(() => {
+		if (!fs.existsSync(process.env.CLOSE_FILE))
+			return;
+		clearInterval(poll);
+		server.close(() => console.log(`closed 127.0.0.1:${port}, running on`));
+		setInterval(() => {}, 1 << 30); // alive without a server
+	}, 200);
+}

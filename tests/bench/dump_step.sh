@@ -7,11 +7,12 @@
 # own: `amexbpf status --json`'s loop.step_us (every step of the loop, from epoll_wait's
 # return to its last ticker: idle timer wake-ups count too, so p50 is an idle step and the
 # rewrites are the top of the distribution), read after the rewrites. LOAD=1 adds one busy
-# loop per CPU, not pinned, for the loaded figure.
-#   SIZES="16 256 4096" REWRITES=40 GAP_MS=150 LOAD=0
+# loop per CPU, not pinned, for the loaded figure. A size N:BYTES pads each app with one long
+# string so that the file is about BYTES (16m: just under the 16 MiB bound of a dump).
+#   SIZES="16 256 4096 4096:16m" REWRITES=40 GAP_MS=150 LOAD=0 AMEXBPF_BASE=
 source "$(dirname "$0")/../e2e/lib.sh"
 TEST_NAME=bench-dump-step
-SIZES=${SIZES:-16 256 4096}
+SIZES=${SIZES:-16 256 4096 4096:16m}
 REWRITES=${REWRITES:-40}
 GAP_MS=${GAP_MS:-150}
 LOAD=${LOAD:-0}
@@ -34,18 +35,36 @@ if [ "$LOAD" = 1 ]; then
 	done
 fi
 
-printf '%-6s %8s %8s %8s %8s  %s\n' apps p50_us p99_us max_us steps "load average"
-for n in $SIZES; do
+# AMEXBPF_BASE=PATH: another build (the code before a change) measured too, size by size,
+# right before this one, so that both rows share the machine's state.
+BUILDS=("this=$AMX_BIN")
+[ -n "${AMEXBPF_BASE:-}" ] && BUILDS=("base=$AMEXBPF_BASE" "this=$AMX_BIN")
+printf '%-6s %-10s %8s %8s %8s %8s %9s  %s\n' build apps p50_us p99_us max_us steps bytes "load average"
+for size in $SIZES; do
+	n=${size%%:*}
+	bytes=0
+	case $size in
+	*:16m) bytes=$((16 * 1024 * 1024 - 64 * 1024)) ;;
+	*:*) bytes=${size#*:} ;;
+	esac
 	# Two variants of the same size (the first app's status flips), built as the owner.
 	as_second_user node -e '
-		const [dir, n] = [process.argv[1], +process.argv[2]];
+		const [dir, n, bytes] = [process.argv[1], +process.argv[2], +process.argv[3]];
+		const pad = bytes ? "x".repeat(Math.max(0, Math.floor(bytes / n) - 60)) : "";
 		for (const [v, st] of [["a", "stopped"], ["b", "online"]]) {
 			const a = [];
-			for (let i = 0; i < n; i++) a.push({ name: "n" + i, status: i ? "stopped" : st });
+			for (let i = 0; i < n; i++) {
+				const app = { name: "n" + i, status: i ? "stopped" : st };
+				if (pad) app.pad = pad;
+				a.push(app);
+			}
 			require("fs").writeFileSync(dir + "/" + v + ".json", JSON.stringify(a));
 		}
 		require("fs").copyFileSync(dir + "/a.json", dir + "/dump.pm2");
-	' "$HOME_A" "$n"
+	' "$HOME_A" "$n" "$bytes"
+	for build in "${BUILDS[@]}"; do
+	AMX_BIN=${build#*=}
+	as_second_user cp "$HOME_A/a.json" "$HOME_A/dump.pm2"
 	start_amexbpf --pm2-home "$HOME_A"
 	as_second_user sh -c '
 		cd "$1" || exit 1
@@ -58,13 +77,15 @@ for n in $SIZES; do
 		done
 	' sh "$HOME_A" "$REWRITES" "$(awk -v g="$GAP_MS" 'BEGIN { printf "%.3f", g / 1000 }')"
 	"$AMX_BIN" status --json --socket "$SOCK" >"$T/status.$n.json" || fail "status failed"
-	printf '%-6s %8s %8s %8s %8s  %s\n' "$n" \
+	printf '%-6s %-10s %8s %8s %8s %8s %9s  %s\n' "${build%%=*}" "$size" \
 		"$(jq -r .loop.step_us.p50 "$T/status.$n.json")" \
 		"$(jq -r .loop.step_us.p99 "$T/status.$n.json")" \
 		"$(jq -r .loop.step_us.max "$T/status.$n.json")" \
 		"$(jq -r .loop.steps "$T/status.$n.json")" \
+		"$(stat -c %s "$HOME_A/a.json")" \
 		"$(cut -d' ' -f1-3 /proc/loadavg)"
 	stop_amexbpf
+	done
 done
 stop_hogs
 log "dump_step: done"

@@ -146,6 +146,12 @@ else
 	fi
 fi
 [ "$(jq_field "$ev" .amexbpf.signal)" = SIGKILL ] || fail "the OOM victim's process-exited has signal $(jq_field "$ev" .amexbpf.signal)"
+# Cause of death (issue 15): the kernel's OOM killer with BPF; without it a plain SIGKILL
+# from no one named.
+want_cause=oom
+[ "${AMX_MODE:-bpf}" = no-bpf ] && want_cause=killed
+[ "$(jq_field "$ev" .amexbpf.cause)" = "$want_cause" ] ||
+	fail "the OOM victim's process-exited says cause $(jq_field "$ev" .amexbpf.cause), expected $want_cause"
 
 record_pid "$(wait_http_new_pid "$PORT" "$hog" 15)"
 check_contract

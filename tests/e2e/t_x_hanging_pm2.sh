@@ -3,8 +3,10 @@
 # Two tenants (issue 14, "Starve the others"): A's (amxtest2's) home is configured with a
 # pm2 of her own that hangs ([home A] pm2 = a script in her home directory), and her home
 # needs many commands at once: 12 saved apps of her real PM2 daemon (/bin/sleep, autorestart
-# off) SIGKILLed together. Her quota of 8 commands is hit (recovery-deferred for her home),
-# each hanging pm2 is killed at --action-timeout. Meanwhile B's (amxtest's) PM2 daemon is
+# off) SIGKILLed together. Her quota of 8 commands is hit: until one of her commands ends,
+# at most 8 of her apps say recovery-started (a tier that runs), each of the others says
+# recovery-deferred naming itself, and each deferred one says recovery-started later, when
+# it gets a slot. Each hanging pm2 is killed at --action-timeout. Meanwhile B's (amxtest's) PM2 daemon is
 # SIGKILLed: B's tier 2 starts without a deferral, nothing is charged to B's budget, and
 # B's app answers with a new pid about as fast as with A quiet (measured first, here).
 source "$(dirname "$0")/lib.sh"
@@ -109,6 +111,35 @@ mark_events
 # shellcheck disable=SC2086
 kill -KILL $a_apps
 wait_event recovery-deferred ".amexbpf.pm2.home == \"$HOME_A\"" 30 >/dev/null
+a_cursor=$EVENT_CURSOR
+# first_wave: what A's apps said before her first recovery-failed (before any of her tier
+# commands ended, so before a deferred tier could get a slot): the names that said
+# recovery-started, and those that said recovery-deferred.
+first_wave() {
+	tail -n +"$((a_cursor + 1))" "$EVENTS" |
+		jq -R -c --arg h "$HOME_A" 'fromjson? | select(.amexbpf.pm2.home == $h)' |
+		jq -s -c '(map(.event.action) | index("recovery-failed")) as $f |
+			(if $f == null then . else .[:$f] end) |
+			{ failed: ($f != null),
+			  started: [.[] | select(.event.action == "recovery-started") | .service.name],
+			  deferred: [.[] | select(.event.action == "recovery-deferred") | .service.name] }'
+}
+deadline=$(($(now_ms) + 30000))
+while :; do
+	wave=$(first_wave)
+	said=$(jq '.started + .deferred | unique | length' <<<"$wave")
+	[ "$said" -eq "$N_APPS" ] && break
+	if jq -e .failed <<<"$wave" >/dev/null || [ "$(now_ms)" -ge "$deadline" ]; then
+		show_events 40 >&2
+		fail "only $said of A's $N_APPS apps said recovery-started or recovery-deferred: $wave"
+	fi
+	sleep 0.1
+done
+n_started=$(jq '.started | length' <<<"$wave")
+n_deferred=$(jq '.deferred | length' <<<"$wave")
+[ "$n_started" -le 8 ] || fail "$n_started recovery-started for A before any of her commands ended: over her quota of 8 ($wave)"
+[ $((n_started + n_deferred)) -eq "$N_APPS" ] || fail "an app of A said both, or twice: $wave"
+log "A's first wave: $n_started recovery-started, $n_deferred recovery-deferred (one per app)"
 running=0
 while read -r pid; do
 	state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null || true)
@@ -134,6 +165,22 @@ log "A's failure: $(jq -c '.event.reason // .message' <<<"$ev")"
 for pid in $(head -n 8 "$HANG_DIR/hang.pids"); do
 	wait_gone "$pid" $((ACTION_TIMEOUT * 2 + 5))
 done
+
+# Each deferred app starts once slots free (her first commands are cut at the time-out).
+deadline=$(($(now_ms) + 40000))
+while :; do
+	n=$(tail -n +"$((a_cursor + 1))" "$EVENTS" |
+		jq -R -r --arg h "$HOME_A" 'fromjson? | select(.amexbpf.pm2.home == $h and
+			.event.action == "recovery-started") | .service.name' | sort -u | wc -l)
+	[ "$n" -eq "$N_APPS" ] && break
+	[ "$(now_ms)" -lt "$deadline" ] || fail "only $n of A's $N_APPS apps ever said recovery-started"
+	sleep 0.2
+done
+ev=$(tail -n +"$((a_cursor + 1))" "$EVENTS" | jq -R -c --arg h "$HOME_A" \
+	'fromjson? | select(.amexbpf.pm2.home == $h and .event.action == "recovery-started" and
+		.amexbpf.deferred_ms != null)' | sed -n 1p)
+[ -n "$ev" ] || fail "no recovery-started of a deferred app of A carries amexbpf.deferred_ms"
+log "a deferred app of A started after $(jq_field "$ev" .amexbpf.deferred_ms) ms waiting for a slot"
 
 amexbpf_alive || fail "amexbpf died with A's pm2 hanging"
 no_event recovery-deferred ".amexbpf.pm2.home == \"$PM2_HOME\"" 1

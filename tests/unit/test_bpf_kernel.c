@@ -1072,6 +1072,108 @@ TEST(listens_of_one_process_are_capped)
 	wait_child(pid);
 	CHECK(wait_event(&l, AMX_EV_EXIT, pid) != NULL); /* everything before it is in */
 	CHECK(count_events(AMX_EV_LISTEN, pid) == AMX_LISTENS_PER_PROCESS);
+	CHECK(count_events(AMX_EV_UNLISTEN, pid) == AMX_LISTENS_PER_PROCESS);
+	CHECK(amx_bpf_lost(l.bpf) == 0);
+	unload_programs(&l);
+}
+
+static uint16_t closing_port; /* a free port the child below binds by number */
+
+/* A port free now: bound to find one, then closed (never listened on). */
+static uint16_t free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	uint16_t port = 0;
+
+	if (fd >= 0 && bind(fd, (void *)&a, len) == 0 && getsockname(fd, (void *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+/* Listens on 127.0.0.1:closing_port (a port given by number, as an app's is) and on an
+ * ephemeral one, closes both, says so on the report pipe, then listens on closing_port
+ * again and waits to be killed with that listener open. */
+static void listen_then_close(int fd)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				 .sin_port = htons(closing_port) };
+	int one = 1, s = socket(AF_INET, SOCK_STREAM, 0), eph = socket(AF_INET, SOCK_STREAM, 0);
+
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(s, (void *)&a, sizeof(a)) || listen(s, 4))
+		_exit(5);
+	a.sin_port = 0;
+	if (bind(eph, (void *)&a, sizeof(a)) || listen(eph, 4))
+		_exit(6);
+	close(s);
+	close(eph);
+	if (write(listen_report_fd, "c", 1) != 1)
+		_exit(4);
+	a.sin_port = htons(closing_port);
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(s, (void *)&a, sizeof(a)) || listen(s, 4))
+		_exit(7);
+	wait_forever(fd);
+}
+
+/* A watched process that closes a listener sends AMX_EV_UNLISTEN from close(2)'s context,
+ * with the port when it was bound by number (the kernel gives back an autobound port
+ * before the state change: port 0); its listeners closed by its death send nothing (the
+ * exit took it out of `watched` first), so a dead app keeps the ports it died with. */
+TEST(unlisten_reported_on_close_not_on_exit)
+{
+	LOAD_OR_FAIL(l);
+	int fds[2];
+	char c;
+
+	closing_port = free_port();
+	CHECK(closing_port != 0);
+	CHECK(pipe2(fds, O_CLOEXEC) == 0);
+	listen_report_fd = fds[1];
+	pid_t pid = start_watched(&l, listen_then_close);
+
+	CHECK(read(fds[0], &c, 1) == 1);
+	close(fds[0]);
+	close(fds[1]);
+	uint64_t deadline = boottime_ns() + EVENT_DEADLINE_MS * 1000000ull;
+
+	while ((count_events(AMX_EV_UNLISTEN, pid) < 2 || count_events(AMX_EV_LISTEN, pid) < 3) &&
+	       boottime_ns() < deadline) {
+		struct epoll_event ee;
+
+		epoll_wait(l.epfd, &ee, 1, 100);
+		amx_bpf_consume(l.bpf);
+	}
+	kill(pid, SIGKILL);
+	wait_child(pid);
+	CHECK(wait_event(&l, AMX_EV_EXIT, pid) != NULL);
+	/* the listener open at the SIGKILL is closed after the exit record: nothing for it */
+	struct epoll_event ee;
+
+	epoll_wait(l.epfd, &ee, 1, 200);
+	amx_bpf_consume(l.bpf);
+	CHECK(count_events(AMX_EV_LISTEN, pid) == 3);
+	CHECK(count_events(AMX_EV_UNLISTEN, pid) == 2);
+	bool by_number = false, autobound = false;
+
+	for (int i = 0; i < seen_count; i++) {
+		const struct amx_event *ev = &seen[i];
+
+		if (ev->type != AMX_EV_UNLISTEN || ev->pid != (uint32_t)pid)
+			continue;
+		CHECK(ev->tid == (uint32_t)pid); /* current was the closer */
+		CHECK(ev->listen_family == AF_INET && memcmp(ev->listen_addr, "\x7f\0\0\x01", 4) == 0);
+		if (ev->listen_port == closing_port)
+			by_number = true;
+		if (ev->listen_port == 0)
+			autobound = true;
+	}
+	CHECK(by_number && autobound);
 	CHECK(amx_bpf_lost(l.bpf) == 0);
 	unload_programs(&l);
 }
@@ -1107,5 +1209,6 @@ int main(void)
 	RUN(listen_reported_with_port_and_address);
 	RUN(listen_reported_on_raw_tp);
 	RUN(listens_of_one_process_are_capped);
+	RUN(unlisten_reported_on_close_not_on_exit);
 	CHECK_DONE();
 }

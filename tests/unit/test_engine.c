@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -322,12 +323,16 @@ struct seen {
 static struct seen seen[MAX_SEEN];
 static int n_seen;
 
+static void note_monitor_started(void);
+
 static void capture(void *ctx, json_t *ev, const char *line)
 {
 	(void)ctx;
 	(void)line;
 	if (n_seen == MAX_SEEN)
 		return;
+	if (!strcmp(json_string_value(amx_event_get(ev, "event.action")), "monitor-started"))
+		note_monitor_started();
 	snprintf(seen[n_seen].action, sizeof(seen[n_seen].action), "%s",
 		 json_string_value(amx_event_get(ev, "event.action")));
 	seen[n_seen++].ev = json_incref(ev);
@@ -385,6 +390,18 @@ static struct amx_options O;
 static struct fake_exit_source FX;
 static char dir[256], home[300], state[300], events[300];
 static struct god god;
+
+/* Whether the God daemon and the first app were in the watched set when monitor-started
+ * went out (its promise: every watch is in place). */
+static bool watched_at_started;
+
+static void note_monitor_started(void)
+{
+	const struct amx_home *h = E.n_homes ? &E.homes[0] : NULL;
+	watched_at_started = h && h->god_pid && h->n_apps && h->apps[0].pid &&
+			     fake_exit_source_watched(&FX, h->god_pid) &&
+			     fake_exit_source_watched(&FX, h->apps[0].pid);
+}
 
 static void write_file(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void write_file(const char *path, const char *fmt, ...)
@@ -616,8 +633,7 @@ static bool engine_up(const char *const *apps, int n, double manual_grace_s, uns
 	if (setup_rc || amx_eventfile_open(&E.events, events) < 0)
 		return false;
 	amx_event_stream_init(&E.stream);
-	eng_emit_started(&E);
-	eng_initial_state(&E, 0);
+	eng_start_monitoring(&E);
 	eng_tick_policies(&E, now_ms);
 	return true;
 }
@@ -668,6 +684,7 @@ TEST(start_up_watches_the_god_daemon_and_the_app)
 	CHECK(fake_exit_source_watched(&FX, app) != NULL);
 	CHECK(n_cmds == 0);
 	CHECK(n_seen == 1); /* nothing wrong: monitor-started alone */
+	CHECK(watched_at_started); /* said once the daemon and the app were watched */
 	engine_down();
 }
 
@@ -755,6 +772,68 @@ TEST(pm2_restart_of_a_listening_app_waits_for_its_port)
 	CHECK(count_events("pm2-restarted-app") == 2);
 	ev = next_event(&at, "pm2-restarted-app");
 	CHECK(ev && json_is_false(amx_event_get(ev, "amexbpf.serving")));
+	CHECK(n_cmds == 0 && count_events("recovery-started") == 0);
+	engine_down();
+}
+
+/* The kernel says pid closed its listener on 127.0.0.1:port (LISTEN -> CLOSE). */
+static void unlisten_event(pid_t pid, uint16_t port)
+{
+	struct amx_proc_stat st;
+	struct amx_event ev = { .type = AMX_EV_UNLISTEN, .pid = (uint32_t)pid, .tid = (uint32_t)pid,
+				.listen_port = port, .listen_family = 2,
+				.listen_addr = { 127, 0, 0, 1 } };
+	if (amx_proc_read_stat(pid, &st))
+		ev.start_boottime_ns = amx_ticks_to_ns(st.start_ticks);
+	ev.ts_ns = amx_boot_ns();
+	push_kernel_event(ev);
+}
+
+/* An app that closes its server: the port leaves the app (app-stopped-listening). Dying
+ * within 5 s of the close (a graceful shutdown) keeps the port wanted from the next life;
+ * dying long after (closed on purpose) does not: PM2's restart is said at once. */
+TEST(a_closed_port_is_wanted_only_when_closed_just_before_the_death)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	pid_t old = E.homes[0].apps[0].pid;
+	listen_event(old, 3000);
+	unlisten_event(old, 3000);
+	int at = 0;
+	json_t *ev = next_event(&at, "app-stopped-listening");
+	CHECK(ev != NULL);
+	CHECK(ev && int_of(ev, "amexbpf.listen.port") == 3000);
+	CHECK(ev && int_of(ev, "process.pid") == old);
+	CHECK_STR(str_of(ev, "amexbpf.listen.address"), "127.0.0.1");
+	CHECK(E.homes[0].apps[0].inst[0].n_ports == 0);
+	unlisten_event(old, 3000); /* said once */
+	CHECK(count_events("app-stopped-listening") == 1);
+	/* a graceful shutdown: dead 1 s after the close */
+	now_ms += 1000;
+	push_kernel_event(kill_and_wait(old));
+	CHECK(E.homes[0].apps[0].n_want_ports == 1 && E.homes[0].apps[0].want_ports[0] == 3000);
+	pid_t fresh = god_fork_app(&god, "api");
+	remember_kid(fresh);
+	write_pid_file("api", 0, fresh);
+	file_event(AMX_FS_PID_FILE, "api-0.pid");
+	CHECK(E.homes[0].apps[0].pol.state == AMX_APP_AWAIT_LISTEN);
+	listen_event(fresh, 3000);
+	ev = next_event(&at, "pm2-restarted-app");
+	CHECK(ev && json_is_true(amx_event_get(ev, "amexbpf.serving")));
+	/* closed on purpose: it lives on 6 s without the port, then dies */
+	unlisten_event(fresh, 3000);
+	CHECK(count_events("app-stopped-listening") == 2);
+	now_ms += 6000;
+	push_kernel_event(kill_and_wait(fresh));
+	CHECK(E.homes[0].apps[0].n_want_ports == 0);
+	pid_t next = god_fork_app(&god, "api");
+	remember_kid(next);
+	write_pid_file("api", 0, next);
+	file_event(AMX_FS_PID_FILE, "api-0.pid");
+	ev = next_event(&at, "pm2-restarted-app");
+	CHECK(ev && int_of(ev, "process.pid") == next);
+	CHECK(ev && amx_event_get(ev, "amexbpf.serving") == NULL);
+	CHECK(E.homes[0].apps[0].pol.state == AMX_APP_ALIVE);
+	/* a life that never listened keeps what the last one left: still nothing wanted */
 	CHECK(n_cmds == 0 && count_events("recovery-started") == 0);
 	engine_down();
 }
@@ -1040,7 +1119,7 @@ TEST(one_home_cannot_take_the_command_slots_of_another)
 }
 
 /* A home whose own slots are all taken: its tier waits for a slot, is said once, never
- * charged to the budget, and runs once a slot is free, with one recovery-started. */
+ * charged to the budget, and says recovery-started only when it runs. */
 TEST(no_command_slot_defers_without_charging_the_budget)
 {
 	CHECK(engine_up(ONE_APP, 1, 60, 2));
@@ -1054,7 +1133,7 @@ TEST(no_command_slot_defers_without_charging_the_budget)
 	const struct amx_app *a = &E.homes[0].apps[0];
 	CHECK(n_cmds == hung);
 	CHECK(count_events("recovery-deferred") == 1);
-	CHECK(count_events("recovery-started") == 1);
+	CHECK(count_events("recovery-started") == 0); /* nothing ran */
 	CHECK(count_events("recovery-failed") == 0);
 	CHECK(count_events("recovery-parked") == 0);
 	CHECK(a->pol.budget.n == 0);
@@ -1066,7 +1145,119 @@ TEST(no_command_slot_defers_without_charging_the_budget)
 	advance(AMX_DEFER_RETRY_MS);
 	CHECK(count_cmds("restart api") == 1);
 	CHECK(count_events("recovery-started") == 1);
+	CHECK(count_events("recovery-deferred") == 1);
+	ev = next_event(&at, "recovery-started");
+	CHECK(ev && int_of(ev, "amexbpf.attempt") == 1 && int_of(ev, "amexbpf.backoff_ms") == 0);
+	CHECK(int_of(ev, "amexbpf.deferred_ms") >= 18000); /* since its first try */
 	CHECK(a->pol.budget.n == 1 && a->pol.state == AMX_APP_RECOVERING);
+	engine_down();
+}
+
+static const char *const TWELVE[] = { "a0", "a1", "a2", "a3", "a4", "a5",
+				      "a6", "a7", "a8", "a9", "a10", "a11" };
+
+/* The index in TWELVE of the app an event names, or -1. */
+static int twelve_of(json_t *ev)
+{
+	for (int k = 0; k < 12; k++)
+		if (!strcmp(str_of(ev, "amexbpf.pm2.app"), TWELVE[k]))
+			return k;
+	return -1;
+}
+
+/* Twelve apps of one home die at once and PM2 cannot say how they stand: tier 1 for each,
+ * but a home runs 8 commands at most. The 8 that run say recovery-started, and only they;
+ * each of the other 4 says recovery-deferred, naming itself, once; none is charged; each
+ * starts (and only then says recovery-started) when a slot is free. */
+TEST(twelve_apps_over_the_quota_start_eight_and_defer_four_by_name)
+{
+	CHECK(engine_up(TWELVE, 12, 60, 5));
+	for (int k = 0; k < 12; k++)
+		push_kernel_event(kill_and_wait(E.homes[0].apps[k].pid));
+	advance(2000); /* PM2's grace is over: one jlist for all twelve */
+	CHECK(n_cmds == 1 && !strcmp(cmds[0].line, "jlist"));
+	finish_cmd(0, 1, NULL); /* it fails: tier 1 for each */
+	CHECK(n_cmds == 1 + AMX_HOME_COMMANDS);
+	CHECK(count_events("recovery-started") == AMX_HOME_COMMANDS);
+	CHECK(count_events("recovery-deferred") == 12 - AMX_HOME_COMMANDS);
+	int said[12] = { 0 }, at = 0;
+	json_t *ev;
+	while ((ev = next_event(&at, "recovery-started"))) {
+		int k = twelve_of(ev);
+		char line[32];
+		snprintf(line, sizeof(line), "restart %s", TWELVE[k < 0 ? 0 : k]);
+		CHECK(k >= 0 && !said[k] && count_cmds(line) == 1);
+		if (k >= 0)
+			said[k]++;
+	}
+	for (at = 0; (ev = next_event(&at, "recovery-deferred"));) {
+		int k = twelve_of(ev);
+		CHECK(k >= 0 && !said[k] && int_of(ev, "amexbpf.tier") == 1);
+		if (k >= 0) {
+			said[k]++;
+			CHECK(E.homes[0].apps[k].pol.budget.n == 0);
+		}
+	}
+	for (int k = 0; k < 12; k++)
+		CHECK(said[k] == 1);
+	advance(AMX_DEFER_RETRY_MS); /* no slot yet: tried again, said nothing */
+	CHECK(count_events("recovery-started") == AMX_HOME_COMMANDS);
+	CHECK(count_events("recovery-deferred") == 12 - AMX_HOME_COMMANDS);
+	for (int i = 1; i <= 12 - AMX_HOME_COMMANDS; i++)
+		finish_cmd(i, 0, NULL); /* four restarts end well: four slots */
+	advance(AMX_DEFER_RETRY_MS);
+	CHECK(count_events("recovery-started") == 12);
+	CHECK(count_events("recovery-deferred") == 12 - AMX_HOME_COMMANDS);
+	CHECK(count_events("recovery-failed") == 0);
+	for (int k = 0; k < 12; k++) {
+		char line[32];
+		snprintf(line, sizeof(line), "restart %s", TWELVE[k]);
+		CHECK(count_cmds(line) == 1 && E.homes[0].apps[k].pol.budget.n == 1);
+	}
+	engine_down();
+}
+
+/* A command names its app by index, and a dump adopted while it runs may reorder the
+ * apps: its answer still goes to the app it ran for, not to the app now at that index. */
+TEST(a_tier_answer_follows_its_app_through_a_reordered_dump)
+{
+	static const char *const two[] = { "api", "web" };
+	CHECK(engine_up(two, 2, 60, 5));
+	CHECK(!strcmp(E.homes[0].apps[1].name, "web"));
+	push_kernel_event(kill_and_wait(E.homes[0].apps[1].pid));
+	advance(2000);
+	int last = n_cmds - 1;
+	CHECK(last >= 0 && !strcmp(cmds[last].line, "jlist"));
+	char jl[1024];
+	jlist_answer(jl, sizeof(jl), "web", "errored", 0);
+	finish_cmd(last, 0, jl);
+	int tier1 = n_cmds - 1;
+	CHECK(!strcmp(cmds[tier1].line, "restart web"));
+	/* The owner saves the apps in another order (same pid files) while pm2 restarts web. */
+	char path[4400];
+	snprintf(path, sizeof(path), "%s/dump.pm2", home);
+	write_file(path,
+		   "[{\"name\":\"web\",\"status\":\"online\",\"autorestart\":true,"
+		   "\"pm_pid_path\":\"%s/pids/web-1.pid\",\"pm_exec_path\":\"/srv/web.js\"},"
+		   "{\"name\":\"api\",\"status\":\"online\",\"autorestart\":true,"
+		   "\"pm_pid_path\":\"%s/pids/api-0.pid\",\"pm_exec_path\":\"/srv/api.js\"}]",
+		   home, home);
+	file_event(AMX_FS_DUMP, "dump.pm2");
+	for (int i = 0; i < 8; i++)
+		advance(1); /* an adoption in parts ends within a few steps */
+	CHECK(!strcmp(E.homes[0].apps[0].name, "web") && !strcmp(E.homes[0].apps[1].name, "api"));
+	pid_t api_pid = E.homes[0].apps[1].pid;
+	finish_cmd(tier1, 0, NULL);
+	pid_t fresh = god_fork_app(&god, "web");
+	remember_kid(fresh);
+	write_pid_file("web", 1, fresh);
+	file_event(AMX_FS_PID_FILE, "web-1.pid");
+	int at = 0;
+	json_t *ev = next_event(&at, "recovery-succeeded");
+	CHECK(ev != NULL);
+	CHECK_STR(str_of(ev, "service.name"), "web");
+	CHECK(E.homes[0].apps[0].pol.state == AMX_APP_ALIVE && E.homes[0].apps[0].running == -1);
+	CHECK(E.homes[0].apps[1].pol.state == AMX_APP_ALIVE && E.homes[0].apps[1].pid == api_pid);
 	engine_down();
 }
 
@@ -1142,6 +1333,60 @@ TEST(costly_dump_reads_are_put_off_to_a_tenth_of_the_loop)
 	engine_down();
 }
 
+/* As the daemon runs, with the worker thread: a dump of 4,096 names is read and parsed off
+ * the loop, then matched to the apps a part per step, the old apps live meanwhile; an exit
+ * handled between two parts is not lost when the new apps go in place. */
+TEST(a_dump_is_read_on_the_worker_and_adopted_in_parts)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	pid_t api = E.homes[0].apps[0].pid;
+	CHECK(amx_worker_start() == 0);
+	E.dump_worker = true;
+	enum { NAMES = 4096 };
+	size_t cap = (size_t)NAMES * 160 + 8192, len = 0;
+	char *body = malloc(cap), path[4400];
+	CHECK(body != NULL);
+	len += (size_t)snprintf(body, cap, "[{\"name\":\"api\",\"status\":\"online\","
+				"\"pm_pid_path\":\"%s/pids/api-0.pid\"}", home);
+	for (int i = 1; i < NAMES; i++)
+		len += (size_t)snprintf(body + len, cap - len,
+					",{\"name\":\"n%d\",\"status\":\"stopped\"}", i);
+	snprintf(body + len, cap - len, "]");
+	snprintf(path, sizeof(path), "%s/dump.pm2", home);
+	write_file(path, "%s", body);
+	free(body);
+	file_event(AMX_FS_DUMP, "dump.pm2");
+	CHECK(E.dump_job.home == 0);  /* on the worker */
+	CHECK(E.homes[0].n_apps == 1);
+	struct pollfd pfd = { .fd = amx_worker_fd(), .events = POLLIN };
+	CHECK(poll(&pfd, 1, 10000) == 1);
+	eng_on_dump_done(&E, pfd.fd, POLLIN);
+	CHECK(E.dump_job.home == -1);
+	CHECK(count_events("dump-changed") == 1);
+	CHECK(E.homes[0].n_apps == 1); /* matched at the next steps */
+	advance(1);
+	CHECK(E.homes[0].sync.active && E.homes[0].sync.next == AMX_HOME_SYNC_STEP);
+	CHECK(E.homes[0].n_apps == 1);
+	push_kernel_event(kill_and_wait(api)); /* between two parts */
+	CHECK(count_events("process-exited") == 1);
+	int steps = 1;
+	while (E.homes[0].dump_feed_phase && steps < 200) {
+		advance(1);
+		steps++;
+	}
+	printf("note: 4,096 names adopted in %d loop steps\n", steps);
+	CHECK(steps >= NAMES / AMX_HOME_SYNC_STEP + 1 && steps < 200);
+	CHECK(E.homes[0].n_apps == NAMES);
+	struct amx_app *a = amx_home_app_by_name(&E.homes[0], "api");
+	CHECK(a != NULL && a->pid == 0 && a->inst[0].pid == 0); /* its exit was kept */
+	CHECK(a != NULL && a->pol.state != AMX_APP_ALIVE);
+	CHECK(count_events("process-exited") == 1);
+	amx_worker_stop();
+	eng_dump_discard(&E);
+	E.dump_worker = false;
+	engine_down();
+}
+
 /* A flood of dump rewrites (garbage of changing kinds, and good dumps in between): the
  * home's file events stop at the burst, what was held back is counted and said once the
  * bucket refills, and an app's exit still goes out at once. */
@@ -1192,13 +1437,53 @@ TEST(unwatched_forks_of_one_daemon_are_that_homes_trouble)
 	fork_ev.exit_code = AMX_FORK_NOT_WATCHED;
 	FX.lost.unwatched_forks = 1;
 	push_kernel_event(fork_ev);
+	advance(10);
+	for (int i = 2; i <= 3; i++) { /* two more in the same window: folded */
+		FX.lost.unwatched_forks = (uint64_t)i;
+		push_kernel_event(fork_ev);
+	}
+	CHECK(count_events("events-lost") == 0);
+	advance(AMX_LOST_FOLD_MS - 10);
 	int at = 0;
 	json_t *ev = next_event(&at, "events-lost");
 	CHECK(ev != NULL);
 	CHECK_STR(str_of(ev, "amexbpf.lost.source"), "watched-set");
 	CHECK_STR(str_of(ev, "amexbpf.pm2.home"), home);
-	CHECK(int_of(ev, "amexbpf.lost.count") == 1);
+	CHECK(int_of(ev, "amexbpf.lost.count") == 3);
+	CHECK(int_of(ev, "amexbpf.lost.window_ms") == AMX_LOST_FOLD_MS);
 	CHECK(next_event(&at, "events-lost") == NULL); /* none for every home */
+	engine_down();
+}
+
+/* One kernel-side burst of lost ring records read in pieces (1, then 51): every home is
+ * re-scanned at once (an app that died unseen is found), and one events-lost with the
+ * total goes out when the window from the first piece is over; a later loss is another. */
+TEST(a_burst_of_lost_records_is_one_events_lost)
+{
+	CHECK(engine_up(ONE_APP, 1, 300, 5));
+	kill_and_wait(E.homes[0].apps[0].pid); /* its exit record is among the lost */
+	FX.lost.overflow = 1;
+	eng_on_kernel_ready(&E, -1, 0);
+	CHECK(count_events("process-exited") == 1); /* the re-scan did not wait */
+	CHECK(count_events("events-lost") == 0);
+	advance(10);
+	FX.lost.overflow = 52;
+	eng_on_kernel_ready(&E, -1, 0);
+	advance(AMX_LOST_FOLD_MS - 11);
+	CHECK(count_events("events-lost") == 0);
+	advance(1);
+	int at = 0;
+	json_t *ev = next_event(&at, "events-lost");
+	CHECK(ev && count_events("events-lost") == 1);
+	CHECK_STR(str_of(ev, "amexbpf.lost.source"), "fake");
+	CHECK(int_of(ev, "amexbpf.lost.count") == 52);
+	CHECK(int_of(ev, "amexbpf.lost.window_ms") == AMX_LOST_FOLD_MS);
+	FX.lost.overflow = 60;
+	eng_on_kernel_ready(&E, -1, 0);
+	advance(AMX_LOST_FOLD_MS);
+	ev = next_event(&at, "events-lost");
+	CHECK(ev && int_of(ev, "amexbpf.lost.count") == 8);
+	CHECK(count_events("events-lost") == 2);
 	engine_down();
 }
 
@@ -1886,6 +2171,7 @@ int main(int argc, char **argv)
 	RUN(start_up_watches_the_god_daemon_and_the_app);
 	RUN(app_killed_and_restarted_by_pm2);
 	RUN(pm2_restart_of_a_listening_app_waits_for_its_port);
+	RUN(a_closed_port_is_wanted_only_when_closed_just_before_the_death);
 	RUN(pm2_stop_within_the_manual_grace);
 	RUN(pm2_stop_past_the_manual_grace);
 	RUN(god_killed_with_a_valid_dump);
@@ -1897,11 +2183,15 @@ int main(int argc, char **argv)
 	RUN(a_failing_self_test_of_one_owner_skips_only_that_owner);
 	RUN(one_home_cannot_take_the_command_slots_of_another);
 	RUN(no_command_slot_defers_without_charging_the_budget);
+	RUN(twelve_apps_over_the_quota_start_eight_and_defer_four_by_name);
+	RUN(a_tier_answer_follows_its_app_through_a_reordered_dump);
 	RUN(an_orphan_of_another_owner_is_never_killed);
 	RUN(many_new_app_names_cost_one_look_at_the_children);
 	RUN(costly_dump_reads_are_put_off_to_a_tenth_of_the_loop);
+	RUN(a_dump_is_read_on_the_worker_and_adopted_in_parts);
 	RUN(a_flood_of_dump_rewrites_is_rate_limited_per_home);
 	RUN(unwatched_forks_of_one_daemon_are_that_homes_trouble);
+	RUN(a_burst_of_lost_records_is_one_events_lost);
 	RUN(an_app_left_out_of_the_watched_set_is_followed_by_pidfd);
 	RUN(systemctl_is_active_is_a_command_not_a_wait);
 	RUN(oom_policy_stop_warns_and_later_exits_are_collateral);

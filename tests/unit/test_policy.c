@@ -1858,6 +1858,43 @@ TEST(no_step_comes_near_the_action_limit)
 	CHECK(most_actions_seen < AMX_MAX_ACTIONS);
 }
 
+/* A tier that found no command slot is not an attempt: it is tried again after
+ * AMX_DEFER_RETRY_MS under the same number, with its RECOVERY_STARTED again (the caller
+ * said none: nothing ran), marked retry, with the backoff before its first try and the
+ * time it has waited for a slot since. The next attempt after it ran is a new one. */
+TEST(app_deferred_tier_is_started_again_with_its_wait)
+{
+	struct amx_policy_config c = defaults();
+	uint64_t at;
+	struct amx_app_policy p = app_recovering(&c, &at);
+	struct amx_actions o;
+
+	CHECK(p.state == AMX_APP_RECOVERING && p.attempt == 1 && p.budget.n == 1);
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_ACTION_DONE, .now_ms = at, .deferred = true));
+	CHECK(o.n == 0 && p.state == AMX_APP_BACKOFF && p.attempt == 0 && p.budget.n == 0);
+	for (int k = 1; k <= 2; k++) {
+		o = app_feed(&p, &c, IN(.kind = AMX_IN_TICK, .now_ms = at + k * AMX_DEFER_RETRY_MS));
+		CHECK(o.n == 2 && o.a[0].kind == AMX_ACT_EMIT &&
+		      o.a[0].emit == AMX_EMIT_RECOVERY_STARTED && o.a[0].retry);
+		CHECK(o.a[0].attempt == 1 && o.a[0].backoff_ms == 0 &&
+		      o.a[0].deferred_ms == (uint64_t)k * AMX_DEFER_RETRY_MS);
+		CHECK(o.a[1].kind == AMX_ACT_RUN_TIER && o.a[1].retry && o.a[1].tier == 1);
+		if (k == 1) /* no slot again */
+			app_feed(&p, &c, IN(.kind = AMX_IN_ACTION_DONE,
+					    .now_ms = at + AMX_DEFER_RETRY_MS, .deferred = true));
+	}
+	CHECK(p.attempt == 1 && p.budget.n == 1);
+	/* It ran, and failed: attempt 2 is a new attempt after its backoff. */
+	app_feed(&p, &c, IN(.kind = AMX_IN_ACTION_DONE, .now_ms = at + 2500, .ok = false,
+			    .reason = "exit status 1"));
+	CHECK(p.state == AMX_APP_BACKOFF);
+	uint64_t due = p.deadline_ms;
+	o = app_feed(&p, &c, IN(.kind = AMX_IN_TICK, .now_ms = due));
+	CHECK(o.n == 2 && o.a[0].emit == AMX_EMIT_RECOVERY_STARTED && !o.a[0].retry);
+	CHECK(o.a[0].attempt == 2 && o.a[0].deferred_ms == 0 && o.a[0].backoff_ms == due - (at + 2500));
+	CHECK(!o.a[1].retry);
+}
+
 int main(void)
 {
 	RUN(config_defaults);
@@ -1940,6 +1977,7 @@ int main(void)
 	RUN(app_instances_one_not_brought_back_is_an_incident);
 	RUN(app_instances_tier2_succeeds_when_all_are_back);
 	RUN(app_instances_seen_during_home_down_count_only_when_all_run);
+	RUN(app_deferred_tier_is_started_again_with_its_wait);
 	RUN(no_step_comes_near_the_action_limit);
 	CHECK_DONE();
 }

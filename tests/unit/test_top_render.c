@@ -168,6 +168,20 @@ TEST(events_newest_first_coloured_by_level)
 	fx_free(&x);
 }
 
+/* An exit in the wake of another app's OOM kill says so on its row. */
+TEST(collateral_exit_names_the_oom_victim)
+{
+	struct fixture x;
+	fx_init(&x, 200, 32, false);
+	top_events_push(&x.ev, json_loads("{\"log\":{\"level\":\"error\"},\"message\":\"web exited (SIGTERM)\","
+		"\"event\":{\"action\":\"process-exited\",\"sequence\":18},\"service\":{\"name\":\"web\"},"
+		"\"amexbpf\":{\"cause\":\"killed\",\"collateral\":true,"
+		"\"collateral_of\":{\"pid\":2222,\"app\":\"hog\"}}}", 0, NULL));
+	top_render(&x.v, &x.f);
+	CHECK(find_row(&x, "web exited (SIGTERM) [killed] [collateral of hog's OOM kill, pid 2222]") > 0);
+	fx_free(&x);
+}
+
 TEST(pause_holds_the_pane_and_counts_what_is_new)
 {
 	struct fixture x;
@@ -276,6 +290,44 @@ TEST(instances_show_as_counts_and_expand_in_history)
 	fx_free(&x);
 }
 
+/* An app parked for a port another process holds: "conflict" on its line (in red), and in
+ * its history the port, the holder (pid, name, uid; a hostile name drawn harmless) and the
+ * ports the other app listens on. */
+TEST(port_conflict_on_the_app_line_and_in_history)
+{
+	struct fixture x;
+	fx_init(&x, 100, 30, false);
+	json_t *apps = json_object_get(json_array_get(json_object_get(x.v.status, "homes"), 0), "apps");
+	json_array_append_new(apps, json_pack(
+		"{s:s, s:n, s:s, s:s, s:b, s:i, s:{s:i, s:i, s:s, s:i}, s:[], s:[i]}",
+		"name", "web2", "pid", "status", "errored", "state", "parked", "parked", 1,
+		"budget_left", 5, "port_conflict", "port", 3999, "holder_pid", 4321,
+		"holder_name", "port\033[2Jholder", "holder_uid", 1001, "ports", "serving_ports", 3999));
+	json_object_set_new(json_array_get(apps, 0), "ports", json_pack("[i, i]", 3000, 3001));
+	json_object_set_new(json_object_get(json_array_get(apps, 0), "last_exit"), "cause", json_string("pm2"));
+	top_render(&x.v, &x.f);
+	int a = find_row(&x, "web2  ");
+	CHECK(a > 0 && strstr(row(&x, a), " conflict ") && strstr(row(&x, a), "parked"));
+	CHECK(style_at(&x, a, "conflict") == TS_CRIT);
+	top_frame_free(&x.f);
+	x.f = (struct top_frame){ .w = 100, .h = 30 };
+	x.v.overlay = OVERLAY_HISTORY;
+	x.v.history_app = "web2";
+	top_render(&x.v, &x.f);
+	int c = find_row(&x, "PORT CONFLICT :3999 held by pid 4321 (port?[2Jholder, uid 1001)");
+	CHECK(c > 0 && strstr(row(&x, c), "parked until the port is free"));
+	CHECK(find_row(&x, " not listening | a recovery waits for :3999") == c - 1);
+	CHECK(style_at(&x, c, "PORT CONFLICT") == TS_CRIT);
+	top_frame_free(&x.f);
+	x.f = (struct top_frame){ .w = 120, .h = 30 };
+	x.v.history_app = "demo-api";
+	top_render(&x.v, &x.f);
+	CHECK(find_row(&x, " listening :3000 :3001") > 0);
+	CHECK(find_row(&x, "last exit at 22:29:09 (pm2)") > 0);
+	CHECK(find_row(&x, "PORT CONFLICT") < 0);
+	fx_free(&x);
+}
+
 TEST(many_apps_scroll_and_keep_the_event_pane)
 {
 	struct fixture x;
@@ -322,11 +374,13 @@ int main(void)
 	RUN(ascii_fallback_has_only_ascii);
 	RUN(hostile_name_cannot_reach_the_terminal);
 	RUN(events_newest_first_coloured_by_level);
+	RUN(collateral_exit_names_the_oom_victim);
 	RUN(pause_holds_the_pane_and_counts_what_is_new);
 	RUN(sort_and_filter);
 	RUN(disconnected_says_so_and_keeps_the_last_state);
 	RUN(too_small_and_overlays);
 	RUN(instances_show_as_counts_and_expand_in_history);
+	RUN(port_conflict_on_the_app_line_and_in_history);
 	RUN(many_apps_scroll_and_keep_the_event_pane);
 	RUN(frame_equality_detects_changes);
 	CHECK_DONE();
