@@ -210,6 +210,22 @@ static void instance_stops_listening(struct amx_engine *e, int hi, struct amx_ap
  * still listens on decides: the same port may be listened on through another socket
  * (IPv4 and IPv6, or a new server already), and a port the kernel had given back (bound
  * to port 0) reads 0 in the record. If /proc cannot be read, the record is taken as is. */
+/* The ports in's record still lists that the socket table (n entries of now) no longer
+ * has; into gone (room for AMX_PORTS_MAX), their number returned. */
+static unsigned ports_gone(const struct amx_instance *in, const struct amx_listen *now, int n,
+			   uint16_t *gone)
+{
+	unsigned n_gone = 0;
+	for (unsigned k = 0; k < in->n_ports; k++) {
+		bool still = false;
+		for (int i = 0; i < n && !still; i++)
+			still = now[i].port == in->ports[k];
+		if (!still)
+			gone[n_gone++] = in->ports[k];
+	}
+	return n_gone;
+}
+
 void eng_on_unlisten_event(struct amx_engine *e, const struct amx_event *kev)
 {
 	struct amx_listen rec = { .port = kev->listen_port,
@@ -230,14 +246,7 @@ void eng_on_unlisten_event(struct amx_engine *e, const struct amx_event *kev)
 			return;
 		}
 		uint16_t gone[AMX_PORTS_MAX];
-		unsigned n_gone = 0;
-		for (unsigned k = 0; k < in->n_ports; k++) {
-			bool still = false;
-			for (int i = 0; i < n && !still; i++)
-				still = now[i].port == in->ports[k];
-			if (!still)
-				gone[n_gone++] = in->ports[k];
-		}
+		unsigned n_gone = ports_gone(in, now, n, gone);
 		for (unsigned k = 0; k < n_gone; k++)
 			instance_stops_listening(e, hi, a, in, gone[k],
 						 gone[k] == rec.port ? addr : NULL, kev->ts_ns);
@@ -304,14 +313,7 @@ static void recheck_ports(struct amx_engine *e)
 					if (n < 0)
 						continue; /* gone (its exit says so) or a bound: no guess */
 					uint16_t gone[AMX_PORTS_MAX];
-					unsigned n_gone = 0;
-					for (unsigned p = 0; p < in->n_ports; p++) {
-						bool still = false;
-						for (int j = 0; j < n && !still; j++)
-							still = l[j].port == in->ports[p];
-						if (!still)
-							gone[n_gone++] = in->ports[p];
-					}
+					unsigned n_gone = ports_gone(in, l, n, gone);
 					for (unsigned p = 0; p < n_gone; p++)
 						instance_stops_listening(e, hi, a, in, gone[p], NULL, 0);
 					continue;
